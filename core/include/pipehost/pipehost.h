@@ -1,0 +1,252 @@
+/* pipehost.h — the whole public API of the pipehost core: a named-pipe server, its client, and a verb router. */
+#ifndef PIPEHOST_PIPEHOST_H
+#define PIPEHOST_PIPEHOST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* PH_EXTERN marks exported symbols so the core can be built as a DLL (PH_BUILDING_DLL) or used from one
+ * (PH_USING_DLL); as a static library it expands to nothing. */
+#if defined(_WIN32) && defined(PH_BUILDING_DLL)
+#define PH_EXTERN __declspec(dllexport)
+#elif defined(_WIN32) && defined(PH_USING_DLL)
+#define PH_EXTERN __declspec(dllimport)
+#else
+#define PH_EXTERN
+#endif
+
+/* printf-style checking; MinGW's C99 stdio (which we use, for %zu) is "gnu_printf" to GCC. */
+#if defined(__MINGW32__)
+#define PH_PRINTF(fmt, args) __attribute__((format(gnu_printf, fmt, args)))
+#elif defined(__GNUC__)
+#define PH_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define PH_PRINTF(fmt, args)
+#endif
+
+#define PH_VERSION_MAJOR 0
+#define PH_VERSION_MINOR 1
+#define PH_VERSION_PATCH 0
+#define PH_VERSION_STRING "0.1.0"
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Errors. Every function that can fail returns 0 or a negative PH_E… code. Numbers are never reused: add new
+ * codes at the end with the next free number. The raw Win32 error behind a failure is kept on the object
+ * (ph_server_syserror, ph_client_syserror).
+ * ------------------------------------------------------------------------------------------------------- */
+#define PH_ERRNO_MAP(XX)                                                                   \
+    XX(INVAL, -1, "invalid argument")                                                      \
+    XX(NOMEM, -2, "out of memory")                                                         \
+    XX(ADDRINUSE, -3, "pipe name already in use")                                          \
+    XX(BADSDDL, -4, "invalid security descriptor string (SDDL)")                           \
+    XX(NOTFOUND, -5, "pipe not found")                                                     \
+    XX(TIMEDOUT, -6, "timed out")                                                          \
+    XX(ACCESS, -7, "access denied")                                                        \
+    XX(PIPE, -8, "broken pipe: the other end closed the connection")                       \
+    XX(TOOBIG, -9, "message too large")                                                    \
+    XX(BUSY, -10, "all pipe instances are busy")                                           \
+    XX(STATE, -11, "operation not valid in the current state")                             \
+    XX(SYS, -12, "system error (see the Win32 error code)")                                \
+    XX(BADNAME, -13, "invalid pipe name")                                                  \
+    XX(CANCELED, -14, "operation canceled")                                                \
+    XX(EXISTS, -15, "already exists")                                                      \
+    XX(NOTSUP, -16, "not supported on this platform")
+
+typedef enum ph_err {
+    PH_OK = 0,
+#define PH_XX_(name, val, msg) PH_E##name = (val),
+    PH_ERRNO_MAP(PH_XX_)
+#undef PH_XX_
+} ph_err;
+
+/* Human-readable text / symbolic name ("PH_EADDRINUSE") of an error code; never NULL. */
+PH_EXTERN const char *ph_strerror(int err);
+PH_EXTERN const char *ph_err_name(int err);
+
+/* Frees memory the library handed out (responses from ph_client_transact). */
+PH_EXTERN void ph_free(void *p);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Logging. The host routes messages where it wants; with no callback the library is silent.
+ * ------------------------------------------------------------------------------------------------------- */
+typedef enum ph_log_level { PH_LOG_ERROR = 0, PH_LOG_WARN = 1, PH_LOG_INFO = 2, PH_LOG_DEBUG = 3 } ph_log_level;
+typedef void (*ph_log_fn)(void *ctx, ph_log_level level, const char *message);
+PH_EXTERN const char *ph_log_level_name(ph_log_level level); /* "error", "warn", "info", "debug" */
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Pipe names. Accepts a bare name ("pipehost") or a full local name ("\\.\pipe\pipehost"); writes the full
+ * form into out (NUL-terminated). Rejects empty names, names with '\' or '/' after the prefix, control
+ * characters, other hosts ("\\server\pipe\x": remote pipes are never served), and names longer than 256.
+ * Returns 0, PH_EBADNAME, or PH_EINVAL if out is too small.
+ * ------------------------------------------------------------------------------------------------------- */
+#define PH_PIPE_PREFIX "\\\\.\\pipe\\"
+#define PH_PIPE_NAME_MAX 256
+PH_EXTERN int ph_pipe_name_normalize(const char *name, char *out, size_t out_size);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Requests and responses.
+ * ------------------------------------------------------------------------------------------------------- */
+/* Who is on the other end of a connection, as the server sees it. user_sid is "S-1-…" or "" if unknown. */
+typedef struct ph_client_info {
+    unsigned long pid;
+    unsigned long session_id;
+    const char *user_sid;
+} ph_client_info;
+
+#define PH_REQ_TOO_LARGE 0x1u /* the request exceeded max_message_bytes: data is NULL, len is bytes seen */
+
+typedef struct ph_request {
+    const unsigned char *data; /* the whole request message; not NUL-terminated; valid during the call */
+    size_t len;
+    unsigned flags;            /* PH_REQ_… */
+    size_t max_message_bytes;  /* the limit in force when the request was read */
+    const ph_client_info *client;
+    uint64_t connection_id;    /* unique per server, rising */
+} ph_request;
+
+/* The response being built for one request: a growable buffer owned by the library. */
+typedef struct ph_response ph_response;
+PH_EXTERN int ph_response_append(ph_response *resp, const void *data, size_t len);
+PH_EXTERN int ph_response_appendf(ph_response *resp, const char *fmt, ...) PH_PRINTF(2, 3);
+/* "OK " followed by payload (binary-safe), or "ERR <code> <text>". Both replace what was appended before. */
+PH_EXTERN int ph_response_ok(ph_response *resp, const void *payload, size_t len);
+PH_EXTERN int ph_response_err(ph_response *resp, const char *code, const char *fmt, ...) PH_PRINTF(3, 4);
+PH_EXTERN size_t ph_response_len(const ph_response *resp);
+PH_EXTERN const unsigned char *ph_response_data(const ph_response *resp);
+PH_EXTERN void ph_response_clear(ph_response *resp);
+
+/* What the handler wants done after it returns. */
+typedef enum ph_handler_result {
+    PH_REPLY = 0,       /* send the response (possibly zero bytes) and keep the connection */
+    PH_NO_REPLY = 1,    /* send nothing; keep the connection */
+    PH_REPLY_CLOSE = 2  /* send the response, then close the connection */
+} ph_handler_result;
+
+/* Called on a server pool thread, once per request, in order per connection; different connections may
+ * be handled concurrently, so the handler must be thread-safe. A slow handler occupies one pool thread.
+ * For a PH_REQ_TOO_LARGE request the connection is closed after the reply whatever is returned; if the
+ * handler leaves the response empty, the server sends "ERR too-large …". */
+typedef ph_handler_result (*ph_handler_fn)(void *ctx, const ph_request *req, ph_response *resp);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Verb router: a ph_handler_fn that dispatches "VERB[ payload]" requests through a table the host extends.
+ * The verb is the bytes up to the first space (or the whole message), matched case-insensitively; a
+ * trailing "\r\n" (or "\n") after a verb with no payload is ignored; a message that is only "\r\n" gets no
+ * reply. Unknown verbs get "ERR unknown-verb …"; an empty message gets "ERR empty-request …"; an oversized
+ * one "ERR too-large …" (and the connection closes).
+ * ------------------------------------------------------------------------------------------------------- */
+typedef struct ph_router ph_router;
+typedef ph_handler_result (*ph_verb_fn)(void *ctx, const ph_request *req, const unsigned char *payload,
+                                        size_t payload_len, ph_response *resp);
+PH_EXTERN int ph_router_new(ph_router **out);
+/* Adds or replaces a verb (1–32 printable non-space ASCII characters). */
+PH_EXTERN int ph_router_add(ph_router *router, const char *verb, ph_verb_fn fn, void *ctx);
+PH_EXTERN void ph_router_free(ph_router *router);
+/* The handler to pass to the server, with the router as ctx. */
+PH_EXTERN ph_handler_result ph_router_handle(void *router, const ph_request *req, ph_response *resp);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Server.
+ * ------------------------------------------------------------------------------------------------------- */
+#define PH_INFINITE 0xFFFFFFFFu
+
+/* Limits that can change while the server runs (ph_server_set_limits); they apply to new requests. */
+typedef struct ph_limits {
+    size_t max_message_bytes;  /* largest request accepted; default 65536; 1 .. 64 MiB */
+    uint32_t idle_timeout_ms;  /* close a connection with no request for this long; default 120000; PH_INFINITE */
+    uint32_t write_timeout_ms; /* close a connection whose response is not read within this; default 10000 */
+    uint32_t drain_timeout_ms; /* at stop, how long in-flight requests may take to be answered; default 5000 */
+} ph_limits;
+
+/* The default security descriptor: protected DACL; SYSTEM and Administrators full control; Authenticated
+ * Users read/write without FILE_CREATE_PIPE_INSTANCE (0x12019b); network logons denied. */
+#define PH_DEFAULT_SDDL "D:P(D;;GA;;;NU)(A;;GA;;;SY)(A;;GA;;;BA)(A;;0x12019b;;;AU)"
+
+typedef struct ph_server_config {
+    const char *pipe_name;       /* bare or full; default "\\.\pipe\pipehost" when NULL */
+    unsigned max_instances;      /* 1..255 (255 = unlimited); default 255 */
+    unsigned pending_instances;  /* instances kept waiting for clients; 1..max_instances; default 4 */
+    unsigned threads;            /* I/O completion pool size; 0 = number of CPUs, at least 2, at most 16 */
+    uint32_t buffer_size;        /* pipe in/out buffer hint in bytes; default 65536 */
+    const char *sddl;            /* NULL = PH_DEFAULT_SDDL; an invalid string fails start with PH_EBADSDDL */
+    ph_limits limits;
+    ph_handler_fn handler;       /* required */
+    void *handler_ctx;
+    ph_log_fn log;               /* optional */
+    void *log_ctx;
+    ph_log_level log_level;      /* messages above this level are not produced; default PH_LOG_INFO */
+} ph_server_config;
+
+/* Fills cfg with the defaults above (handler NULL). */
+PH_EXTERN void ph_server_config_init(ph_server_config *cfg);
+PH_EXTERN void ph_limits_init(ph_limits *limits);
+/* Checks limits against the documented ranges; returns 0 or PH_EINVAL. */
+PH_EXTERN int ph_limits_validate(const ph_limits *limits);
+
+typedef struct ph_server ph_server;
+
+/* Validates and copies cfg (strings included). Does not touch the pipe namespace. */
+PH_EXTERN int ph_server_new(const ph_server_config *cfg, ph_server **out);
+/* Creates the security descriptor, the completion port, the pool and the pending instances. On return 0
+ * the pipe is bound and accepting. Fails with PH_EADDRINUSE if another process serves the name, PH_EBADSDDL,
+ * PH_EBADNAME, PH_ESTATE if already started. Can be called once per server object. */
+PH_EXTERN int ph_server_start(ph_server *server);
+/* Graceful stop: stops accepting (cancels pending accepts), lets in-flight requests be answered and their
+ * responses read within drain_timeout_ms, then disconnects and closes every instance and joins every thread.
+ * Idempotent and callable from any thread. Called from a handler (a pool thread) it starts the stop and
+ * returns without waiting; the join then happens in a later ph_server_stop or ph_server_free. */
+PH_EXTERN int ph_server_stop(ph_server *server);
+/* Stops (if needed) and frees. */
+PH_EXTERN void ph_server_free(ph_server *server);
+/* Changes limits for requests read from now on; in-flight requests keep theirs. */
+PH_EXTERN int ph_server_set_limits(ph_server *server, const ph_limits *limits);
+PH_EXTERN void ph_server_get_limits(const ph_server *server, ph_limits *out);
+/* The full pipe name being served ("\\.\pipe\…"). */
+PH_EXTERN const char *ph_server_pipe_name(const ph_server *server);
+/* The Win32 error behind the last failure of ph_server_start/stop (0 if none). */
+PH_EXTERN unsigned long ph_server_syserror(const ph_server *server);
+
+typedef struct ph_counters {
+    uint64_t connections_total;  /* clients accepted since start */
+    uint64_t connections_active; /* clients connected now */
+    uint64_t requests_total;     /* requests handed to the handler (too-large ones included) */
+    uint64_t errors_total;       /* connections closed for an error: I/O failure, timeout, too large */
+    uint64_t bytes_in;           /* request bytes read */
+    uint64_t bytes_out;          /* response bytes written */
+    uint64_t instances_pending;  /* instances waiting for a client now */
+} ph_counters;
+/* Safe at any time from any thread, before start and after stop included. */
+PH_EXTERN void ph_server_counters(const ph_server *server, ph_counters *out);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Client.
+ * ------------------------------------------------------------------------------------------------------- */
+typedef struct ph_client ph_client;
+
+#define PH_CLIENT_IMPERSONATION 0x1u /* let the server impersonate (default: SECURITY_IDENTIFICATION only) */
+
+PH_EXTERN int ph_client_new(ph_client **out);
+/* Connects within timeout_ms, retrying while all instances are busy. Errors: PH_ENOTFOUND (no such pipe),
+ * PH_ETIMEDOUT (busy past the deadline), PH_EACCESS, PH_EBADNAME, PH_ESYS. */
+PH_EXTERN int ph_client_connect(ph_client *client, const char *pipe_name, uint32_t timeout_ms, unsigned flags);
+/* Sends one request message and reads one response message (reassembled across ERROR_MORE_DATA, at most
+ * max_response bytes; 0 = 64 MiB). *resp is NUL-terminated for convenience (not counted in *resp_len) and
+ * must be released with ph_free. Errors: PH_EPIPE, PH_ETIMEDOUT, PH_ETOOBIG, PH_ESTATE (not connected). */
+PH_EXTERN int ph_client_transact(ph_client *client, const void *req, size_t req_len, unsigned char **resp,
+                                 size_t *resp_len, uint32_t timeout_ms, size_t max_response);
+/* Lower level: send one message / receive one message, each bounded by timeout_ms. */
+PH_EXTERN int ph_client_send(ph_client *client, const void *msg, size_t len, uint32_t timeout_ms);
+PH_EXTERN int ph_client_recv(ph_client *client, unsigned char **msg, size_t *len, uint32_t timeout_ms,
+                             size_t max_len);
+/* Closes the connection (if any) and frees the client. */
+PH_EXTERN void ph_client_free(ph_client *client);
+PH_EXTERN unsigned long ph_client_syserror(const ph_client *client);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PIPEHOST_PIPEHOST_H */
