@@ -1,0 +1,24 @@
+/* testsupport.h — what every pipehost test program shares: the runner, unique pipe names, Wine detection, skips. */
+#ifndef PH_TESTSUPPORT_H
+#define PH_TESTSUPPORT_H
+
+#include <check.h>
+#include <stddef.h>
+
+/* Each test program defines its suite; the shared main runs the case named by CK_RUN_CASE. */
+Suite *ph_test_suite(void);
+
+/* Exit code ctest reports as skipped (SKIP_RETURN_CODE). */
+#define PH_TEST_SKIP_CODE 77
+
+/* True when running under Wine (ntdll exports wine_get_version); always false off Windows. */
+int ph_test_on_wine(void);
+/* Reports the test as skipped, saying why, and ends the program (each case runs in its own process). */
+void ph_test_skip(const char *why);
+/* A pipe name no other test or run uses: "ph-test-<tag>-<pid>-<counter>-<ticks>". */
+void ph_test_pipe_name(char *buf, size_t size, const char *tag);
+/* Milliseconds from a monotonic clock. */
+unsigned long long ph_test_now_ms(void);
+void ph_test_sleep_ms(unsigned ms);
+
+#endif
