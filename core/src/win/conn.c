@@ -434,6 +434,10 @@ static void on_read(ph_conn *c, DWORD bytes, DWORD err)
     stopping = s->state == PH_SRV_STOPPING;
     if (err == ERROR_MORE_DATA)
         c->mid_request = 1;
+    /* The limit in force when a request's first bytes arrive is its limit, even if the read was posted
+     * before a ph_server_set_limits. */
+    if (c->msg_seen == 0)
+        c->msg_limit = s->limits.max_message_bytes;
     ReleaseSRWLockExclusive(&s->lock);
     if (stopping && c->msg_seen == 0) {
         /* A new request after the stop began is not in flight: refuse it by closing. */
