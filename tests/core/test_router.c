@@ -43,13 +43,11 @@ static struct ph_response g_resp;
 static ph_handler_result route(ph_router *r, const void *data, size_t len, unsigned flags, ph_response **out)
 {
     ph_request req;
-    ph_client_info ci = {1, 0, ""};
     memset(&req, 0, sizeof(req));
     req.data = data;
     req.len = len;
     req.flags = flags;
     req.max_message_bytes = 10;
-    req.client = &ci;
     ph_response_clear(&g_resp);
     *out = &g_resp;
     return ph_router_handle(r, &req, &g_resp);

@@ -100,13 +100,19 @@ typedef struct ph_client_info {
 #define PH_REQ_TOO_LARGE 0x1u /* the request exceeded max_message_bytes: data is NULL, len is bytes seen */
 
 typedef struct ph_request {
-    const unsigned char *data; /* the whole request message; not NUL-terminated; valid during the call */
+    const unsigned char *data; /* the whole request message, NUL-terminated for convenience (the NUL is not
+                                  counted in len); valid during the call */
     size_t len;
     unsigned flags;            /* PH_REQ_… */
     size_t max_message_bytes;  /* the limit in force when the request was read */
-    const ph_client_info *client;
     uint64_t connection_id;    /* unique per server, rising */
+    void *internal_;           /* private to the library */
 } ph_request;
+
+/* The identity of the client that sent req: looked up on first use per connection and cached, so handlers
+ * that do not need it do not pay for it (it takes several system calls). Never NULL; fields the server
+ * could not determine are 0 or "". Valid during the handler call. */
+PH_EXTERN const ph_client_info *ph_request_client(const ph_request *req);
 
 /* The response being built for one request: a growable buffer owned by the library. */
 typedef struct ph_response ph_response;
@@ -169,7 +175,9 @@ typedef struct ph_limits {
 typedef struct ph_server_config {
     const char *pipe_name;       /* bare or full; default "\\.\pipe\pipehost" when NULL */
     unsigned max_instances;      /* 1..255 (255 = unlimited); default 255 */
-    unsigned pending_instances;  /* instances kept waiting for clients; 1..max_instances; default 4 */
+    unsigned pending_instances;  /* instances always waiting for clients (refilled at once on connect);
+                                    1..max_instances; default 4. Up to twice as many may wait, as
+                                    instances freed by leaving clients are re-armed instead of closed. */
     unsigned threads;            /* I/O completion pool size; 0 = number of CPUs, at least 2, at most 16 */
     uint32_t buffer_size;        /* pipe in/out buffer hint in bytes; default 65536 */
     const char *sddl;            /* NULL = PH_DEFAULT_SDDL; an invalid string fails start with PH_EBADSDDL */

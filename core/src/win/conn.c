@@ -75,7 +75,9 @@ static void conn_close(ph_conn *c, int failed)
     was_connected = c->state != PH_CONN_ACCEPTING;
     if (!was_connected)
         s->accepting--;
-    reuse = s->state == PH_SRV_RUNNING && s->accepting < s->cfg.pending_instances;
+    /* Under steady reconnects the refill on accept has already replaced this instance, so reuse is allowed
+     * up to twice the floor: otherwise every connection would cost a CreateNamedPipeW and a CloseHandle. */
+    reuse = s->state == PH_SRV_RUNNING && s->accepting < 2 * s->cfg.pending_instances;
     if (reuse) {
         s->accepting++;
         c->state = PH_CONN_ACCEPTING;
@@ -383,17 +385,13 @@ static void conn_dispatch(ph_conn *c)
         conn_close(c, c->closing != PH_CLOSE_STOP);
         return;
     }
-    if (!c->have_identity) {
-        ph__client_identity(c->pipe, &c->info, c->sid, sizeof(c->sid), &s->log);
-        c->have_identity = 1;
-    }
     memset(&req, 0, sizeof(req));
     req.data = c->draining ? NULL : c->in.data;
     req.len = c->draining ? c->msg_seen : c->in.len;
     req.flags = c->draining ? PH_REQ_TOO_LARGE : 0u;
     req.max_message_bytes = c->msg_limit;
-    req.client = &c->info;
     req.connection_id = c->id;
+    req.internal_ = c;
     ph__buf_reset(&c->out.buf);
     count(&s->c_requests, 1);
 
@@ -414,6 +412,22 @@ static void conn_dispatch(ph_conn *c)
     }
     c->close_after_write = result == PH_REPLY_CLOSE;
     conn_write(c);
+}
+
+const ph_client_info *ph_request_client(const ph_request *req)
+{
+    static const ph_client_info unknown = {0, 0, ""};
+    ph_conn *c;
+
+    if (req == NULL || req->internal_ == NULL)
+        return &unknown;
+    /* Only the pool thread dispatching this connection's request gets here, so no lock is needed. */
+    c = req->internal_;
+    if (!c->have_identity) {
+        ph__client_identity(c->pipe, &c->info, c->sid, sizeof(c->sid), &c->server->log);
+        c->have_identity = 1;
+    }
+    return &c->info;
 }
 
 static void on_read(ph_conn *c, DWORD bytes, DWORD err)
