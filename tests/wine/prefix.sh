@@ -37,7 +37,7 @@ case "$pfx" in
 esac
 [ "$(dirname -- "$pfx")" != /home ] || die "refusing to use $pfx as a test prefix"
 
-command -v wine >/dev/null && command -v wineserver >/dev/null || die "wine/wineserver not found (run scripts/setup.sh)"
+{ command -v wine && command -v wineserver; } >/dev/null || die "wine/wineserver not found (run scripts/setup.sh)"
 
 export WINEPREFIX="$pfx" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 unset DISPLAY WAYLAND_DISPLAY
@@ -67,7 +67,7 @@ wait_gone() {  # wait_gone SECONDS — until no wineserver serves $pfx
 stop_server() {
   local pid
   pid=$(server_pid) || return 0
-  timeout 20 wineserver -k </dev/null >/dev/null 2>&1
+  timeout 20 wineserver -k </dev/null >/dev/null 2>&1 9>&-
   if ! wait_gone 20; then
     say "wineserver $pid for $pfx did not exit after wineserver -k; sending SIGKILL"
     kill -KILL "$pid" 2>/dev/null
@@ -78,7 +78,7 @@ stop_server() {
 remove_prefix() {
   [ -e "$pfx" ] || return 0
   # Only remove what looks like a Wine prefix (or an empty/partial one we made).
-  if [ -f "$stamp" ] || [ -f "$pfx/system.reg" ] || [ -d "$pfx/dosdevices" ] || [ -z "$(ls -A "$pfx" 2>/dev/null)" ]; then
+  if [ -f "$stamp" ] || [ -f "$pfx/system.reg" ] || [ -d "$pfx/drive_c" ] || [ -d "$pfx/dosdevices" ] || [ -z "$(ls -A "$pfx" 2>/dev/null)" ]; then
     chmod -R u+w "$pfx" 2>/dev/null
     rm -rf --one-file-system -- "$pfx" || die "cannot remove $pfx"
   else
@@ -109,7 +109,7 @@ up)
   if ! server_pid >/dev/null; then
     t=$(now)
     # -p: persistent until wineserver -k. It daemonizes; its output must not reach our caller.
-    timeout 30 wineserver -p </dev/null >"$pfx.server.log" 2>&1
+    timeout 30 wineserver -p </dev/null >"$pfx.server.log" 2>&1 9>&-
     end=$(( $(date +%s) + 15 ))
     until server_pid >/dev/null; do
       [ "$(date +%s)" -lt "$end" ] || die "wineserver for $pfx did not start (see $pfx.server.log)"
@@ -120,14 +120,14 @@ up)
 
   if [ "$fresh" = 1 ]; then
     t=$(now)
-    if ! timeout -k 10 "${PH_WINE_BOOT_TIMEOUT:-300}" wineboot -i </dev/null >"$pfx.boot.log" 2>&1; then
+    if ! timeout -k 10 "${PH_WINE_BOOT_TIMEOUT:-300}" wineboot -i </dev/null >"$pfx.boot.log" 2>&1 9>&-; then
       tail -n 20 "$pfx.boot.log" >&2
       stop_server
       die "wineboot -i failed or timed out for $pfx (log: $pfx.boot.log)"
     fi
     say "up: wineboot -i done ($(since "$t"))"
     t=$(now)
-    if ! timeout -k 10 120 wine winecfg -v win10 </dev/null >>"$pfx.boot.log" 2>&1; then
+    if ! timeout -k 10 120 wine winecfg -v win10 </dev/null >>"$pfx.boot.log" 2>&1 9>&-; then
       tail -n 20 "$pfx.boot.log" >&2
       stop_server
       die "wine winecfg -v win10 failed or timed out for $pfx (log: $pfx.boot.log)"
@@ -138,7 +138,7 @@ up)
     # Existing prefix, new server: the first wine command hands its stdout/stderr to services.exe & co,
     # so let a quiet wineboot be that command, not the caller's test.
     t=$(now)
-    timeout -k 10 120 wineboot </dev/null >>"$pfx.boot.log" 2>&1 \
+    timeout -k 10 120 wineboot </dev/null >>"$pfx.boot.log" 2>&1 9>&- \
       || die "wineboot failed or timed out for $pfx (log: $pfx.boot.log)"
     say "up: existing prefix booted ($(since "$t"))"
   fi

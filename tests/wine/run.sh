@@ -25,7 +25,7 @@ die() { printf '%s: error: %s\n' "$me" "$*" >&2; exit 125; }
 pfx=$(realpath -m -- "$1") || die "bad prefix path: $1"
 shift
 
-if [ ! -f "$pfx/.pipehost-prefix-ready" ] || [ ! -f "$pfx/system.reg" ]; then
+if [ ! -f "$pfx/.pipehost-prefix-ready" ] || [ ! -d "$pfx/drive_c" ]; then
   die "Wine prefix $pfx is not set up; create it with: tests/wine/prefix.sh up $pfx (the ctest wine fixture does this)"
 fi
 command -v wine >/dev/null || die "wine not found (run scripts/setup.sh)"
@@ -45,11 +45,11 @@ server_up() {
 
 if ! server_up; then
   # Same lock as prefix.sh, so parallel tests start one server, not several.
-  exec 9>"$pfx.lock" && flock -w 300 9 || die "cannot lock $pfx.lock"
+  { exec 9>"$pfx.lock" && flock -w 300 9; } || die "cannot lock $pfx.lock"
   if ! server_up; then
     echo "$me: wineserver for $pfx was not running; starting it (persistent)" >&2
-    timeout 30 wineserver -p </dev/null >>"$pfx.server.log" 2>&1
-    timeout -k 10 120 wineboot </dev/null >>"$pfx.boot.log" 2>&1 || die "wineboot failed for $pfx (see $pfx.boot.log)"
+    timeout 30 wineserver -p </dev/null >>"$pfx.server.log" 2>&1 9>&-
+    timeout -k 10 120 wineboot </dev/null >>"$pfx.boot.log" 2>&1 9>&- || die "wineboot failed for $pfx (see $pfx.boot.log)"
     server_up || die "wineserver for $pfx did not start (see $pfx.server.log)"
   fi
   exec 9>&-
