@@ -1,0 +1,485 @@
+/* config.c — configuration values: the table of names, types, ranges and defaults, and strict validation. */
+#include "config.h"
+
+#include "exitcodes.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One row per value. Ranges are inclusive. A DWORD out of range or a string that does not parse is refused:
+ * the service never clamps, guesses or falls back to something weaker. */
+static const svc_value_def value_defs[SVC_V_COUNT] = {
+    {SVC_V_PIPE_NAME, "PipeName", "--pipe", SVC_T_STRING, 1, 265, "", 0},
+    {SVC_V_MAX_INSTANCES, "MaxInstances", "--max-instances", SVC_T_DWORD, 1, 255, "", 0},
+    {SVC_V_PENDING, "PendingInstances", "--pending-instances", SVC_T_DWORD, 1, 64, "", 0},
+    {SVC_V_THREADS, "Threads", "--threads", SVC_T_DWORD, 0, 64, "", 0},
+    {SVC_V_MAX_MESSAGE, "MaxMessageBytes", "--max-message", SVC_T_DWORD, 1, 64u * 1024 * 1024, "bytes", 1},
+    {SVC_V_IDLE_TIMEOUT, "IdleTimeoutMs", "--idle-timeout", SVC_T_DWORD, 100, SVC_INFINITE, "ms", 1},
+    {SVC_V_WRITE_TIMEOUT, "WriteTimeoutMs", "--write-timeout", SVC_T_DWORD, 100, 3600000, "ms", 1},
+    {SVC_V_DRAIN_TIMEOUT, "DrainTimeoutMs", "--drain-timeout", SVC_T_DWORD, 0, 300000, "ms", 1},
+    {SVC_V_PRESHUTDOWN, "PreshutdownTimeoutMs", "--preshutdown-timeout", SVC_T_DWORD, 1000, 3600000, "ms", 0},
+    {SVC_V_SDDL, "Sddl", "--sddl", SVC_T_STRING, 1, 4096, "", 0},
+    {SVC_V_LOG_LEVEL, "LogLevel", "--log-level", SVC_T_STRING, 1, 16, "", 1},
+    {SVC_V_LOG_FILE, "LogFile", "--log-file", SVC_T_STRING, 4, 1024, "", 0},
+    {SVC_V_LOG_MAX_BYTES, "LogMaxBytes", "--log-max-bytes", SVC_T_DWORD, 16384, 1024u * 1024 * 1024, "bytes", 1},
+};
+
+static int ascii_lower(int c)
+{
+    return (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c;
+}
+
+static int equal_nocase(const char *a, const char *b)
+{
+    while (*a && ascii_lower((unsigned char)*a) == ascii_lower((unsigned char)*b)) {
+        a++;
+        b++;
+    }
+    return *a == '\0' && *b == '\0';
+}
+
+const svc_value_def *svc_value_by_id(svc_value_id id)
+{
+    return (unsigned)id < SVC_V_COUNT ? &value_defs[id] : NULL;
+}
+
+const svc_value_def *svc_value_by_name(const char *name)
+{
+    size_t i;
+    for (i = 0; name != NULL && i < SVC_V_COUNT; i++)
+        if (equal_nocase(value_defs[i].name, name))
+            return &value_defs[i];
+    return NULL;
+}
+
+const svc_value_def *svc_value_by_option(const char *option)
+{
+    size_t i;
+    for (i = 0; option != NULL && i < SVC_V_COUNT; i++)
+        if (strcmp(value_defs[i].option, option) == 0)
+            return &value_defs[i];
+    return NULL;
+}
+
+static char *dup_str(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = malloc(n);
+    if (p != NULL)
+        memcpy(p, s, n);
+    return p;
+}
+
+void svc_config_init(svc_config *cfg, const char *default_pipe)
+{
+    ph_limits lim;
+
+    memset(cfg, 0, sizeof(*cfg));
+    if (default_pipe == NULL || ph_pipe_name_normalize(default_pipe, cfg->pipe_name, sizeof(cfg->pipe_name)) != 0)
+        (void)ph_pipe_name_normalize("pipehost", cfg->pipe_name, sizeof(cfg->pipe_name));
+    ph_limits_init(&lim);
+    cfg->max_instances = 255;
+    cfg->pending_instances = 4;
+    cfg->threads = 0;
+    cfg->max_message_bytes = (uint32_t)lim.max_message_bytes;
+    cfg->idle_timeout_ms = lim.idle_timeout_ms;
+    cfg->write_timeout_ms = lim.write_timeout_ms;
+    cfg->drain_timeout_ms = lim.drain_timeout_ms;
+    cfg->preshutdown_timeout_ms = 30000;
+    cfg->sddl = NULL;
+    cfg->log_level = PH_LOG_INFO;
+    cfg->log_file = NULL;
+    cfg->log_max_bytes = 10u * 1024 * 1024;
+    cfg->set_mask = 0;
+}
+
+void svc_config_free(svc_config *cfg)
+{
+    if (cfg == NULL)
+        return;
+    free(cfg->sddl);
+    free(cfg->log_file);
+    cfg->sddl = NULL;
+    cfg->log_file = NULL;
+}
+
+int svc_config_copy(svc_config *dst, const svc_config *src)
+{
+    *dst = *src;
+    dst->sddl = src->sddl ? dup_str(src->sddl) : NULL;
+    dst->log_file = src->log_file ? dup_str(src->log_file) : NULL;
+    if ((src->sddl && !dst->sddl) || (src->log_file && !dst->log_file)) {
+        svc_config_free(dst);
+        return PH_ENOMEM;
+    }
+    return 0;
+}
+
+static void add_error(svc_cfg_errors *errs, unsigned kind, const char *fmt, va_list ap) PH_PRINTF(3, 0);
+static void add_error(svc_cfg_errors *errs, unsigned kind, const char *fmt, va_list ap)
+{
+    if (errs == NULL)
+        return;
+    if (errs->count < SVC_CFG_MAX_ERRORS)
+        vsnprintf(errs->text[errs->count], SVC_CFG_ERROR_TEXT, fmt, ap);
+    errs->count++;
+    errs->kinds |= kind;
+}
+
+void svc_cfg_error(svc_cfg_errors *errs, svc_value_id id, const char *source, const char *fmt, ...)
+{
+    char what[SVC_CFG_ERROR_TEXT - 96];
+    const svc_value_def *def = svc_value_by_id(id);
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    if (errs == NULL)
+        return;
+    if (errs->count < SVC_CFG_MAX_ERRORS)
+        snprintf(errs->text[errs->count], SVC_CFG_ERROR_TEXT, "invalid configuration value %s (%s): %s",
+                 def ? def->name : "?", source ? source : "?", what);
+    errs->count++;
+    errs->kinds |= 1u << id;
+}
+
+void svc_cfg_error_other(svc_cfg_errors *errs, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    add_error(errs, SVC_CFG_KIND_OTHER, fmt, ap);
+    va_end(ap);
+}
+
+int svc_cfg_errors_exit_code(const svc_cfg_errors *errs)
+{
+    if (errs->count == 0)
+        return PH_EXIT_OK;
+    return errs->kinds == (1u << SVC_V_SDDL) ? PH_EXIT_SECURITY : PH_EXIT_CONFIG;
+}
+
+static void range_text(const svc_value_def *def, char *out, size_t size)
+{
+    if (def->max == SVC_INFINITE)
+        snprintf(out, size, "%lu..%lu %s (%lu = never)", (unsigned long)def->min, (unsigned long)def->max, def->unit,
+                 (unsigned long)SVC_INFINITE);
+    else
+        snprintf(out, size, "%lu..%lu%s%s", (unsigned long)def->min, (unsigned long)def->max, def->unit[0] ? " " : "",
+                 def->unit);
+}
+
+int svc_config_set_dword(svc_config *cfg, svc_value_id id, uint32_t value, const char *source, svc_cfg_errors *errs)
+{
+    const svc_value_def *def = svc_value_by_id(id);
+    char range[96];
+
+    if (def == NULL || def->type != SVC_T_DWORD)
+        return PH_EINVAL;
+    if (value < def->min || value > def->max) {
+        range_text(def, range, sizeof(range));
+        svc_cfg_error(errs, id, source, "accepted range %s, given %lu", range, (unsigned long)value);
+        return PH_EINVAL;
+    }
+    switch (id) {
+    case SVC_V_MAX_INSTANCES: cfg->max_instances = value; break;
+    case SVC_V_PENDING: cfg->pending_instances = value; break;
+    case SVC_V_THREADS: cfg->threads = value; break;
+    case SVC_V_MAX_MESSAGE: cfg->max_message_bytes = value; break;
+    case SVC_V_IDLE_TIMEOUT: cfg->idle_timeout_ms = value; break;
+    case SVC_V_WRITE_TIMEOUT: cfg->write_timeout_ms = value; break;
+    case SVC_V_DRAIN_TIMEOUT: cfg->drain_timeout_ms = value; break;
+    case SVC_V_PRESHUTDOWN: cfg->preshutdown_timeout_ms = value; break;
+    case SVC_V_LOG_MAX_BYTES: cfg->log_max_bytes = value; break;
+    case SVC_V_PIPE_NAME:
+    case SVC_V_SDDL:
+    case SVC_V_LOG_LEVEL:
+    case SVC_V_LOG_FILE:
+    case SVC_V_COUNT:
+        return PH_EINVAL;
+    }
+    cfg->set_mask |= 1u << id;
+    return 0;
+}
+
+/* A shortened, printable copy of untrusted text for a message. */
+static void shown(char *out, size_t size, const char *text)
+{
+    size_t i, n = strlen(text), o = 0;
+
+    for (i = 0; i < n && o + 4 < size; i++) {
+        unsigned char c = (unsigned char)text[i];
+        out[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+    }
+    if (i < n && size >= 4) {
+        o = o > size - 4 ? size - 4 : o;
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+}
+
+static int has_control_chars(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+            return 1;
+    return 0;
+}
+
+/* Absolute Windows paths only: "C:\…" or "\\server\share\…". A relative path would depend on the
+ * service's working directory (System32), which is never what an operator means. */
+static int is_absolute_path(const char *p)
+{
+    int drive = ((p[0] >= 'A' && p[0] <= 'Z') || (p[0] >= 'a' && p[0] <= 'z')) && p[1] == ':' &&
+                (p[2] == '\\' || p[2] == '/');
+    int unc = p[0] == '\\' && p[1] == '\\' && p[2] != '\0' && p[2] != '\\';
+    return drive || unc;
+}
+
+int svc_parse_log_level(const char *text, ph_log_level *out)
+{
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+    size_t i;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (equal_nocase(names[i], text)) {
+            *out = (ph_log_level)i;
+            return 0;
+        }
+    if (equal_nocase(text, "warning")) {
+        *out = PH_LOG_WARN;
+        return 0;
+    }
+    return PH_EINVAL;
+}
+
+int svc_config_set_string(svc_config *cfg, svc_value_id id, const char *value, const char *source,
+                          svc_cfg_errors *errs)
+{
+    const svc_value_def *def = svc_value_by_id(id);
+    char show[80];
+    size_t n;
+
+    if (def == NULL || def->type != SVC_T_STRING || value == NULL)
+        return PH_EINVAL;
+    n = strlen(value);
+    shown(show, sizeof(show), value);
+    if (n < def->min || n > def->max) {
+        svc_cfg_error(errs, id, source, "accepted length %lu..%lu characters, given %zu characters (\"%s\")",
+                      (unsigned long)def->min, (unsigned long)def->max, n, show);
+        return PH_EINVAL;
+    }
+    if (has_control_chars(value)) {
+        svc_cfg_error(errs, id, source, "control characters are not accepted, given \"%s\"", show);
+        return PH_EINVAL;
+    }
+    switch (id) {
+    case SVC_V_PIPE_NAME: {
+        char full[SVC_PIPE_NAME_SIZE];
+        if (ph_pipe_name_normalize(value, full, sizeof(full)) != 0) {
+            svc_cfg_error(errs, id, source,
+                          "accepted a local pipe name, bare (\"pipehost\") or full (\"\\\\.\\pipe\\pipehost\"), "
+                          "1..%d characters without '\\' or '/', given \"%s\"", PH_PIPE_NAME_MAX, show);
+            return PH_EINVAL;
+        }
+        memcpy(cfg->pipe_name, full, strlen(full) + 1);
+        break;
+    }
+    case SVC_V_SDDL: {
+        /* The Windows side parses it; here only the shape: a descriptor must carry a DACL ("D:"), since one
+         * without grants everyone full access to the pipe. */
+        char *copy;
+        if (strstr(value, "D:") == NULL) {
+            svc_cfg_error(errs, id, source, "accepted an SDDL string with a DACL (\"D:...\"), given \"%s\"", show);
+            return PH_EINVAL;
+        }
+        /* "D:NO_ACCESS_CONTROL" is a NULL DACL: everyone gets full access, FILE_CREATE_PIPE_INSTANCE included. */
+        if (strstr(value, "NO_ACCESS_CONTROL") != NULL) {
+            svc_cfg_error(errs, id, source, "accepted a security descriptor with a real DACL, given \"%s\", "
+                          "which grants everyone full access (a NULL DACL)", show);
+            return PH_EINVAL;
+        }
+        copy = dup_str(value);
+        if (copy == NULL)
+            return PH_ENOMEM;
+        free(cfg->sddl);
+        cfg->sddl = copy;
+        break;
+    }
+    case SVC_V_LOG_LEVEL: {
+        ph_log_level lv;
+        if (svc_parse_log_level(value, &lv) != 0) {
+            svc_cfg_error(errs, id, source, "accepted error, warn, info or debug, given \"%s\"", show);
+            return PH_EINVAL;
+        }
+        cfg->log_level = lv;
+        break;
+    }
+    case SVC_V_LOG_FILE: {
+        char *copy;
+        if (!is_absolute_path(value)) {
+            svc_cfg_error(errs, id, source, "accepted an absolute path (\"C:\\...\" or \"\\\\server\\share\\...\"), "
+                          "given \"%s\"", show);
+            return PH_EINVAL;
+        }
+        copy = dup_str(value);
+        if (copy == NULL)
+            return PH_ENOMEM;
+        free(cfg->log_file);
+        cfg->log_file = copy;
+        break;
+    }
+    case SVC_V_MAX_INSTANCES:
+    case SVC_V_PENDING:
+    case SVC_V_THREADS:
+    case SVC_V_MAX_MESSAGE:
+    case SVC_V_IDLE_TIMEOUT:
+    case SVC_V_WRITE_TIMEOUT:
+    case SVC_V_DRAIN_TIMEOUT:
+    case SVC_V_PRESHUTDOWN:
+    case SVC_V_LOG_MAX_BYTES:
+    case SVC_V_COUNT:
+        return PH_EINVAL;
+    }
+    cfg->set_mask |= 1u << id;
+    return 0;
+}
+
+int svc_parse_dword(const char *text, uint32_t *out)
+{
+    unsigned long long v = 0;
+    int base = 10;
+    const char *p = text;
+
+    if (text == NULL || *text == '\0')
+        return PH_EINVAL;
+    if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+        base = 16;
+        p += 2;
+        if (*p == '\0')
+            return PH_EINVAL;
+    }
+    for (; *p; p++) {
+        int d;
+        if (*p >= '0' && *p <= '9')
+            d = *p - '0';
+        else if (base == 16 && *p >= 'a' && *p <= 'f')
+            d = *p - 'a' + 10;
+        else if (base == 16 && *p >= 'A' && *p <= 'F')
+            d = *p - 'A' + 10;
+        else
+            return PH_EINVAL;
+        v = v * (unsigned)base + (unsigned)d;
+        if (v > 0xFFFFFFFFull)
+            return PH_EINVAL;
+    }
+    *out = (uint32_t)v;
+    return 0;
+}
+
+int svc_config_set_text(svc_config *cfg, svc_value_id id, const char *text, const char *source, svc_cfg_errors *errs)
+{
+    const svc_value_def *def = svc_value_by_id(id);
+    uint32_t v;
+    char show[80], range[96];
+
+    if (def == NULL || text == NULL)
+        return PH_EINVAL;
+    if (def->type == SVC_T_STRING)
+        return svc_config_set_string(cfg, id, text, source, errs);
+    if (def->max == SVC_INFINITE && (equal_nocase(text, "never") || equal_nocase(text, "infinite")))
+        return svc_config_set_dword(cfg, id, SVC_INFINITE, source, errs);
+    if (svc_parse_dword(text, &v) != 0) {
+        shown(show, sizeof(show), text);
+        range_text(def, range, sizeof(range));
+        svc_cfg_error(errs, id, source, "accepted a whole number in %s, given \"%s\"", range, show);
+        return PH_EINVAL;
+    }
+    return svc_config_set_dword(cfg, id, v, source, errs);
+}
+
+int svc_config_check(const svc_config *cfg, svc_cfg_errors *errs)
+{
+    int rc = 0;
+
+    if (cfg->pending_instances > cfg->max_instances) {
+        svc_cfg_error(errs, SVC_V_PENDING, "with MaxInstances",
+                      "accepted 1..MaxInstances (%lu), given %lu", (unsigned long)cfg->max_instances,
+                      (unsigned long)cfg->pending_instances);
+        rc = PH_EINVAL;
+    }
+    /* At preshutdown the system waits this long for us; a drain that could outlast it would be cut off. */
+    if (cfg->preshutdown_timeout_ms < (uint64_t)cfg->drain_timeout_ms + 1000) {
+        svc_cfg_error(errs, SVC_V_PRESHUTDOWN, "with DrainTimeoutMs",
+                      "accepted at least DrainTimeoutMs + 1000 (%lu ms), given %lu ms",
+                      (unsigned long)cfg->drain_timeout_ms + 1000ul, (unsigned long)cfg->preshutdown_timeout_ms);
+        rc = PH_EINVAL;
+    }
+    return rc;
+}
+
+void svc_config_limits(const svc_config *cfg, ph_limits *out)
+{
+    ph_limits_init(out);
+    out->max_message_bytes = cfg->max_message_bytes;
+    out->idle_timeout_ms = cfg->idle_timeout_ms;
+    out->write_timeout_ms = cfg->write_timeout_ms;
+    out->drain_timeout_ms = cfg->drain_timeout_ms;
+}
+
+void svc_config_server(const svc_config *cfg, ph_server_config *out)
+{
+    ph_server_config_init(out);
+    out->pipe_name = cfg->pipe_name;
+    out->max_instances = cfg->max_instances;
+    out->pending_instances = cfg->pending_instances;
+    out->threads = cfg->threads;
+    out->sddl = cfg->sddl;
+    svc_config_limits(cfg, &out->limits);
+    out->log_level = cfg->log_level;
+}
+
+void svc_config_value_text(const svc_config *cfg, svc_value_id id, char *out, size_t size)
+{
+    uint32_t v = 0;
+    static const char *const levels[] = {"error", "warn", "info", "debug"};
+
+    switch (id) {
+    case SVC_V_PIPE_NAME: snprintf(out, size, "%s", cfg->pipe_name); return;
+    case SVC_V_SDDL: snprintf(out, size, "%s", cfg->sddl ? cfg->sddl : "(default)"); return;
+    case SVC_V_LOG_FILE: snprintf(out, size, "%s", cfg->log_file ? cfg->log_file : "(default)"); return;
+    case SVC_V_LOG_LEVEL:
+        snprintf(out, size, "%s", (unsigned)cfg->log_level < 4 ? levels[cfg->log_level] : "?");
+        return;
+    case SVC_V_MAX_INSTANCES: v = cfg->max_instances; break;
+    case SVC_V_PENDING: v = cfg->pending_instances; break;
+    case SVC_V_THREADS: v = cfg->threads; break;
+    case SVC_V_MAX_MESSAGE: v = cfg->max_message_bytes; break;
+    case SVC_V_IDLE_TIMEOUT: v = cfg->idle_timeout_ms; break;
+    case SVC_V_WRITE_TIMEOUT: v = cfg->write_timeout_ms; break;
+    case SVC_V_DRAIN_TIMEOUT: v = cfg->drain_timeout_ms; break;
+    case SVC_V_PRESHUTDOWN: v = cfg->preshutdown_timeout_ms; break;
+    case SVC_V_LOG_MAX_BYTES: v = cfg->log_max_bytes; break;
+    case SVC_V_COUNT: snprintf(out, size, "?"); return;
+    }
+    if (id == SVC_V_IDLE_TIMEOUT && v == SVC_INFINITE)
+        snprintf(out, size, "never");
+    else
+        snprintf(out, size, "%lu", (unsigned long)v);
+}
+
+void svc_config_diff(const svc_config *a, const svc_config *b, svc_config_diff_fn fn, void *ctx)
+{
+    char ta[300], tb[300];
+    size_t i;
+
+    for (i = 0; i < SVC_V_COUNT; i++) {
+        svc_config_value_text(a, (svc_value_id)i, ta, sizeof(ta));
+        svc_config_value_text(b, (svc_value_id)i, tb, sizeof(tb));
+        if (strcmp(ta, tb) != 0)
+            fn(ctx, &value_defs[i], ta, tb);
+    }
+}

@@ -1,0 +1,119 @@
+/* config.h — the service's configuration: values, defaults, ranges and strict validation (platform-neutral). */
+#ifndef PH_SVC_CONFIG_H
+#define PH_SVC_CONFIG_H
+
+#include <pipehost/pipehost.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Every configuration value, by the name it has in the registry (HKLM\SYSTEM\CurrentControlSet\Services\
+ * <service>\Parameters) and on the `pipehost run` command line. The table in config.c gives each its
+ * type, range and default. */
+typedef enum svc_value_id {
+    SVC_V_PIPE_NAME = 0,    /* PipeName          --pipe               string */
+    SVC_V_MAX_INSTANCES,    /* MaxInstances      --max-instances      DWORD 1..255 */
+    SVC_V_PENDING,          /* PendingInstances  --pending-instances  DWORD 1..64, <= MaxInstances */
+    SVC_V_THREADS,          /* Threads           --threads            DWORD 0..64 (0 = by CPU count) */
+    SVC_V_MAX_MESSAGE,      /* MaxMessageBytes   --max-message        DWORD 1..67108864 */
+    SVC_V_IDLE_TIMEOUT,     /* IdleTimeoutMs     --idle-timeout       DWORD 100..4294967295 (= never) */
+    SVC_V_WRITE_TIMEOUT,    /* WriteTimeoutMs    --write-timeout      DWORD 100..3600000 */
+    SVC_V_DRAIN_TIMEOUT,    /* DrainTimeoutMs    --drain-timeout      DWORD 0..300000 */
+    SVC_V_PRESHUTDOWN,      /* PreshutdownTimeoutMs --preshutdown-timeout DWORD 1000..3600000, > DrainTimeoutMs */
+    SVC_V_SDDL,             /* Sddl              --sddl               string */
+    SVC_V_LOG_LEVEL,        /* LogLevel          --log-level          string: error|warn|info|debug */
+    SVC_V_LOG_FILE,         /* LogFile           --log-file           string (REG_EXPAND_SZ too), absolute */
+    SVC_V_LOG_MAX_BYTES,    /* LogMaxBytes       --log-max-bytes      DWORD 16384..1073741824 */
+    SVC_V_COUNT
+} svc_value_id;
+
+typedef enum svc_value_type { SVC_T_DWORD, SVC_T_STRING } svc_value_type;
+
+typedef struct svc_value_def {
+    svc_value_id id;
+    const char *name;     /* registry value name, also used in every message */
+    const char *option;   /* command-line option, "--…" */
+    svc_value_type type;
+    uint32_t min, max;    /* DWORD: accepted range; string: accepted length in characters */
+    const char *unit;     /* for messages: "bytes", "ms", "" */
+    int live;             /* 1 = PARAMCHANGE applies it to a running service; 0 = needs a restart */
+} svc_value_def;
+
+/* The definition of a value by id, by registry name (case-insensitive, as the registry is) or by option
+ * ("--max-message"); NULL when unknown. */
+const svc_value_def *svc_value_by_id(svc_value_id id);
+const svc_value_def *svc_value_by_name(const char *name);
+const svc_value_def *svc_value_by_option(const char *option);
+
+#define SVC_PIPE_NAME_SIZE (sizeof(PH_PIPE_PREFIX) + PH_PIPE_NAME_MAX)
+#define SVC_INFINITE 0xFFFFFFFFu
+
+typedef struct svc_config {
+    char pipe_name[SVC_PIPE_NAME_SIZE]; /* always the full form "\\.\pipe\NAME" */
+    uint32_t max_instances;
+    uint32_t pending_instances;
+    uint32_t threads;
+    uint32_t max_message_bytes;
+    uint32_t idle_timeout_ms;
+    uint32_t write_timeout_ms;
+    uint32_t drain_timeout_ms;
+    uint32_t preshutdown_timeout_ms;
+    char *sddl;      /* malloc'd; NULL = the core's default (PH_DEFAULT_SDDL) */
+    ph_log_level log_level;
+    char *log_file;  /* malloc'd, UTF-8; NULL = the default (service: %ProgramData%\pipehost\<name>.log) */
+    uint32_t log_max_bytes;
+    unsigned set_mask; /* bit (1u << id) for each value given explicitly */
+} svc_config;
+
+/* Why a configuration was refused. Each message names the value, says what is accepted and what was given. */
+#define SVC_CFG_MAX_ERRORS 16
+#define SVC_CFG_ERROR_TEXT 400
+typedef struct svc_cfg_errors {
+    unsigned count;      /* errors seen (may exceed the ones kept) */
+    unsigned kinds;      /* bit (1u << id) of each value in error; SVC_CFG_KIND_OTHER for the rest */
+    char text[SVC_CFG_MAX_ERRORS][SVC_CFG_ERROR_TEXT];
+} svc_cfg_errors;
+#define SVC_CFG_KIND_OTHER (1u << 31)
+
+/* Defaults: PipeName \\.\pipe\pipehost (or default_pipe), the core's limits, the core's SDDL, LogLevel info. */
+void svc_config_init(svc_config *cfg, const char *default_pipe);
+void svc_config_free(svc_config *cfg);
+/* Deep copy (dst is overwritten, not freed). Returns 0 or PH_ENOMEM. */
+int svc_config_copy(svc_config *dst, const svc_config *src);
+
+/* Records an error naming the value; fmt describes the problem. Also used by the Windows loaders. */
+void svc_cfg_error(svc_cfg_errors *errs, svc_value_id id, const char *source, const char *fmt, ...) PH_PRINTF(4, 5);
+void svc_cfg_error_other(svc_cfg_errors *errs, const char *fmt, ...) PH_PRINTF(2, 3);
+
+/* Sets a DWORD value after a range check. source says where it came from ("registry", "--max-message").
+ * Returns 0, or PH_EINVAL with an error recorded and cfg unchanged. */
+int svc_config_set_dword(svc_config *cfg, svc_value_id id, uint32_t value, const char *source, svc_cfg_errors *errs);
+/* Sets a string value (UTF-8) after checking it: PipeName is normalised, LogLevel must be a level name,
+ * LogFile must be absolute, lengths within range, no control characters. Returns 0 or PH_EINVAL/PH_ENOMEM. */
+int svc_config_set_string(svc_config *cfg, svc_value_id id, const char *value, const char *source,
+                          svc_cfg_errors *errs);
+/* Sets a value from command-line text: DWORDs in decimal or 0x hex (timeouts also "never" where allowed). */
+int svc_config_set_text(svc_config *cfg, svc_value_id id, const char *text, const char *source, svc_cfg_errors *errs);
+/* Checks the rules between values (PendingInstances <= MaxInstances, PreshutdownTimeoutMs > DrainTimeoutMs).
+ * Returns 0 or PH_EINVAL with errors recorded. */
+int svc_config_check(const svc_config *cfg, svc_cfg_errors *errs);
+
+/* The exit code for a refused configuration: PH_EXIT_SECURITY when only Sddl is wrong, else PH_EXIT_CONFIG. */
+int svc_cfg_errors_exit_code(const svc_cfg_errors *errs);
+
+/* The core's limits and server configuration from ours (strings borrowed from cfg). */
+void svc_config_limits(const svc_config *cfg, ph_limits *out);
+void svc_config_server(const svc_config *cfg, ph_server_config *out);
+
+/* Compares two configurations; calls fn for each value that differs (for PARAMCHANGE reports). */
+typedef void (*svc_config_diff_fn)(void *ctx, const svc_value_def *def, const char *old_text, const char *new_text);
+void svc_config_diff(const svc_config *a, const svc_config *b, svc_config_diff_fn fn, void *ctx);
+/* The value as text, for messages and diffs ("65536", "never", "\\.\pipe\x", "(default)"). */
+void svc_config_value_text(const svc_config *cfg, svc_value_id id, char *out, size_t size);
+
+/* Parses a log level name (case-insensitive). Returns 0 or PH_EINVAL. */
+int svc_parse_log_level(const char *text, ph_log_level *out);
+/* Parses a DWORD: decimal or 0x hex digits only, no sign, no spaces, no overflow. Returns 0 or PH_EINVAL. */
+int svc_parse_dword(const char *text, uint32_t *out);
+
+#endif /* PH_SVC_CONFIG_H */

@@ -1,0 +1,223 @@
+/* config_win.c — configuration from the registry (Services\<name>\Parameters) and the Windows-only checks. */
+#include "config_win.h"
+
+#include "winutil.h"
+
+#include <sddl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+static const char *type_name(DWORD type)
+{
+    switch (type) {
+    case REG_NONE: return "REG_NONE";
+    case REG_SZ: return "REG_SZ";
+    case REG_EXPAND_SZ: return "REG_EXPAND_SZ";
+    case REG_BINARY: return "REG_BINARY";
+    case REG_DWORD: return "REG_DWORD";
+    case REG_DWORD_BIG_ENDIAN: return "REG_DWORD_BIG_ENDIAN";
+    case REG_LINK: return "REG_LINK";
+    case REG_MULTI_SZ: return "REG_MULTI_SZ";
+    case REG_QWORD: return "REG_QWORD";
+    default: return "an unknown type";
+    }
+}
+
+/* A REG_SZ / REG_EXPAND_SZ value as UTF-8. The data need not end with a NUL (the registry does not enforce
+ * it); an embedded NUL is refused, as it would silently cut the value. REG_EXPAND_SZ is expanded. */
+static int string_value(const BYTE *data, DWORD size, DWORD type, char **out, const char **why)
+{
+    size_t n = size / sizeof(wchar_t), i;
+    wchar_t *w, *expanded = NULL;
+    DWORD err = 0;
+
+    *out = NULL;
+    if (size % sizeof(wchar_t) != 0) {
+        *why = "its data has an odd number of bytes";
+        return PH_EINVAL;
+    }
+    w = malloc((n + 1) * sizeof(wchar_t));
+    if (w == NULL)
+        return PH_ENOMEM;
+    memcpy(w, data, n * sizeof(wchar_t));
+    w[n] = L'\0';
+    while (n > 0 && w[n - 1] == L'\0')
+        n--;
+    for (i = 0; i < n; i++)
+        if (w[i] == L'\0') {
+            free(w);
+            *why = "it contains a NUL character";
+            return PH_EINVAL;
+        }
+    if (type == REG_EXPAND_SZ) {
+        DWORD need = ExpandEnvironmentStringsW(w, NULL, 0);
+        if (need == 0 || (expanded = malloc(need * sizeof(wchar_t))) == NULL ||
+            ExpandEnvironmentStringsW(w, expanded, need) != need) {
+            free(expanded);
+            free(w);
+            *why = "its environment variables cannot be expanded";
+            return PH_EINVAL;
+        }
+        free(w);
+        w = expanded;
+    }
+    *out = svc_to_utf8(w, &err);
+    free(w);
+    if (*out == NULL) {
+        *why = "it is not valid Unicode text";
+        return err == ERROR_NOT_ENOUGH_MEMORY ? PH_ENOMEM : PH_EINVAL;
+    }
+    return 0;
+}
+
+/* One registry value, checked for its type and then by the platform-neutral rules. */
+static void apply_value(svc_config *cfg, const wchar_t *wname, DWORD type, const BYTE *data, DWORD size,
+                        svc_cfg_errors *errs)
+{
+    char *name = svc_to_utf8(wname, NULL);
+    const svc_value_def *def = name ? svc_value_by_name(name) : NULL;
+
+    if (def == NULL) {
+        /* An unknown name is most likely a typo: applying the default instead would be a guess. */
+        svc_cfg_error_other(errs,
+                            "unknown configuration value \"%s\" (registry): accepted names are PipeName, MaxInstances, "
+                            "PendingInstances, Threads, MaxMessageBytes, IdleTimeoutMs, WriteTimeoutMs, "
+                            "DrainTimeoutMs, PreshutdownTimeoutMs, Sddl, LogLevel, LogFile, LogMaxBytes",
+                            name ? (name[0] ? name : "(Default)") : "?");
+        free(name);
+        return;
+    }
+    free(name);
+    if (def->type == SVC_T_DWORD) {
+        uint32_t v;
+        if (type != REG_DWORD || size != sizeof(DWORD)) {
+            svc_cfg_error(errs, def->id, "registry", "accepted type REG_DWORD (%lu..%lu%s%s), given %s",
+                          (unsigned long)def->min, (unsigned long)def->max, def->unit[0] ? " " : "", def->unit,
+                          type == REG_DWORD ? "REG_DWORD of the wrong size" : type_name(type));
+            return;
+        }
+        memcpy(&v, data, sizeof(v));
+        svc_config_set_dword(cfg, def->id, v, "registry", errs);
+    } else {
+        char *text = NULL;
+        const char *why = NULL;
+        int expand_ok = def->id == SVC_V_LOG_FILE;
+        if (type != REG_SZ && !(type == REG_EXPAND_SZ && expand_ok)) {
+            svc_cfg_error(errs, def->id, "registry", "accepted type REG_SZ%s, given %s",
+                          expand_ok ? " or REG_EXPAND_SZ" : "", type_name(type));
+            return;
+        }
+        if (string_value(data, size, type, &text, &why) != 0) {
+            if (why != NULL)
+                svc_cfg_error(errs, def->id, "registry", "not accepted because %s", why);
+            else
+                svc_cfg_error_other(errs, "out of memory reading %s", def->name);
+            return;
+        }
+        svc_config_set_string(cfg, def->id, text, "registry", errs);
+        free(text);
+    }
+}
+
+int svc_config_load_registry(const wchar_t *service, svc_config *cfg, svc_cfg_errors *errs, int *found)
+{
+    wchar_t *path = svc_params_key_path(service);
+    DWORD max_name = 0, max_data = 0, i;
+    wchar_t *name = NULL;
+    BYTE *data = NULL;
+    HKEY key = NULL;
+    LSTATUS st;
+    unsigned before = errs->count;
+
+    *found = 0;
+    if (path == NULL) {
+        svc_cfg_error_other(errs, "out of memory reading the configuration");
+        return PH_ENOMEM;
+    }
+    st = RegOpenKeyExW(HKEY_LOCAL_MACHINE, path, 0, KEY_QUERY_VALUE, &key);
+    if (st == ERROR_FILE_NOT_FOUND) {
+        free(path);
+        return 0; /* no Parameters key: every value has its default */
+    }
+    if (st != ERROR_SUCCESS) {
+        char text[256], *upath = svc_to_utf8(path, NULL);
+        if (FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, (DWORD)st, 0, text,
+                           sizeof(text), NULL) == 0)
+            text[0] = '\0';
+        text[strcspn(text, "\r\n")] = '\0';
+        svc_cfg_error_other(errs, "cannot open the configuration key HKLM\\%s: RegOpenKeyExW failed: error %ld (%s)",
+                            upath ? upath : "?", (long)st, text);
+        free(upath);
+        free(path);
+        return PH_EINVAL;
+    }
+    free(path);
+    *found = 1;
+    st = RegQueryInfoKeyW(key, NULL, NULL, NULL, NULL, NULL, NULL, NULL, &max_name, &max_data, NULL, NULL);
+    if (st == ERROR_SUCCESS) {
+        name = malloc((max_name + 1) * sizeof(wchar_t));
+        data = malloc(max_data + sizeof(wchar_t));
+        if (name == NULL || data == NULL)
+            st = ERROR_NOT_ENOUGH_MEMORY;
+    }
+    for (i = 0; st == ERROR_SUCCESS; i++) {
+        DWORD name_len = max_name + 1, size = max_data, type = 0;
+        st = RegEnumValueW(key, i, name, &name_len, NULL, &type, data, &size);
+        if (st == ERROR_NO_MORE_ITEMS) {
+            st = ERROR_SUCCESS;
+            break;
+        }
+        if (st == ERROR_SUCCESS)
+            apply_value(cfg, name, type, data, size, errs);
+    }
+    if (st != ERROR_SUCCESS)
+        svc_cfg_error_other(errs, "cannot read the configuration values: error %ld (the key changed while being read?)",
+                            (long)st);
+    free(name);
+    free(data);
+    RegCloseKey(key);
+    return errs->count == before ? 0 : PH_EINVAL;
+}
+
+int svc_config_check_sddl(const svc_config *cfg, svc_cfg_errors *errs)
+{
+    PSECURITY_DESCRIPTOR sd = NULL;
+    BOOL present = FALSE, defaulted = FALSE;
+    PACL dacl = NULL;
+    wchar_t *w;
+    DWORD err = 0;
+    int rc = 0;
+
+    if (cfg->sddl == NULL)
+        return 0; /* the core's default, known good */
+    w = svc_to_wide(cfg->sddl, &err);
+    if (w == NULL) {
+        svc_cfg_error(errs, SVC_V_SDDL, "check", "not valid text");
+        return PH_EINVAL;
+    }
+    if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(w, SDDL_REVISION_1, &sd, NULL)) {
+        char text[256];
+        err = GetLastError();
+        if (FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, err, 0, text,
+                           sizeof(text), NULL) == 0)
+            text[0] = '\0';
+        text[strcspn(text, "\r\n")] = '\0';
+        svc_cfg_error(errs, SVC_V_SDDL, "check",
+                      "accepted a valid SDDL security descriptor with a DACL, given \"%.120s\" "
+                      "(ConvertStringSecurityDescriptorToSecurityDescriptorW failed: error %lu, %s)",
+                      cfg->sddl, (unsigned long)err, text);
+        rc = PH_EINVAL;
+    } else if (!GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted) || !present || dacl == NULL) {
+        /* No DACL, or a NULL DACL ("D:NO_ACCESS_CONTROL"), would let anyone open the pipe. */
+        svc_cfg_error(errs, SVC_V_SDDL, "check",
+                      "accepted a security descriptor with a real DACL, given \"%.120s\", which grants everyone "
+                      "full access", cfg->sddl);
+        rc = PH_EINVAL;
+    }
+    if (sd != NULL)
+        LocalFree(sd);
+    free(w);
+    return rc;
+}

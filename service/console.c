@@ -1,0 +1,165 @@
+/* console.c — `pipehost run`: the same worker in the foreground, stopped by Ctrl+C/Break/close or a named event. */
+#include "app.h"
+
+#include "config_win.h"
+#include "exitcodes.h"
+#include "host.h"
+#include "options.h"
+#include "winutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* SetConsoleCtrlHandler takes no context, so the handler finds the host here. The lock keeps it from
+ * signalling a host that is being torn down. */
+static struct {
+    SRWLOCK lock;
+    svc_host *host;
+    HANDLE done; /* set once the worker has been joined, so a console-close handler can wait for it */
+} g_console = {SRWLOCK_INIT, NULL, NULL};
+
+static BOOL WINAPI console_ctrl(DWORD type)
+{
+    HANDLE done = NULL;
+
+    AcquireSRWLockShared(&g_console.lock);
+    if (g_console.host != NULL) {
+        svc_host_request_stop(g_console.host, type == CTRL_SHUTDOWN_EVENT);
+        done = g_console.done;
+    }
+    ReleaseSRWLockShared(&g_console.lock);
+    /* For close, logoff and shutdown the process ends when this handler returns (or after about 5 s):
+     * hold on while the server drains, within that limit. */
+    if (done != NULL && (type == CTRL_CLOSE_EVENT || type == CTRL_LOGOFF_EVENT || type == CTRL_SHUTDOWN_EVENT))
+        WaitForSingleObject(done, 4500);
+    return TRUE;
+}
+
+static int print_errors(const svc_cfg_errors *errs)
+{
+    unsigned i;
+    for (i = 0; i < errs->count && i < SVC_CFG_MAX_ERRORS; i++)
+        fprintf(stderr, "pipehost: %s\n", errs->text[i]);
+    if (errs->count > SVC_CFG_MAX_ERRORS)
+        fprintf(stderr, "pipehost: ... and %u more error(s)\n", errs->count - SVC_CFG_MAX_ERRORS);
+    return svc_cfg_errors_exit_code(errs);
+}
+
+int svc_console_main(int argc, char **argv, const ph_service_app *app)
+{
+    svc_run_options opts;
+    svc_cfg_errors errs;
+    svc_config cfg;
+    svc_log log;
+    svc_host host;
+    wchar_t *wservice = NULL, *wevent = NULL;
+    HANDLE user_stop = NULL, waits[3];
+    DWORD err = 0, n;
+    int found = 0, code;
+
+    memset(&errs, 0, sizeof(errs));
+    svc_config_init(&cfg, app->default_pipe);
+    svc_log_init(&log, PH_LOG_INFO);
+    log.console = 1;
+
+    /* Pass 1 finds --service; its registry configuration is read next; pass 2 lets the options override. */
+    svc_parse_run_options(argc, argv, 0, &cfg, &opts, &errs);
+    if (opts.help) {
+        svc_config_free(&cfg);
+        return -1; /* the caller prints the help */
+    }
+    if (opts.service != NULL) {
+        wservice = svc_to_wide(opts.service, &err);
+        if (wservice == NULL)
+            svc_cfg_error_other(&errs, "--service: not a valid name");
+        else
+            svc_config_load_registry(wservice, &cfg, &errs, &found);
+        if (wservice != NULL && !found)
+            fprintf(stderr, "pipehost: no configuration for service %s in the registry; using defaults\n", opts.service);
+    }
+    svc_parse_run_options(argc, argv, 1, &cfg, &opts, &errs);
+    svc_config_check(&cfg, &errs);
+    svc_config_check_sddl(&cfg, &errs);
+    free(wservice);
+    if (errs.count > 0) {
+        code = print_errors(&errs);
+        svc_config_free(&cfg);
+        return code;
+    }
+    svc_log_set_level(&log, cfg.log_level);
+    if (cfg.log_file != NULL) {
+        wchar_t *path = svc_to_wide(cfg.log_file, &err);
+        if (path != NULL)
+            err = svc_filelog_open(path, cfg.log_max_bytes, NULL, &log.file);
+        free(path);
+        if (err != 0) {
+            svc_log_win32(&log, PH_LOG_ERROR, err, "opening the log file", "cannot log to %s (--log-file)", cfg.log_file);
+            svc_config_free(&cfg);
+            return PH_EXIT_LOG;
+        }
+    }
+    if (opts.stop_event != NULL) {
+        wevent = svc_to_wide(opts.stop_event, &err);
+        user_stop = wevent ? CreateEventW(NULL, TRUE, FALSE, wevent) : NULL;
+        if (user_stop == NULL) {
+            err = wevent ? GetLastError() : err;
+            svc_log_win32(&log, PH_LOG_ERROR, err, "CreateEventW", "--stop-event %s", opts.stop_event);
+            free(wevent);
+            svc_config_free(&cfg);
+            svc_log_close(&log);
+            return PH_EXIT_USAGE;
+        }
+        free(wevent);
+    }
+
+    err = svc_host_init(&host, &cfg, &log, app);
+    g_console.done = err == 0 ? CreateEventW(NULL, TRUE, FALSE, NULL) : NULL;
+    if (err == 0 && g_console.done == NULL)
+        err = GetLastError();
+    if (err == 0) {
+        AcquireSRWLockExclusive(&g_console.lock);
+        g_console.host = &host;
+        ReleaseSRWLockExclusive(&g_console.lock);
+        if (!SetConsoleCtrlHandler(console_ctrl, TRUE))
+            svc_log_win32(&log, PH_LOG_WARN, GetLastError(), "SetConsoleCtrlHandler", "Ctrl+C will not stop gracefully");
+        err = svc_host_launch(&host);
+    }
+    if (err != 0) {
+        svc_log_win32(&log, PH_LOG_ERROR, err, "starting the worker", "cannot run");
+        code = PH_EXIT_START_FAILED;
+        goto out;
+    }
+
+    waits[0] = host.ready;
+    waits[1] = host.thread;
+    WaitForMultipleObjects(2, waits, FALSE, INFINITE);
+    if (host.exit_code == PH_EXIT_OK) {
+        svc_log_msg(&log, PH_LOG_INFO, "serving %s in the foreground; press Ctrl+C to stop", host.cfg.pipe_name);
+        waits[0] = host.stop;
+        n = 2;
+        if (user_stop != NULL)
+            waits[n++] = user_stop;
+        if (WaitForMultipleObjects(n, waits, FALSE, INFINITE) != WAIT_OBJECT_0 + 1)
+            svc_host_request_stop(&host, 0);
+        svc_log_msg(&log, PH_LOG_INFO, "stopping");
+    }
+    WaitForSingleObject(host.thread, INFINITE);
+    code = host.exit_code;
+    if (code == PH_EXIT_OK)
+        svc_log_msg(&log, PH_LOG_INFO, "stopped");
+
+out:
+    AcquireSRWLockExclusive(&g_console.lock);
+    g_console.host = NULL;
+    ReleaseSRWLockExclusive(&g_console.lock);
+    if (g_console.done != NULL)
+        SetEvent(g_console.done);
+    SetConsoleCtrlHandler(console_ctrl, FALSE);
+    svc_host_close(&host);
+    if (user_stop != NULL)
+        CloseHandle(user_stop);
+    svc_log_close(&log);
+    /* g_console.done stays open: a close handler may still be waiting on it; the process ends next. */
+    return code;
+}

@@ -1,0 +1,26 @@
+/* filelog.h — a size-bounded plain-text log file with one rotation (NAME -> NAME.1). */
+#ifndef PH_SVC_FILELOG_H
+#define PH_SVC_FILELOG_H
+
+#include <windows.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct svc_filelog svc_filelog;
+
+/* Opens (creating if needed) path for appending. Missing parent folders are created; the last one with
+ * dir_sddl as its security descriptor when given (the default log folder is writable by SYSTEM and
+ * Administrators only). When the file would grow past max_bytes, it is renamed to path + ".1" (replacing
+ * the previous one) and a new file started, so at most about 2 * max_bytes are kept.
+ * Returns 0 or the Win32 error. */
+DWORD svc_filelog_open(const wchar_t *path, uint32_t max_bytes, const wchar_t *dir_sddl, svc_filelog **out);
+/* Appends one line (a "\r\n" is added). Thread-safe; each line is one WriteFile, so lines never interleave. */
+void svc_filelog_write(svc_filelog *log, const char *line, size_t len);
+/* Changes the size bound for later writes. */
+void svc_filelog_set_max(svc_filelog *log, uint32_t max_bytes);
+void svc_filelog_close(svc_filelog *log);
+/* Lines lost because the file could not be written (reported in the log once it can be again). */
+uint64_t svc_filelog_dropped(const svc_filelog *log);
+
+#endif /* PH_SVC_FILELOG_H */

@@ -1,0 +1,248 @@
+/* host.c — the worker thread: builds the verb router, owns the core server, applies PARAMCHANGE, drains at stop. */
+#include "host.h"
+
+#include "config_win.h"
+#include "exitcodes.h"
+#include "messages.h"
+
+#include <string.h>
+
+/* At system shutdown the SCM gives services little time: drain at most this long. */
+#define SVC_SHUTDOWN_DRAIN_MS 2000u
+
+DWORD svc_host_init(svc_host *h, svc_config *cfg, svc_log *log, const ph_service_app *app)
+{
+    DWORD err = 0;
+
+    memset(h, 0, sizeof(*h));
+    h->cfg = *cfg;
+    memset(cfg, 0, sizeof(*cfg)); /* moved */
+    h->log = log;
+    h->app = app;
+    h->service_utf8 = "";
+    h->exit_code = PH_EXIT_START_FAILED;
+    h->stop = CreateEventW(NULL, TRUE, FALSE, NULL);
+    if (h->stop == NULL)
+        err = GetLastError();
+    h->reload = err ? NULL : CreateEventW(NULL, FALSE, FALSE, NULL);
+    if (!err && h->reload == NULL)
+        err = GetLastError();
+    h->ready = err ? NULL : CreateEventW(NULL, TRUE, FALSE, NULL);
+    if (!err && h->ready == NULL)
+        err = GetLastError();
+    return err;
+}
+
+void svc_host_request_stop(svc_host *h, int fast)
+{
+    if (fast)
+        InterlockedExchange(&h->fast_stop, 1);
+    SetEvent(h->stop);
+}
+
+void svc_host_close(svc_host *h)
+{
+    if (h->thread != NULL)
+        CloseHandle(h->thread);
+    if (h->stop != NULL)
+        CloseHandle(h->stop);
+    if (h->reload != NULL)
+        CloseHandle(h->reload);
+    if (h->ready != NULL)
+        CloseHandle(h->ready);
+    h->thread = h->stop = h->reload = h->ready = NULL;
+    svc_config_free(&h->cfg);
+}
+
+static int exit_code_for(int rc)
+{
+    switch (rc) {
+    case 0: return PH_EXIT_OK;
+    case PH_EADDRINUSE: return PH_EXIT_PIPE_IN_USE;
+    case PH_EBADSDDL: return PH_EXIT_SECURITY;
+    case PH_EBADNAME:
+    case PH_EINVAL: return PH_EXIT_CONFIG;
+    default: return PH_EXIT_START_FAILED;
+    }
+}
+
+/* Builds the router and the server and starts it. On return 0 the pipe accepts clients. */
+static int start_server(svc_host *h)
+{
+    ph_server_config sc;
+    int rc;
+
+    rc = ph_router_new(&h->router);
+    if (rc == 0) {
+        h->verbs.service_name = h->service_utf8;
+        rc = svc_verbs_register(h->router, &h->verbs);
+    }
+    if (rc == 0 && h->app->extend != NULL) {
+        rc = h->app->extend(h->app->extend_ctx, h->router);
+        if (rc != 0) {
+            svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_START_FAILED, "the host program's verbs could not be added: %s",
+                          ph_strerror(rc));
+            return PH_ESYS;
+        }
+    }
+    if (rc != 0) {
+        svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_START_FAILED, "cannot build the verb table: %s", ph_strerror(rc));
+        return rc;
+    }
+    svc_config_server(&h->cfg, &sc);
+    sc.handler = ph_router_handle;
+    sc.handler_ctx = h->router;
+    sc.log = svc_log_core;
+    sc.log_ctx = h->log;
+    sc.log_level = PH_LOG_DEBUG; /* svc_log filters, so PARAMCHANGE can change the level */
+    rc = ph_server_new(&sc, &h->server);
+    if (rc != 0) {
+        svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_START_FAILED, "cannot configure the server for %s: %s",
+                      h->cfg.pipe_name, ph_strerror(rc));
+        return rc;
+    }
+    h->verbs.server = h->server;
+    h->verbs.started_ms = GetTickCount64();
+    rc = ph_server_start(h->server);
+    if (rc != 0) {
+        DWORD err = ph_server_syserror(h->server);
+        char text[256];
+        svc_win32_text(err, text, sizeof(text));
+        if (rc == PH_EADDRINUSE)
+            svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_START_FAILED,
+                          "cannot serve %s (PipeName): the name is already in use by another process", h->cfg.pipe_name);
+        else if (rc == PH_EBADSDDL)
+            svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_START_FAILED,
+                          "invalid configuration value Sddl: the security descriptor \"%.200s\" was refused when "
+                          "creating %s (Win32 error %lu: %s)",
+                          h->cfg.sddl ? h->cfg.sddl : PH_DEFAULT_SDDL, h->cfg.pipe_name, (unsigned long)err, text);
+        else
+            svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_START_FAILED, "cannot serve %s: %s (%s; Win32 error %lu: %s)",
+                          h->cfg.pipe_name, ph_strerror(rc), ph_err_name(rc), (unsigned long)err, text);
+    }
+    return rc;
+}
+
+struct diff_ctx {
+    svc_host *h;
+    int live, restart;
+};
+
+static void on_diff(void *ctx, const svc_value_def *def, const char *old_text, const char *new_text)
+{
+    struct diff_ctx *d = ctx;
+
+    if (def->live) {
+        d->live++;
+        svc_log_msg(d->h->log, PH_LOG_INFO, "PARAMCHANGE: %s %s -> %s (applies to new requests)", def->name, old_text,
+                    new_text);
+    } else {
+        d->restart++;
+        svc_log_msg(d->h->log, PH_LOG_WARN,
+                    "PARAMCHANGE: %s changed from %s to %s: this takes effect at the next restart; still using %s",
+                    def->name, old_text, new_text, old_text);
+    }
+}
+
+/* Re-reads the configuration and applies what can change while running; clients stay connected. A new
+ * configuration that does not validate is refused as a whole and the running one kept. */
+static void reload(svc_host *h)
+{
+    svc_config fresh;
+    svc_cfg_errors errs;
+    ph_limits lim;
+    struct diff_ctx d = {h, 0, 0};
+    int found = 0, rc;
+    unsigned i;
+
+    if (h->service == NULL)
+        return;
+    memset(&errs, 0, sizeof(errs));
+    svc_config_init(&fresh, h->app->default_pipe);
+    svc_config_load_registry(h->service, &fresh, &errs, &found);
+    svc_config_check(&fresh, &errs);
+    svc_config_check_sddl(&fresh, &errs);
+    if (errs.count > 0) {
+        for (i = 0; i < errs.count && i < SVC_CFG_MAX_ERRORS; i++)
+            svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_CONFIG_ERROR, "PARAMCHANGE refused, configuration unchanged: %s",
+                          errs.text[i]);
+        svc_config_free(&fresh);
+        return;
+    }
+    svc_config_diff(&h->cfg, &fresh, on_diff, &d);
+    svc_config_limits(&fresh, &lim);
+    rc = ph_server_set_limits(h->server, &lim);
+    if (rc != 0) {
+        svc_log_msg(h->log, PH_LOG_ERROR, "PARAMCHANGE: the new limits were refused by the server: %s", ph_strerror(rc));
+        svc_config_free(&fresh);
+        return;
+    }
+    h->cfg.max_message_bytes = fresh.max_message_bytes;
+    h->cfg.idle_timeout_ms = fresh.idle_timeout_ms;
+    h->cfg.write_timeout_ms = fresh.write_timeout_ms;
+    h->cfg.drain_timeout_ms = fresh.drain_timeout_ms;
+    h->cfg.log_level = fresh.log_level;
+    h->cfg.log_max_bytes = fresh.log_max_bytes;
+    svc_log_set_level(h->log, fresh.log_level);
+    svc_filelog_set_max(h->log->file, fresh.log_max_bytes);
+    svc_config_free(&fresh);
+    svc_log_msg(h->log, PH_LOG_INFO, "PARAMCHANGE: configuration reloaded (%d value(s) applied, %d need a restart)",
+                d.live, d.restart);
+}
+
+static void stop_server(svc_host *h)
+{
+    ph_counters c;
+
+    if (h->fast_stop) {
+        ph_limits lim;
+        ph_server_get_limits(h->server, &lim);
+        if (lim.drain_timeout_ms > SVC_SHUTDOWN_DRAIN_MS) {
+            lim.drain_timeout_ms = SVC_SHUTDOWN_DRAIN_MS;
+            ph_server_set_limits(h->server, &lim);
+        }
+    }
+    ph_server_stop(h->server);
+    ph_server_counters(h->server, &c);
+    svc_log_msg(h->log, PH_LOG_INFO,
+                "served %llu connection(s), %llu request(s), %llu error(s), %llu bytes in, %llu bytes out",
+                (unsigned long long)c.connections_total, (unsigned long long)c.requests_total,
+                (unsigned long long)c.errors_total, (unsigned long long)c.bytes_in, (unsigned long long)c.bytes_out);
+}
+
+static DWORD WINAPI worker_main(LPVOID arg)
+{
+    svc_host *h = arg;
+    HANDLE waits[2];
+    int rc;
+
+    rc = start_server(h);
+    h->exit_code = exit_code_for(rc);
+    SetEvent(h->ready);
+    if (rc == 0) {
+        waits[0] = h->stop; /* first, so a stop wins over a pending reload */
+        waits[1] = h->reload;
+        for (;;) {
+            DWORD w = WaitForMultipleObjects(2, waits, FALSE, INFINITE);
+            if (w == WAIT_OBJECT_0 + 1) {
+                reload(h);
+                continue;
+            }
+            if (w != WAIT_OBJECT_0)
+                svc_log_win32(h->log, PH_LOG_ERROR, GetLastError(), "WaitForMultipleObjects", "worker: stopping");
+            break;
+        }
+        stop_server(h);
+    }
+    ph_server_free(h->server);
+    ph_router_free(h->router);
+    h->server = NULL;
+    h->router = NULL;
+    return 0;
+}
+
+DWORD svc_host_launch(svc_host *h)
+{
+    h->thread = CreateThread(NULL, 0, worker_main, h, 0, NULL);
+    return h->thread == NULL ? GetLastError() : 0;
+}

@@ -1,0 +1,34 @@
+/* service.h — build your own Windows service on pipehost: the SCM host, console mode and client, with your verbs. */
+#ifndef PIPEHOST_SERVICE_H
+#define PIPEHOST_SERVICE_H
+
+#include <pipehost/pipehost.h>
+
+#include <wchar.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Called once per start, on the worker thread, before the pipe is created: add your verbs to router with
+ * ph_router_add (the built-in PING, ECHO, STATUS and WHOAMI are already there; adding one of those names
+ * replaces it). Return 0, or a PH_E… code to refuse to start (the service then stops with exit code 4). */
+typedef int (*ph_service_extend_fn)(void *ctx, ph_router *router);
+
+typedef struct ph_service_app {
+    const char *program;          /* name shown in usage and messages, e.g. "pipehost" */
+    const char *default_pipe;     /* pipe served when PipeName is not configured, e.g. "pipehost" */
+    ph_service_extend_fn extend;  /* optional */
+    void *extend_ctx;
+} ph_service_app;
+
+/* The whole program: call it from wmain. With no arguments it connects to the Service Control Manager
+ * (or, started from a console, explains how to run it); "run" serves in the foreground; "ping", "status",
+ * "whoami" and "send" are the client; "help" lists every option and configuration value. Returns the
+ * process exit code (see service/exitcodes.h and the README). */
+int ph_service_main(int argc, wchar_t **argv, const ph_service_app *app);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PIPEHOST_SERVICE_H */

@@ -1,0 +1,141 @@
+/* svclog.c — formats the service's log lines once and sends them to the file, the console and the Event Log. */
+#include "svclog.h"
+
+#include "eventlog.h"
+#include "messages.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+void svc_log_init(svc_log *log, ph_log_level level)
+{
+    memset(log, 0, sizeof(*log));
+    log->level = (LONG)level;
+}
+
+void svc_log_set_level(svc_log *log, ph_log_level level)
+{
+    InterlockedExchange(&log->level, (LONG)level);
+}
+
+void svc_log_close(svc_log *log)
+{
+    svc_filelog_close(log->file);
+    svc_eventlog_close(log->events);
+    log->file = NULL;
+    log->events = NULL;
+}
+
+void svc_win32_text(DWORD err, char *buf, size_t size)
+{
+    DWORD saved = GetLastError();
+    DWORD n;
+
+    if (size == 0)
+        return;
+    n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, err,
+                       MAKELANGID(LANG_NEUTRAL, SUBLANG_DEFAULT), buf, (DWORD)(size > 0xffff ? 0xffff : size), NULL);
+    if (n == 0)
+        snprintf(buf, size, "unknown error");
+    else
+        while (n > 0 && (buf[n - 1] == '\r' || buf[n - 1] == '\n' || buf[n - 1] == ' ' || buf[n - 1] == '.'))
+            buf[--n] = '\0';
+    SetLastError(saved);
+}
+
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
+/* One line: "2025-01-31T12:00:00.123Z [level] message" to the file and (without the time) to stderr. */
+static void emit(svc_log *log, ph_log_level level, DWORD event_id, int to_events, const char *msg)
+{
+    char line[1200];
+    SYSTEMTIME t;
+    int n;
+    const char *name = (unsigned)level < 4 ? level_names[level] : "?";
+
+    if ((LONG)level <= log->level) {
+        GetSystemTime(&t);
+        n = snprintf(line, sizeof(line), "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ [%s] %s", t.wYear, t.wMonth, t.wDay,
+                     t.wHour, t.wMinute, t.wSecond, t.wMilliseconds, name, msg);
+        if (n > 0 && log->file != NULL)
+            svc_filelog_write(log->file, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+        if (log->console) {
+            fprintf(stderr, "pipehost: [%s] %s\n", name, msg);
+            fflush(stderr);
+        }
+    }
+    if (log->events != NULL && to_events) {
+        WORD type = level == PH_LOG_ERROR  ? EVENTLOG_ERROR_TYPE
+                    : level == PH_LOG_WARN ? EVENTLOG_WARNING_TYPE
+                                           : EVENTLOG_INFORMATION_TYPE;
+        if (event_id == 0)
+            event_id = level == PH_LOG_ERROR ? PH_MSG_ERROR : level == PH_LOG_WARN ? PH_MSG_WARNING : PH_MSG_INFO;
+        svc_eventlog_report(log->events, type, event_id, msg);
+    }
+}
+
+static void vemit(svc_log *log, ph_log_level level, DWORD event_id, int to_events, DWORD err, const char *call,
+                  const char *fmt, va_list ap) PH_PRINTF(7, 0);
+static void vemit(svc_log *log, ph_log_level level, DWORD event_id, int to_events, DWORD err, const char *call,
+                  const char *fmt, va_list ap)
+{
+    char msg[1024];
+    int n;
+
+    n = vsnprintf(msg, sizeof(msg), fmt, ap);
+    if (n < 0)
+        return;
+    if (call != NULL && (size_t)n < sizeof(msg)) {
+        char text[256];
+        svc_win32_text(err, text, sizeof(text));
+        snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s failed: error %lu (%s)", call, (unsigned long)err, text);
+    }
+    emit(log, level, event_id, to_events, msg);
+}
+
+void svc_log_msg(svc_log *log, ph_log_level level, const char *fmt, ...)
+{
+    DWORD saved = GetLastError();
+    va_list ap;
+
+    if ((LONG)level > log->level && (level > PH_LOG_WARN || log->events == NULL))
+        return;
+    va_start(ap, fmt);
+    vemit(log, level, 0, level <= PH_LOG_WARN, 0, NULL, fmt, ap);
+    va_end(ap);
+    SetLastError(saved);
+}
+
+void svc_log_win32(svc_log *log, ph_log_level level, DWORD err, const char *call, const char *fmt, ...)
+{
+    DWORD saved = GetLastError();
+    va_list ap;
+
+    va_start(ap, fmt);
+    vemit(log, level, 0, level <= PH_LOG_WARN, err, call, fmt, ap);
+    va_end(ap);
+    SetLastError(saved);
+}
+
+void svc_log_event(svc_log *log, ph_log_level level, DWORD event_id, const char *fmt, ...)
+{
+    DWORD saved = GetLastError();
+    va_list ap;
+
+    va_start(ap, fmt);
+    vemit(log, level, event_id, 1, 0, NULL, fmt, ap);
+    va_end(ap);
+    SetLastError(saved);
+}
+
+void svc_log_core(void *ctx, ph_log_level level, const char *message)
+{
+    svc_log *log = ctx;
+
+    /* Only the core's errors (pipe creation, I/O failures) become events: its warnings are about single
+     * clients (a slow reader, an oversized request) and would flood the Event Log. */
+    if ((LONG)level > log->level && level != PH_LOG_ERROR)
+        return;
+    emit(log, level, 0, level == PH_LOG_ERROR, message);
+}

@@ -1,0 +1,38 @@
+/* svclog.h — where the service's messages go: the log file, the console, and the Event Log. */
+#ifndef PH_SVC_SVCLOG_H
+#define PH_SVC_SVCLOG_H
+
+#include <windows.h>
+
+#include <pipehost/pipehost.h>
+
+#include "filelog.h"
+
+/* A message goes to the file and the console when its level is at or below the threshold; errors and
+ * warnings, and the explicit events (svc_log_event), also go to the Event Log whatever the threshold. */
+typedef struct svc_log {
+    volatile LONG level;   /* ph_log_level; changed by PARAMCHANGE */
+    svc_filelog *file;     /* NULL: no file */
+    HANDLE events;         /* event source; NULL: no Event Log */
+    int console;           /* 1: also write to stderr (console mode) */
+} svc_log;
+
+void svc_log_init(svc_log *log, ph_log_level level);
+void svc_log_set_level(svc_log *log, ph_log_level level);
+/* Closes the file and the event source. */
+void svc_log_close(svc_log *log);
+
+void svc_log_msg(svc_log *log, ph_log_level level, const char *fmt, ...) PH_PRINTF(3, 4);
+/* "<message>: <call> failed: error <code> (<text>)". err must have been captured right after the call. */
+void svc_log_win32(svc_log *log, ph_log_level level, DWORD err, const char *call, const char *fmt, ...)
+    PH_PRINTF(5, 6);
+/* A message that is also an Event Log event with its own id (PH_MSG_STARTED, …), whatever the threshold. */
+void svc_log_event(svc_log *log, ph_log_level level, DWORD event_id, const char *fmt, ...) PH_PRINTF(4, 5);
+
+/* The core's ph_log_fn, with a svc_log as ctx. */
+void svc_log_core(void *ctx, ph_log_level level, const char *message);
+
+/* The Win32 error text, trimmed, into buf; keeps GetLastError. */
+void svc_win32_text(DWORD err, char *buf, size_t size);
+
+#endif /* PH_SVC_SVCLOG_H */

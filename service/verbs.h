@@ -1,0 +1,19 @@
+/* verbs.h — the built-in verbs PING, ECHO, STATUS and WHOAMI, registered on a core verb router. */
+#ifndef PH_SVC_VERBS_H
+#define PH_SVC_VERBS_H
+
+#include <pipehost/pipehost.h>
+
+#include <stdint.h>
+
+/* What STATUS reports. server is set once created (before it starts), and stays valid while it runs. */
+typedef struct svc_verbs {
+    ph_server *server;
+    uint64_t started_ms;       /* monotonic ms at start, for uptime_ms */
+    const char *service_name;  /* UTF-8; "" in console mode */
+} svc_verbs;
+
+/* Adds PING, ECHO, STATUS, WHOAMI to router with v as their context. Returns 0 or a PH_E… code. */
+int svc_verbs_register(ph_router *router, svc_verbs *v);
+
+#endif /* PH_SVC_VERBS_H */

@@ -1,0 +1,20 @@
+/* winutil.h — small Win32 helpers for the service: UTF-8 <-> UTF-16, registry paths, default paths. */
+#ifndef PH_SVC_WINUTIL_H
+#define PH_SVC_WINUTIL_H
+
+#include <windows.h>
+
+/* malloc'd conversions; NULL on failure (invalid text or out of memory) with *err set when err is given. */
+wchar_t *svc_to_wide(const char *s, DWORD *err);
+char *svc_to_utf8(const wchar_t *w, DWORD *err);
+
+/* malloc'd "SYSTEM\CurrentControlSet\Services\<service>\Parameters"; NULL if out of memory. */
+wchar_t *svc_params_key_path(const wchar_t *service);
+
+/* malloc'd "%ProgramData%\pipehost\<service>.log". Returns 0 or the Win32 error. */
+DWORD svc_default_log_path(const wchar_t *service, wchar_t **out);
+/* The security descriptor given to the default log folder when it is created: SYSTEM and Administrators
+ * full control, Users read. Users must not be able to plant or replace files an elevated service writes. */
+#define SVC_LOG_DIR_SDDL L"D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FR;;;BU)"
+
+#endif /* PH_SVC_WINUTIL_H */

@@ -1,0 +1,45 @@
+# tests/service.cmake — the service's test programs: its configuration rules, its Windows parts, and
+# pipehost.exe itself through the real Service Control Manager (under Wine in the cross build).
+
+set(PH_SVC_SRC_DIR "${PROJECT_SOURCE_DIR}/service")
+
+function(ph_service_test_target target)
+  target_include_directories(${target} PRIVATE "${PH_SVC_SRC_DIR}" "${CMAKE_CURRENT_SOURCE_DIR}/service")
+  target_compile_definitions(${target} PRIVATE WIN32_LEAN_AND_MEAN UNICODE _UNICODE _WIN32_WINNT=0x0602)
+endfunction()
+
+# Configuration values and command-line parsing (platform-neutral code, linked from the service library).
+ph_add_check_test(NAME test_svc_config SOURCES service/test_svc_config.c
+  LIBS pipehost::service TIMEOUT 30 FIXTURES ${PH_TEST_FIXTURES})
+ph_service_test_target(test_svc_config)
+
+# Log file rotation, registry loading, SDDL checks.
+ph_add_check_test(NAME test_svc_win SOURCES service/test_svc_win.c
+  LIBS pipehost::service TIMEOUT 60 FIXTURES ${PH_TEST_FIXTURES})
+ph_service_test_target(test_svc_win)
+
+# pipehost.exe and the example myservice.exe installed with CreateServiceW under a unique name per test.
+ph_add_check_test(NAME test_service SOURCES service/test_service.c service/svctest.c
+  LIBS pipehost::core advapi32 shell32 ole32 uuid TIMEOUT 180 FIXTURES ${PH_TEST_FIXTURES})
+ph_service_test_target(test_service)
+target_compile_definitions(test_service PRIVATE
+  "PH_TEST_PIPEHOST_EXE=\"$<TARGET_FILE:pipehost>\""
+  "PH_TEST_MYSERVICE_EXE=\"$<TARGET_FILE:myservice>\"")
+add_dependencies(test_service pipehost myservice)
+
+# A fresh Wine prefix can run two SCMs (services.exe) that answer at random; this setup step of the `wine`
+# fixture leaves exactly one, before any test starts (tests requiring a fixture wait for all its setups).
+if(WIN32 AND CMAKE_CROSSCOMPILING AND PH_WINEPREFIX)
+  add_test(NAME wine.scm_single COMMAND bash "${CMAKE_CURRENT_SOURCE_DIR}/service/scm_single.sh" "${PH_WINEPREFIX}")
+  set_tests_properties(wine.scm_single PROPERTIES FIXTURES_SETUP wine DEPENDS wine.prefix_up TIMEOUT 200)
+endif()
+
+# Under Wine a process that calls StartServiceCtrlDispatcherW without having been started by the SCM joins
+# the control pipe of whichever service the SCM started last: console_usage (which runs pipehost.exe without
+# arguments) must not overlap a service start. The SCM tests are short, so they simply take turns.
+get_property(_ph_all_tests DIRECTORY PROPERTY TESTS)
+foreach(_t IN LISTS _ph_all_tests)
+  if(_t MATCHES "^test_service\\." AND NOT _t STREQUAL "test_service.console_ctrl_break")
+    set_tests_properties(${_t} PROPERTIES RESOURCE_LOCK pipehost_scm)
+  endif()
+endforeach()

@@ -1,0 +1,275 @@
+/* test_svc_config.c — the service's configuration rules and command-line parsing (platform-neutral code). */
+#include "testsupport.h"
+
+#include "config.h"
+#include "exitcodes.h"
+#include "options.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static svc_config cfg;
+static svc_cfg_errors errs;
+
+static void setup(void)
+{
+    svc_config_init(&cfg, "pipehost");
+    memset(&errs, 0, sizeof(errs));
+}
+
+static void teardown(void)
+{
+    svc_config_free(&cfg);
+}
+
+START_TEST(defaults)
+{
+    ck_assert_str_eq(cfg.pipe_name, "\\\\.\\pipe\\pipehost");
+    ck_assert_uint_eq(cfg.max_message_bytes, 65536);
+    ck_assert_uint_eq(cfg.max_instances, 255);
+    ck_assert_uint_eq(cfg.pending_instances, 4);
+    ck_assert_ptr_null(cfg.sddl);
+    ck_assert_int_eq(cfg.log_level, PH_LOG_INFO);
+    ck_assert_int_eq(svc_config_check(&cfg, &errs), 0);
+    ck_assert_uint_eq(errs.count, 0);
+    ck_assert_int_eq(svc_cfg_errors_exit_code(&errs), PH_EXIT_OK);
+}
+END_TEST
+
+START_TEST(dword_ranges)
+{
+    ck_assert_int_eq(svc_config_set_dword(&cfg, SVC_V_MAX_MESSAGE, 1, "registry", &errs), 0);
+    ck_assert_int_eq(svc_config_set_dword(&cfg, SVC_V_MAX_MESSAGE, 64u * 1024 * 1024, "registry", &errs), 0);
+    ck_assert_uint_eq(cfg.max_message_bytes, 64u * 1024 * 1024);
+    ck_assert_uint_eq(errs.count, 0);
+    /* Out of range: refused, unchanged, and the message names value, range and given value. */
+    ck_assert_int_eq(svc_config_set_dword(&cfg, SVC_V_MAX_MESSAGE, 64u * 1024 * 1024 + 1, "registry", &errs), PH_EINVAL);
+    ck_assert_uint_eq(cfg.max_message_bytes, 64u * 1024 * 1024);
+    ck_assert_uint_eq(errs.count, 1);
+    ck_assert_str_eq(errs.text[0], "invalid configuration value MaxMessageBytes (registry): accepted range "
+                                   "1..67108864 bytes, given 67108865");
+    ck_assert_int_eq(svc_config_set_dword(&cfg, SVC_V_MAX_INSTANCES, 0, "registry", &errs), PH_EINVAL);
+    ck_assert_int_eq(svc_config_set_dword(&cfg, SVC_V_MAX_INSTANCES, 256, "registry", &errs), PH_EINVAL);
+    ck_assert_int_eq(svc_config_set_dword(&cfg, SVC_V_IDLE_TIMEOUT, 99, "registry", &errs), PH_EINVAL);
+    ck_assert_int_eq(svc_config_set_dword(&cfg, SVC_V_IDLE_TIMEOUT, 0xFFFFFFFFu, "registry", &errs), 0);
+    ck_assert_int_eq(svc_config_set_dword(&cfg, SVC_V_WRITE_TIMEOUT, 0xFFFFFFFFu, "registry", &errs), PH_EINVAL);
+    ck_assert_int_eq(svc_config_set_dword(&cfg, SVC_V_DRAIN_TIMEOUT, 300001, "registry", &errs), PH_EINVAL);
+    ck_assert_int_eq(svc_config_set_dword(&cfg, SVC_V_LOG_MAX_BYTES, 1000, "registry", &errs), PH_EINVAL);
+    /* A string value through the DWORD setter is a programming error, not a configuration one. */
+    ck_assert_int_eq(svc_config_set_dword(&cfg, SVC_V_PIPE_NAME, 1, "registry", &errs), PH_EINVAL);
+    ck_assert_uint_eq(errs.count, 7);
+    ck_assert_int_eq(svc_cfg_errors_exit_code(&errs), PH_EXIT_CONFIG);
+}
+END_TEST
+
+START_TEST(text_values)
+{
+    ck_assert_int_eq(svc_config_set_text(&cfg, SVC_V_MAX_MESSAGE, "0x1000", "--max-message", &errs), 0);
+    ck_assert_uint_eq(cfg.max_message_bytes, 4096);
+    ck_assert_int_eq(svc_config_set_text(&cfg, SVC_V_IDLE_TIMEOUT, "never", "--idle-timeout", &errs), 0);
+    ck_assert_uint_eq(cfg.idle_timeout_ms, SVC_INFINITE);
+    ck_assert_int_eq(svc_config_set_text(&cfg, SVC_V_DRAIN_TIMEOUT, "never", "--drain-timeout", &errs), PH_EINVAL);
+    ck_assert_int_eq(svc_config_set_text(&cfg, SVC_V_MAX_MESSAGE, "12k", "--max-message", &errs), PH_EINVAL);
+    ck_assert_int_eq(svc_config_set_text(&cfg, SVC_V_MAX_MESSAGE, "-1", "--max-message", &errs), PH_EINVAL);
+    ck_assert_int_eq(svc_config_set_text(&cfg, SVC_V_MAX_MESSAGE, "4294967296", "--max-message", &errs), PH_EINVAL);
+    ck_assert_int_eq(svc_config_set_text(&cfg, SVC_V_MAX_MESSAGE, " 5", "--max-message", &errs), PH_EINVAL);
+    ck_assert_int_eq(svc_config_set_text(&cfg, SVC_V_MAX_MESSAGE, "", "--max-message", &errs), PH_EINVAL);
+    ck_assert_uint_eq(cfg.max_message_bytes, 4096);
+    ck_assert_msg(strstr(errs.text[1], "MaxMessageBytes (--max-message): accepted a whole number in 1..67108864 bytes, "
+                                       "given \"12k\"") != NULL, "%s", errs.text[1]);
+}
+END_TEST
+
+START_TEST(strings)
+{
+    char big[300];
+
+    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_PIPE_NAME, "mine", "registry", &errs), 0);
+    ck_assert_str_eq(cfg.pipe_name, "\\\\.\\pipe\\mine");
+    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_PIPE_NAME, "\\\\.\\PIPE\\Full", "registry", &errs), 0);
+    ck_assert_str_eq(cfg.pipe_name, "\\\\.\\pipe\\Full");
+    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_PIPE_NAME, "\\\\host\\pipe\\x", "registry", &errs), PH_EINVAL);
+    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_PIPE_NAME, "a/b", "registry", &errs), PH_EINVAL);
+    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_PIPE_NAME, "", "registry", &errs), PH_EINVAL);
+    memset(big, 'n', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_PIPE_NAME, big, "registry", &errs), PH_EINVAL);
+    ck_assert_str_eq(cfg.pipe_name, "\\\\.\\pipe\\Full");
+
+    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_LOG_LEVEL, "DEBUG", "registry", &errs), 0);
+    ck_assert_int_eq(cfg.log_level, PH_LOG_DEBUG);
+    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_LOG_LEVEL, "warning", "registry", &errs), 0);
+    ck_assert_int_eq(cfg.log_level, PH_LOG_WARN);
+    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_LOG_LEVEL, "trace", "registry", &errs), PH_EINVAL);
+
+    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_LOG_FILE, "C:\\logs\\p.log", "registry", &errs), 0);
+    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_LOG_FILE, "\\\\srv\\share\\p.log", "registry", &errs), 0);
+    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_LOG_FILE, "p.log", "registry", &errs), PH_EINVAL);
+    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_LOG_FILE, "C:relative.log", "registry", &errs), PH_EINVAL);
+    ck_assert_str_eq(cfg.log_file, "\\\\srv\\share\\p.log");
+
+    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_SDDL, "D:P(A;;GA;;;SY)", "registry", &errs), 0);
+    ck_assert_str_eq(cfg.sddl, "D:P(A;;GA;;;SY)");
+    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_SDDL, "O:SYG:SY", "registry", &errs), PH_EINVAL);
+    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_SDDL, "D:NO_ACCESS_CONTROL", "registry", &errs), PH_EINVAL);
+    ck_assert_msg(strstr(errs.text[errs.count - 1], "grants everyone full access") != NULL, "%s", errs.text[errs.count - 1]);
+    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_SDDL, "D:P(A;;GA;;;SY)\n", "registry", &errs), PH_EINVAL);
+    ck_assert_str_eq(cfg.sddl, "D:P(A;;GA;;;SY)");
+}
+END_TEST
+
+START_TEST(cross_checks_and_exit_codes)
+{
+    ck_assert_int_eq(svc_config_set_dword(&cfg, SVC_V_MAX_INSTANCES, 2, "registry", &errs), 0);
+    ck_assert_int_eq(svc_config_set_dword(&cfg, SVC_V_PENDING, 3, "registry", &errs), 0);
+    ck_assert_int_eq(svc_config_check(&cfg, &errs), PH_EINVAL);
+    ck_assert_msg(strstr(errs.text[0], "PendingInstances") != NULL, "%s", errs.text[0]);
+    ck_assert_int_eq(svc_config_set_dword(&cfg, SVC_V_PENDING, 2, "registry", &errs), 0);
+    ck_assert_int_eq(svc_config_set_dword(&cfg, SVC_V_DRAIN_TIMEOUT, 30000, "registry", &errs), 0);
+    memset(&errs, 0, sizeof(errs));
+    ck_assert_int_eq(svc_config_check(&cfg, &errs), PH_EINVAL); /* preshutdown 30000 < drain + 1000 */
+    ck_assert_msg(strstr(errs.text[0], "PreshutdownTimeoutMs") != NULL, "%s", errs.text[0]);
+
+    /* Only Sddl wrong: the security exit code; anything else wrong too: configuration. */
+    memset(&errs, 0, sizeof(errs));
+    svc_cfg_error(&errs, SVC_V_SDDL, "check", "bad");
+    ck_assert_int_eq(svc_cfg_errors_exit_code(&errs), PH_EXIT_SECURITY);
+    svc_cfg_error_other(&errs, "unknown value");
+    ck_assert_int_eq(svc_cfg_errors_exit_code(&errs), PH_EXIT_CONFIG);
+}
+END_TEST
+
+static char diffs[400];
+
+static void on_diff(void *ctx, const svc_value_def *def, const char *old_text, const char *new_text)
+{
+    size_t n = strlen(diffs);
+    (*(int *)ctx)++;
+    snprintf(diffs + n, sizeof(diffs) - n, "%s %s->%s %s;", def->name, old_text, new_text, def->live ? "live" : "restart");
+}
+
+START_TEST(lookup_and_diff)
+{
+    svc_config other;
+    int n = 0;
+    size_t i;
+
+    ck_assert_ptr_eq(svc_value_by_name("maxmessagebytes"), svc_value_by_id(SVC_V_MAX_MESSAGE));
+    ck_assert_ptr_eq(svc_value_by_option("--pipe"), svc_value_by_id(SVC_V_PIPE_NAME));
+    ck_assert_ptr_null(svc_value_by_name("MaxMesageBytes"));
+    ck_assert_ptr_null(svc_value_by_option("--Pipe"));
+    for (i = 0; i < SVC_V_COUNT; i++)
+        ck_assert_int_eq(svc_value_by_id((svc_value_id)i)->id, (int)i);
+
+    ck_assert_int_eq(svc_config_copy(&other, &cfg), 0);
+    ck_assert_int_eq(svc_config_set_dword(&other, SVC_V_MAX_MESSAGE, 100, "t", &errs), 0);
+    ck_assert_int_eq(svc_config_set_string(&other, SVC_V_SDDL, "D:(A;;GA;;;SY)", "t", &errs), 0);
+    svc_config_diff(&cfg, &other, on_diff, &n);
+    ck_assert_int_eq(n, 2);
+    ck_assert_str_eq(diffs, "MaxMessageBytes 65536->100 live;Sddl (default)->D:(A;;GA;;;SY) restart;");
+    svc_config_free(&other);
+}
+END_TEST
+
+START_TEST(run_options)
+{
+    char *argv[] = {"run", "--pipe", "dbg", "--max-message=1024", "--service", "svc1", "--stop-event", "Local\\x",
+                    "--idle-timeout", "never"};
+    char *bad[] = {"run", "--max-message", "0", "--frob", "x", "stray", "--pipe"};
+    svc_run_options o;
+
+    ck_assert_int_eq(svc_parse_run_options(10, argv, 0, &cfg, &o, &errs), 0);
+    ck_assert_str_eq(o.service, "svc1");
+    ck_assert_str_eq(o.stop_event, "Local\\x");
+    ck_assert_uint_eq(cfg.max_message_bytes, 65536); /* first pass applies nothing */
+    ck_assert_int_eq(svc_parse_run_options(10, argv, 1, &cfg, &o, &errs), 0);
+    ck_assert_str_eq(cfg.pipe_name, "\\\\.\\pipe\\dbg");
+    ck_assert_uint_eq(cfg.max_message_bytes, 1024);
+    ck_assert_uint_eq(cfg.idle_timeout_ms, SVC_INFINITE);
+    ck_assert_uint_eq(errs.count, 0);
+
+    ck_assert_int_eq(svc_parse_run_options(7, bad, 1, &cfg, &o, &errs), PH_EINVAL);
+    /* range, unknown option, its would-be value and a stray argument (both unexpected), missing value */
+    ck_assert_uint_eq(errs.count, 5);
+    ck_assert_msg(strstr(errs.text[0], "MaxMessageBytes (--max-message)") != NULL, "%s", errs.text[0]);
+    ck_assert_msg(strstr(errs.text[1], "--frob") != NULL, "%s", errs.text[1]);
+    ck_assert_msg(strstr(errs.text[2], "\"x\"") != NULL, "%s", errs.text[2]);
+    ck_assert_msg(strstr(errs.text[3], "stray") != NULL, "%s", errs.text[3]);
+    ck_assert_msg(strstr(errs.text[4], "--pipe needs a value") != NULL, "%s", errs.text[4]);
+}
+END_TEST
+
+static int cli(int argc, char **argv, svc_cli_options *o, char *why)
+{
+    return svc_parse_cli(argc, argv, o, why, 200);
+}
+
+START_TEST(cli_options)
+{
+    svc_cli_options o;
+    char why[200];
+    char *ping[] = {"ping", "--pipe", "x", "--timeout=250"};
+    char *send1[] = {"send", "ECHO", "hello", "--pipe", "x", "world"};
+    char *send2[] = {"send", "ECHO", ""};
+    char *send3[] = {"send", "--", "ECHO", "--pipe"};
+    char *bad1[] = {"send"};
+    char *bad2[] = {"ping", "extra"};
+    char *bad3[] = {"send", "EC HO"};
+    char *bad4[] = {"status", "--timeout", "0"};
+    char *bad5[] = {"frob"};
+
+    ck_assert_int_eq(cli(4, ping, &o, why), 0);
+    ck_assert_str_eq(o.pipe, "x");
+    ck_assert_uint_eq(o.timeout_ms, 250);
+    ck_assert_uint_eq(o.request_len, 4);
+    ck_assert_mem_eq(o.request, "PING", 4);
+    svc_cli_options_free(&o);
+
+    ck_assert_int_eq(cli(6, send1, &o, why), 0);
+    ck_assert_uint_eq(o.request_len, 16);
+    ck_assert_mem_eq(o.request, "ECHO hello world", 16);
+    svc_cli_options_free(&o);
+
+    ck_assert_int_eq(cli(3, send2, &o, why), 0);
+    ck_assert_uint_eq(o.request_len, 5);
+    ck_assert_mem_eq(o.request, "ECHO ", 5);
+    svc_cli_options_free(&o);
+
+    ck_assert_int_eq(cli(4, send3, &o, why), 0);
+    ck_assert_uint_eq(o.request_len, 11);
+    ck_assert_mem_eq(o.request, "ECHO --pipe", 11);
+    ck_assert_ptr_null(o.pipe);
+    svc_cli_options_free(&o);
+
+    ck_assert_int_eq(cli(1, bad1, &o, why), PH_EINVAL);
+    ck_assert_msg(strstr(why, "needs a verb") != NULL, "%s", why);
+    ck_assert_int_eq(cli(2, bad2, &o, why), PH_EINVAL);
+    ck_assert_int_eq(cli(2, bad3, &o, why), PH_EINVAL);
+    ck_assert_int_eq(cli(3, bad4, &o, why), PH_EINVAL);
+    ck_assert_msg(strstr(why, "--timeout accepts 1..3600000 ms") != NULL, "%s", why);
+    ck_assert_int_eq(cli(1, bad5, &o, why), PH_EINVAL);
+    ck_assert_ptr_null(o.request);
+}
+END_TEST
+
+static void add(Suite *s, TCase *tc, const TTest *test)
+{
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test);
+    suite_add_tcase(s, tc);
+}
+
+Suite *ph_test_suite(void)
+{
+    Suite *s = suite_create("svc_config");
+
+    add(s, tcase_create("defaults"), defaults);
+    add(s, tcase_create("dword_ranges"), dword_ranges);
+    add(s, tcase_create("text_values"), text_values);
+    add(s, tcase_create("strings"), strings);
+    add(s, tcase_create("cross_checks_and_exit_codes"), cross_checks_and_exit_codes);
+    add(s, tcase_create("lookup_and_diff"), lookup_and_diff);
+    add(s, tcase_create("run_options"), run_options);
+    add(s, tcase_create("cli_options"), cli_options);
+    return s;
+}
