@@ -133,6 +133,14 @@ up)
       die "wine winecfg -v win10 failed or timed out for $pfx (log: $pfx.boot.log)"
     fi
     say "up: winecfg -v win10 done ($(since "$t"))"
+    # A first `wineboot -i` can leave two services.exe running, each answering \pipe\svcctl, so SCM calls
+    # land on either at random. One restart of this prefix's server brings up a single SCM.
+    t=$(now)
+    stop_server
+    timeout 30 wineserver -p </dev/null >>"$pfx.server.log" 2>&1 9>&-
+    timeout -k 10 120 wineboot </dev/null >>"$pfx.boot.log" 2>&1 9>&- \
+      || die "wineboot after the restart failed or timed out for $pfx (log: $pfx.boot.log)"
+    say "up: wineserver restarted for a single SCM ($(since "$t"))"
     date -u +%FT%TZ >"$stamp"
   else
     # Existing prefix, new server: the first wine command hands its stdout/stderr to services.exe & co,
