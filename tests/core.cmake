@@ -1,4 +1,40 @@
 # tests/core.cmake — the core library's test programs, one file per feature.
 
 # Platform-neutral code: built natively (under ASan/UBSan with the native preset) and for Windows.
-ph_add_check_test(NAME test_router SOURCES core/test_router.c LIBS pipehost::core TIMEOUT 30 FIXTURES ${PH_TEST_FIXTURES})
+foreach(prog IN ITEMS
+    test_router     # the verb router
+    test_name       # pipe name normalisation
+    test_errors     # the error list: messages and names (behaviour 11)
+    test_response   # responses and the byte buffers under them
+    test_limits)    # configuration defaults, limit ranges
+  ph_add_check_test(NAME ${prog} SOURCES core/${prog}.c LIBS pipehost::core TIMEOUT 30 FIXTURES ${PH_TEST_FIXTURES})
+endforeach()
+
+# The Win32 server and client, exercised through real pipes (under Wine when cross-built). Each case is its
+# own process; under Wine none takes more than about 2 s, so 60 s means hung, not slow.
+if(WIN32)
+  # Shared helpers: the scripted handler, waits, client threads, process probes, syscall-table wrappers.
+  add_library(ph_coretest STATIC core/coretest.c)
+  target_include_directories(ph_coretest PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/core)
+  target_link_libraries(ph_coretest PUBLIC ph_testsupport pipehost::core)
+  ph_target_warnings(ph_coretest)
+
+  foreach(prog IN ITEMS
+      test_lifecycle     # the server object: config checks and copies, free in any state, restart
+      test_pool          # 1: one completion port, a small fixed pool of threads
+      test_instances     # 2: pending instances, refill on accept, 64-client burst, accept races
+      test_message       # 3: message mode, reassembly, size cap and drain
+      test_handler       # 4: handler API: order, no-reply, reply-and-close
+      test_squat         # 5: anti-squatting: first instance, name in use
+      test_security      # 6, 7: remote rejection; SDDL read back from the live pipe, bad SDDL
+      test_identity      # 8: client pid, session, SID
+      test_timeouts      # 9: idle and non-reading clients
+      test_stop          # 10: graceful stop
+      test_diagnostics   # 11: Win32 error codes kept, log callback
+      test_counters      # 12: counters exact
+      test_client        # the client: deadlines, busy-retry, SQOS, reassembly, errors
+      test_disconnect    # clients leaving mid-request or mid-response
+      test_handles)      # no handle leaks after 1,000 cycles and after stop
+    ph_add_check_test(NAME ${prog} SOURCES core/${prog}.c LIBS ph_coretest TIMEOUT 60 FIXTURES ${PH_TEST_FIXTURES})
+  endforeach()
+endif()

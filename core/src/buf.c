@@ -22,6 +22,9 @@ int ph__buf_reserve(ph_buf *b, size_t extra)
     p = realloc(b->data, cap);
     if (p == NULL)
         return PH_ENOMEM;
+    /* A first allocation holds no text yet: terminate it, so "NUL-terminated when non-NULL" always holds
+     * (ph__buf_detach of an empty buffer hands this out as an empty string). */
+    p[b->len] = '\0';
     b->data = p;
     b->cap = cap;
     return 0;

@@ -93,6 +93,9 @@ static void conn_close(ph_conn *c, int failed)
         SetEvent(s->drained);
     ReleaseSRWLockExclusive(&s->lock);
 
+    /* The error first: whoever sees this connection gone from connections_active also sees it counted. */
+    if (failed)
+        count(&s->c_errors, 1);
     if (was_connected) {
         count(&s->c_active, -1);
         ph__log(&s->log, PH_LOG_DEBUG, "connection %llu closed%s", (unsigned long long)c->id,
@@ -100,8 +103,6 @@ static void conn_close(ph_conn *c, int failed)
         /* Discards anything the client has not read; callers linger first when a reply must arrive. */
         ph__sys.DisconnectNamedPipe(c->pipe);
     }
-    if (failed)
-        count(&s->c_errors, 1);
     if (!reuse) {
         conn_free(c);
         return;
@@ -127,7 +128,10 @@ static void conn_fail(ph_conn *c, DWORD err, const char *call)
 {
     ph_server *s = c->server;
     int client_left = err == ERROR_BROKEN_PIPE || err == ERROR_NO_DATA || err == ERROR_PIPE_NOT_CONNECTED;
-    int mid_request = c->msg_seen > 0;
+    /* The client abandoned a request if it left while we read part of one or wrote its response. After the
+     * last response (lingering) leaving is exactly what it should do; msg_seen still holds the size of the
+     * request already answered then, so it cannot be the test. */
+    int mid_request = (c->state == PH_CONN_READING && c->msg_seen > 0) || c->state == PH_CONN_WRITING;
 
     if (!client_left && err != ERROR_OPERATION_ABORTED)
         ph__log_win32(&s->log, PH_LOG_WARN, err, call, "connection %llu", (unsigned long long)c->id);
@@ -165,6 +169,10 @@ int ph__conn_add_instance(ph_server *s, int first)
     }
     AcquireSRWLockExclusive(&s->lock);
     c->state = PH_CONN_ACCEPTING;
+    /* A stop that began while this instance was being created did not see it: mark it, so the reaper cancels
+     * its accept on the next tick instead of leaving it to the drain deadline. */
+    if (s->state != PH_SRV_RUNNING)
+        c->closing = PH_CLOSE_STOP;
     link_locked(s, c);
     ReleaseSRWLockExclusive(&s->lock);
     conn_accept(c);
@@ -172,8 +180,9 @@ int ph__conn_add_instance(ph_server *s, int first)
 }
 
 /* Keeps pending_instances instances waiting while the server runs. A failure is logged and retried by the
- * reaper on its next tick rather than here, so a persistent failure cannot spin. */
-void ph__conn_refill(ph_server *s)
+ * reaper on its next tick rather than here, so a persistent failure cannot spin. Returns the Win32 error of
+ * a failed create, or 0 when nothing more was needed (enough wait, or max_instances exist). */
+DWORD ph__conn_refill(ph_server *s)
 {
     for (;;) {
         DWORD err;
@@ -182,7 +191,7 @@ void ph__conn_refill(ph_server *s)
         if (s->state != PH_SRV_RUNNING || s->accepting >= s->cfg.pending_instances ||
             s->instances >= s->cfg.max_instances) {
             ReleaseSRWLockExclusive(&s->lock);
-            return;
+            return 0;
         }
         s->accepting++;
         s->instances++;
@@ -196,7 +205,7 @@ void ph__conn_refill(ph_server *s)
             ReleaseSRWLockExclusive(&s->lock);
             ph__log_win32(&s->log, err == ERROR_PIPE_BUSY ? PH_LOG_DEBUG : PH_LOG_ERROR, err, "CreateNamedPipeW",
                           "cannot add a pending instance to %s", s->pipe_name);
-            return;
+            return err;
         }
     }
 }

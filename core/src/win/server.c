@@ -149,7 +149,9 @@ static DWORD WINAPI reaper_main(LPVOID arg)
     return 0;
 }
 
-static int on_pool_thread(const ph_server *s)
+/* Under s->lock (shared is enough): join_all frees the id list under the exclusive lock, so a second
+ * stopper running this while the first one joins never reads freed memory. */
+static int on_pool_thread_locked(const ph_server *s)
 {
     DWORD self = GetCurrentThreadId();
     unsigned i;
@@ -217,11 +219,13 @@ static void join_all(ph_server *s)
         WaitForSingleObject(s->threads[i], INFINITE);
         CloseHandle(s->threads[i]);
     }
+    AcquireSRWLockExclusive(&s->lock);
     s->nthreads = 0;
     free(s->threads);
     free(s->thread_ids);
     s->threads = NULL;
     s->thread_ids = NULL;
+    ReleaseSRWLockExclusive(&s->lock);
     if (s->iocp != NULL)
         CloseHandle(s->iocp);
     if (s->reaper_wake != NULL)
@@ -327,13 +331,13 @@ int ph_server_start(ph_server *s)
         ph__log_win32(&s->log, PH_LOG_ERROR, err, "CreateNamedPipeW", "cannot create %s", s->pipe_name);
         goto fail_running;
     }
-    ph__conn_refill(s);
-    AcquireSRWLockShared(&s->lock);
-    if (s->accepting < s->cfg.pending_instances)
-        rc = PH_ESYS;
-    ReleaseSRWLockShared(&s->lock);
-    if (rc != 0) {
-        err = GetLastError();
+    /* Judge by whether a create failed, not by how many instances wait now: clients may already be taking
+     * them (the first one is connectable from the moment it exists), and each of those refills its own. */
+    err = ph__conn_refill(s);
+    if (err != 0) {
+        rc = ph__map_win32(err);
+        if (rc == PH_EBUSY)
+            rc = PH_ESYS; /* more instances than the system allows: not a transient "busy" */
         ph__log(&s->log, PH_LOG_ERROR, "cannot create %u pending instances of %s", s->cfg.pending_instances,
                 s->pipe_name);
         goto fail_running;
@@ -377,6 +381,8 @@ fail_early:
 
 int ph_server_stop(ph_server *s)
 {
+    int began = 0, pool;
+
     if (s == NULL)
         return PH_EINVAL;
     AcquireSRWLockExclusive(&s->lock);
@@ -384,14 +390,18 @@ int ph_server_stop(ph_server *s)
         s->state = PH_SRV_STOPPED;
         s->joined = 1;
     } else if (s->state == PH_SRV_RUNNING) {
-        ph__log(&s->log, PH_LOG_INFO, "stopping %s", s->pipe_name);
         begin_stop_locked(s);
+        began = 1;
     }
+    pool = on_pool_thread_locked(s);
+    if (pool && began)
+        SetEvent(s->reaper_wake); /* the port and events live until join_all, which cannot have run yet */
     ReleaseSRWLockExclusive(&s->lock);
-    if (on_pool_thread(s)) {
-        SetEvent(s->reaper_wake);
+    /* The host's callback runs outside our lock: it may well ask for the counters. */
+    if (began)
+        ph__log(&s->log, PH_LOG_INFO, "stopping %s", s->pipe_name);
+    if (pool)
         return 0; /* joining here would wait for ourselves */
-    }
     EnterCriticalSection(&s->stop_lock);
     if (!s->joined) {
         join_all(s);

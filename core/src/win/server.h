@@ -85,7 +85,7 @@ typedef struct ph_server {
 /* conn.c */
 int ph__conn_add_instance(ph_server *s, int first);
 void ph__conn_on_completion(ph_conn *c, DWORD bytes, DWORD err);
-void ph__conn_refill(ph_server *s);
+DWORD ph__conn_refill(ph_server *s);
 /* Under s->lock: what the reaper and stop do to one connection. */
 void ph__conn_cancel_locked(ph_conn *c, ph_close_reason why);
 

@@ -1,0 +1,683 @@
+/* coretest.c — shared helpers of the core's Windows tests: scripted handler, servers, clients, threads, probes. */
+#include "coretest.h"
+
+#include "../../core/src/win/ph_win.h"
+
+#include <sddl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <tlhelp32.h>
+
+/* ------------------------------------------------------------------------------------------------------- */
+/* The scripted handler.                                                                                    */
+
+void ct_ctx_init(ct_ctx *ctx)
+{
+    memset(ctx, 0, sizeof(*ctx));
+    InitializeCriticalSection(&ctx->lock);
+    ctx->entered = CreateEventW(NULL, FALSE, FALSE, NULL);
+    ck_assert_ptr_nonnull(ctx->entered);
+}
+
+void ct_ctx_free(ct_ctx *ctx)
+{
+    CloseHandle(ctx->entered);
+    DeleteCriticalSection(&ctx->lock);
+}
+
+void ct_fill(unsigned char *buf, size_t n, unsigned seed)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        buf[i] = (unsigned char)((i * 131u + seed * 7u + (i >> 8)) & 0xffu);
+    if (n > 0)
+        buf[0] = 0xfe; /* never an upper-case command letter */
+}
+
+int ct_check(const unsigned char *buf, size_t n, unsigned seed)
+{
+    size_t i;
+
+    if (n > 0 && buf[0] != 0xfe)
+        return 0;
+    for (i = 1; i < n; i++)
+        if (buf[i] != (unsigned char)((i * 131u + seed * 7u + (i >> 8)) & 0xffu))
+            return 0;
+    return 1;
+}
+
+/* The command word of a request and its numeric argument, if the request is one. */
+static int command(const ph_request *req, const char *word, unsigned long *arg)
+{
+    size_t n = strlen(word);
+    char num[32];
+    size_t len;
+
+    if (req->data == NULL || req->len < n || memcmp(req->data, word, n) != 0)
+        return 0;
+    if (req->len == n) {
+        if (arg != NULL)
+            *arg = 0;
+        return 1;
+    }
+    if (req->data[n] != ' ')
+        return 0;
+    len = req->len - n - 1;
+    if (len >= sizeof(num))
+        len = sizeof(num) - 1;
+    memcpy(num, req->data + n + 1, len);
+    num[len] = '\0';
+    if (arg != NULL)
+        *arg = strtoul(num, NULL, 10);
+    return 1;
+}
+
+static void note_thread(ct_ctx *ctx)
+{
+    DWORD self = GetCurrentThreadId();
+    unsigned i;
+
+    EnterCriticalSection(&ctx->lock);
+    for (i = 0; i < ctx->nthreads && ctx->threads[i] != self; i++)
+        ;
+    if (i == ctx->nthreads && ctx->nthreads < CT_MAX_THREADS)
+        ctx->threads[ctx->nthreads++] = self;
+    LeaveCriticalSection(&ctx->lock);
+}
+
+ph_handler_result ct_handler(void *arg, const ph_request *req, ph_response *resp)
+{
+    ct_ctx *ctx = arg;
+    ph_handler_result result = PH_REPLY;
+    unsigned long n = 0;
+    LONG now;
+
+    InterlockedIncrement(&ctx->calls);
+    now = InterlockedIncrement(&ctx->active);
+    for (;;) {
+        LONG seen = ctx->max_active;
+        if (now <= seen || InterlockedCompareExchange(&ctx->max_active, now, seen) == seen)
+            break;
+    }
+    note_thread(ctx);
+    /* A request carries its bytes, NUL-terminated (the header promises it), unless it was too large. */
+    if (!(req->flags & PH_REQ_TOO_LARGE) && (req->data == NULL ? req->len > 0 : req->data[req->len] != '\0'))
+        InterlockedIncrement(&ctx->bad);
+    EnterCriticalSection(&ctx->lock);
+    ctx->last_len = req->len;
+    LeaveCriticalSection(&ctx->lock);
+
+    if (req->flags & PH_REQ_TOO_LARGE) {
+        if (req->data != NULL || req->len <= req->max_message_bytes)
+            InterlockedIncrement(&ctx->bad);
+        EnterCriticalSection(&ctx->lock);
+        ctx->too_large_len = req->len;
+        LeaveCriticalSection(&ctx->lock);
+        InterlockedIncrement(&ctx->too_large);
+        /* Left empty: the server must answer "ERR too-large …" itself. */
+    } else if (command(req, "SLEEP", &n)) {
+        SetEvent(ctx->entered);
+        Sleep((DWORD)n);
+        ph_response_append(resp, "SLEPT", 5);
+    } else if (command(req, "BIG", &n)) {
+        unsigned char *big = malloc(n ? n : 1);
+        if (big == NULL) {
+            ph_response_err(resp, "nomem", "BIG %lu", n);
+        } else {
+            ct_fill(big, n, 0);
+            ph_response_append(resp, big, n);
+            free(big);
+        }
+    } else if (command(req, "NOREPLY", NULL)) {
+        result = PH_NO_REPLY;
+    } else if (command(req, "CLOSE", NULL)) {
+        ph_response_append(resp, "BYE", 3);
+        result = PH_REPLY_CLOSE;
+    } else if (command(req, "WHO", NULL)) {
+        const ph_client_info *who = ph_request_client(req);
+        if (who == NULL || who->user_sid == NULL || ph_request_client(req) != who) /* never NULL; cached */
+            InterlockedIncrement(&ctx->bad);
+        EnterCriticalSection(&ctx->lock);
+        ctx->who = *who;
+        snprintf(ctx->who_sid, sizeof(ctx->who_sid), "%s", who->user_sid);
+        ctx->who.user_sid = ctx->who_sid;
+        LeaveCriticalSection(&ctx->lock);
+        ph_response_appendf(resp, "%lu %lu %s", who->pid, who->session_id, who->user_sid);
+    } else if (command(req, "CONN", NULL)) {
+        ph_response_appendf(resp, "%llu", (unsigned long long)req->connection_id);
+    } else if (command(req, "STOP", NULL)) {
+        unsigned long long t0 = ph_test_now_ms();
+        int rc = ph_server_stop(ctx->server);
+        EnterCriticalSection(&ctx->lock);
+        ctx->stop_rc = rc;
+        ctx->stop_ms = ph_test_now_ms() - t0;
+        LeaveCriticalSection(&ctx->lock);
+        ph_response_append(resp, "STOPPING", 8);
+    } else if (req->len > 0) {
+        ph_response_append(resp, req->data, req->len);
+    }
+    InterlockedDecrement(&ctx->active);
+    return result;
+}
+
+/* ------------------------------------------------------------------------------------------------------- */
+/* Log capture.                                                                                             */
+
+void ct_log_init(ct_log *lg)
+{
+    memset(lg, 0, sizeof(*lg));
+    InitializeCriticalSection(&lg->lock);
+}
+
+void ct_log_free(ct_log *lg)
+{
+    DeleteCriticalSection(&lg->lock);
+}
+
+void ct_log_fn(void *ctx, ph_log_level level, const char *message)
+{
+    ct_log *lg = ctx;
+
+    if ((int)level < PH_LOG_ERROR || (int)level > PH_LOG_DEBUG || message == NULL || message[0] == '\0') {
+        InterlockedIncrement(&lg->out_of_range);
+        return;
+    }
+    InterlockedIncrement(&lg->by_level[level]);
+    EnterCriticalSection(&lg->lock);
+    if (lg->n < CT_LOG_KEEP) {
+        lg->e[lg->n].level = level;
+        snprintf(lg->e[lg->n].text, sizeof(lg->e[lg->n].text), "%s", message);
+        lg->n++;
+    }
+    if (!lg->quiet) {
+        printf("  [%s] %s\n", ph_log_level_name(level), message);
+        fflush(stdout);
+    }
+    LeaveCriticalSection(&lg->lock);
+}
+
+int ct_log_has(ct_log *lg, ph_log_level level, const char *needle)
+{
+    unsigned i;
+    int found = 0;
+
+    EnterCriticalSection(&lg->lock);
+    for (i = 0; i < lg->n && !found; i++)
+        found = lg->e[i].level == level && strstr(lg->e[i].text, needle) != NULL;
+    LeaveCriticalSection(&lg->lock);
+    return found;
+}
+
+/* ------------------------------------------------------------------------------------------------------- */
+/* Servers and clients.                                                                                     */
+
+void ct_config(ph_server_config *cfg, char *name, size_t name_size, const char *tag, ct_ctx *ctx, ct_log *lg)
+{
+    ph_server_config_init(cfg);
+    ph_test_pipe_name(name, name_size, tag);
+    cfg->pipe_name = name;
+    cfg->handler = ct_handler;
+    cfg->handler_ctx = ctx;
+    cfg->threads = 4;
+    cfg->pending_instances = 2;
+    if (lg != NULL) {
+        cfg->log = ct_log_fn;
+        cfg->log_ctx = lg;
+        cfg->log_level = PH_LOG_INFO;
+    }
+}
+
+ph_server *ct_start(const ph_server_config *cfg, ct_ctx *ctx)
+{
+    ph_server *s = NULL;
+    int rc;
+
+    ck_assert_int_eq(ph_server_new(cfg, &s), 0);
+    if (ctx != NULL)
+        ctx->server = s;
+    rc = ph_server_start(s);
+    ck_assert_msg(rc == 0, "ph_server_start: %s (%s), Win32 error %lu", ph_err_name(rc), ph_strerror(rc),
+                  ph_server_syserror(s));
+    return s;
+}
+
+ph_client *ct_connect(const char *name)
+{
+    ph_client *c = NULL;
+    int rc;
+
+    ck_assert_int_eq(ph_client_new(&c), 0);
+    rc = ph_client_connect(c, name, 5000, 0);
+    ck_assert_msg(rc == 0, "ph_client_connect(%s): %s, Win32 error %lu", name, ph_err_name(rc), ph_client_syserror(c));
+    return c;
+}
+
+int ct_transact(ph_client *c, const char *req, unsigned char **resp, size_t *resp_len, uint32_t timeout_ms)
+{
+    return ph_client_transact(c, req, strlen(req), resp, resp_len, timeout_ms, 0);
+}
+
+void ct_expect(ph_client *c, const void *req, size_t len, const void *want, size_t want_len)
+{
+    unsigned char *resp = NULL;
+    size_t resp_len = 0;
+    int rc = ph_client_transact(c, req, len, &resp, &resp_len, 5000, 0);
+
+    ck_assert_msg(rc == 0, "transact: %s, Win32 error %lu", ph_err_name(rc), ph_client_syserror(c));
+    ck_assert_uint_eq(resp_len, want_len);
+    ck_assert_msg(want_len == 0 || memcmp(resp, want, want_len) == 0, "response differs from the expected one");
+    ph_free(resp);
+}
+
+void ct_expect_str(ph_client *c, const char *req, const char *want)
+{
+    ct_expect(c, req, strlen(req), want, strlen(want));
+}
+
+HANDLE ct_raw_connect(const char *name, DWORD access, int overlapped)
+{
+    wchar_t wname[CT_NAME_MAX + 16];
+    DWORD mode = PIPE_READMODE_MESSAGE;
+    HANDLE h;
+    int i;
+
+    for (i = 0; name[i] != '\0' && i < CT_NAME_MAX; i++)
+        wname[i] = (wchar_t)(unsigned char)name[i];
+    wname[i] = L'\0';
+    if (wcsncmp(wname, L"\\\\.\\pipe\\", 9) != 0) {
+        memmove(wname + 9, wname, (size_t)(i + 1) * sizeof(wchar_t));
+        memcpy(wname, L"\\\\.\\pipe\\", 9 * sizeof(wchar_t));
+    }
+    if (!WaitNamedPipeW(wname, 5000))
+        return INVALID_HANDLE_VALUE;
+    h = CreateFileW(wname, access, 0, NULL, OPEN_EXISTING, overlapped ? FILE_FLAG_OVERLAPPED : 0, NULL);
+    if (h != INVALID_HANDLE_VALUE && (access & GENERIC_WRITE) && !SetNamedPipeHandleState(h, &mode, NULL, NULL)) {
+        CloseHandle(h);
+        return INVALID_HANDLE_VALUE;
+    }
+    return h;
+}
+
+DWORD ct_raw_read(HANDLE h, void *buf, DWORD size, DWORD *got, unsigned timeout_ms)
+{
+    unsigned long long end = ph_test_now_ms() + timeout_ms;
+    DWORD avail = 0;
+
+    *got = 0;
+    for (;;) {
+        if (!PeekNamedPipe(h, NULL, 0, NULL, &avail, NULL))
+            return GetLastError();
+        if (avail > 0)
+            break;
+        if (ph_test_now_ms() >= end)
+            return WAIT_TIMEOUT;
+        Sleep(2);
+    }
+    if (!ReadFile(h, buf, size, got, NULL))
+        return GetLastError();
+    return 0;
+}
+
+int ct_pipe_gone(const char *name)
+{
+    ph_client *c = NULL;
+    int rc;
+
+    if (ph_client_new(&c) != 0)
+        return 0;
+    rc = ph_client_connect(c, name, 0, 0);
+    ph_client_free(c);
+    return rc == PH_ENOTFOUND;
+}
+
+/* ------------------------------------------------------------------------------------------------------- */
+/* Waiting.                                                                                                 */
+
+uint64_t ct_counter(const ph_server *s, size_t field)
+{
+    ph_counters k;
+    uint64_t v;
+
+    ph_server_counters(s, &k);
+    memcpy(&v, (const char *)&k + field, sizeof(v));
+    return v;
+}
+
+int ct_wait_counter(const ph_server *s, size_t field, uint64_t want, unsigned timeout_ms)
+{
+    unsigned long long end = ph_test_now_ms() + timeout_ms;
+
+    for (;;) {
+        if (ct_counter(s, field) == want)
+            return 1;
+        if (ph_test_now_ms() >= end)
+            return 0;
+        Sleep(2);
+    }
+}
+
+int ct_wait_long(volatile LONG *v, LONG want, unsigned timeout_ms)
+{
+    unsigned long long end = ph_test_now_ms() + timeout_ms;
+
+    for (;;) {
+        if (InterlockedCompareExchange(v, 0, 0) >= want)
+            return 1;
+        if (ph_test_now_ms() >= end)
+            return 0;
+        Sleep(2);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------------------- */
+/* Client threads.                                                                                          */
+
+struct ct_threads {
+    unsigned n;
+    HANDLE *h;
+    HANDLE go;
+    ct_thread_fn fn;
+    void *arg;
+    volatile LONG next;
+};
+
+static DWORD WINAPI thread_main(LPVOID p)
+{
+    ct_threads *t = p;
+    unsigned index = (unsigned)InterlockedIncrement(&t->next) - 1;
+
+    WaitForSingleObject(t->go, INFINITE);
+    t->fn(t->arg, index);
+    return 0;
+}
+
+ct_threads *ct_spawn(unsigned n, ct_thread_fn fn, void *arg)
+{
+    ct_threads *t = calloc(1, sizeof(*t));
+    unsigned i;
+
+    ck_assert_ptr_nonnull(t);
+    t->h = calloc(n, sizeof(HANDLE));
+    ck_assert_ptr_nonnull(t->h);
+    t->go = CreateEventW(NULL, TRUE, FALSE, NULL);
+    ck_assert_ptr_nonnull(t->go);
+    t->fn = fn;
+    t->arg = arg;
+    for (i = 0; i < n; i++) {
+        t->h[i] = CreateThread(NULL, 0, thread_main, t, 0, NULL);
+        ck_assert_ptr_nonnull(t->h[i]);
+        t->n++;
+    }
+    /* Every thread is created and waiting on the same event: they start as close together as Windows can. */
+    SetEvent(t->go);
+    return t;
+}
+
+int ct_join(ct_threads *t, unsigned timeout_ms)
+{
+    unsigned long long end = ph_test_now_ms() + timeout_ms;
+    unsigned i;
+    int all = 1;
+
+    for (i = 0; i < t->n; i++) {
+        unsigned long long now = ph_test_now_ms();
+        DWORD left = now >= end ? 0 : (DWORD)(end - now);
+        if (WaitForSingleObject(t->h[i], left) != WAIT_OBJECT_0)
+            all = 0;
+    }
+    if (!all)
+        return 0; /* threads still run and use t: leak it, the test is failing anyway */
+    for (i = 0; i < t->n; i++)
+        CloseHandle(t->h[i]);
+    CloseHandle(t->go);
+    free(t->h);
+    free(t);
+    return 1;
+}
+
+int ct_run_threads(unsigned n, ct_thread_fn fn, void *arg, unsigned timeout_ms)
+{
+    return ct_join(ct_spawn(n, fn, arg), timeout_ms);
+}
+
+/* ------------------------------------------------------------------------------------------------------- */
+/* Process probes.                                                                                          */
+
+int ct_thread_count(void)
+{
+    HANDLE snap = CreateToolhelp32Snapshot(TH32CS_SNAPTHREAD, 0);
+    THREADENTRY32 te;
+    DWORD self = GetCurrentProcessId();
+    int n = 0;
+
+    if (snap == INVALID_HANDLE_VALUE)
+        return -1;
+    te.dwSize = sizeof(te);
+    if (Thread32First(snap, &te)) {
+        do {
+            if (te.th32OwnerProcessID == self)
+                n++;
+        } while (Thread32Next(snap, &te));
+    }
+    CloseHandle(snap);
+    return n;
+}
+
+/* SYSTEM_HANDLE_INFORMATION (class 16), as ntdll returns it; not in MinGW's headers. */
+typedef struct ct_handle_entry {
+    ULONG owner_pid;
+    UCHAR object_type;
+    UCHAR flags;
+    USHORT value;
+    PVOID object;
+    ACCESS_MASK access;
+} ct_handle_entry;
+typedef struct ct_handle_table {
+    ULONG count;
+    ct_handle_entry entries[1];
+} ct_handle_table;
+typedef LONG(NTAPI *ct_query_fn)(ULONG, PVOID, ULONG, PULONG);
+
+static long handle_count_from_table(void)
+{
+    ct_query_fn query;
+    ULONG size = 1u << 20, i;
+    ct_handle_table *table = NULL;
+    DWORD self = GetCurrentProcessId();
+    long n = -1;
+    int tries;
+
+    query = (ct_query_fn)(void (*)(void))GetProcAddress(GetModuleHandleW(L"ntdll.dll"), "NtQuerySystemInformation");
+    if (query == NULL)
+        return -1;
+    for (tries = 0; tries < 6; tries++, size *= 2) {
+        LONG status;
+        free(table);
+        table = malloc(size);
+        if (table == NULL)
+            break;
+        status = query(16, table, size, NULL);
+        if (status == (LONG)0xC0000004L) /* STATUS_INFO_LENGTH_MISMATCH: grow and retry */
+            continue;
+        if (status != 0)
+            break;
+        n = 0;
+        for (i = 0; i < table->count; i++)
+            if (table->entries[i].owner_pid == self)
+                n++;
+        break;
+    }
+    free(table);
+    return n;
+}
+
+long ct_handle_count(void)
+{
+    DWORD n = 0;
+
+    if (GetProcessHandleCount(GetCurrentProcess(), &n) && n > 0)
+        return (long)n;
+    return handle_count_from_table();
+}
+
+void ct_self_sid(char *out, size_t size)
+{
+    union {
+        TOKEN_USER user;
+        unsigned char raw[sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE];
+    } buf;
+    HANDLE token = NULL;
+    DWORD len = 0;
+    LPSTR text = NULL;
+
+    out[0] = '\0';
+    ck_assert(OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token));
+    ck_assert(GetTokenInformation(token, TokenUser, &buf, sizeof(buf), &len));
+    ck_assert(ConvertSidToStringSidA(buf.user.User.Sid, &text));
+    snprintf(out, size, "%s", text);
+    LocalFree(text);
+    CloseHandle(token);
+}
+
+/* ------------------------------------------------------------------------------------------------------- */
+/* The syscall table, wrapped.                                                                              */
+
+ct_sys ct_sys_state;
+static ph_syscalls real_sys;
+static int installed;
+
+static HANDLE WINAPI wrap_create_pipe(LPCWSTR name, DWORD open_mode, DWORD pipe_mode, DWORD max, DWORD out_size,
+                                      DWORD in_size, DWORD timeout, LPSECURITY_ATTRIBUTES sa)
+{
+    ct_sys *t = &ct_sys_state;
+    ct_pipe_record rec;
+    HANDLE h = INVALID_HANDLE_VALUE;
+    LONG slot;
+
+    memset(&rec, 0, sizeof(rec));
+    rec.open_mode = open_mode;
+    rec.pipe_mode = pipe_mode;
+    rec.max_instances = max;
+    rec.out_size = out_size;
+    rec.in_size = in_size;
+    rec.thread = GetCurrentThreadId();
+    if ((open_mode & FILE_FLAG_FIRST_PIPE_INSTANCE) && t->fail_first_err != 0) {
+        InterlockedIncrement(&t->failed);
+        SetLastError(t->fail_first_err);
+    } else if (!(open_mode & FILE_FLAG_FIRST_PIPE_INSTANCE) && InterlockedDecrement(&t->fail_next) >= 0) {
+        InterlockedIncrement(&t->failed);
+        SetLastError(t->fail_next_err);
+    } else {
+        if (!(open_mode & FILE_FLAG_FIRST_PIPE_INSTANCE) && t->next_delay_ms != 0)
+            Sleep(t->next_delay_ms);
+        h = real_sys.CreateNamedPipeW(name, open_mode, pipe_mode, max, out_size, in_size, timeout, sa);
+        if (h != INVALID_HANDLE_VALUE) {
+            DWORD err = GetLastError();
+            rec.created = 1;
+            GetNamedPipeInfo(h, &rec.info_flags, NULL, NULL, &rec.info_max);
+            GetNamedPipeHandleState(h, &rec.state, NULL, NULL, NULL, NULL, 0);
+            SetLastError(err);
+        }
+    }
+    {
+        DWORD err = GetLastError();
+        slot = InterlockedIncrement(&t->npipes) - 1;
+        if (slot < CT_PIPE_RECORDS)
+            t->pipes[slot] = rec;
+        SetLastError(err);
+    }
+    return h;
+}
+
+static BOOL WINAPI wrap_connect(HANDLE pipe, LPOVERLAPPED ov)
+{
+    ct_sys *t = &ct_sys_state;
+    LONG race = InterlockedExchange(&t->race, CT_RACE_NONE);
+    BOOL ok;
+
+    if (race != CT_RACE_NONE) {
+        /* Only this instance listens (the test arranges it), so the client lands on it. */
+        HANDLE c = CreateFileW(t->race_name, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING, 0, NULL);
+        if (c != INVALID_HANDLE_VALUE) {
+            DWORD mode = PIPE_READMODE_MESSAGE;
+            SetNamedPipeHandleState(c, &mode, NULL, NULL);
+            if (race == CT_RACE_NO_DATA)
+                CloseHandle(c);
+            else
+                t->race_client = c;
+        }
+        ok = real_sys.ConnectNamedPipe(pipe, ov);
+        InterlockedExchange(&t->race_result, ok ? 0 : (LONG)GetLastError());
+        if (!ok)
+            SetLastError((DWORD)t->race_result);
+        return ok;
+    }
+    return real_sys.ConnectNamedPipe(pipe, ov);
+}
+
+static BOOL WINAPI wrap_read(HANDLE h, LPVOID buf, DWORD n, LPDWORD got, LPOVERLAPPED ov)
+{
+    ct_sys *t = &ct_sys_state;
+
+    if (t->hold_armed) {
+        DWORD flags = 0;
+        int hold = 0;
+        EnterCriticalSection(&t->lock);
+        /* Server ends only: the client library reads through this table too. */
+        if (t->hold_handle == NULL && GetNamedPipeInfo(h, &flags, NULL, NULL, NULL) && (flags & PIPE_SERVER_END))
+            t->hold_handle = h;
+        if (t->hold_handle == h && ++t->hold_reads == 2) {
+            hold = 1;
+            t->hold_armed = 0;
+        }
+        LeaveCriticalSection(&t->lock);
+        if (hold) {
+            /* Bounded, so a failing test cannot wedge a pool thread for ever. */
+            SetEvent(t->hold_reached);
+            WaitForSingleObject(t->hold_release, 10000);
+        }
+    }
+    return real_sys.ReadFile(h, buf, n, got, ov);
+}
+
+static HANDLE WINAPI wrap_create_file(LPCWSTR name, DWORD access, DWORD share, LPSECURITY_ATTRIBUTES sa, DWORD disp,
+                                      DWORD flags, HANDLE tmpl)
+{
+    ct_sys *t = &ct_sys_state;
+
+    InterlockedIncrement(&t->nopens);
+    t->open_flags = flags;
+    t->open_access = access;
+    return real_sys.CreateFileW(name, access, share, sa, disp, flags, tmpl);
+}
+
+void ct_sys_install(void)
+{
+    ck_assert(!installed);
+    memset(&ct_sys_state, 0, sizeof(ct_sys_state));
+    InitializeCriticalSection(&ct_sys_state.lock);
+    ct_sys_state.hold_reached = CreateEventW(NULL, TRUE, FALSE, NULL);
+    ct_sys_state.hold_release = CreateEventW(NULL, TRUE, FALSE, NULL);
+    real_sys = ph__sys;
+    ph__sys.CreateNamedPipeW = wrap_create_pipe;
+    ph__sys.ConnectNamedPipe = wrap_connect;
+    ph__sys.ReadFile = wrap_read;
+    ph__sys.CreateFileW = wrap_create_file;
+    installed = 1;
+}
+
+void ct_sys_restore(void)
+{
+    if (!installed)
+        return;
+    ph__sys = real_sys;
+    SetEvent(ct_sys_state.hold_release);
+    if (ct_sys_state.race_client != NULL && ct_sys_state.race_client != INVALID_HANDLE_VALUE)
+        CloseHandle(ct_sys_state.race_client);
+    CloseHandle(ct_sys_state.hold_reached);
+    CloseHandle(ct_sys_state.hold_release);
+    DeleteCriticalSection(&ct_sys_state.lock);
+    installed = 0;
+}
