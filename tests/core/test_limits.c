@@ -28,8 +28,8 @@ START_TEST(defaults)
     ph_limits_init(&l);
     ck_assert_int_eq(memcmp(&l, &cfg.limits, sizeof(l)), 0);
     ck_assert_int_eq(ph_limits_validate(&l), 0);
-    /* The default descriptor is the documented one: network denied, SYSTEM/Administrators full, AU 0x12019b. */
-    ck_assert_str_eq(PH_DEFAULT_SDDL, "D:P(D;;GA;;;NU)(A;;GA;;;SY)(A;;GA;;;BA)(A;;0x12019b;;;AU)");
+    /* The default descriptor is the documented one: network denied, SYSTEM/Administrators/owner full, AU 0x12019b. */
+    ck_assert_str_eq(PH_DEFAULT_SDDL, "D:P(D;;GA;;;NU)(A;;GA;;;SY)(A;;GA;;;BA)(A;;GA;;;OW)(A;;0x12019b;;;AU)");
     ck_assert_int_eq(0x12019b & 0x4 /* FILE_CREATE_PIPE_INSTANCE */, 0);
 }
 END_TEST

@@ -53,7 +53,7 @@ static void expect_ace(PACL dacl, DWORD i, BYTE type, WELL_KNOWN_SID_TYPE known,
         LocalFree(sid);
 }
 
-/* The default: protected DACL; network denied; SYSTEM and Administrators full; Authenticated Users 0x12019b,
+/* The default: protected DACL; network denied; SYSTEM, Administrators and the owner full; Authenticated Users 0x12019b,
  * which is read/write without FILE_CREATE_PIPE_INSTANCE (so they cannot add an instance and squat). */
 START_TEST(default_dacl_read_back)
 {
@@ -71,12 +71,13 @@ START_TEST(default_dacl_read_back)
     read_live_dacl(name, &d);
     ck_assert_uint_ne(d.control & SE_DACL_PRESENT, 0);
     ck_assert_uint_ne(d.control & SE_DACL_PROTECTED, 0);
-    ck_assert_uint_eq(d.dacl->AceCount, 4);
+    ck_assert_uint_eq(d.dacl->AceCount, 5);
     expect_ace(d.dacl, 0, ACCESS_DENIED_ACE_TYPE, WinNetworkSid, NULL, GENERIC_ALL, FILE_ALL);
     expect_ace(d.dacl, 1, ACCESS_ALLOWED_ACE_TYPE, WinLocalSystemSid, NULL, GENERIC_ALL, FILE_ALL);
     expect_ace(d.dacl, 2, ACCESS_ALLOWED_ACE_TYPE, WinBuiltinAdministratorsSid, NULL, GENERIC_ALL, FILE_ALL);
-    expect_ace(d.dacl, 3, ACCESS_ALLOWED_ACE_TYPE, WinAuthenticatedUserSid, NULL, 0x12019b, 0x12019b);
-    ck_assert(GetAce(d.dacl, 3, (void **)&au));
+    expect_ace(d.dacl, 3, ACCESS_ALLOWED_ACE_TYPE, WinCreatorOwnerRightsSid, NULL, GENERIC_ALL, FILE_ALL);
+    expect_ace(d.dacl, 4, ACCESS_ALLOWED_ACE_TYPE, WinAuthenticatedUserSid, NULL, 0x12019b, 0x12019b);
+    ck_assert(GetAce(d.dacl, 4, (void **)&au));
     ck_assert_uint_eq(au->Mask & FILE_CREATE_PIPE_INSTANCE, 0);
     ck_assert_uint_eq(au->Mask & (FILE_READ_DATA | FILE_WRITE_DATA), FILE_READ_DATA | FILE_WRITE_DATA);
     LocalFree(d.sd);

@@ -168,9 +168,11 @@ typedef struct ph_limits {
     uint32_t drain_timeout_ms; /* at stop, how long in-flight requests may take to be answered; default 5000 */
 } ph_limits;
 
-/* The default security descriptor: protected DACL; SYSTEM and Administrators full control; Authenticated
- * Users read/write without FILE_CREATE_PIPE_INSTANCE (0x12019b); network logons denied. */
-#define PH_DEFAULT_SDDL "D:P(D;;GA;;;NU)(A;;GA;;;SY)(A;;GA;;;BA)(A;;0x12019b;;;AU)"
+/* The default security descriptor: protected DACL; network logons denied; SYSTEM, Administrators and the
+ * pipe's owner (OWNER RIGHTS: the account the server runs as, so that a server running as LocalService or
+ * an ordinary user can add its own instances) full control; Authenticated Users read/write without
+ * FILE_CREATE_PIPE_INSTANCE (0x12019b), so they can neither add instances nor change the descriptor. */
+#define PH_DEFAULT_SDDL "D:P(D;;GA;;;NU)(A;;GA;;;SY)(A;;GA;;;BA)(A;;GA;;;OW)(A;;0x12019b;;;AU)"
 
 typedef struct ph_server_config {
     const char *pipe_name;       /* bare or full; default "\\.\pipe\pipehost" when NULL */

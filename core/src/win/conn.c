@@ -33,6 +33,44 @@ void ph__conn_cancel_locked(ph_conn *c, ph_close_reason why)
     CancelIoEx(c->pipe, &c->ov);
 }
 
+/* FILE_PIPE_LOCAL_INFORMATION (ntifs.h), queried with NtQueryInformationFile class 24. */
+typedef struct ph_pipe_local_info {
+    ULONG NamedPipeType, NamedPipeConfiguration, MaximumInstances, CurrentInstances, InboundQuota,
+        ReadDataAvailable, OutboundQuota, WriteQuotaAvailable, NamedPipeState, NamedPipeEnd;
+} ph_pipe_local_info;
+typedef struct ph_io_status {
+    union {
+        LONG Status;
+        PVOID Pointer;
+    } u;
+    ULONG_PTR Information;
+} ph_io_status;
+typedef LONG(WINAPI *ph_nt_query_file)(HANDLE, ph_io_status *, PVOID, ULONG, int);
+
+/* Unread data in our outbound queue is charged to its quota, so the whole quota being available again means
+ * the client has read every reply. An unknown answer (the query failing, or Wine, which reports no quota at
+ * all) counts as "not yet": the caller then waits for the client to leave, never discarding a reply. */
+int ph__reply_consumed(HANDLE pipe)
+{
+    static ph_nt_query_file query;
+    ph_pipe_local_info info;
+    ph_io_status io;
+
+    if (query == NULL) {
+        HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+        FARPROC fn = ntdll ? GetProcAddress(ntdll, "NtQueryInformationFile") : NULL;
+        if (fn == NULL)
+            return 0;
+        /* The cast between function pointer types is how GetProcAddress results are used; same value in
+         * every thread, so the unsynchronised store is benign. */
+        query = (ph_nt_query_file)(void (*)(void))fn;
+    }
+    memset(&info, 0, sizeof(info));
+    if (query(pipe, &io, &info, sizeof(info), 24 /* FilePipeLocalInformation */) < 0)
+        return 0;
+    return info.OutboundQuota != 0 && info.WriteQuotaAvailable == info.OutboundQuota;
+}
+
 static void link_locked(ph_server *s, ph_conn *c)
 {
     c->prev = NULL;

@@ -136,6 +136,11 @@ static DWORD WINAPI reaper_main(LPVOID arg)
                 ph__conn_cancel_locked(c, c->closing); /* again: it may have been between operations */
             else if (s->state == PH_SRV_STOPPING && now >= s->stop_deadline)
                 ph__conn_cancel_locked(c, PH_CLOSE_STOP);
+            else if ((c->state == PH_CONN_LINGERING ||
+                      (s->state == PH_SRV_STOPPING && c->state == PH_CONN_READING && !c->mid_request)) &&
+                     ph__reply_consumed(c->pipe))
+                /* Lingering only to let the client read its last reply: it has, so close now. */
+                ph__conn_cancel_locked(c, c->state == PH_CONN_LINGERING ? PH_CLOSE_LINGER_DONE : PH_CLOSE_STOP);
             else if (c->deadline != 0 && now >= c->deadline)
                 ph__conn_cancel_locked(c, c->state == PH_CONN_READING   ? PH_CLOSE_IDLE
                                           : c->state == PH_CONN_WRITING ? PH_CLOSE_WRITE_TIMEOUT
@@ -171,7 +176,8 @@ static void begin_stop_locked(ph_server *s)
     s->state = PH_SRV_STOPPING;
     s->stop_deadline = GetTickCount64() + s->limits.drain_timeout_ms;
     for (c = s->conns; c != NULL; c = c->next) {
-        if (c->state == PH_CONN_ACCEPTING || (c->state == PH_CONN_READING && !c->mid_request && !c->unread_reply)) {
+        if (c->state == PH_CONN_ACCEPTING ||
+            (c->state == PH_CONN_READING && !c->mid_request && (!c->unread_reply || ph__reply_consumed(c->pipe)))) {
             ph__conn_cancel_locked(c, PH_CLOSE_STOP);
         } else if ((c->state == PH_CONN_READING && !c->mid_request) || c->state == PH_CONN_LINGERING) {
             /* Its last reply may still be unread: keep the pending read, which ends when the client leaves

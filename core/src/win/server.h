@@ -86,6 +86,8 @@ typedef struct ph_server {
 int ph__conn_add_instance(ph_server *s, int first);
 void ph__conn_on_completion(ph_conn *c, DWORD bytes, DWORD err);
 DWORD ph__conn_refill(ph_server *s);
+/* True only when the client has read everything written to pipe; false when unknown. */
+int ph__reply_consumed(HANDLE pipe);
 /* Under s->lock: what the reaper and stop do to one connection. */
 void ph__conn_cancel_locked(ph_conn *c, ph_close_reason why);
 
