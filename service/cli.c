@@ -15,7 +15,7 @@ static int fail_connect(int rc, const ph_client *c, const char *pipe, uint32_t t
     DWORD err = ph_client_syserror(c);
     char text[256];
 
-    svc_win32_text(err, text, sizeof(text));
+    ph_syserror_text(err, text, sizeof(text));
     switch (rc) {
     case PH_ENOTFOUND:
         fprintf(stderr, "pipehost: no server is listening on %s (is the service running? is the pipe name right?)\n",
@@ -44,7 +44,7 @@ static int fail_transact(int rc, const ph_client *c, const char *pipe, uint32_t 
     DWORD err = ph_client_syserror(c);
     char text[256];
 
-    svc_win32_text(err, text, sizeof(text));
+    ph_syserror_text(err, text, sizeof(text));
     if (rc == PH_ETIMEDOUT) {
         fprintf(stderr, "pipehost: no answer from %s within %lu ms\n", pipe, (unsigned long)timeout_ms);
         return PH_CLI_BUSY;

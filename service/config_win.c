@@ -143,10 +143,7 @@ int svc_config_load_registry(const wchar_t *service, svc_config *cfg, svc_cfg_er
     }
     if (st != ERROR_SUCCESS) {
         char text[256], *upath = svc_to_utf8(path, NULL);
-        if (FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, (DWORD)st, 0, text,
-                           sizeof(text), NULL) == 0)
-            text[0] = '\0';
-        text[strcspn(text, "\r\n")] = '\0';
+        ph_syserror_text((unsigned long)st, text, sizeof(text));
         svc_cfg_error_other(errs, "cannot open the configuration key HKLM\\%s: RegOpenKeyExW failed: error %ld (%s)",
                             upath ? upath : "?", (long)st, text);
         free(upath);
@@ -200,10 +197,7 @@ int svc_config_check_sddl(const svc_config *cfg, svc_cfg_errors *errs)
     if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(w, SDDL_REVISION_1, &sd, NULL)) {
         char text[256];
         err = GetLastError();
-        if (FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, err, 0, text,
-                           sizeof(text), NULL) == 0)
-            text[0] = '\0';
-        text[strcspn(text, "\r\n")] = '\0';
+        ph_syserror_text(err, text, sizeof(text));
         svc_cfg_error(errs, SVC_V_SDDL, "check",
                       "accepted a valid SDDL security descriptor with a DACL, given \"%.120s\" "
                       "(ConvertStringSecurityDescriptorToSecurityDescriptorW failed: error %lu, %s)",

@@ -107,7 +107,7 @@ static int start_server(svc_host *h)
     if (rc != 0) {
         DWORD err = ph_server_syserror(h->server);
         char text[256];
-        svc_win32_text(err, text, sizeof(text));
+        ph_syserror_text(err, text, sizeof(text));
         if (rc == PH_EADDRINUSE)
             svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_START_FAILED,
                           "cannot serve %s (PipeName): the name is already in use by another process", h->cfg.pipe_name);

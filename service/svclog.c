@@ -27,23 +27,6 @@ void svc_log_close(svc_log *log)
     log->events = NULL;
 }
 
-void svc_win32_text(DWORD err, char *buf, size_t size)
-{
-    DWORD saved = GetLastError();
-    DWORD n;
-
-    if (size == 0)
-        return;
-    n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, err,
-                       MAKELANGID(LANG_NEUTRAL, SUBLANG_DEFAULT), buf, (DWORD)(size > 0xffff ? 0xffff : size), NULL);
-    if (n == 0)
-        snprintf(buf, size, "unknown error");
-    else
-        while (n > 0 && (buf[n - 1] == '\r' || buf[n - 1] == '\n' || buf[n - 1] == ' ' || buf[n - 1] == '.'))
-            buf[--n] = '\0';
-    SetLastError(saved);
-}
-
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
 /* One line: "2025-01-31T12:00:00.123Z [level] message" to the file and (without the time) to stderr. */
@@ -88,7 +71,7 @@ static void vemit(svc_log *log, ph_log_level level, DWORD event_id, int to_event
         return;
     if (call != NULL && (size_t)n < sizeof(msg)) {
         char text[256];
-        svc_win32_text(err, text, sizeof(text));
+        ph_syserror_text(err, text, sizeof(text));
         snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s failed: error %lu (%s)", call, (unsigned long)err, text);
     }
     emit(log, level, event_id, to_events, msg);

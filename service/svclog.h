@@ -32,7 +32,4 @@ void svc_log_event(svc_log *log, ph_log_level level, DWORD event_id, const char 
 /* The core's ph_log_fn, with a svc_log as ctx. */
 void svc_log_core(void *ctx, ph_log_level level, const char *message);
 
-/* The Win32 error text, trimmed, into buf; keeps GetLastError. */
-void svc_win32_text(DWORD err, char *buf, size_t size);
-
 #endif /* PH_SVC_SVCLOG_H */

@@ -67,6 +67,13 @@ typedef enum ph_err {
 PH_EXTERN const char *ph_strerror(int err);
 PH_EXTERN const char *ph_err_name(int err);
 
+#if defined(_WIN32)
+/* The text of a Win32 error code (from ph_server_syserror, ph_client_syserror or GetLastError) on one line,
+ * without the trailing period; "unknown error" if the system has none. Returns buf. Leaves GetLastError as
+ * it was, so it can be called between a failing call and the code that reads it. */
+PH_EXTERN const char *ph_syserror_text(unsigned long err, char *buf, size_t size);
+#endif
+
 /* Frees memory the library handed out (responses from ph_client_transact). */
 PH_EXTERN void ph_free(void *p);
 

@@ -4,21 +4,22 @@
 #include <stdio.h>
 #include <string.h>
 
-void ph__win32_text(DWORD err, char *buf, size_t size)
+const char *ph_syserror_text(unsigned long err, char *buf, size_t size)
 {
+    DWORD saved = GetLastError();
     DWORD n;
 
-    if (size == 0)
-        return;
-    n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, err,
+    if (buf == NULL || size == 0)
+        return buf;
+    n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, (DWORD)err,
                        MAKELANGID(LANG_NEUTRAL, SUBLANG_DEFAULT), buf, (DWORD)(size > 0xffff ? 0xffff : size), NULL);
-    if (n == 0) {
+    if (n == 0)
         snprintf(buf, size, "unknown error");
-        return;
-    }
     /* FormatMessage ends its text with ".\r\n"; one line per log entry reads better. */
     while (n > 0 && (buf[n - 1] == '\r' || buf[n - 1] == '\n' || buf[n - 1] == ' ' || buf[n - 1] == '.'))
         buf[--n] = '\0';
+    SetLastError(saved);
+    return buf;
 }
 
 static void emit(const ph_logger *lg, ph_log_level level, const char *fmt, va_list ap, DWORD err,
@@ -32,7 +33,7 @@ static void emit(const ph_logger *lg, ph_log_level level, const char *fmt, va_li
         return;
     if (call != NULL && (size_t)n < sizeof(line)) {
         char text[256];
-        ph__win32_text(err, text, sizeof(text));
+        ph_syserror_text(err, text, sizeof(text));
         snprintf(line + n, sizeof(line) - (size_t)n, ": %s failed: error %lu (%s)", call, (unsigned long)err, text);
     }
     lg->fn(lg->ctx, level, line);

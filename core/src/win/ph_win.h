@@ -27,8 +27,6 @@ typedef struct ph_logger {
 void ph__log(const ph_logger *lg, ph_log_level level, const char *fmt, ...) PH_PRINTF(3, 4);
 /* "<what>: <call> failed: error <code> (<text>)". */
 void ph__log_win32(const ph_logger *lg, ph_log_level level, DWORD err, const char *call, const char *fmt, ...) PH_PRINTF(5, 6);
-/* The Win32 error's text, trimmed, into buf. */
-void ph__win32_text(DWORD err, char *buf, size_t size);
 
 /* The single place where Win32 errors become PH_E… codes. */
 int ph__map_win32(DWORD err);
