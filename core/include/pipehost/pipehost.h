@@ -217,7 +217,7 @@ PH_EXTERN int ph_server_start(ph_server *server);
  * Idempotent and callable from any thread. Called from a handler (a pool thread) it starts the stop and
  * returns without waiting; the join then happens in a later ph_server_stop or ph_server_free. */
 PH_EXTERN int ph_server_stop(ph_server *server);
-/* Stops (if needed) and frees. */
+/* Stops (if needed) and frees. Never from a handler: the pool thread it runs on would be freed under it. */
 PH_EXTERN void ph_server_free(ph_server *server);
 /* Changes limits for requests read from now on; in-flight requests keep theirs. */
 PH_EXTERN int ph_server_set_limits(ph_server *server, const ph_limits *limits);

@@ -50,23 +50,31 @@ typedef LONG(WINAPI *ph_nt_query_file)(HANDLE, ph_io_status *, PVOID, ULONG, int
 /* Unread data in our outbound queue is charged to its quota, so the whole quota being available again means
  * the client has read every reply. An unknown answer (the query failing, or Wine, which reports no quota at
  * all) counts as "not yet": the caller then waits for the client to leave, never discarding a reply. */
+static INIT_ONCE g_query_once = INIT_ONCE_STATIC_INIT;
+static ph_nt_query_file g_query; /* written once, inside InitOnceExecuteOnce, which orders it before readers */
+
+static BOOL CALLBACK resolve_query(PINIT_ONCE once, PVOID param, PVOID *context)
+{
+    HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+    FARPROC proc = ntdll ? GetProcAddress(ntdll, "NtQueryInformationFile") : NULL;
+
+    (void)once;
+    (void)param;
+    (void)context;
+    /* GetProcAddress hands out every export as a FARPROC; the real type is NtQueryInformationFile's. */
+    g_query = proc ? (ph_nt_query_file)(void (*)(void))proc : NULL;
+    return TRUE;
+}
+
 int ph__reply_consumed(HANDLE pipe)
 {
-    static ph_nt_query_file query;
     ph_pipe_local_info info;
     ph_io_status io;
 
-    if (query == NULL) {
-        HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
-        FARPROC fn = ntdll ? GetProcAddress(ntdll, "NtQueryInformationFile") : NULL;
-        if (fn == NULL)
-            return 0;
-        /* The cast between function pointer types is how GetProcAddress results are used; same value in
-         * every thread, so the unsynchronised store is benign. */
-        query = (ph_nt_query_file)(void (*)(void))fn;
-    }
+    if (!InitOnceExecuteOnce(&g_query_once, resolve_query, NULL, NULL) || g_query == NULL)
+        return 0;
     memset(&info, 0, sizeof(info));
-    if (query(pipe, &io, &info, sizeof(info), 24 /* FilePipeLocalInformation */) < 0)
+    if (g_query(pipe, &io, &info, sizeof(info), 24 /* FilePipeLocalInformation */) < 0)
         return 0;
     return info.OutboundQuota != 0 && info.WriteQuotaAvailable == info.OutboundQuota;
 }
