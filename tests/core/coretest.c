@@ -681,3 +681,15 @@ void ct_sys_restore(void)
     DeleteCriticalSection(&ct_sys_state.lock);
     installed = 0;
 }
+
+void ct_sys_arm_race(const char *name, ct_connect_race race)
+{
+    char full[CT_NAME_MAX + 16];
+    size_t i;
+
+    ck_assert_int_eq(ph_pipe_name_normalize(name, full, sizeof(full)), 0);
+    for (i = 0; full[i] != '\0'; i++)
+        ct_sys_state.race_name[i] = (wchar_t)full[i];
+    ct_sys_state.race_name[i] = L'\0';
+    InterlockedExchange(&ct_sys_state.race, race);
+}

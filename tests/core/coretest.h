@@ -181,6 +181,8 @@ typedef struct ct_sys {
 } ct_sys;
 
 extern ct_sys ct_sys_state;
+/* Makes the next ConnectNamedPipe on pipe `name` (bare or full) meet the given client race. */
+void ct_sys_arm_race(const char *name, ct_connect_race race);
 void ct_sys_install(void);
 void ct_sys_restore(void);
 

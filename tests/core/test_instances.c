@@ -235,24 +235,19 @@ END_TEST
  * packet of its own) is served like any other. */
 START_TEST(client_before_connect_is_served)
 {
-    char name[CT_NAME_MAX], full[CT_NAME_MAX + 16];
+    char name[CT_NAME_MAX];
     ph_server_config cfg;
     ct_ctx ctx;
     ph_server *s;
     DWORD n = 0;
     char buf[64];
-    int i;
 
     ct_sys_install();
     ct_ctx_init(&ctx);
     ct_config(&cfg, name, sizeof(name), "inst-race", &ctx, NULL);
     cfg.pending_instances = 1;
     cfg.max_instances = 1;
-    ck_assert_int_eq(ph_pipe_name_normalize(name, full, sizeof(full)), 0);
-    for (i = 0; full[i] != '\0'; i++)
-        ct_sys_state.race_name[i] = (wchar_t)full[i];
-    ct_sys_state.race_name[i] = L'\0';
-    InterlockedExchange(&ct_sys_state.race, CT_RACE_CONNECTED);
+    ct_sys_arm_race(name, CT_RACE_CONNECTED);
     s = ct_start(&cfg, &ctx);
     ck_assert_int_eq(ct_sys_state.race_result, ERROR_PIPE_CONNECTED);
     ck_assert_ptr_nonnull(ct_sys_state.race_client);
@@ -273,24 +268,20 @@ END_TEST
  * start judges by whether the creates worked, not by how many instances are still free when it looks. */
 START_TEST(client_during_start)
 {
-    char name[CT_NAME_MAX], full[CT_NAME_MAX + 16];
+    char name[CT_NAME_MAX];
     ph_server_config cfg;
     ct_ctx ctx;
     ph_server *s = NULL;
     DWORD n = 0;
     char buf[64];
-    int i, rc;
+    int rc;
 
     ct_sys_install();
     ct_ctx_init(&ctx);
     ct_config(&cfg, name, sizeof(name), "inst-during", &ctx, NULL);
     cfg.pending_instances = 2;
     cfg.max_instances = 2;
-    ck_assert_int_eq(ph_pipe_name_normalize(name, full, sizeof(full)), 0);
-    for (i = 0; full[i] != '\0'; i++)
-        ct_sys_state.race_name[i] = (wchar_t)full[i];
-    ct_sys_state.race_name[i] = L'\0';
-    InterlockedExchange(&ct_sys_state.race, CT_RACE_CONNECTED);
+    ct_sys_arm_race(name, CT_RACE_CONNECTED);
     ct_sys_state.next_delay_ms = 200; /* the client's accept is handled while the second instance is made */
     ck_assert_int_eq(ph_server_new(&cfg, &s), 0);
     ctx.server = s;
@@ -313,23 +304,18 @@ END_TEST
  * needing a disconnect; the server clears it and keeps listening. */
 START_TEST(client_gone_before_connect)
 {
-    char name[CT_NAME_MAX], full[CT_NAME_MAX + 16];
+    char name[CT_NAME_MAX];
     ph_server_config cfg;
     ct_ctx ctx;
     ph_server *s;
     ph_client *c;
-    int i;
 
     ct_sys_install();
     ct_ctx_init(&ctx);
     ct_config(&cfg, name, sizeof(name), "inst-nodata", &ctx, NULL);
     cfg.pending_instances = 1;
     cfg.max_instances = 1;
-    ck_assert_int_eq(ph_pipe_name_normalize(name, full, sizeof(full)), 0);
-    for (i = 0; full[i] != '\0'; i++)
-        ct_sys_state.race_name[i] = (wchar_t)full[i];
-    ct_sys_state.race_name[i] = L'\0';
-    InterlockedExchange(&ct_sys_state.race, CT_RACE_NO_DATA);
+    ct_sys_arm_race(name, CT_RACE_NO_DATA);
     s = ct_start(&cfg, &ctx);
     ck_assert_int_eq(ct_sys_state.race_result, ERROR_NO_DATA);
     ck_assert_uint_eq(CT_COUNTER(s, instances_pending), 1);

@@ -10,7 +10,7 @@
 /* A reused instance keeps its buffers unless a big message made them larger than this. */
 #define PH_KEEP_BUFFER 65536u
 
-static void conn_read_next(ph_conn *c);
+static void conn_read_next(ph_conn *c, int replied);
 static void conn_issue_read(ph_conn *c);
 static void conn_accept(ph_conn *c);
 
@@ -99,6 +99,23 @@ static void unlink_locked(ph_server *s, ph_conn *c)
     c->prev = c->next = NULL;
 }
 
+/* Under s->lock: takes c off the server's list and out of the accepting count; true if it had a client. */
+static int detach_locked(ph_server *s, ph_conn *c)
+{
+    unlink_locked(s, c);
+    if (c->state != PH_CONN_ACCEPTING)
+        return 1;
+    s->accepting--;
+    return 0;
+}
+
+/* Under s->lock: a stop waits for the last connection to go. */
+static void signal_if_drained_locked(ph_server *s)
+{
+    if (s->state == PH_SRV_STOPPING && s->conns == NULL)
+        SetEvent(s->drained);
+}
+
 static void conn_free(ph_conn *c)
 {
     if (c->pipe != INVALID_HANDLE_VALUE && c->pipe != NULL)
@@ -117,10 +134,7 @@ static void conn_close(ph_conn *c, int failed)
     int was_connected, reuse;
 
     AcquireSRWLockExclusive(&s->lock);
-    unlink_locked(s, c);
-    was_connected = c->state != PH_CONN_ACCEPTING;
-    if (!was_connected)
-        s->accepting--;
+    was_connected = detach_locked(s, c);
     /* Under steady reconnects the refill on accept has already replaced this instance, so reuse is allowed
      * up to twice the floor: otherwise every connection would cost a CreateNamedPipeW and a CloseHandle. */
     reuse = s->state == PH_SRV_RUNNING && s->accepting < 2 * s->cfg.pending_instances;
@@ -135,8 +149,7 @@ static void conn_close(ph_conn *c, int failed)
     } else {
         s->instances--;
     }
-    if (s->state == PH_SRV_STOPPING && s->conns == NULL)
-        SetEvent(s->drained);
+    signal_if_drained_locked(s);
     ReleaseSRWLockExclusive(&s->lock);
 
     /* The error first: whoever sees this connection gone from connections_active also sees it counted. */
@@ -286,11 +299,9 @@ static void conn_accept(ph_conn *c)
     }
     /* Give the instance up (conn_close would offer it for reuse); the reaper refills on its next tick. */
     AcquireSRWLockExclusive(&s->lock);
-    unlink_locked(s, c);
-    s->accepting--;
+    detach_locked(s, c);
     s->instances--;
-    if (s->state == PH_SRV_STOPPING && s->conns == NULL)
-        SetEvent(s->drained);
+    signal_if_drained_locked(s);
     ReleaseSRWLockExclusive(&s->lock);
     conn_free(c);
 }
@@ -320,17 +331,19 @@ static void on_connected(ph_conn *c, DWORD err)
     ph__log(&s->log, PH_LOG_DEBUG, "connection %llu accepted", (unsigned long long)c->id);
     /* Refill before serving, so the next client of a burst finds a waiting instance. */
     ph__conn_refill(s);
-    conn_read_next(c);
+    conn_read_next(c, 0);
 }
 
 /* Waits for the next request, or, when the server is stopping, lingers until the client has taken its last
- * reply (or closes at once when there is none). */
-static void conn_read_next(ph_conn *c)
+ * reply (or closes at once when there is none). replied: a response was just written. */
+static void conn_read_next(ph_conn *c, int replied)
 {
     ph_server *s = c->server;
     int close_now = 0;
 
     AcquireSRWLockExclusive(&s->lock);
+    if (replied)
+        c->unread_reply = 1;
     if (c->closing != PH_CLOSE_NONE) {
         close_now = 1;
     } else if (s->state == PH_SRV_STOPPING) {
@@ -462,7 +475,7 @@ static void conn_dispatch(ph_conn *c)
         result = PH_REPLY_CLOSE;
     }
     if (result == PH_NO_REPLY) {
-        conn_read_next(c);
+        conn_read_next(c, 0);
         return;
     }
     c->close_after_write = result == PH_REPLY_CLOSE;
@@ -551,10 +564,7 @@ static void on_written(ph_conn *c, DWORD bytes, DWORD err)
         conn_issue_read(c);
         return;
     }
-    AcquireSRWLockExclusive(&s->lock);
-    c->unread_reply = 1;
-    ReleaseSRWLockExclusive(&s->lock);
-    conn_read_next(c);
+    conn_read_next(c, 1);
 }
 
 void ph__conn_on_completion(ph_conn *c, DWORD bytes, DWORD err)

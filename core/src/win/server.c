@@ -191,6 +191,33 @@ static void begin_stop_locked(ph_server *s)
         SetEvent(s->drained);
 }
 
+/* Frees what start created once no thread uses it (after the join, or before any thread ran), and marks
+ * the server stopped. The thread id list goes under the lock: a concurrent stopper reads it there. */
+static void release_resources(ph_server *s)
+{
+    AcquireSRWLockExclusive(&s->lock);
+    s->nthreads = 0;
+    free(s->threads);
+    free(s->thread_ids);
+    s->threads = NULL;
+    s->thread_ids = NULL;
+    ReleaseSRWLockExclusive(&s->lock);
+    if (s->iocp != NULL)
+        CloseHandle(s->iocp);
+    if (s->reaper_wake != NULL)
+        CloseHandle(s->reaper_wake);
+    if (s->drained != NULL)
+        CloseHandle(s->drained);
+    if (s->sd != NULL)
+        LocalFree(s->sd);
+    s->iocp = s->reaper_wake = s->drained = NULL;
+    s->sd = NULL;
+    AcquireSRWLockExclusive(&s->lock);
+    s->state = PH_SRV_STOPPED;
+    ReleaseSRWLockExclusive(&s->lock);
+    s->joined = 1;
+}
+
 /* Waits for every connection to go, then for every thread; frees the port and descriptor. */
 static void join_all(ph_server *s)
 {
@@ -225,27 +252,7 @@ static void join_all(ph_server *s)
         WaitForSingleObject(s->threads[i], INFINITE);
         CloseHandle(s->threads[i]);
     }
-    AcquireSRWLockExclusive(&s->lock);
-    s->nthreads = 0;
-    free(s->threads);
-    free(s->thread_ids);
-    s->threads = NULL;
-    s->thread_ids = NULL;
-    ReleaseSRWLockExclusive(&s->lock);
-    if (s->iocp != NULL)
-        CloseHandle(s->iocp);
-    if (s->reaper_wake != NULL)
-        CloseHandle(s->reaper_wake);
-    if (s->drained != NULL)
-        CloseHandle(s->drained);
-    if (s->sd != NULL)
-        LocalFree(s->sd);
-    s->iocp = s->reaper_wake = s->drained = NULL;
-    s->sd = NULL;
-    AcquireSRWLockExclusive(&s->lock);
-    s->state = PH_SRV_STOPPED;
-    ReleaseSRWLockExclusive(&s->lock);
-    s->joined = 1;
+    release_resources(s);
 }
 
 /* True when some process already serves the name. FILE_FLAG_FIRST_PIPE_INSTANCE is the real guard on
@@ -362,25 +369,8 @@ fail_running:
     return rc;
 
 fail_early:
-    /* No thread or instance exists yet. */
-    if (s->iocp != NULL)
-        CloseHandle(s->iocp);
-    if (s->reaper_wake != NULL)
-        CloseHandle(s->reaper_wake);
-    if (s->drained != NULL)
-        CloseHandle(s->drained);
-    if (s->sd != NULL)
-        LocalFree(s->sd);
-    free(s->threads);
-    free(s->thread_ids);
-    s->threads = NULL;
-    s->thread_ids = NULL;
-    s->iocp = s->reaper_wake = s->drained = NULL;
-    s->sd = NULL;
-    AcquireSRWLockExclusive(&s->lock);
-    s->state = PH_SRV_STOPPED;
-    ReleaseSRWLockExclusive(&s->lock);
-    s->joined = 1;
+    /* No thread or instance exists yet: only the port, events, arrays and descriptor to release. */
+    release_resources(s);
     s->syserr = err;
     return rc;
 }
