@@ -210,6 +210,30 @@ int ct_log_has(ct_log *lg, ph_log_level level, const char *needle)
     return found;
 }
 
+int ct_log_count(ct_log *lg, ph_log_level level, const char *needle)
+{
+    unsigned i;
+    int n = 0;
+
+    EnterCriticalSection(&lg->lock);
+    for (i = 0; i < lg->n; i++)
+        n += lg->e[i].level == level && strstr(lg->e[i].text, needle) != NULL;
+    LeaveCriticalSection(&lg->lock);
+    return n;
+}
+
+int ct_wait_log(ct_log *lg, ph_log_level level, const char *needle, unsigned timeout_ms)
+{
+    ULONGLONG end = GetTickCount64() + timeout_ms;
+
+    while (!ct_log_has(lg, level, needle)) {
+        if (GetTickCount64() > end)
+            return 0;
+        Sleep(5);
+    }
+    return 1;
+}
+
 /* ------------------------------------------------------------------------------------------------------- */
 /* Servers and clients.                                                                                     */
 

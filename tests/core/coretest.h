@@ -74,6 +74,10 @@ void ct_log_free(ct_log *lg);
 void ct_log_fn(void *ctx, ph_log_level level, const char *message);
 /* True when a kept message of that level contains needle. */
 int ct_log_has(ct_log *lg, ph_log_level level, const char *needle);
+/* How many kept messages of that level contain needle. */
+int ct_log_count(ct_log *lg, ph_log_level level, const char *needle);
+/* Polls until a kept message of that level contains needle; 1 when one did within timeout_ms. */
+int ct_wait_log(ct_log *lg, ph_log_level level, const char *needle, unsigned timeout_ms);
 
 /* ---------------------------------------------------------------------------------------------------------
  * Servers and clients.

@@ -132,7 +132,7 @@ START_TEST(threads_much_fewer_than_connections)
 }
 END_TEST
 
-/* threads = 0 picks the CPU count, clamped to 2..16. */
+/* threads = 0 picks twice the CPU count, clamped to 8..32. */
 START_TEST(default_pool_size)
 {
     char name[CT_NAME_MAX];
@@ -143,8 +143,8 @@ START_TEST(default_pool_size)
     int before, want;
 
     GetSystemInfo(&si);
-    want = (int)si.dwNumberOfProcessors;
-    want = want < 2 ? 2 : (want > 16 ? 16 : want);
+    want = 2 * (int)si.dwNumberOfProcessors;
+    want = want < 8 ? 8 : (want > 32 ? 32 : want);
     ct_ctx_init(&ctx);
     ct_config(&cfg, name, sizeof(name), "pool-default", &ctx, NULL);
     cfg.threads = 0;

@@ -1,36 +1,77 @@
-/* conn.c — one connection's life: accept, read and reassemble, dispatch, write, linger, then close or reuse. */
+/* conn.c — one connection's life: accept, read and reassemble, dispatch, write, linger, then close or reuse.
+ *
+ * The rules; check every change against them.
+ * - Ownership. A connection is owned by the system while an operation (ConnectNamedPipe, ReadFile,
+ *   WriteFile) is outstanding, otherwise by the one thread that took its completion or whose operation
+ *   completed at once. Only the owner changes its buffers, issues its next operation, closes, re-arms or
+ *   frees it.
+ * - c->lock guards state, closing, unread_reply and the linger fields. The owner issues every operation
+ *   while holding it, after checking closing; the timer and the stop walk take it before they cancel. A
+ *   cancel therefore either finds the operation outstanding (CancelIoEx ends it) or is seen by the owner
+ *   before it issues the next one: no cancel is lost and none has to be repeated.
+ * - Who may cancel: the timer thread (idle, write and linger deadlines) and the stop walk (stop rules and
+ *   the drain deadline). Both set closing first. closing is cleared only when the owner re-arms the instance
+ *   for a new client, under server->lock, which the stop walk also holds.
+ * - Every completion checks closing first: a cancelled connection is closed whatever its operation returned.
+ * - When an instance counts as gone: when conn_free has taken it out of the deadline heap, the list and the
+ *   live count. server->live also counts reservations (instances being created), so a stop is drained only
+ *   when no instance exists or is being created. An instance whose creation ends after the stop began is
+ *   closed before it ever accepts.
+ * - Who frees: the owner, with no operation outstanding. Others reach a connection only under a lock that
+ *   keeps it alive: the timer under server->tlock (conn_free leaves the heap under it first), the stop walk
+ *   under server->lock (conn_free leaves the list under it).
+ * - Lock order: server->lock, then c->lock, then server->tlock. The timer thread, which holds tlock when it
+ *   finds a connection due, only try-locks c->lock.
+ * - Completions. With FILE_SKIP_COMPLETION_PORT_ON_SUCCESS (when the probe at start found it well-behaved),
+ *   an operation that completes at once queues no packet and its result is handled by the issuer, in the
+ *   same loop; a read ending at once with ERROR_MORE_DATA is handled the way the probe found the system
+ *   queues it. Accepts are never handled inline: a packet is posted instead, so that handlers run only on
+ *   pool threads.
+ * - Failures to create or arm an instance are reported to the refill, which backs off and logs once per
+ *   change (failing, recovered); they never loop.
+ */
 #include "server.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* Reads grow the request buffer geometrically from this size, so small requests cost one small read. */
-#define PH_READ_CHUNK 4096u
+/* A new connection's first read; later first reads follow the sizes of recent requests, so a client that
+ * sends 64 KiB requests has each read in one piece, and an idle connection pins only a small buffer. */
+#define PH_FIRST_READ 1024u
+#define PH_MAX_READ_HINT 65536u
 #define PH_DRAIN_CHUNK 65536u
-/* A reused instance keeps its buffers unless a big message made them larger than this. */
+/* A re-armed instance keeps its buffers unless a big message made them larger than this. */
 #define PH_KEEP_BUFFER 65536u
+/* How often a lingering connection looks whether its client has read the last reply (doubling). */
+#define PH_LINGER_POLL_MIN 10u
+#define PH_LINGER_POLL_MAX 250u
 
-static void conn_read_next(ph_conn *c, int replied);
-static void conn_issue_read(ph_conn *c);
-static void conn_accept(ph_conn *c);
+/* What issuing an operation led to. */
+typedef enum op_result {
+    OP_PENDING, /* a completion packet will come (or the connection is gone) */
+    OP_INLINE   /* it completed at once: the caller handles *bytes / *err now */
+} op_result;
 
-static ULONGLONG deadline_after(uint32_t ms)
-{
-    return ms == PH_INFINITE ? 0 : GetTickCount64() + ms;
-}
+static op_result conn_start_request(ph_conn *c, int replied, DWORD *bytes, DWORD *err);
+static DWORD conn_accept(ph_conn *c);
 
 static void count(volatile LONG64 *counter, LONG64 delta)
 {
     InterlockedExchangeAdd64(counter, delta);
 }
 
-void ph__conn_cancel_locked(ph_conn *c, ph_close_reason why)
+static ULONGLONG deadline_after(ULONGLONG now, uint32_t ms)
+{
+    return ms == PH_INFINITE ? 0 : now + ms;
+}
+
+/* Under c->lock: the cancel used by the timer and the stop walk. */
+static void cancel_locked(ph_conn *c, ph_close_reason why)
 {
     if (c->closing == PH_CLOSE_NONE)
         c->closing = why;
-    /* Nothing may be pending (dispatching, or between two operations): the flag is then seen at the next
-     * transition, and the reaper repeats the cancel every tick until the connection is gone. */
-    CancelIoEx(c->pipe, &c->ov);
+    if (c->state != PH_CONN_DISPATCHING)
+        CancelIoEx(c->pipe, &c->ov);
 }
 
 /* FILE_PIPE_LOCAL_INFORMATION (ntifs.h), queried with NtQueryInformationFile class 24. */
@@ -79,6 +120,13 @@ int ph__reply_consumed(HANDLE pipe)
     return info.OutboundQuota != 0 && info.WriteQuotaAvailable == info.OutboundQuota;
 }
 
+/* Under s->lock: the server takes clients and requests (a client may connect to the first instance while
+ * start is still creating the others). */
+static int open_locked(const ph_server *s)
+{
+    return s->state == PH_SRV_RUNNING || (s->state == PH_SRV_STARTING && !s->stop_requested);
+}
+
 static void link_locked(ph_server *s, ph_conn *c)
 {
     c->prev = NULL;
@@ -92,32 +140,32 @@ static void unlink_locked(ph_server *s, ph_conn *c)
 {
     if (c->prev != NULL)
         c->prev->next = c->next;
-    else
+    else if (s->conns == c)
         s->conns = c->next;
     if (c->next != NULL)
         c->next->prev = c->prev;
     c->prev = c->next = NULL;
 }
 
-/* Under s->lock: takes c off the server's list and out of the accepting count; true if it had a client. */
-static int detach_locked(ph_server *s, ph_conn *c)
+/* Under s->lock: a stop waits until no instance exists or is being created. */
+static void release_live_locked(ph_server *s)
 {
-    unlink_locked(s, c);
-    if (c->state != PH_CONN_ACCEPTING)
-        return 1;
-    s->accepting--;
-    return 0;
-}
-
-/* Under s->lock: a stop waits for the last connection to go. */
-static void signal_if_drained_locked(ph_server *s)
-{
-    if (s->state == PH_SRV_STOPPING && s->conns == NULL)
+    s->live--;
+    if (s->live == 0 && s->state == PH_SRV_STOPPING)
         SetEvent(s->drained);
 }
 
+/* The instance is gone: out of the heap, the list and the live count, then its handle and memory. The
+ * caller has already taken it out of the instance and accepting counts. */
 static void conn_free(ph_conn *c)
 {
+    ph_server *s = c->server;
+
+    ph__timer_remove(s, c);
+    AcquireSRWLockExclusive(&s->lock);
+    unlink_locked(s, c);
+    release_live_locked(s);
+    ReleaseSRWLockExclusive(&s->lock);
     if (c->pipe != INVALID_HANDLE_VALUE && c->pipe != NULL)
         CloseHandle(c->pipe);
     ph__buf_free(&c->in);
@@ -125,31 +173,65 @@ static void conn_free(ph_conn *c)
     free(c);
 }
 
-/* Ends the current client's session on this instance. The instance is reused for the next client when the
- * server still wants pending instances (saving a CreateNamedPipeW per reconnect), otherwise closed.
- * failed counts the connection in errors_total. No operation may be outstanding on c. */
+/* An accepting instance given up (stop, or ConnectNamedPipe failing): uncount and free it. */
+static void conn_drop_accepting(ph_conn *c)
+{
+    ph_server *s = c->server;
+
+    AcquireSRWLockExclusive(&s->lock);
+    s->accepting--;
+    s->instances--;
+    ReleaseSRWLockExclusive(&s->lock);
+    conn_free(c);
+}
+
+/* Refill bookkeeping: a failure starts or extends the back-off and is logged when failing begins; the first
+ * success afterwards is logged once with the count. */
+static void refill_failed(ph_server *s, DWORD err, const char *call)
+{
+    ULONGLONG at;
+    unsigned n;
+
+    AcquireSRWLockExclusive(&s->lock);
+    n = ++s->refill_failures;
+    s->refill_error = err;
+    s->refill_backoff = s->refill_backoff == 0 ? 10u : (s->refill_backoff >= 500u ? 1000u : 2u * s->refill_backoff);
+    at = GetTickCount64() + s->refill_backoff;
+    s->refill_at = at;
+    ReleaseSRWLockExclusive(&s->lock);
+    if (n == 1)
+        ph__log_win32(&s->log, PH_LOG_ERROR, err, call,
+                      "cannot add a waiting instance to %s; retrying every 10 ms to 1 s until it works",
+                      s->pipe_name);
+    ph__timer_kick(s, at);
+}
+
+/* Ends the current client's session on this instance. The instance is re-armed for the next client when
+ * the server wants more waiting instances (saving a CreateNamedPipeW per reconnect), otherwise closed.
+ * failed counts the connection in errors_total. The caller owns c; no operation is outstanding. */
 static void conn_close(ph_conn *c, int failed)
 {
     ph_server *s = c->server;
     int was_connected, reuse;
+    DWORD err;
 
     AcquireSRWLockExclusive(&s->lock);
-    was_connected = detach_locked(s, c);
-    /* Under steady reconnects the refill on accept has already replaced this instance, so reuse is allowed
-     * up to twice the floor: otherwise every connection would cost a CreateNamedPipeW and a CloseHandle. */
-    reuse = s->state == PH_SRV_RUNNING && s->accepting < 2 * s->cfg.pending_instances;
+    was_connected = c->state != PH_CONN_ACCEPTING;
+    if (!was_connected)
+        s->accepting--;
+    reuse = open_locked(s) && s->accepting < s->pending_target && s->refill_at == 0;
     if (reuse) {
         s->accepting++;
+        /* Under s->lock, which the stop walk holds: a stop cannot slip between this and the accept, whose
+         * closing check then sees it. */
+        AcquireSRWLockExclusive(&c->lock);
         c->state = PH_CONN_ACCEPTING;
         c->closing = PH_CLOSE_NONE;
-        c->deadline = 0;
         c->unread_reply = 0;
-        c->mid_request = 0;
-        link_locked(s, c);
+        ReleaseSRWLockExclusive(&c->lock);
     } else {
         s->instances--;
     }
-    signal_if_drained_locked(s);
     ReleaseSRWLockExclusive(&s->lock);
 
     /* The error first: whoever sees this connection gone from connections_active also sees it counted. */
@@ -171,6 +253,7 @@ static void conn_close(ph_conn *c, int failed)
     c->msg_seen = 0;
     c->close_after_write = 0;
     c->have_identity = 0;
+    c->read_hint = PH_FIRST_READ;
     c->sid[0] = '\0';
     memset(&c->info, 0, sizeof(c->info));
     if (c->in.cap > PH_KEEP_BUFFER)
@@ -179,18 +262,19 @@ static void conn_close(ph_conn *c, int failed)
         ph__buf_free(&c->out.buf);
     ph__buf_reset(&c->in);
     ph__buf_reset(&c->out.buf);
-    conn_accept(c);
+    err = conn_accept(c);
+    if (err != 0)
+        refill_failed(s, err, "ConnectNamedPipe");
 }
 
-/* A Win32 call on c failed synchronously (no completion will come): log it unless the client simply left. */
+/* A Win32 call on c failed (at once or in its completion): log it unless the client simply left. */
 static void conn_fail(ph_conn *c, DWORD err, const char *call)
 {
     ph_server *s = c->server;
     int client_left = err == ERROR_BROKEN_PIPE || err == ERROR_NO_DATA || err == ERROR_PIPE_NOT_CONNECTED;
     /* The client abandoned a request if it left while we read part of one or wrote its response. After the
-     * last response (lingering) leaving is exactly what it should do; msg_seen still holds the size of the
-     * request already answered then, so it cannot be the test. */
-    int mid_request = (c->state == PH_CONN_READING && c->msg_seen > 0) || c->state == PH_CONN_WRITING;
+     * last response (idle or lingering) leaving is exactly what it should do. */
+    int mid_request = c->state == PH_CONN_READING || c->state == PH_CONN_WRITING;
 
     if (!client_left && err != ERROR_OPERATION_ABORTED)
         ph__log_win32(&s->log, PH_LOG_WARN, err, call, "connection %llu", (unsigned long long)c->id);
@@ -200,259 +284,364 @@ static void conn_fail(ph_conn *c, DWORD err, const char *call)
     conn_close(c, !client_left || mid_request);
 }
 
-/* Creates one pipe instance and starts it accepting. The caller has already counted it in s->instances
- * and s->accepting (a reservation), and undoes that on failure. Returns a Win32 error or 0. */
-int ph__conn_add_instance(ph_server *s, int first)
+/* Starts the accept on an instance counted as accepting. Returns 0 (pending, or given up because the server
+ * is stopping) or the Win32 error of a failed ConnectNamedPipe, after dropping the instance. */
+static DWORD conn_accept(ph_conn *c)
+{
+    ph_server *s = c->server;
+    DWORD err = 0;
+    int tries;
+
+    AcquireSRWLockExclusive(&c->lock);
+    if (c->closing != PH_CLOSE_NONE) {
+        ReleaseSRWLockExclusive(&c->lock);
+        conn_drop_accepting(c);
+        return 0;
+    }
+    for (tries = 0; tries < 3; tries++) {
+        memset(&c->ov, 0, sizeof(c->ov));
+        if (ph__sys.ConnectNamedPipe(c->pipe, &c->ov)) {
+            /* Connected at once. A packet is queued unless completions skip the port on success: then post
+             * one, so the connection is served by a pool thread like any other. */
+            if (!s->skip_on_success || PostQueuedCompletionStatus(s->iocp, 0, 0, &c->ov)) {
+                ReleaseSRWLockExclusive(&c->lock);
+                return 0;
+            }
+            err = GetLastError();
+            break;
+        }
+        err = GetLastError();
+        if (err == ERROR_IO_PENDING) {
+            ReleaseSRWLockExclusive(&c->lock);
+            return 0;
+        }
+        if (err == ERROR_PIPE_CONNECTED) {
+            /* The client won the race between CreateNamedPipe and ConnectNamedPipe: no packet is queued for
+             * this outcome, so queue one ourselves and keep a single completion path. */
+            if (PostQueuedCompletionStatus(s->iocp, 0, 0, &c->ov)) {
+                ReleaseSRWLockExclusive(&c->lock);
+                return 0;
+            }
+            err = GetLastError();
+            break;
+        }
+        if (err != ERROR_NO_DATA)
+            break;
+        /* A client connected and left before we listened: clear the instance and listen again. */
+        ph__sys.DisconnectNamedPipe(c->pipe);
+    }
+    ReleaseSRWLockExclusive(&c->lock);
+    if (err == 0)
+        err = ERROR_GEN_FAILURE;
+    conn_drop_accepting(c);
+    return err;
+}
+
+DWORD ph__conn_add_instance(ph_server *s, int first)
 {
     DWORD open_mode = PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED | (first ? FILE_FLAG_FIRST_PIPE_INSTANCE : 0);
     DWORD pipe_mode = PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS;
     DWORD max = s->cfg.max_instances >= 255 ? PIPE_UNLIMITED_INSTANCES : s->cfg.max_instances;
-    DWORD err;
+    DWORD err = 0;
     ph_conn *c;
+    int open;
 
     c = calloc(1, sizeof(*c));
-    if (c == NULL)
-        return ERROR_NOT_ENOUGH_MEMORY;
+    if (c == NULL) {
+        err = ERROR_NOT_ENOUGH_MEMORY;
+        goto fail;
+    }
     c->server = s;
+    c->t_idx = -1;
+    c->read_hint = PH_FIRST_READ;
+    InitializeSRWLock(&c->lock);
     c->pipe = ph__sys.CreateNamedPipeW(s->wpipe_name, open_mode, pipe_mode, max, s->cfg.buffer_size,
                                        s->cfg.buffer_size, 0, &s->sa);
     if (c->pipe == INVALID_HANDLE_VALUE) {
         err = GetLastError();
-        free(c);
-        return err ? err : ERROR_GEN_FAILURE;
+        if (err == 0)
+            err = ERROR_GEN_FAILURE;
+        goto fail;
     }
-    if (CreateIoCompletionPort(c->pipe, s->iocp, 0, 0) == NULL) {
+    if (CreateIoCompletionPort(c->pipe, s->iocp, 0, 0) == NULL ||
+        (s->skip_on_success &&
+         !SetFileCompletionNotificationModes(c->pipe, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS | FILE_SKIP_SET_EVENT_ON_HANDLE))) {
         err = GetLastError();
-        conn_free(c);
-        return err;
+        goto fail;
     }
     AcquireSRWLockExclusive(&s->lock);
+    /* A stop that began while this instance was being created must not find it accepting afterwards. */
+    open = open_locked(s);
     c->state = PH_CONN_ACCEPTING;
-    /* A stop that began while this instance was being created did not see it: mark it, so the reaper cancels
-     * its accept on the next tick instead of leaving it to the drain deadline. */
-    if (s->state != PH_SRV_RUNNING)
-        c->closing = PH_CLOSE_STOP;
-    link_locked(s, c);
+    if (open)
+        link_locked(s, c);
     ReleaseSRWLockExclusive(&s->lock);
-    conn_accept(c);
-    return 0;
+    if (!open) {
+        conn_drop_accepting(c);
+        return 0;
+    }
+    return conn_accept(c);
+
+fail:
+    /* Release the reservation the caller made; the instance never existed. */
+    if (c != NULL && c->pipe != INVALID_HANDLE_VALUE && c->pipe != NULL)
+        CloseHandle(c->pipe);
+    free(c);
+    AcquireSRWLockExclusive(&s->lock);
+    s->accepting--;
+    s->instances--;
+    release_live_locked(s);
+    ReleaseSRWLockExclusive(&s->lock);
+    return err;
 }
 
-/* Keeps pending_instances instances waiting while the server runs. A failure is logged and retried by the
- * reaper on its next tick rather than here, so a persistent failure cannot spin. Returns the Win32 error of
- * a failed create, or 0 when nothing more was needed (enough wait, or max_instances exist). */
 DWORD ph__conn_refill(ph_server *s)
 {
     for (;;) {
-        DWORD err;
+        unsigned recovered = 0;
+        DWORD last = 0, err;
+        int open;
 
         AcquireSRWLockExclusive(&s->lock);
-        if (s->state != PH_SRV_RUNNING || s->accepting >= s->cfg.pending_instances ||
-            s->instances >= s->cfg.max_instances) {
-            ReleaseSRWLockExclusive(&s->lock);
-            return 0;
+        open = open_locked(s) && s->refill_at == 0 && s->accepting < s->pending_target &&
+               (s->cfg.max_instances >= 255 || s->instances < s->cfg.max_instances);
+        if (open) {
+            s->live++;
+            s->instances++;
+            s->accepting++;
         }
-        s->accepting++;
-        s->instances++;
         ReleaseSRWLockExclusive(&s->lock);
+        if (!open)
+            return 0;
 
         err = ph__conn_add_instance(s, 0);
         if (err != 0) {
-            AcquireSRWLockExclusive(&s->lock);
-            s->accepting--;
-            s->instances--;
-            ReleaseSRWLockExclusive(&s->lock);
-            ph__log_win32(&s->log, err == ERROR_PIPE_BUSY ? PH_LOG_DEBUG : PH_LOG_ERROR, err, "CreateNamedPipeW",
-                          "cannot add a pending instance to %s", s->pipe_name);
+            refill_failed(s, err, "CreateNamedPipeW/ConnectNamedPipe");
             return err;
         }
-    }
-}
-
-static void conn_accept(ph_conn *c)
-{
-    ph_server *s = c->server;
-    int tries;
-
-    for (tries = 0; tries < 3; tries++) {
-        DWORD err;
-
-        memset(&c->ov, 0, sizeof(c->ov));
-        if (ph__sys.ConnectNamedPipe(c->pipe, &c->ov))
-            return; /* connected already; the port gets the completion */
-        err = GetLastError();
-        if (err == ERROR_IO_PENDING)
-            return;
-        if (err == ERROR_PIPE_CONNECTED) {
-            /* The client won the race between CreateNamedPipe and ConnectNamedPipe: no packet is queued for
-             * this outcome, so queue one ourselves and keep a single completion path. */
-            if (PostQueuedCompletionStatus(s->iocp, 0, 0, &c->ov))
-                return;
-            err = GetLastError();
-        } else if (err == ERROR_NO_DATA) {
-            /* A client connected and left before we listened: clear the instance and listen again. */
-            ph__sys.DisconnectNamedPipe(c->pipe);
-            continue;
+        AcquireSRWLockExclusive(&s->lock);
+        if (s->refill_failures != 0) {
+            recovered = s->refill_failures;
+            last = s->refill_error;
+            s->refill_failures = 0;
+            s->refill_backoff = 0;
         }
-        ph__log_win32(&s->log, PH_LOG_ERROR, err, "ConnectNamedPipe", "instance of %s", s->pipe_name);
-        break;
+        ReleaseSRWLockExclusive(&s->lock);
+        if (recovered != 0)
+            ph__log(&s->log, PH_LOG_INFO, "%s has waiting instances again, after %u failed attempts (last error %lu)",
+                    s->pipe_name, recovered, (unsigned long)last);
     }
-    /* Give the instance up (conn_close would offer it for reuse); the reaper refills on its next tick. */
-    AcquireSRWLockExclusive(&s->lock);
-    detach_locked(s, c);
-    s->instances--;
-    signal_if_drained_locked(s);
-    ReleaseSRWLockExclusive(&s->lock);
-    conn_free(c);
 }
 
-static void on_connected(ph_conn *c, DWORD err)
+/* The limits a connection works with: re-read only when ph_server_set_limits changed them. */
+static void refresh_limits(ph_conn *c)
 {
     ph_server *s = c->server;
 
-    if (err != 0) {
-        if (err != ERROR_OPERATION_ABORTED)
-            ph__log_win32(&s->log, PH_LOG_WARN, err, "ConnectNamedPipe", "accept on %s", s->pipe_name);
-        conn_close(c, 0);
-        return;
+    AcquireSRWLockShared(&s->lock);
+    c->msg_limit = s->limits.max_message_bytes;
+    ReleaseSRWLockShared(&s->lock);
+}
+
+static int server_running(ph_server *s)
+{
+    int running;
+
+    AcquireSRWLockShared(&s->lock);
+    running = open_locked(s);
+    ReleaseSRWLockShared(&s->lock);
+    return running;
+}
+
+/* Issues a read into buf under c->lock (the caller checked closing and set the state). */
+static op_result issue_read_locked(ph_conn *c, void *buf, DWORD want, DWORD *bytes, DWORD *err)
+{
+    ph_server *s = c->server;
+
+    memset(&c->ov, 0, sizeof(c->ov));
+    if (ph__sys.ReadFile(c->pipe, buf, want, NULL, &c->ov)) {
+        if (!s->skip_on_success)
+            return OP_PENDING;
+        *bytes = (DWORD)c->ov.InternalHigh;
+        *err = 0;
+        return OP_INLINE;
     }
-    AcquireSRWLockExclusive(&s->lock);
-    if (c->closing != PH_CLOSE_NONE) {
-        ReleaseSRWLockExclusive(&s->lock);
-        conn_close(c, 0);
-        return;
-    }
-    s->accepting--;
-    c->state = PH_CONN_READING; /* connected; conn_read_next sets the real deadline */
-    c->id = ++s->next_id;
-    ReleaseSRWLockExclusive(&s->lock);
-    count(&s->c_total, 1);
-    count(&s->c_active, 1);
-    ph__log(&s->log, PH_LOG_DEBUG, "connection %llu accepted", (unsigned long long)c->id);
-    /* Refill before serving, so the next client of a burst finds a waiting instance. */
-    ph__conn_refill(s);
-    conn_read_next(c, 0);
+    *err = GetLastError();
+    if (*err == ERROR_IO_PENDING)
+        return OP_PENDING;
+    /* ERROR_MORE_DATA is a warning status: the read completed, and whether a packet follows when completions
+     * skip the port on success is what the probe found out. */
+    if (*err == ERROR_MORE_DATA && (!s->skip_on_success || s->more_data_queues))
+        return OP_PENDING;
+    *bytes = (DWORD)c->ov.InternalHigh;
+    if (*err != ERROR_MORE_DATA)
+        *bytes = 0;
+    return OP_INLINE;
 }
 
 /* Waits for the next request, or, when the server is stopping, lingers until the client has taken its last
  * reply (or closes at once when there is none). replied: a response was just written. */
-static void conn_read_next(ph_conn *c, int replied)
+static op_result conn_start_request(ph_conn *c, int replied, DWORD *bytes, DWORD *err)
 {
     ph_server *s = c->server;
-    int close_now = 0;
+    ULONGLONG now = GetTickCount64();
+    uint32_t idle_ms, write_ms;
+    ULONGLONG stop_deadline;
+    int running;
+    size_t want;
+    op_result r;
 
-    AcquireSRWLockExclusive(&s->lock);
-    if (replied)
-        c->unread_reply = 1;
-    if (c->closing != PH_CLOSE_NONE) {
-        close_now = 1;
-    } else if (s->state == PH_SRV_STOPPING) {
-        if (c->unread_reply) {
-            ULONGLONG linger = deadline_after(s->limits.write_timeout_ms);
-            c->state = PH_CONN_LINGERING;
-            c->deadline = (linger == 0 || linger > s->stop_deadline) ? s->stop_deadline : linger;
-        } else {
-            close_now = 1;
-        }
-    } else {
-        c->state = PH_CONN_READING;
-        c->deadline = deadline_after(s->limits.idle_timeout_ms);
-        c->msg_limit = s->limits.max_message_bytes;
-    }
-    ReleaseSRWLockExclusive(&s->lock);
-    if (close_now) {
-        conn_close(c, c->closing == PH_CLOSE_IDLE || c->closing == PH_CLOSE_WRITE_TIMEOUT);
-        return;
-    }
+    AcquireSRWLockShared(&s->lock);
+    running = open_locked(s);
+    idle_ms = s->limits.idle_timeout_ms;
+    write_ms = s->limits.write_timeout_ms;
+    c->msg_limit = s->limits.max_message_bytes;
+    stop_deadline = s->stop_deadline;
+    ReleaseSRWLockShared(&s->lock);
+
     c->draining = 0;
     c->msg_seen = 0;
     ph__buf_reset(&c->in);
-    conn_issue_read(c);
+    want = c->read_hint;
+    if (want > c->msg_limit + 1)
+        want = c->msg_limit + 1;
+    if (!running)
+        want = 1; /* lingering: the read only tells when the client leaves */
+    if (ph__buf_reserve(&c->in, want) != 0) {
+        ph__log(&s->log, PH_LOG_ERROR, "connection %llu: out of memory reading a request", (unsigned long long)c->id);
+        conn_close(c, 1);
+        return OP_PENDING;
+    }
+
+    AcquireSRWLockExclusive(&c->lock);
+    if (replied)
+        c->unread_reply = 1;
+    if (c->closing != PH_CLOSE_NONE || (!running && !c->unread_reply)) {
+        ReleaseSRWLockExclusive(&c->lock);
+        conn_close(c, c->closing == PH_CLOSE_IDLE || c->closing == PH_CLOSE_WRITE_TIMEOUT);
+        return OP_PENDING;
+    }
+    if (running) {
+        c->state = PH_CONN_IDLE;
+        ph__timer_arm_locked(s, c, PH_CONN_IDLE, deadline_after(now, idle_ms));
+    } else {
+        /* Stopping with a reply the client may not have read: wait for it to leave, bounded. */
+        ULONGLONG end = deadline_after(now, write_ms);
+        c->state = PH_CONN_LINGERING;
+        c->linger_end = (end == 0 || end > stop_deadline) ? stop_deadline : end;
+        c->linger_poll = PH_LINGER_POLL_MIN;
+        ph__timer_arm_locked(s, c, PH_CONN_LINGERING, now + c->linger_poll);
+    }
+    r = issue_read_locked(c, c->in.data, (DWORD)want, bytes, err);
+    ReleaseSRWLockExclusive(&c->lock);
+    return r;
 }
 
-static void conn_issue_read(ph_conn *c)
+/* Reads the rest of a message after ERROR_MORE_DATA, sized by what the pipe says is left of it. */
+static op_result conn_continue_read(ph_conn *c, DWORD *bytes, DWORD *err)
 {
+    ph_server *s = c->server;
+    DWORD left = 0;
     size_t want;
-    DWORD err;
+    unsigned char *dst;
+    op_result r;
 
-    if (c->draining || c->state == PH_CONN_LINGERING) {
-        want = PH_DRAIN_CHUNK;
+    if (!PeekNamedPipe(c->pipe, NULL, 0, NULL, NULL, &left))
+        left = 0;
+    if (c->draining) {
+        want = (left == 0 || left > PH_DRAIN_CHUNK) ? PH_DRAIN_CHUNK : left;
         ph__buf_reset(&c->in);
     } else {
         /* Never hold more than limit + 1 bytes: one byte past the limit proves a request too large. */
         size_t room = c->msg_limit + 1 - c->in.len;
-        want = c->in.len < PH_READ_CHUNK ? PH_READ_CHUNK : c->in.len;
+        want = left != 0 ? left : (c->in.len < 4096 ? 4096 : c->in.len);
         if (want > room)
             want = room;
     }
     if (ph__buf_reserve(&c->in, want) != 0) {
-        ph__log(&c->server->log, PH_LOG_ERROR, "connection %llu: out of memory reading a request",
-                (unsigned long long)c->id);
+        ph__log(&s->log, PH_LOG_ERROR, "connection %llu: out of memory reading a request", (unsigned long long)c->id);
         conn_close(c, 1);
-        return;
+        return OP_PENDING;
     }
-    memset(&c->ov, 0, sizeof(c->ov));
-    if (ph__sys.ReadFile(c->pipe, c->in.data + c->in.len, (DWORD)want, NULL, &c->ov))
-        return;
-    err = GetLastError();
-    /* ERROR_MORE_DATA is a warning status: the read completed and a packet is queued, as for success. */
-    if (err == ERROR_IO_PENDING || err == ERROR_MORE_DATA)
-        return;
-    conn_fail(c, err, "ReadFile");
+    dst = c->in.data + c->in.len;
+    AcquireSRWLockExclusive(&c->lock);
+    if (c->closing != PH_CLOSE_NONE) {
+        ReleaseSRWLockExclusive(&c->lock);
+        conn_close(c, c->closing == PH_CLOSE_IDLE || c->closing == PH_CLOSE_WRITE_TIMEOUT);
+        return OP_PENDING;
+    }
+    c->state = PH_CONN_READING;
+    r = issue_read_locked(c, dst, (DWORD)want, bytes, err);
+    ReleaseSRWLockExclusive(&c->lock);
+    return r;
 }
 
-static void conn_write(ph_conn *c)
+static op_result conn_write(ph_conn *c, DWORD *bytes, DWORD *err)
 {
     static const unsigned char empty[1] = {0};
     ph_server *s = c->server;
     const unsigned char *data = c->out.buf.data ? c->out.buf.data : empty;
-    int close_now = 0;
-    DWORD err;
+    uint32_t write_ms;
 
     if (c->out.buf.len > 0x7fffffffu) {
         ph__log(&s->log, PH_LOG_ERROR, "connection %llu: response of %zu bytes is too large to send",
                 (unsigned long long)c->id, c->out.buf.len);
         conn_close(c, 1);
-        return;
+        return OP_PENDING;
     }
-    AcquireSRWLockExclusive(&s->lock);
-    if (c->closing != PH_CLOSE_NONE)
-        close_now = 1;
-    c->state = PH_CONN_WRITING;
-    c->deadline = deadline_after(s->limits.write_timeout_ms);
-    ReleaseSRWLockExclusive(&s->lock);
-    if (close_now) {
+    AcquireSRWLockShared(&s->lock);
+    write_ms = s->limits.write_timeout_ms;
+    ReleaseSRWLockShared(&s->lock);
+
+    AcquireSRWLockExclusive(&c->lock);
+    if (c->closing != PH_CLOSE_NONE) {
+        ReleaseSRWLockExclusive(&c->lock);
         conn_close(c, c->closing != PH_CLOSE_STOP);
-        return;
+        return OP_PENDING;
     }
+    c->state = PH_CONN_WRITING;
     memset(&c->ov, 0, sizeof(c->ov));
-    if (ph__sys.WriteFile(c->pipe, data, (DWORD)c->out.buf.len, NULL, &c->ov))
-        return;
-    err = GetLastError();
-    if (err == ERROR_IO_PENDING)
-        return;
-    conn_fail(c, err, "WriteFile");
+    if (ph__sys.WriteFile(c->pipe, data, (DWORD)c->out.buf.len, NULL, &c->ov)) {
+        ReleaseSRWLockExclusive(&c->lock);
+        if (!s->skip_on_success)
+            return OP_PENDING;
+        *bytes = (DWORD)c->ov.InternalHigh;
+        *err = 0;
+        return OP_INLINE;
+    }
+    *err = GetLastError();
+    if (*err == ERROR_IO_PENDING) {
+        /* The client is not reading: from now on the write timeout runs. */
+        ph__timer_arm_locked(s, c, PH_CONN_WRITING, deadline_after(GetTickCount64(), write_ms));
+        ReleaseSRWLockExclusive(&c->lock);
+        return OP_PENDING;
+    }
+    ReleaseSRWLockExclusive(&c->lock);
+    *bytes = 0;
+    return OP_INLINE;
 }
 
-static void conn_dispatch(ph_conn *c)
+static op_result conn_dispatch(ph_conn *c, DWORD *bytes, DWORD *err)
 {
     ph_server *s = c->server;
     ph_request req;
     ph_handler_result result;
-    int close_now = 0;
 
-    AcquireSRWLockExclusive(&s->lock);
-    if (c->closing != PH_CLOSE_NONE)
-        close_now = 1;
-    c->state = PH_CONN_DISPATCHING;
-    c->deadline = 0;
-    c->unread_reply = 0;
-    c->mid_request = 0;
-    ReleaseSRWLockExclusive(&s->lock);
-    if (close_now) {
+    AcquireSRWLockExclusive(&c->lock);
+    if (c->closing != PH_CLOSE_NONE) {
+        ReleaseSRWLockExclusive(&c->lock);
         conn_close(c, c->closing != PH_CLOSE_STOP);
-        return;
+        return OP_PENDING;
     }
+    c->state = PH_CONN_DISPATCHING;
+    c->unread_reply = 0;
+    ReleaseSRWLockExclusive(&c->lock);
+
+    /* The next request's first read is as large as this one (within bounds), so it arrives in one piece. */
+    c->read_hint = c->msg_seen < PH_FIRST_READ ? PH_FIRST_READ
+                   : c->msg_seen > PH_MAX_READ_HINT ? PH_MAX_READ_HINT
+                                                    : c->msg_seen;
+
     memset(&req, 0, sizeof(req));
     req.data = c->draining ? NULL : c->in.data;
     req.len = c->draining ? c->msg_seen : c->in.len;
@@ -474,12 +663,10 @@ static void conn_dispatch(ph_conn *c)
                             c->msg_seen, c->msg_limit);
         result = PH_REPLY_CLOSE;
     }
-    if (result == PH_NO_REPLY) {
-        conn_read_next(c, 0);
-        return;
-    }
+    if (result == PH_NO_REPLY)
+        return conn_start_request(c, 0, bytes, err);
     c->close_after_write = result == PH_REPLY_CLOSE;
-    conn_write(c);
+    return conn_write(c, bytes, err);
 }
 
 const ph_client_info *ph_request_client(const ph_request *req)
@@ -498,33 +685,63 @@ const ph_client_info *ph_request_client(const ph_request *req)
     return &c->info;
 }
 
-static void on_read(ph_conn *c, DWORD bytes, DWORD err)
+static op_result on_connected(ph_conn *c, DWORD err, DWORD *bytes, DWORD *out_err)
 {
     ph_server *s = c->server;
-    int stopping;
+    ULONGLONG now = GetTickCount64();
+    int running;
 
-    if (c->state == PH_CONN_LINGERING) {
-        /* The client left (or, during a stop, sent more): either way this connection is done. */
+    if (err != 0) {
+        if (err != ERROR_OPERATION_ABORTED)
+            ph__log_win32(&s->log, PH_LOG_WARN, err, "ConnectNamedPipe", "accept on %s", s->pipe_name);
         conn_close(c, 0);
-        return;
-    }
-    if (err != 0 && err != ERROR_MORE_DATA) {
-        conn_fail(c, err, "ReadFile");
-        return;
+        return OP_PENDING;
     }
     AcquireSRWLockExclusive(&s->lock);
-    stopping = s->state == PH_SRV_STOPPING;
-    if (err == ERROR_MORE_DATA)
-        c->mid_request = 1;
-    /* The limit in force when a request's first bytes arrive is its limit, even if the read was posted
-     * before a ph_server_set_limits. */
-    if (c->msg_seen == 0)
-        c->msg_limit = s->limits.max_message_bytes;
+    running = open_locked(s);
+    if (running) {
+        s->accepting--;
+        /* The client took one of the last waiting instances: the next ones of a burst would find none. */
+        if (s->accepting * 4 < s->pending_target) {
+            s->last_starved = now;
+            if (s->pending_target < s->pending_cap)
+                s->pending_target = s->pending_target * 2 > s->pending_cap ? s->pending_cap : s->pending_target * 2;
+        }
+        c->id = ++s->next_id;
+        AcquireSRWLockExclusive(&c->lock);
+        c->state = PH_CONN_IDLE; /* connected; conn_start_request arms the real deadline */
+        ReleaseSRWLockExclusive(&c->lock);
+    }
     ReleaseSRWLockExclusive(&s->lock);
-    if (stopping && c->msg_seen == 0) {
-        /* A new request after the stop began is not in flight: refuse it by closing. */
+    if (!running) {
         conn_close(c, 0);
-        return;
+        return OP_PENDING;
+    }
+    count(&s->c_total, 1);
+    count(&s->c_active, 1);
+    ph__log(&s->log, PH_LOG_DEBUG, "connection %llu accepted", (unsigned long long)c->id);
+    /* Refill before serving, so the next client of a burst finds a waiting instance. */
+    ph__conn_refill(s);
+    return conn_start_request(c, 0, bytes, out_err);
+}
+
+static op_result on_read(ph_conn *c, DWORD bytes, DWORD err, DWORD *out_bytes, DWORD *out_err)
+{
+    ph_server *s = c->server;
+
+    if (err != 0 && err != ERROR_MORE_DATA) {
+        conn_fail(c, err, "ReadFile");
+        return OP_PENDING;
+    }
+    if (c->msg_seen == 0) {
+        /* A new request after the stop began is not in flight: refuse it by closing. */
+        if (!server_running(s)) {
+            conn_close(c, 0);
+            return OP_PENDING;
+        }
+        /* The limit in force when a request's first bytes arrive is its limit, even if the read was posted
+         * before a ph_server_set_limits. */
+        refresh_limits(c);
     }
     count(&s->c_bytes_in, (LONG64)bytes);
     c->msg_seen += bytes;
@@ -536,73 +753,156 @@ static void on_read(ph_conn *c, DWORD bytes, DWORD err)
             ph__buf_reset(&c->in);
         }
     }
-    if (err == ERROR_MORE_DATA) {
-        conn_issue_read(c); /* the rest of the same message */
-        return;
-    }
-    conn_dispatch(c);
+    if (err == ERROR_MORE_DATA)
+        return conn_continue_read(c, out_bytes, out_err);
+    return conn_dispatch(c, out_bytes, out_err);
 }
 
-static void on_written(ph_conn *c, DWORD bytes, DWORD err)
+static op_result on_written(ph_conn *c, DWORD bytes, DWORD err, DWORD *out_bytes, DWORD *out_err)
 {
     ph_server *s = c->server;
+    ULONGLONG now, end, stop_deadline;
+    uint32_t write_ms;
+    int stopping;
+    op_result r;
 
     if (err != 0 || bytes != c->out.buf.len) {
         conn_fail(c, err ? err : ERROR_WRITE_FAULT, "WriteFile");
-        return;
+        return OP_PENDING;
     }
     count(&s->c_bytes_out, (LONG64)bytes);
-    if (c->close_after_write) {
-        /* Closing now would discard the reply unread (DisconnectNamedPipe drops buffered data); wait,
-         * bounded by the write timeout, for the client to read it and leave. */
-        AcquireSRWLockExclusive(&s->lock);
-        c->state = PH_CONN_LINGERING;
-        c->deadline = deadline_after(s->limits.write_timeout_ms);
-        if (s->state == PH_SRV_STOPPING && (c->deadline == 0 || c->deadline > s->stop_deadline))
-            c->deadline = s->stop_deadline;
-        ReleaseSRWLockExclusive(&s->lock);
-        conn_issue_read(c);
-        return;
+    if (!c->close_after_write)
+        return conn_start_request(c, 1, out_bytes, out_err);
+
+    /* Closing now would discard the reply unread (DisconnectNamedPipe drops buffered data); wait, bounded by
+     * the write timeout, for the client to read it and leave. */
+    AcquireSRWLockShared(&s->lock);
+    write_ms = s->limits.write_timeout_ms;
+    stopping = s->state == PH_SRV_STOPPING;
+    stop_deadline = s->stop_deadline;
+    ReleaseSRWLockShared(&s->lock);
+    now = GetTickCount64();
+    end = deadline_after(now, write_ms);
+    if (stopping && (end == 0 || end > stop_deadline))
+        end = stop_deadline;
+    ph__buf_reset(&c->in);
+    if (ph__buf_reserve(&c->in, 1) != 0) {
+        conn_close(c, 1);
+        return OP_PENDING;
     }
-    conn_read_next(c, 1);
+    AcquireSRWLockExclusive(&c->lock);
+    if (c->closing != PH_CLOSE_NONE) {
+        ReleaseSRWLockExclusive(&c->lock);
+        conn_close(c, 0);
+        return OP_PENDING;
+    }
+    c->state = PH_CONN_LINGERING;
+    c->linger_end = end;
+    c->linger_poll = PH_LINGER_POLL_MIN;
+    ph__timer_arm_locked(s, c, PH_CONN_LINGERING,
+                         (end != 0 && end < now + c->linger_poll) ? end : now + c->linger_poll);
+    r = issue_read_locked(c, c->in.data, 1, out_bytes, out_err);
+    ReleaseSRWLockExclusive(&c->lock);
+    return r;
 }
 
 void ph__conn_on_completion(ph_conn *c, DWORD bytes, DWORD err)
 {
     ph_server *s = c->server;
-    ph_conn_state state;
-    ph_close_reason closing;
 
-    AcquireSRWLockShared(&s->lock);
-    state = c->state;
-    closing = c->closing;
-    ReleaseSRWLockShared(&s->lock);
+    for (;;) {
+        ph_conn_state state;
+        ph_close_reason closing;
+        op_result r = OP_PENDING;
 
-    /* Closing first: the reaper or a stop cancelled this operation, whatever it completed with. */
-    if (closing != PH_CLOSE_NONE) {
-        if (closing == PH_CLOSE_IDLE)
-            ph__log(&s->log, PH_LOG_INFO, "connection %llu: idle timeout", (unsigned long long)c->id);
-        else if (closing == PH_CLOSE_WRITE_TIMEOUT)
-            ph__log(&s->log, PH_LOG_WARN, "connection %llu: client did not read its response in time",
+        AcquireSRWLockShared(&c->lock);
+        state = c->state;
+        closing = c->closing;
+        ReleaseSRWLockShared(&c->lock);
+
+        /* Closing first: the timer or a stop cancelled this operation, whatever it completed with. */
+        if (closing != PH_CLOSE_NONE) {
+            if (closing == PH_CLOSE_IDLE)
+                ph__log(&s->log, PH_LOG_INFO, "connection %llu: idle timeout", (unsigned long long)c->id);
+            else if (closing == PH_CLOSE_WRITE_TIMEOUT)
+                ph__log(&s->log, PH_LOG_WARN, "connection %llu: client did not read its response in time",
+                        (unsigned long long)c->id);
+            conn_close(c, state != PH_CONN_ACCEPTING &&
+                              (closing == PH_CLOSE_IDLE || closing == PH_CLOSE_WRITE_TIMEOUT));
+            return;
+        }
+        switch (state) {
+        case PH_CONN_ACCEPTING:
+            r = on_connected(c, err, &bytes, &err);
+            break;
+        case PH_CONN_IDLE:
+        case PH_CONN_READING:
+            r = on_read(c, bytes, err, &bytes, &err);
+            break;
+        case PH_CONN_LINGERING:
+            /* The client left (or, during a stop, sent more): either way this connection is done. */
+            conn_close(c, 0);
+            return;
+        case PH_CONN_WRITING:
+            r = on_written(c, bytes, err, &bytes, &err);
+            break;
+        case PH_CONN_DISPATCHING:
+            /* No operation is outstanding while dispatching: a packet here is a bug, not a client's doing. */
+            ph__log(&s->log, PH_LOG_ERROR, "connection %llu: unexpected completion while dispatching",
                     (unsigned long long)c->id);
-        conn_close(c, state != PH_CONN_ACCEPTING && (closing == PH_CLOSE_IDLE || closing == PH_CLOSE_WRITE_TIMEOUT));
-        return;
+            return;
+        }
+        if (r != OP_INLINE)
+            return;
     }
-    switch (state) {
-    case PH_CONN_ACCEPTING:
-        on_connected(c, err);
-        break;
+}
+
+ULONGLONG ph__conn_on_deadline(ph_conn *c, ULONGLONG now)
+{
+    switch (c->state) {
+    case PH_CONN_IDLE:
     case PH_CONN_READING:
-    case PH_CONN_LINGERING:
-        on_read(c, bytes, err);
-        break;
+        cancel_locked(c, PH_CLOSE_IDLE);
+        return 0;
     case PH_CONN_WRITING:
-        on_written(c, bytes, err);
-        break;
+        cancel_locked(c, PH_CLOSE_WRITE_TIMEOUT);
+        return 0;
+    case PH_CONN_LINGERING:
+        if ((c->linger_end != 0 && now >= c->linger_end) || ph__reply_consumed(c->pipe)) {
+            /* Lingering only to let the client read its last reply: it has, or its time is up. */
+            cancel_locked(c, PH_CLOSE_LINGER_DONE);
+            return 0;
+        }
+        c->linger_poll = c->linger_poll >= PH_LINGER_POLL_MAX / 2 ? PH_LINGER_POLL_MAX : 2 * c->linger_poll;
+        return (c->linger_end != 0 && c->linger_end < now + c->linger_poll) ? c->linger_end : now + c->linger_poll;
+    case PH_CONN_ACCEPTING:
     case PH_CONN_DISPATCHING:
-        /* No operation is outstanding while dispatching: a packet here is a bug, not a client's doing. */
-        ph__log(&s->log, PH_LOG_ERROR, "connection %llu: unexpected completion while dispatching",
-                (unsigned long long)c->id);
         break;
+    }
+    return 0;
+}
+
+void ph__conn_stop_walk_locked(ph_server *s, ULONGLONG now)
+{
+    int past = now >= s->stop_deadline;
+    ph_conn *c;
+
+    for (c = s->conns; c != NULL; c = c->next) {
+        AcquireSRWLockExclusive(&c->lock);
+        if (c->closing != PH_CLOSE_NONE) {
+            /* Already cancelled; its owner closes it. */
+        } else if (past) {
+            /* Drain deadline: whatever is left goes now (a handler still running finds closing set). */
+            cancel_locked(c, PH_CLOSE_STOP);
+        } else if (c->state == PH_CONN_ACCEPTING) {
+            cancel_locked(c, PH_CLOSE_STOP);
+        } else if (c->state == PH_CONN_IDLE && (!c->unread_reply || ph__reply_consumed(c->pipe))) {
+            /* Waiting for a request that is refused anyway, and owing the client nothing. */
+            cancel_locked(c, PH_CLOSE_STOP);
+        }
+        /* Idle with a reply maybe unread, lingering: wait for the client to leave or the deadline (the
+         * lingering one's own timer checks the reply). Reading the rest of a request, dispatching or
+         * writing: finish within the deadline. */
+        ReleaseSRWLockExclusive(&c->lock);
     }
 }

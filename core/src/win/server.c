@@ -1,8 +1,39 @@
-/* server.c — the server's lifecycle: configuration, start (port, pool, reaper, instances), stop and counters. */
+/* server.c — the server's lifecycle: configuration, start (port, pool, timer, instances), stop and counters.
+ *
+ * The rules; check every change against them.
+ * - States: CREATED -> STARTING -> RUNNING -> STOPPING -> STOPPED, changed only under s->lock. A failed
+ *   start goes STARTING -> STOPPING -> STOPPED, and leaves nothing behind.
+ * - Start and the join of a stop are serialised by s->life. A stop that arrives while the server is
+ *   STARTING records stop_requested and then waits for start to end (on another thread) or returns at once
+ *   (on the starting thread itself, e.g. from the log callback): start sees stop_requested, tears down what
+ *   it built and fails with PH_ECANCELED. No instance is created after stop_requested or STOPPING is seen.
+ * - Called on one of the server's own threads (a handler on a pool thread, or the log callback on the timer
+ *   thread), stop only starts the stop: joining there would wait for itself. The join then happens in the
+ *   next ph_server_stop or ph_server_free from another thread.
+ * - "Drained" means no instance exists and none is being created (s->live, which counts reservations, is
+ *   0). The join waits for it, then stops the timer and the pool and releases what start created.
+ * - The events and the life lock live as long as the object (new to free), so nothing ever signals a closed
+ *   handle, whatever thread calls what when.
+ */
 #include "server.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#define PH_PENDING_CAP 64u /* the adaptive waiting target never grows past this (or the floor, if larger) */
+
+/* The server whose pool or timer this thread is (NULL on every other thread). */
+static _Thread_local const ph_server *tls_server;
+
+void ph__mark_server_thread(const ph_server *s)
+{
+    tls_server = s;
+}
+
+int ph__on_server_thread(const ph_server *s)
+{
+    return tls_server == s;
+}
 
 static char *dup_str(const char *s)
 {
@@ -11,6 +42,27 @@ static char *dup_str(const char *s)
     if (p != NULL)
         memcpy(p, s, n);
     return p;
+}
+
+/* The default pool: completion-port threads block in system calls (and in handlers), so a pool as small as
+ * the CPU count leaves the CPUs idle while requests wait. Twice the CPUs, at least 8, at most 32. */
+static unsigned default_threads(void)
+{
+    unsigned n = 2 * ph__cpu_count();
+    return n < 8 ? 8 : (n > 32 ? 32 : n);
+}
+
+static void server_destroy(ph_server *s)
+{
+    if (s->timer_wake != NULL)
+        CloseHandle(s->timer_wake);
+    if (s->drained != NULL)
+        CloseHandle(s->drained);
+    ph__timer_free(s);
+    free(s->pipe_name);
+    free(s->wpipe_name);
+    free(s->sddl);
+    free(s);
 }
 
 int ph_server_new(const ph_server_config *cfg, ph_server **out)
@@ -44,28 +96,33 @@ int ph_server_new(const ph_server_config *cfg, ph_server **out)
     s->pipe_name = dup_str(name);
     s->sddl = dup_str(cfg->sddl ? cfg->sddl : PH_DEFAULT_SDDL);
     s->wpipe_name = s->pipe_name ? ph__utf8_to_wide(s->pipe_name, &err) : NULL;
-    if (s->pipe_name == NULL || s->sddl == NULL || s->wpipe_name == NULL) {
-        free(s->pipe_name);
-        free(s->sddl);
-        free(s->wpipe_name);
-        free(s);
-        return err == ERROR_NO_UNICODE_TRANSLATION ? PH_EBADNAME : PH_ENOMEM;
+    s->timer_wake = CreateEventW(NULL, FALSE, FALSE, NULL);
+    s->drained = CreateEventW(NULL, TRUE, FALSE, NULL);
+    if (s->pipe_name == NULL || s->sddl == NULL || s->wpipe_name == NULL || s->timer_wake == NULL ||
+        s->drained == NULL) {
+        rc = err == ERROR_NO_UNICODE_TRANSLATION ? PH_EBADNAME : PH_ENOMEM;
+        server_destroy(s);
+        return rc;
     }
     s->cfg.pipe_name = s->pipe_name;
     s->cfg.sddl = s->sddl;
     if (s->cfg.buffer_size == 0)
         s->cfg.buffer_size = 65536;
-    if (s->cfg.threads == 0) {
-        unsigned n = ph__cpu_count();
-        s->cfg.threads = n < 2 ? 2 : (n > 16 ? 16 : n);
-    }
+    if (s->cfg.threads == 0)
+        s->cfg.threads = default_threads();
+    /* The waiting target adapts between the configured floor and this cap; a configured instance limit
+     * bounds both. */
+    s->pending_cap = cfg->pending_instances > PH_PENDING_CAP ? cfg->pending_instances : PH_PENDING_CAP;
+    if (cfg->max_instances < 255 && s->pending_cap > cfg->max_instances)
+        s->pending_cap = cfg->max_instances;
     s->log.fn = cfg->log;
     s->log.ctx = cfg->log_ctx;
     s->log.level = cfg->log_level;
     s->limits = cfg->limits;
     s->state = PH_SRV_CREATED;
     InitializeSRWLock(&s->lock);
-    InitializeCriticalSection(&s->stop_lock);
+    InitializeCriticalSection(&s->life);
+    ph__timer_init(s);
     *out = s;
     return 0;
 }
@@ -74,6 +131,7 @@ static DWORD WINAPI pool_main(LPVOID arg)
 {
     ph_server *s = arg;
 
+    ph__mark_server_thread(s);
     for (;;) {
         DWORD bytes = 0, err = 0;
         ULONG_PTR key = 0;
@@ -96,155 +154,71 @@ static DWORD WINAPI pool_main(LPVOID arg)
     return 0;
 }
 
-/* How often the reaper looks: fine enough for the shortest timeout in force, never busier than 100 Hz. */
-static DWORD reaper_tick_locked(const ph_server *s)
+/* Moves a starting or running server to STOPPING: no more accepts, idle connections closed, the rest get
+ * until stop_deadline to be answered and read. Under s->lock (exclusive). */
+static void begin_stop_locked(ph_server *s, uint32_t drain_ms)
 {
-    uint32_t shortest = s->limits.idle_timeout_ms;
-    if (s->limits.write_timeout_ms < shortest)
-        shortest = s->limits.write_timeout_ms;
-    if (s->limits.drain_timeout_ms < shortest && s->limits.drain_timeout_ms > 0)
-        shortest = s->limits.drain_timeout_ms;
-    shortest /= 4;
-    return shortest < 10 ? 10 : (shortest > 100 ? 100 : shortest);
-}
-
-/* The reaper enforces deadlines (idle, write, linger, drain) by cancelling the pending operation; the
- * completion path then closes the connection. It also retries refills that failed. */
-static DWORD WINAPI reaper_main(LPVOID arg)
-{
-    ph_server *s = arg;
-
-    for (;;) {
-        DWORD tick;
-        ULONGLONG now;
-        ph_conn *c;
-        int refill;
-
-        AcquireSRWLockShared(&s->lock);
-        tick = reaper_tick_locked(s);
-        ReleaseSRWLockShared(&s->lock);
-        WaitForSingleObject(s->reaper_wake, tick);
-        now = GetTickCount64();
-
-        AcquireSRWLockExclusive(&s->lock);
-        if (s->reaper_quit) {
-            ReleaseSRWLockExclusive(&s->lock);
-            break;
-        }
-        for (c = s->conns; c != NULL; c = c->next) {
-            if (c->closing != PH_CLOSE_NONE)
-                ph__conn_cancel_locked(c, c->closing); /* again: it may have been between operations */
-            else if (s->state == PH_SRV_STOPPING && now >= s->stop_deadline)
-                ph__conn_cancel_locked(c, PH_CLOSE_STOP);
-            else if ((c->state == PH_CONN_LINGERING ||
-                      (s->state == PH_SRV_STOPPING && c->state == PH_CONN_READING && !c->mid_request)) &&
-                     ph__reply_consumed(c->pipe))
-                /* Lingering only to let the client read its last reply: it has, so close now. */
-                ph__conn_cancel_locked(c, c->state == PH_CONN_LINGERING ? PH_CLOSE_LINGER_DONE : PH_CLOSE_STOP);
-            else if (c->deadline != 0 && now >= c->deadline)
-                ph__conn_cancel_locked(c, c->state == PH_CONN_READING   ? PH_CLOSE_IDLE
-                                          : c->state == PH_CONN_WRITING ? PH_CLOSE_WRITE_TIMEOUT
-                                                                        : PH_CLOSE_LINGER_DONE);
-        }
-        refill = s->state == PH_SRV_RUNNING && s->accepting < s->cfg.pending_instances;
-        ReleaseSRWLockExclusive(&s->lock);
-        if (refill)
-            ph__conn_refill(s);
-    }
-    return 0;
-}
-
-/* Under s->lock (shared is enough): join_all frees the id list under the exclusive lock, so a second
- * stopper running this while the first one joins never reads freed memory. */
-static int on_pool_thread_locked(const ph_server *s)
-{
-    DWORD self = GetCurrentThreadId();
-    unsigned i;
-
-    for (i = 0; i < s->nthreads; i++)
-        if (s->thread_ids[i] == self)
-            return 1;
-    return 0;
-}
-
-/* Moves a running server to STOPPING: no more accepts, idle connections closed, the rest get until
- * stop_deadline to be answered and read. Under s->lock. */
-static void begin_stop_locked(ph_server *s)
-{
-    ph_conn *c;
+    ULONGLONG now = GetTickCount64();
 
     s->state = PH_SRV_STOPPING;
-    s->stop_deadline = GetTickCount64() + s->limits.drain_timeout_ms;
-    for (c = s->conns; c != NULL; c = c->next) {
-        if (c->state == PH_CONN_ACCEPTING ||
-            (c->state == PH_CONN_READING && !c->mid_request && (!c->unread_reply || ph__reply_consumed(c->pipe)))) {
-            ph__conn_cancel_locked(c, PH_CLOSE_STOP);
-        } else if ((c->state == PH_CONN_READING && !c->mid_request) || c->state == PH_CONN_LINGERING) {
-            /* Its last reply may still be unread: keep the pending read, which ends when the client leaves
-             * (a new request is refused), or at the deadline. */
-            if (c->deadline == 0 || c->deadline > s->stop_deadline)
-                c->deadline = s->stop_deadline;
-        }
-        /* Reading the rest of a request, dispatching or writing: finish within the deadline. */
-    }
-    if (s->conns == NULL)
+    s->stop_deadline = now + drain_ms;
+    ph__conn_stop_walk_locked(s, now);
+    if (s->live == 0)
         SetEvent(s->drained);
+    SetEvent(s->timer_wake); /* the timer thread repeats the walk until drained */
 }
 
-/* Frees what start created once no thread uses it (after the join, or before any thread ran), and marks
- * the server stopped. The thread id list goes under the lock: a concurrent stopper reads it there. */
+/* Frees what start created once no thread uses it (after the join, or before any thread ran). Under life. */
 static void release_resources(ph_server *s)
 {
-    AcquireSRWLockExclusive(&s->lock);
-    s->nthreads = 0;
     free(s->threads);
-    free(s->thread_ids);
     s->threads = NULL;
-    s->thread_ids = NULL;
-    ReleaseSRWLockExclusive(&s->lock);
+    s->nthreads = 0;
     if (s->iocp != NULL)
         CloseHandle(s->iocp);
-    if (s->reaper_wake != NULL)
-        CloseHandle(s->reaper_wake);
-    if (s->drained != NULL)
-        CloseHandle(s->drained);
+    s->iocp = NULL;
     if (s->sd != NULL)
         LocalFree(s->sd);
-    s->iocp = s->reaper_wake = s->drained = NULL;
     s->sd = NULL;
     AcquireSRWLockExclusive(&s->lock);
     s->state = PH_SRV_STOPPED;
-    ReleaseSRWLockExclusive(&s->lock);
     s->joined = 1;
+    ReleaseSRWLockExclusive(&s->lock);
 }
 
-/* Waits for every connection to go, then for every thread; frees the port and descriptor. */
+/* Waits for every instance to go, then for every thread; frees the port and descriptor. Under life, with
+ * the server STOPPING. */
 static void join_all(ph_server *s)
 {
     ULONGLONG warn_at;
     unsigned i;
     int warned = 0;
 
-    SetEvent(s->reaper_wake);
     AcquireSRWLockShared(&s->lock);
     warn_at = s->stop_deadline + 5000;
     ReleaseSRWLockShared(&s->lock);
-    /* The reaper cancels whatever is left at the deadline; only a handler that never returns can hold
-     * us past it, and its connection cannot be freed under it, so we say so and keep waiting. */
-    while (WaitForSingleObject(s->drained, 250) == WAIT_TIMEOUT) {
+    /* The timer cancels whatever is left at the deadline; only a handler that never returns can hold us
+     * past it, and its connection cannot be freed under it, so we say so and keep waiting. Without a timer
+     * thread (a start that failed early) this loop applies the stop rules itself. */
+    while (WaitForSingleObject(s->drained, 25) == WAIT_TIMEOUT) {
+        if (s->timer == NULL) {
+            AcquireSRWLockShared(&s->lock);
+            ph__conn_stop_walk_locked(s, GetTickCount64());
+            ReleaseSRWLockShared(&s->lock);
+        }
         if (!warned && GetTickCount64() > warn_at) {
             ph__log(&s->log, PH_LOG_ERROR, "stop: a request handler has not returned 5 s after the drain deadline");
             warned = 1;
         }
     }
-    AcquireSRWLockExclusive(&s->lock);
-    s->reaper_quit = 1;
-    ReleaseSRWLockExclusive(&s->lock);
-    SetEvent(s->reaper_wake);
-    if (s->reaper != NULL) {
-        WaitForSingleObject(s->reaper, INFINITE);
-        CloseHandle(s->reaper);
-        s->reaper = NULL;
+    if (s->timer != NULL) {
+        AcquireSRWLockExclusive(&s->lock);
+        s->timer_quit = 1;
+        ReleaseSRWLockExclusive(&s->lock);
+        SetEvent(s->timer_wake);
+        WaitForSingleObject(s->timer, INFINITE);
+        CloseHandle(s->timer);
+        s->timer = NULL;
     }
     for (i = 0; i < s->nthreads; i++)
         PostQueuedCompletionStatus(s->iocp, 0, PH_KEY_QUIT, NULL);
@@ -264,11 +238,84 @@ static int name_in_use(const ph_server *s)
     return GetLastError() == ERROR_SEM_TIMEOUT;
 }
 
-int ph_server_start(ph_server *s)
+/* Builds everything start needs; returns 0 or a PH_E code with *err set. Under life, STARTING. */
+static int start_build(ph_server *s, DWORD *err)
 {
     unsigned i;
+    int rc;
+
+    rc = ph__security_from_sddl(s->sddl, &s->sd, err);
+    if (rc != 0) {
+        ph__log_win32(&s->log, PH_LOG_ERROR, *err, "ConvertStringSecurityDescriptorToSecurityDescriptorW",
+                      "invalid SDDL \"%s\"", s->sddl);
+        return rc;
+    }
+    s->sa.nLength = sizeof(s->sa);
+    s->sa.lpSecurityDescriptor = s->sd;
+    s->sa.bInheritHandle = FALSE;
+
+    if (name_in_use(s)) {
+        *err = ERROR_PIPE_BUSY;
+        ph__log(&s->log, PH_LOG_ERROR, "pipe name %s is already in use by another server", s->pipe_name);
+        return PH_EADDRINUSE;
+    }
+    s->skip_on_success = ph__probe_skip_mode(&s->more_data_queues) == 0;
+
+    s->iocp = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 0);
+    if (s->iocp == NULL) {
+        *err = GetLastError();
+        return ph__map_win32(*err);
+    }
+    s->threads = calloc(s->cfg.threads, sizeof(HANDLE));
+    if (s->threads == NULL) {
+        *err = ERROR_NOT_ENOUGH_MEMORY;
+        return PH_ENOMEM;
+    }
+    for (i = 0; i < s->cfg.threads; i++) {
+        s->threads[i] = CreateThread(NULL, 0, pool_main, s, 0, NULL);
+        if (s->threads[i] == NULL) {
+            *err = GetLastError();
+            return ph__map_win32(*err);
+        }
+        s->nthreads++;
+    }
+    s->timer = CreateThread(NULL, 0, ph__timer_main, s, 0, NULL);
+    if (s->timer == NULL) {
+        *err = GetLastError();
+        return ph__map_win32(*err);
+    }
+
+    /* The first instance claims the name: if someone else holds it, we must not share it with them. */
+    AcquireSRWLockExclusive(&s->lock);
+    s->live++;
+    s->instances++;
+    s->accepting++;
+    ReleaseSRWLockExclusive(&s->lock);
+    *err = ph__conn_add_instance(s, 1);
+    if (*err != 0) {
+        rc = (*err == ERROR_ACCESS_DENIED || *err == ERROR_PIPE_BUSY) ? PH_EADDRINUSE : ph__map_win32(*err);
+        ph__log_win32(&s->log, PH_LOG_ERROR, *err, "CreateNamedPipeW/ConnectNamedPipe", "cannot serve %s",
+                      s->pipe_name);
+        return rc;
+    }
+    /* Judge by whether a create failed, not by how many instances wait now: clients may already be taking
+     * them (the first one is connectable from the moment it exists), and each of those refills its own. */
+    *err = ph__conn_refill(s);
+    if (*err != 0) {
+        rc = ph__map_win32(*err);
+        if (rc == PH_EBUSY)
+            rc = PH_ESYS; /* more instances than the system allows: not a transient "busy" */
+        ph__log(&s->log, PH_LOG_ERROR, "cannot create %u waiting instances of %s", s->cfg.pending_instances,
+                s->pipe_name);
+        return rc;
+    }
+    return 0;
+}
+
+int ph_server_start(ph_server *s)
+{
     DWORD err = 0;
-    int rc = 0;
+    int rc;
 
     if (s == NULL)
         return PH_EINVAL;
@@ -277,107 +324,41 @@ int ph_server_start(ph_server *s)
         ReleaseSRWLockExclusive(&s->lock);
         return PH_ESTATE;
     }
-    s->state = PH_SRV_RUNNING; /* claimed; reset below on failure */
+    s->state = PH_SRV_STARTING;
+    s->start_thread = GetCurrentThreadId();
+    s->pending_target = s->cfg.pending_instances;
     ReleaseSRWLockExclusive(&s->lock);
+
+    EnterCriticalSection(&s->life);
     s->syserr = 0;
-
-    rc = ph__security_from_sddl(s->sddl, &s->sd, &err);
+    rc = start_build(s, &err);
+    AcquireSRWLockExclusive(&s->lock);
+    if (rc == 0 && s->stop_requested) {
+        rc = PH_ECANCELED;
+        err = ERROR_OPERATION_ABORTED;
+    }
+    if (rc == 0)
+        s->state = PH_SRV_RUNNING;
+    else
+        begin_stop_locked(s, 0); /* nothing to drain: no request was served */
+    s->start_thread = 0;
+    ReleaseSRWLockExclusive(&s->lock);
     if (rc != 0) {
-        ph__log_win32(&s->log, PH_LOG_ERROR, err, "ConvertStringSecurityDescriptorToSecurityDescriptorW",
-                      "invalid SDDL \"%s\"", s->sddl);
-        goto fail_early;
+        join_all(s);
+        s->syserr = err;
+        if (rc == PH_ECANCELED)
+            ph__log(&s->log, PH_LOG_INFO, "start of %s cancelled by a stop", s->pipe_name);
+    } else {
+        ph__log(&s->log, PH_LOG_INFO, "serving %s with %u waiting instances and %u threads", s->pipe_name,
+                s->cfg.pending_instances, s->nthreads);
     }
-    s->sa.nLength = sizeof(s->sa);
-    s->sa.lpSecurityDescriptor = s->sd;
-    s->sa.bInheritHandle = FALSE;
-
-    if (name_in_use(s)) {
-        err = ERROR_PIPE_BUSY;
-        rc = PH_EADDRINUSE;
-        ph__log(&s->log, PH_LOG_ERROR, "pipe name %s is already in use by another server", s->pipe_name);
-        goto fail_early;
-    }
-
-    s->iocp = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 0);
-    s->reaper_wake = CreateEventW(NULL, FALSE, FALSE, NULL);
-    s->drained = CreateEventW(NULL, TRUE, FALSE, NULL);
-    s->threads = calloc(s->cfg.threads, sizeof(HANDLE));
-    s->thread_ids = calloc(s->cfg.threads, sizeof(DWORD));
-    if (s->iocp == NULL || s->reaper_wake == NULL || s->drained == NULL) {
-        err = GetLastError();
-        rc = ph__map_win32(err);
-        goto fail_early;
-    }
-    if (s->threads == NULL || s->thread_ids == NULL) {
-        err = ERROR_NOT_ENOUGH_MEMORY;
-        rc = PH_ENOMEM;
-        goto fail_early;
-    }
-    for (i = 0; i < s->cfg.threads; i++) {
-        s->threads[i] = CreateThread(NULL, 0, pool_main, s, 0, &s->thread_ids[i]);
-        if (s->threads[i] == NULL) {
-            err = GetLastError();
-            rc = ph__map_win32(err);
-            goto fail_running;
-        }
-        s->nthreads++;
-    }
-    s->reaper = CreateThread(NULL, 0, reaper_main, s, 0, NULL);
-    if (s->reaper == NULL) {
-        err = GetLastError();
-        rc = ph__map_win32(err);
-        goto fail_running;
-    }
-
-    /* The first instance claims the name: if someone else holds it, we must not share it with them. */
-    AcquireSRWLockExclusive(&s->lock);
-    s->accepting++;
-    s->instances++;
-    ReleaseSRWLockExclusive(&s->lock);
-    err = (DWORD)ph__conn_add_instance(s, 1);
-    if (err != 0) {
-        AcquireSRWLockExclusive(&s->lock);
-        s->accepting--;
-        s->instances--;
-        ReleaseSRWLockExclusive(&s->lock);
-        rc = (err == ERROR_ACCESS_DENIED || err == ERROR_PIPE_BUSY) ? PH_EADDRINUSE : ph__map_win32(err);
-        ph__log_win32(&s->log, PH_LOG_ERROR, err, "CreateNamedPipeW", "cannot create %s", s->pipe_name);
-        goto fail_running;
-    }
-    /* Judge by whether a create failed, not by how many instances wait now: clients may already be taking
-     * them (the first one is connectable from the moment it exists), and each of those refills its own. */
-    err = ph__conn_refill(s);
-    if (err != 0) {
-        rc = ph__map_win32(err);
-        if (rc == PH_EBUSY)
-            rc = PH_ESYS; /* more instances than the system allows: not a transient "busy" */
-        ph__log(&s->log, PH_LOG_ERROR, "cannot create %u pending instances of %s", s->cfg.pending_instances,
-                s->pipe_name);
-        goto fail_running;
-    }
-    ph__log(&s->log, PH_LOG_INFO, "serving %s with %u pending instances and %u threads", s->pipe_name,
-            s->cfg.pending_instances, s->nthreads);
-    return 0;
-
-fail_running:
-    AcquireSRWLockExclusive(&s->lock);
-    begin_stop_locked(s);
-    s->stop_deadline = GetTickCount64(); /* nothing to drain */
-    ReleaseSRWLockExclusive(&s->lock);
-    join_all(s);
-    s->syserr = err;
-    return rc;
-
-fail_early:
-    /* No thread or instance exists yet: only the port, events, arrays and descriptor to release. */
-    release_resources(s);
-    s->syserr = err;
+    LeaveCriticalSection(&s->life);
     return rc;
 }
 
 int ph_server_stop(ph_server *s)
 {
-    int began = 0, pool;
+    int began = 0, own;
 
     if (s == NULL)
         return PH_EINVAL;
@@ -385,25 +366,34 @@ int ph_server_stop(ph_server *s)
     if (s->state == PH_SRV_CREATED) {
         s->state = PH_SRV_STOPPED;
         s->joined = 1;
+    } else if (s->state == PH_SRV_STARTING) {
+        s->stop_requested = 1;
     } else if (s->state == PH_SRV_RUNNING) {
-        begin_stop_locked(s);
+        begin_stop_locked(s, s->limits.drain_timeout_ms);
         began = 1;
     }
-    pool = on_pool_thread_locked(s);
-    if (pool && began)
-        SetEvent(s->reaper_wake); /* the port and events live until join_all, which cannot have run yet */
+    own = ph__on_server_thread(s) || s->start_thread == GetCurrentThreadId();
     ReleaseSRWLockExclusive(&s->lock);
-    /* The host's callback runs outside our lock: it may well ask for the counters. */
+    /* The host's callback runs outside our lock: it may well ask for the counters, or stop us. */
     if (began)
         ph__log(&s->log, PH_LOG_INFO, "stopping %s", s->pipe_name);
-    if (pool)
+    if (own)
         return 0; /* joining here would wait for ourselves */
-    EnterCriticalSection(&s->stop_lock);
+
+    EnterCriticalSection(&s->life);
+    /* A start that was under way has ended: it either failed (and joined) or is running now. */
+    AcquireSRWLockExclusive(&s->lock);
+    began = s->state == PH_SRV_RUNNING;
+    if (began)
+        begin_stop_locked(s, s->limits.drain_timeout_ms);
+    ReleaseSRWLockExclusive(&s->lock);
+    if (began)
+        ph__log(&s->log, PH_LOG_INFO, "stopping %s", s->pipe_name);
     if (!s->joined) {
         join_all(s);
         ph__log(&s->log, PH_LOG_INFO, "stopped %s", s->pipe_name);
     }
-    LeaveCriticalSection(&s->stop_lock);
+    LeaveCriticalSection(&s->life);
     return 0;
 }
 
@@ -412,11 +402,8 @@ void ph_server_free(ph_server *s)
     if (s == NULL)
         return;
     ph_server_stop(s);
-    DeleteCriticalSection(&s->stop_lock);
-    free(s->pipe_name);
-    free(s->wpipe_name);
-    free(s->sddl);
-    free(s);
+    DeleteCriticalSection(&s->life);
+    server_destroy(s);
 }
 
 int ph_server_set_limits(ph_server *s, const ph_limits *limits)
@@ -428,11 +415,10 @@ int ph_server_set_limits(ph_server *s, const ph_limits *limits)
     rc = ph_limits_validate(limits);
     if (rc != 0)
         return rc;
+    /* Only stored: connections read them at their next request, and deadlines already armed keep theirs. */
     AcquireSRWLockExclusive(&s->lock);
     s->limits = *limits;
     ReleaseSRWLockExclusive(&s->lock);
-    if (s->reaper_wake != NULL)
-        SetEvent(s->reaper_wake);
     return 0;
 }
 
