@@ -58,6 +58,8 @@ static void server_destroy(ph_server *s)
         CloseHandle(s->timer_wake);
     if (s->drained != NULL)
         CloseHandle(s->drained);
+    if (s->park != NULL)
+        CloseHandle(s->park);
     ph__timer_free(s);
     free(s->pipe_name);
     free(s->wpipe_name);
@@ -98,8 +100,9 @@ int ph_server_new(const ph_server_config *cfg, ph_server **out)
     s->wpipe_name = s->pipe_name ? ph__utf8_to_wide(s->pipe_name, &err) : NULL;
     s->timer_wake = CreateEventW(NULL, FALSE, FALSE, NULL);
     s->drained = CreateEventW(NULL, TRUE, FALSE, NULL);
+    s->park = CreateSemaphoreW(NULL, 0, 1024, NULL);
     if (s->pipe_name == NULL || s->sddl == NULL || s->wpipe_name == NULL || s->timer_wake == NULL ||
-        s->drained == NULL) {
+        s->drained == NULL || s->park == NULL) {
         rc = err == ERROR_NO_UNICODE_TRANSLATION ? PH_EBADNAME : PH_ENOMEM;
         server_destroy(s);
         return rc;
@@ -121,36 +124,10 @@ int ph_server_new(const ph_server_config *cfg, ph_server **out)
     s->limits = cfg->limits;
     s->state = PH_SRV_CREATED;
     InitializeSRWLock(&s->lock);
+    InitializeSRWLock(&s->plock);
     InitializeCriticalSection(&s->life);
     ph__timer_init(s);
     *out = s;
-    return 0;
-}
-
-static DWORD WINAPI pool_main(LPVOID arg)
-{
-    ph_server *s = arg;
-
-    ph__mark_server_thread(s);
-    for (;;) {
-        DWORD bytes = 0, err = 0;
-        ULONG_PTR key = 0;
-        LPOVERLAPPED ov = NULL;
-        BOOL ok = GetQueuedCompletionStatus(s->iocp, &bytes, &key, &ov, INFINITE);
-
-        if (!ok)
-            err = GetLastError();
-        if (ov == NULL) {
-            if (key == PH_KEY_QUIT)
-                break;
-            if (!ok) {
-                ph__log_win32(&s->log, PH_LOG_ERROR, err, "GetQueuedCompletionStatus", "pool thread");
-                break;
-            }
-            continue;
-        }
-        ph__conn_on_completion(ph__container_of(ov, ph_conn, ov), bytes, err);
-    }
     return 0;
 }
 
@@ -220,8 +197,7 @@ static void join_all(ph_server *s)
         CloseHandle(s->timer);
         s->timer = NULL;
     }
-    for (i = 0; i < s->nthreads; i++)
-        PostQueuedCompletionStatus(s->iocp, 0, PH_KEY_QUIT, NULL);
+    ph__pool_quit(s);
     for (i = 0; i < s->nthreads; i++) {
         WaitForSingleObject(s->threads[i], INFINITE);
         CloseHandle(s->threads[i]);
@@ -272,7 +248,7 @@ static int start_build(ph_server *s, DWORD *err)
         return PH_ENOMEM;
     }
     for (i = 0; i < s->cfg.threads; i++) {
-        s->threads[i] = CreateThread(NULL, 0, pool_main, s, 0, NULL);
+        s->threads[i] = CreateThread(NULL, 0, ph__pool_main, s, 0, NULL);
         if (s->threads[i] == NULL) {
             *err = GetLastError();
             return ph__map_win32(*err);

@@ -111,6 +111,14 @@ typedef struct ph_server {
     unsigned refill_backoff;
     ULONGLONG refill_at;     /* 0 = no retry scheduled */
 
+    /* The pool (pool.c), under plock: threads waiting on the port, running a completion, parked. */
+    SRWLOCK plock;
+    HANDLE park;             /* semaphore the parked pool threads wait on; lives as long as the object */
+    unsigned p_waiting, p_busy, p_parked;
+    ULONGLONG p_last_busy, p_stuck_since; /* for the watch: see pool.c */
+    int p_watch_asleep;      /* the watch stopped polling after a quiet second */
+    int p_quit;
+
     SRWLOCK tlock;           /* guards the deadline heap and every conn's t_ fields */
     ph_conn **heap;
     long heap_len, heap_cap;
@@ -149,6 +157,13 @@ void ph__timer_kick(ph_server *s, ULONGLONG due);
 
 /* probe.c: how FILE_SKIP_COMPLETION_PORT_ON_SUCCESS behaves here; 0 when it can be used. */
 int ph__probe_skip_mode(int *more_data_queues);
+
+/* pool.c: the completion-port threads. */
+DWORD WINAPI ph__pool_main(LPVOID arg);
+/* Wakes every parked thread and asks every pool thread to end (under life, at the join). */
+void ph__pool_quit(ph_server *s);
+/* Run by the timer thread: wakes a parked thread when everyone is busy; returns when to look next. */
+ULONGLONG ph__pool_watch(ph_server *s, ULONGLONG now);
 
 /* server.c: marks the calling thread as one of s's own (pool or timer); stop never joins on such a thread. */
 void ph__mark_server_thread(const ph_server *s);

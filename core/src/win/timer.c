@@ -222,6 +222,9 @@ DWORD WINAPI ph__timer_main(LPVOID arg)
         DWORD wait;
 
         next = run_due(s, now);
+        due = ph__pool_watch(s, now);
+        if (due < next)
+            next = due;
 
         AcquireSRWLockExclusive(&s->lock);
         if (s->timer_quit) {

@@ -1,0 +1,169 @@
+/* pool.c — the completion-port threads: as many waiting on the port as there are clients that could send, the
+ * rest parked.
+ *
+ * Why park: a completion port wakes one waiter per packet, but an overlapped read's result is first handed
+ * to the thread that issued it (Wine delivers it as an APC, which also re-arms that thread's own wait on the
+ * port). With several idle threads waiting, two then chase each packet, and the loser pays a wasted dequeue
+ * and wait; with one keep-alive client that was a third of the system calls per round trip. Windows wakes
+ * exactly one waiter and needs none of this, but parking costs it nothing either: a parked thread is woken
+ * only when more clients could send than threads are waiting.
+ *
+ * The rules (all counts under plock):
+ * - A thread about to wait on the port parks instead when at least max(1, clients - busy) threads already
+ *   wait there (clients = connections_active: each could send a request; at least one thread always waits,
+ *   for accepts).
+ * - A thread that takes a packet wakes one parked thread when fewer threads wait than there are clients not
+ *   being served (it counts the woken thread as waiting from then on).
+ * - A watch (ph__pool_watch, run by the timer thread every PH_WATCH_MS / 2 while threads have been busy in
+ *   the last second) wakes a parked thread when every other thread has been busy (in slow handlers, say) and
+ *   none waiting for PH_WATCH_MS, so a new client is never left unaccepted for longer. After a quiet second
+ *   the watch stops polling; a thread that then goes busy with nobody left waiting rouses the timer.
+ * - Quit: p_quit is set, every parked thread is released and every thread gets a quit packet. */
+#include "server.h"
+
+#define PH_WATCH_MS 50u          /* everyone busy and nobody waiting for this long: wake a parked thread */
+#define PH_WATCH_QUIET_MS 1000u  /* the watch stops polling after this long with nobody busy */
+
+static unsigned clients(ph_server *s)
+{
+    return (unsigned)InterlockedCompareExchange64(&s->c_active, 0, 0);
+}
+
+/* Under plock: how many threads should wait on the port now. */
+static unsigned want_waiting(ph_server *s)
+{
+    unsigned n = clients(s);
+    n = n > s->p_busy ? n - s->p_busy : 0;
+    return n < 1 ? 1 : n;
+}
+
+/* Returns 0 to wait on the port, -1 to quit. */
+static int take_turn(ph_server *s)
+{
+    AcquireSRWLockExclusive(&s->plock);
+    while (!s->p_quit && s->p_waiting >= want_waiting(s)) {
+        DWORD r;
+
+        s->p_parked++;
+        ReleaseSRWLockExclusive(&s->plock);
+        r = WaitForSingleObject(s->park, INFINITE);
+        AcquireSRWLockExclusive(&s->plock);
+        s->p_parked--;
+        if (r == WAIT_OBJECT_0) {
+            /* Woken: whoever released us already counted us as waiting. */
+            int quit = s->p_quit;
+            ReleaseSRWLockExclusive(&s->plock);
+            return quit ? -1 : 0;
+        }
+    }
+    if (s->p_quit) {
+        ReleaseSRWLockExclusive(&s->plock);
+        return -1;
+    }
+    s->p_waiting++;
+    ReleaseSRWLockExclusive(&s->plock);
+    return 0;
+}
+
+/* After a packet was taken: counts the thread busy and wakes a parked one if more should wait. */
+static void go_busy(ph_server *s)
+{
+    int wake, rouse;
+
+    AcquireSRWLockExclusive(&s->plock);
+    s->p_waiting--;
+    s->p_busy++;
+    {
+        unsigned n = clients(s);
+        unsigned want = n > s->p_busy ? n - s->p_busy : 0;
+        wake = s->p_parked > 0 && s->p_waiting < want;
+    }
+    if (wake)
+        s->p_waiting++; /* on behalf of the thread we wake */
+    rouse = !wake && s->p_waiting == 0 && s->p_parked > 0 && s->p_watch_asleep;
+    if (rouse)
+        s->p_watch_asleep = 0;
+    ReleaseSRWLockExclusive(&s->plock);
+    if (wake)
+        ReleaseSemaphore(s->park, 1, NULL);
+    if (rouse)
+        SetEvent(s->timer_wake);
+}
+
+ULONGLONG ph__pool_watch(ph_server *s, ULONGLONG now)
+{
+    ULONGLONG next = ~(ULONGLONG)0;
+    int wake = 0;
+
+    AcquireSRWLockExclusive(&s->plock);
+    if (s->p_busy > 0)
+        s->p_last_busy = now;
+    if (s->p_parked > 0 && s->p_waiting == 0 && s->p_busy > 0 && !s->p_quit) {
+        if (s->p_stuck_since == 0) {
+            s->p_stuck_since = now;
+        } else if (now - s->p_stuck_since >= PH_WATCH_MS) {
+            /* Everyone is busy (slow handlers, say) and nobody takes new clients: add a waiter. */
+            s->p_waiting++;
+            s->p_stuck_since = 0;
+            wake = 1;
+        }
+    } else {
+        s->p_stuck_since = 0;
+    }
+    s->p_watch_asleep = now - s->p_last_busy >= PH_WATCH_QUIET_MS;
+    if (!s->p_watch_asleep)
+        next = now + PH_WATCH_MS / 2;
+    ReleaseSRWLockExclusive(&s->plock);
+    if (wake)
+        ReleaseSemaphore(s->park, 1, NULL);
+    return next;
+}
+
+static void go_idle(ph_server *s)
+{
+    AcquireSRWLockExclusive(&s->plock);
+    s->p_busy--;
+    ReleaseSRWLockExclusive(&s->plock);
+}
+
+DWORD WINAPI ph__pool_main(LPVOID arg)
+{
+    ph_server *s = arg;
+
+    ph__mark_server_thread(s);
+    while (take_turn(s) == 0) {
+        DWORD bytes = 0, err = 0;
+        ULONG_PTR key = 0;
+        LPOVERLAPPED ov = NULL;
+        BOOL ok = GetQueuedCompletionStatus(s->iocp, &bytes, &key, &ov, INFINITE);
+
+        if (!ok)
+            err = GetLastError();
+        go_busy(s);
+        if (ov == NULL) {
+            go_idle(s);
+            if (key == PH_KEY_QUIT)
+                break;
+            if (!ok) {
+                ph__log_win32(&s->log, PH_LOG_ERROR, err, "GetQueuedCompletionStatus", "pool thread");
+                break;
+            }
+            continue;
+        }
+        ph__conn_on_completion(ph__container_of(ov, ph_conn, ov), bytes, err);
+        go_idle(s);
+    }
+    return 0;
+}
+
+void ph__pool_quit(ph_server *s)
+{
+    unsigned i;
+
+    AcquireSRWLockExclusive(&s->plock);
+    s->p_quit = 1;
+    ReleaseSRWLockExclusive(&s->plock);
+    ReleaseSemaphore(s->park, (LONG)s->nthreads, NULL);
+    for (i = 0; i < s->nthreads; i++)
+        PostQueuedCompletionStatus(s->iocp, 0, PH_KEY_QUIT, NULL);
+}
