@@ -34,7 +34,9 @@ if(WIN32)
       test_counters      # 12: counters exact
       test_client        # the client: deadlines, busy-retry, SQOS, reassembly, errors
       test_disconnect    # clients leaving mid-request or mid-response
-      test_handles)      # no handle leaks after 1,000 cycles and after stop
+      test_handles       # no handle leaks after 1,000 cycles and after stop
+      test_races         # start/stop interleavings and failing refills, forced through the syscall table
+      test_scale)        # no connection cap, 2,000 idle connections, bursts and churn without busy
     ph_add_check_test(NAME ${prog} SOURCES core/${prog}.c LIBS ph_coretest TIMEOUT 60 FIXTURES ${PH_TEST_FIXTURES})
   endforeach()
 endif()

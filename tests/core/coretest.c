@@ -594,8 +594,11 @@ static HANDLE WINAPI wrap_create_pipe(LPCWSTR name, DWORD open_mode, DWORD pipe_
         InterlockedIncrement(&t->failed);
         SetLastError(t->fail_next_err);
     } else {
-        if (!(open_mode & FILE_FLAG_FIRST_PIPE_INSTANCE) && t->next_delay_ms != 0)
+        if (!(open_mode & FILE_FLAG_FIRST_PIPE_INSTANCE) && t->next_delay_ms != 0) {
+            SetEvent(t->delay_entered);
             Sleep(t->next_delay_ms);
+        }
+        InterlockedIncrement(&t->ncreates);
         h = real_sys.CreateNamedPipeW(name, open_mode, pipe_mode, max, out_size, in_size, timeout, sa);
         if (h != INVALID_HANDLE_VALUE) {
             DWORD err = GetLastError();
@@ -637,6 +640,14 @@ static BOOL WINAPI wrap_connect(HANDLE pipe, LPOVERLAPPED ov)
         if (!ok)
             SetLastError((DWORD)t->race_result);
         return ok;
+    }
+    if (t->fail_connect != 0) {
+        LONG left = t->fail_connect;
+        if (left < 0 || InterlockedDecrement(&t->fail_connect) >= 0) {
+            InterlockedIncrement(&t->connect_failed);
+            SetLastError(t->fail_connect_err);
+            return FALSE;
+        }
     }
     return real_sys.ConnectNamedPipe(pipe, ov);
 }
@@ -684,6 +695,7 @@ void ct_sys_install(void)
     InitializeCriticalSection(&ct_sys_state.lock);
     ct_sys_state.hold_reached = CreateEventW(NULL, TRUE, FALSE, NULL);
     ct_sys_state.hold_release = CreateEventW(NULL, TRUE, FALSE, NULL);
+    ct_sys_state.delay_entered = CreateEventW(NULL, TRUE, FALSE, NULL);
     real_sys = ph__sys;
     ph__sys.CreateNamedPipeW = wrap_create_pipe;
     ph__sys.ConnectNamedPipe = wrap_connect;
@@ -702,6 +714,7 @@ void ct_sys_restore(void)
         CloseHandle(ct_sys_state.race_client);
     CloseHandle(ct_sys_state.hold_reached);
     CloseHandle(ct_sys_state.hold_release);
+    CloseHandle(ct_sys_state.delay_entered);
     DeleteCriticalSection(&ct_sys_state.lock);
     installed = 0;
 }

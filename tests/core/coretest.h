@@ -166,7 +166,13 @@ typedef struct ct_sys {
     DWORD fail_next_err;     /* …with this error */
     volatile LONG failed;    /* creates failed by injection */
     DWORD next_delay_ms;     /* sleep this long before each non-first create (widens start-up races) */
+    HANDLE delay_entered;    /* manual-reset: a delayed create has begun its sleep */
+    volatile LONG ncreates;  /* CreateNamedPipeW calls that reached the real function */
     /* ConnectNamedPipe */
+    volatile LONG fail_connect; /* fail ConnectNamedPipe at once with fail_connect_err: n more times, or
+                                   always while negative */
+    DWORD fail_connect_err;
+    volatile LONG connect_failed; /* ConnectNamedPipe calls failed by injection */
     volatile LONG race; /* ct_connect_race for the next ConnectNamedPipe; cleared when used */
     wchar_t race_name[CT_NAME_MAX + 16];
     HANDLE race_client;        /* the client the CONNECTED race opened (message mode, synchronous) */

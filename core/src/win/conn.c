@@ -45,6 +45,8 @@
 /* How often a lingering connection looks whether its client has read the last reply (doubling). */
 #define PH_LINGER_POLL_MIN 10u
 #define PH_LINGER_POLL_MAX 250u
+/* Accepts are counted in windows this long to see a burst coming (see on_connected). */
+#define PH_BURST_WINDOW_MS 50u
 
 /* What issuing an operation led to. */
 typedef enum op_result {
@@ -220,18 +222,19 @@ static void conn_close(ph_conn *c, int failed)
     if (!was_connected)
         s->accepting--;
     reuse = open_locked(s) && s->accepting < s->pending_target && s->refill_at == 0;
-    if (reuse) {
+    /* Under s->lock, which the stop walk and the trim also hold: neither can slip between this decision and
+     * the accept, whose closing check then sees them. */
+    AcquireSRWLockExclusive(&c->lock);
+    if (reuse && c->closing != PH_CLOSE_TRIM) {
         s->accepting++;
-        /* Under s->lock, which the stop walk holds: a stop cannot slip between this and the accept, whose
-         * closing check then sees it. */
-        AcquireSRWLockExclusive(&c->lock);
         c->state = PH_CONN_ACCEPTING;
         c->closing = PH_CLOSE_NONE;
         c->unread_reply = 0;
-        ReleaseSRWLockExclusive(&c->lock);
     } else {
+        reuse = 0;
         s->instances--;
     }
+    ReleaseSRWLockExclusive(&c->lock);
     ReleaseSRWLockExclusive(&s->lock);
 
     /* The error first: whoever sees this connection gone from connections_active also sees it counted. */
@@ -701,11 +704,21 @@ static op_result on_connected(ph_conn *c, DWORD err, DWORD *bytes, DWORD *out_er
     running = open_locked(s);
     if (running) {
         s->accepting--;
-        /* The client took one of the last waiting instances: the next ones of a burst would find none. */
-        if (s->accepting * 4 < s->pending_target) {
+        /* Clients are taking waiting instances faster than they are replaced: in a burst the next ones find
+         * none and see ERROR_PIPE_BUSY. The server cannot see those refusals (and counts of waiting instances
+         * lag behind queued accepts), so it judges by the rate: more accepts within PH_BURST_WINDOW_MS than
+         * half the target, or the last waiting instance taken, double the target. */
+        if (now - s->burst_start >= PH_BURST_WINDOW_MS) {
+            s->burst_start = now;
+            s->burst_accepts = 0;
+        }
+        s->burst_accepts++;
+        if (s->accepting == 0 || 2 * s->burst_accepts > s->pending_target) {
             s->last_starved = now;
             if (s->pending_target < s->pending_cap)
                 s->pending_target = s->pending_target * 2 > s->pending_cap ? s->pending_cap : s->pending_target * 2;
+            s->burst_start = now;
+            s->burst_accepts = 0;
         }
         c->id = ++s->next_id;
         AcquireSRWLockExclusive(&c->lock);
@@ -880,6 +893,20 @@ ULONGLONG ph__conn_on_deadline(ph_conn *c, ULONGLONG now)
         break;
     }
     return 0;
+}
+
+void ph__conn_trim_locked(ph_server *s, unsigned n)
+{
+    ph_conn *c;
+
+    for (c = s->conns; c != NULL && n > 0; c = c->next) {
+        AcquireSRWLockExclusive(&c->lock);
+        if (c->state == PH_CONN_ACCEPTING && c->closing == PH_CLOSE_NONE) {
+            cancel_locked(c, PH_CLOSE_TRIM);
+            n--;
+        }
+        ReleaseSRWLockExclusive(&c->lock);
+    }
 }
 
 void ph__conn_stop_walk_locked(ph_server *s, ULONGLONG now)

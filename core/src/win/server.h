@@ -20,7 +20,8 @@ typedef enum ph_close_reason {
     PH_CLOSE_IDLE,
     PH_CLOSE_WRITE_TIMEOUT,
     PH_CLOSE_LINGER_DONE,
-    PH_CLOSE_STOP
+    PH_CLOSE_STOP,
+    PH_CLOSE_TRIM /* a waiting instance beyond the (shrunk) target: close it, do not re-arm it */
 } ph_close_reason;
 
 typedef struct ph_conn {
@@ -101,7 +102,9 @@ typedef struct ph_server {
     unsigned instances;      /* pipe instances counted against max_instances (reservations included) */
     unsigned accepting;      /* instances waiting in ConnectNamedPipe (reservations included) */
     unsigned pending_target; /* adaptive: grows when a client takes the last waiting instance */
-    ULONGLONG last_starved;  /* tick when a client last took the last waiting instance */
+    ULONGLONG last_starved;  /* tick when accepts last came faster than the target (see conn.c) */
+    ULONGLONG burst_start;   /* the current window of accepts */
+    unsigned burst_accepts;
     ULONGLONG stop_deadline;
     uint64_t next_id;
     /* Refill failures back off (10 ms doubling to 1 s) and are logged once when they start and once when
@@ -142,6 +145,8 @@ DWORD ph__conn_refill(ph_server *s);
 int ph__reply_consumed(HANDLE pipe);
 /* Under s->lock (shared is enough): applies the stop rules to every instance. */
 void ph__conn_stop_walk_locked(ph_server *s, ULONGLONG now);
+/* Under s->lock (shared is enough): cancels up to n waiting instances beyond the target. */
+void ph__conn_trim_locked(ph_server *s, unsigned n);
 /* The timer found c's deadline due: called under s->tlock with c->lock held. Returns the next due tick for
  * c (0 = none). */
 ULONGLONG ph__conn_on_deadline(ph_conn *c, ULONGLONG now);

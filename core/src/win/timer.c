@@ -219,6 +219,7 @@ DWORD WINAPI ph__timer_main(LPVOID arg)
     for (;;) {
         ULONGLONG now = GetTickCount64(), next, due;
         int refill = 0, stopping;
+        unsigned trim = 0;
         DWORD wait;
 
         next = run_due(s, now);
@@ -239,8 +240,9 @@ DWORD WINAPI ph__timer_main(LPVOID arg)
         if (s->state == PH_SRV_RUNNING && s->pending_target > s->cfg.pending_instances) {
             if (now >= next_shrink) {
                 if (now - s->last_starved >= PH_SHRINK_AFTER_MS) {
-                    unsigned t = s->pending_target - s->pending_target / 4;
+                    unsigned t = s->pending_target / 2;
                     s->pending_target = t < s->cfg.pending_instances ? s->cfg.pending_instances : t;
+                    trim = s->accepting > s->pending_target ? s->accepting - s->pending_target : 0;
                 }
                 next_shrink = now + PH_SHRINK_EVERY_MS;
             }
@@ -251,6 +253,13 @@ DWORD WINAPI ph__timer_main(LPVOID arg)
             next = s->refill_at;
         ReleaseSRWLockExclusive(&s->lock);
 
+        if (trim != 0) {
+            /* Once per second at most, and only while shrinking after a burst: the walk stops at the
+             * trimmed instances' count. */
+            AcquireSRWLockShared(&s->lock);
+            ph__conn_trim_locked(s, trim);
+            ReleaseSRWLockShared(&s->lock);
+        }
         if (stopping) {
             AcquireSRWLockShared(&s->lock);
             ph__conn_stop_walk_locked(s, now);
