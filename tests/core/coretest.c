@@ -359,6 +359,18 @@ int ct_pipe_gone(const char *name)
 /* ------------------------------------------------------------------------------------------------------- */
 /* Waiting.                                                                                                 */
 
+int ct_wait_counter_ge(const ph_server *s, size_t field, uint64_t want, unsigned timeout_ms)
+{
+    unsigned long long end = ph_test_now_ms() + timeout_ms;
+
+    while (ct_counter(s, field) < want) {
+        if (ph_test_now_ms() > end)
+            return 0;
+        ph_test_sleep_ms(5);
+    }
+    return 1;
+}
+
 uint64_t ct_counter(const ph_server *s, size_t field)
 {
     ph_counters k;

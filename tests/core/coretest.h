@@ -108,6 +108,10 @@ int ct_pipe_gone(const char *name);
 #define CT_WAIT(server, field, want, timeout_ms)                                                                       \
     ct_wait_counter((server), offsetof(ph_counters, field), (uint64_t)(want), (timeout_ms))
 int ct_wait_counter(const ph_server *s, size_t field, uint64_t want, unsigned timeout_ms);
+/* The same, until the counter is at least want. */
+#define CT_WAIT_GE(server, field, want, timeout_ms)                                                                    \
+    ct_wait_counter_ge((server), offsetof(ph_counters, field), (uint64_t)(want), (timeout_ms))
+int ct_wait_counter_ge(const ph_server *s, size_t field, uint64_t want, unsigned timeout_ms);
 uint64_t ct_counter(const ph_server *s, size_t field);
 #define CT_COUNTER(server, field) ct_counter((server), offsetof(ph_counters, field))
 /* Polls a LONG until it reaches at least want. */

@@ -193,7 +193,8 @@ START_TEST(reject_remote_clients_on_every_instance)
         c[i] = ct_connect(name);
         ct_expect_str(c[i], "x", "x");
     }
-    ck_assert(CT_WAIT(s, instances_pending, 2, 2000));
+    /* Three clients held at once may grow the waiting target past 2: at least 2 wait again. */
+    ck_assert(CT_WAIT_GE(s, instances_pending, 2, 2000));
     ck_assert_int_ge(ct_sys_state.npipes, 5);
     for (i = 0; i < ct_sys_state.npipes && i < CT_PIPE_RECORDS; i++) {
         ck_assert(ct_sys_state.pipes[i].created);

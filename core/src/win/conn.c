@@ -707,13 +707,16 @@ static op_result on_connected(ph_conn *c, DWORD err, DWORD *bytes, DWORD *out_er
         /* Clients are taking waiting instances faster than they are replaced: in a burst the next ones find
          * none and see ERROR_PIPE_BUSY. The server cannot see those refusals (and counts of waiting instances
          * lag behind queued accepts), so it judges by the rate: more accepts within PH_BURST_WINDOW_MS than
-         * half the target, or the last waiting instance taken, double the target. */
+         * the target, or the last waiting instance taken, while at least as many clients as the target are
+         * connected, double the target. (Clients that connect one after another, however fast, need no
+         * more than one waiting instance.) */
         if (now - s->burst_start >= PH_BURST_WINDOW_MS) {
             s->burst_start = now;
             s->burst_accepts = 0;
         }
         s->burst_accepts++;
-        if (s->accepting == 0 || 2 * s->burst_accepts > s->pending_target) {
+        if ((s->accepting == 0 || s->burst_accepts > s->pending_target) &&
+            (uint64_t)InterlockedCompareExchange64(&s->c_active, 0, 0) + 1 >= s->pending_target) {
             s->last_starved = now;
             if (s->pending_target < s->pending_cap)
                 s->pending_target = s->pending_target * 2 > s->pending_cap ? s->pending_cap : s->pending_target * 2;
