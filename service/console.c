@@ -91,7 +91,7 @@ int svc_console_main(int argc, char **argv, const ph_service_app *app)
     if (cfg.log_file != NULL) {
         wchar_t *path = svc_to_wide(cfg.log_file, &err);
         if (path != NULL)
-            err = svc_filelog_open(path, cfg.log_max_bytes, NULL, &log.file);
+            err = svc_filelog_open(path, cfg.log_max_bytes, NULL, &log.file, NULL, 0);
         free(path);
         if (err != 0) {
             svc_log_win32(&log, PH_LOG_ERROR, err, "opening the log file", "cannot log to %s (--log-file)", cfg.log_file);
@@ -144,7 +144,15 @@ int svc_console_main(int argc, char **argv, const ph_service_app *app)
             svc_host_request_stop(&host, 0);
         svc_log_msg(&log, PH_LOG_INFO, "stopping");
     }
-    WaitForSingleObject(host.thread, INFINITE);
+    /* As in the service: a worker stuck in a handler past the budget ends the process with its own code
+     * (it cannot return while the stuck thread uses the host on this stack). */
+    if (WaitForSingleObject(host.thread, host.exit_code == PH_EXIT_OK ? svc_host_stop_budget_ms(&host) : INFINITE) ==
+        WAIT_TIMEOUT) {
+        svc_log_msg(&log, PH_LOG_ERROR, "the stop did not finish within %lu ms (the drain timeout + %u ms): a "
+                    "request handler is not returning; ending the process (exit code %d)",
+                    (unsigned long)svc_host_stop_budget_ms(&host), SVC_STOP_MARGIN_MS, PH_EXIT_STOP_HUNG);
+        TerminateProcess(GetCurrentProcess(), PH_EXIT_STOP_HUNG);
+    }
     code = host.exit_code;
     if (code == PH_EXIT_OK)
         svc_log_msg(&log, PH_LOG_INFO, "stopped");

@@ -30,7 +30,7 @@ START_TEST(filelog_rotation)
     swprintf(dir, MAX_PATH, L"%lsphsvc-filelog-%lu", tmp, (unsigned long)GetCurrentProcessId());
     swprintf(path, MAX_PATH, L"%ls\\sub\\t.log", dir);
     swprintf(rotated, MAX_PATH, L"%ls.1", path);
-    ck_assert_uint_eq(svc_filelog_open(path, 16384, NULL, &log), 0);
+    ck_assert_uint_eq(svc_filelog_open(path, 16384, NULL, &log, NULL, 0), 0);
     for (i = 0; i < 1000; i++) {
         int n = snprintf(line, sizeof(line), "line %04d of the rotation test, padded to a useful length....", i);
         svc_filelog_write(log, line, (size_t)n);
@@ -74,7 +74,7 @@ START_TEST(filelog_bad_path)
     ck_assert(h != INVALID_HANDLE_VALUE);
     CloseHandle(h);
     swprintf(path, MAX_PATH, L"%ls\\x.log", file);
-    ck_assert_uint_ne(svc_filelog_open(path, 16384, NULL, &log), 0);
+    ck_assert_uint_ne(svc_filelog_open(path, 16384, NULL, &log, NULL, 0), 0);
     ck_assert_ptr_null(log);
     DeleteFileW(file);
 }

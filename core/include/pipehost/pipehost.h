@@ -276,10 +276,24 @@ PH_EXTERN void ph_server_counters(const ph_server *server, ph_counters *out);
 typedef struct ph_client ph_client;
 
 #define PH_CLIENT_IMPERSONATION 0x1u /* let the server impersonate (default: SECURITY_IDENTIFICATION only) */
+#define PH_CLIENT_VERIFY_SERVER 0x2u /* refuse a server not running as a service account (see below) */
 
 PH_EXTERN int ph_client_new(ph_client **out);
+/* Server verification, against squatting (a process that created the pipe name first would receive our
+ * requests). With PH_CLIENT_VERIFY_SERVER, or once a SID is required here, ph_client_connect checks the
+ * account of the server before it returns and before anything is sent: the user SID of the process serving
+ * the pipe (GetNamedPipeServerProcessId, its token), or, when that token may not be read (a service's, read
+ * by an ordinary user), the owner of the pipe object. The account must be sid when one is required here;
+ * otherwise SYSTEM, LocalService, NetworkService or a per-service SID (S-1-5-80-…); an owner of
+ * Administrators also passes unless a SID that is not a service account is required. sid NULL or "" goes
+ * back to the service accounts. Returns 0 or PH_EINVAL (not a SID). */
+PH_EXTERN int ph_client_require_server(ph_client *client, const char *sid);
+/* The server account seen by the last verified connect ("S-1-…"), also after a PH_EUNTRUSTED refusal;
+ * "" when none was read. */
+PH_EXTERN const char *ph_client_server_account(const ph_client *client);
 /* Connects within timeout_ms, retrying while all instances are busy. Errors: PH_ENOTFOUND (no such pipe),
- * PH_ETIMEDOUT (busy past the deadline), PH_EACCESS, PH_EBADNAME, PH_ESYS. */
+ * PH_ETIMEDOUT (busy past the deadline), PH_EACCESS, PH_EBADNAME, PH_ESYS, PH_EUNTRUSTED (the server's
+ * account is not the required one, or could not be read; the connection is closed). */
 PH_EXTERN int ph_client_connect(ph_client *client, const char *pipe_name, uint32_t timeout_ms, unsigned flags);
 /* Sends one request message and reads one response message (reassembled across ERROR_MORE_DATA, at most
  * max_response bytes; 0 = 64 MiB). *resp is NUL-terminated for convenience (not counted in *resp_len) and
