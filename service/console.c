@@ -56,7 +56,7 @@ int svc_console_main(int argc, char **argv, const ph_service_app *app)
     wchar_t *wservice = NULL, *wevent = NULL;
     HANDLE user_stop = NULL, waits[3];
     DWORD err = 0, n;
-    int found = 0, code;
+    int found = 0, code, worker_ended = 0;
 
     memset(&errs, 0, sizeof(errs));
     svc_config_init(&cfg, app->default_pipe);
@@ -142,6 +142,8 @@ int svc_console_main(int argc, char **argv, const ph_service_app *app)
             waits[n++] = user_stop;
         if (WaitForMultipleObjects(n, waits, FALSE, INFINITE) != WAIT_OBJECT_0 + 1)
             svc_host_request_stop(&host, 0);
+        else
+            worker_ended = 1;
         svc_log_msg(&log, PH_LOG_INFO, "stopping");
     }
     /* As in the service: a worker stuck in a handler past the budget ends the process with its own code
@@ -154,6 +156,10 @@ int svc_console_main(int argc, char **argv, const ph_service_app *app)
         TerminateProcess(GetCurrentProcess(), PH_EXIT_STOP_HUNG);
     }
     code = host.exit_code;
+    if (code == PH_EXIT_OK && worker_ended) {
+        svc_log_msg(&log, PH_LOG_ERROR, "the worker ended without a stop request (exit code %d)", PH_EXIT_WORKER_ENDED);
+        code = PH_EXIT_WORKER_ENDED;
+    }
     if (code == PH_EXIT_OK)
         svc_log_msg(&log, PH_LOG_INFO, "stopped");
 
