@@ -155,11 +155,9 @@ int svc_console_main(int argc, char **argv, const ph_service_app *app)
                     (unsigned long)svc_host_stop_budget_ms(&host), SVC_STOP_MARGIN_MS, PH_EXIT_STOP_HUNG);
         TerminateProcess(GetCurrentProcess(), PH_EXIT_STOP_HUNG);
     }
-    code = host.exit_code;
-    if (code == PH_EXIT_OK && worker_ended) {
-        svc_log_msg(&log, PH_LOG_ERROR, "the worker ended without a stop request (exit code %d)", PH_EXIT_WORKER_ENDED);
-        code = PH_EXIT_WORKER_ENDED;
-    }
+    code = svc_host_exit_code(&host, !worker_ended);
+    if (code == PH_EXIT_WORKER_ENDED)
+        svc_log_msg(&log, PH_LOG_ERROR, "the worker ended without a stop request (exit code %d)", code);
     if (code == PH_EXIT_OK)
         svc_log_msg(&log, PH_LOG_INFO, "stopped");
 

@@ -301,6 +301,13 @@ int svc_host_wait_stop(svc_host *h)
     return 0;
 }
 
+int svc_host_exit_code(const svc_host *h, int stop_requested)
+{
+    if (h->exit_code != PH_EXIT_OK)
+        return h->exit_code;
+    return stop_requested ? PH_EXIT_OK : PH_EXIT_WORKER_ENDED;
+}
+
 DWORD svc_host_stop_budget_ms(const svc_host *h)
 {
     DWORD drain = h->cfg.drain_timeout_ms;

@@ -46,6 +46,9 @@ void svc_host_request_stop(svc_host *h, int fast);
 /* Waits, once the server runs, until a stop is requested (returns 1) or the worker ends without one (returns
  * 0: a fault, logged as such). */
 int svc_host_wait_stop(svc_host *h);
+/* The exit code once the worker has been joined: its own (a failed start), else 0 only for a requested stop;
+ * a worker that ended by itself is a fault (PH_EXIT_WORKER_ENDED) so that the SCM's recovery actions fire. */
+int svc_host_exit_code(const svc_host *h, int stop_requested);
 /* How long a stop may take before the host counts as hung: the drain timeout in force (shortened at system
  * shutdown) plus SVC_STOP_MARGIN_MS for closing and joining. */
 #define SVC_STOP_MARGIN_MS 10000u

@@ -276,11 +276,8 @@ static int run_service(svc_state *s, const wchar_t *name, svc_log *log)
         }
         report_status(s, SERVICE_STOP_PENDING, 0, budget);
     }
-    code = host.exit_code;
-    /* Exit 0 only for a requested stop: a worker that ended on its own is a fault the SCM's recovery
-     * actions must see. */
-    if (code == PH_EXIT_OK && !requested)
-        code = PH_EXIT_WORKER_ENDED;
+    /* A failed start keeps its code (requested does not matter then). */
+    code = svc_host_exit_code(&host, requested);
 
     AcquireSRWLockExclusive(&s->lock);
     s->host = NULL;
