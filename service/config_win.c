@@ -251,7 +251,7 @@ int svc_config_check_sddl(const svc_config *cfg, svc_cfg_errors *errs)
         if (r == PH_ENOMEM)
             svc_cfg_error_other(errs, "out of memory checking Sddl");
         else if (r != 0)
-            svc_cfg_error(errs, SVC_V_SDDL, "check", "refused \"%.120s\": %s", cfg->sddl, why);
+            svc_cfg_error(errs, SVC_V_SDDL, "check", "given \"%.120s\", refused: %s", cfg->sddl, why);
         rc = r != 0 ? PH_EINVAL : rc;
     }
     for (i = 0; i < cfg->verb_sddl_count; i++) {
@@ -259,8 +259,8 @@ int svc_config_check_sddl(const svc_config *cfg, svc_cfg_errors *errs)
         if (r == PH_ENOMEM)
             svc_cfg_error_other(errs, "out of memory checking Verbs\\%s", cfg->verb_sddls[i].verb);
         else if (r != 0)
-            svc_cfg_error_verb(errs, SVC_CFG_KIND_VERB_SDDL, cfg->verb_sddls[i].verb, "check", "refused \"%.120s\": %s",
-                               cfg->verb_sddls[i].sddl, why);
+            svc_cfg_error_verb(errs, SVC_CFG_KIND_VERB_SDDL, cfg->verb_sddls[i].verb, "check",
+                               "given \"%.120s\", refused: %s", cfg->verb_sddls[i].sddl, why);
         rc = r != 0 ? PH_EINVAL : rc;
     }
     return rc;

@@ -196,7 +196,7 @@ START_TEST(sddl_checks)
     ck_assert_msg(strstr(errs.text[2], "NULL DACL") != NULL, "%s", errs.text[2]);
     ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_SDDL, "D:", "t", &errs), 0);
     ck_assert_int_eq(svc_config_check_sddl(&cfg, &errs), PH_EINVAL);
-    ck_assert_msg(strstr(errs.text[3], "Sddl (check): refused \"D:\": the DACL is empty") != NULL, "%s", errs.text[3]);
+    ck_assert_msg(strstr(errs.text[3], "Sddl (check): given \"D:\", refused: the DACL is empty") != NULL, "%s", errs.text[3]);
     ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_SDDL, "D:P(A;;GA;;;SY)(A;;GRGW;;;AU)", "t", &errs), 0);
     ck_assert_int_eq(svc_config_check_sddl(&cfg, &errs), PH_EINVAL);
     ck_assert_msg(strstr(errs.text[4], "FILE_CREATE_PIPE_INSTANCE") && strstr(errs.text[4], "S-1-5-11"), "%s",
@@ -212,7 +212,7 @@ START_TEST(sddl_checks)
     ck_assert_int_eq(svc_config_check_sddl(&cfg, &errs), 0);
     ck_assert_int_eq(svc_config_set_verb_sddl(&cfg, "ECHO", "D:", "t", &errs), 0);
     ck_assert_int_eq(svc_config_check_sddl(&cfg, &errs), PH_EINVAL);
-    ck_assert_msg(strstr(errs.text[0], "Verbs\\ECHO (check): refused \"D:\": the DACL is empty"), "%s", errs.text[0]);
+    ck_assert_msg(strstr(errs.text[0], "Verbs\\ECHO (check): given \"D:\", refused: the DACL is empty"), "%s", errs.text[0]);
     ck_assert_int_eq(svc_cfg_errors_exit_code(&errs), PH_EXIT_SECURITY);
     svc_config_free(&cfg);
 }
