@@ -48,9 +48,11 @@ static void print_help(FILE *out, const ph_service_app *app)
             fprintf(out, "  %-27s %-21s REG_SZ%s\n", opt, d->name, d->id == SVC_V_LOG_FILE ? " or REG_EXPAND_SZ" : "");
     }
     fprintf(out,
+            "  Parameters\\Verbs\\VERB      REG_SZ SDDL: who may call VERB (AccessCheck; e.g. \"D:(A;;GX;;;BA)\")\n"
             "\n"
             "Service exit codes: 0 stopped cleanly, 1 configuration invalid, 2 pipe name in use, 3 security\n"
-            "descriptor invalid, 4 other start failure, 5 log file cannot be opened, 64 usage.\n"
+            "descriptor refused, 4 other start failure, 5 log file cannot be opened or its folder is unsafe,\n"
+            "6 the worker ended without a stop request, 7 a handler did not return at stop, 64 usage.\n"
             "Client exit codes: 0 OK, 1 the server answered ERR, 2 no such pipe, 3 busy or no answer in time,\n"
             "4 access denied, 5 other failure, 6 the server is not a service's (see --no-verify-server), 64 usage.\n");
 }
