@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 /* One service per process (SERVICE_WIN32_OWN_PROCESS), and neither ServiceMain nor the dispatcher take a
  * context argument: this is the one place the service's state lives. It is static so that a control that
