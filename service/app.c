@@ -21,8 +21,10 @@ static void print_help(FILE *out, const ph_service_app *app)
             "Usage:\n"
             "  %s                        (started by the Service Control Manager)\n"
             "  %s run [options]          serve in this console until Ctrl+C\n"
-            "  %s ping|status|whoami [--pipe NAME] [--timeout MS] [--quiet]\n"
-            "  %s send VERB [PAYLOAD...] [--pipe NAME] [--timeout MS]\n"
+            "  %s ping|status|whoami [--pipe NAME] [--timeout MS] [--quiet] [--server-sid SID | --no-verify-server]\n"
+            "  %s send VERB [PAYLOAD...] [--pipe NAME] [--timeout MS] [--server-sid SID | --no-verify-server]\n"
+            "      the client refuses a server not running as SYSTEM, LocalService, NetworkService or a service SID\n"
+            "      (or as --server-sid SID); --no-verify-server talks to a server run by anyone, e.g. `run`\n"
             "  %s help | version\n"
             "\n"
             "Install as a service (elevated):\n"
@@ -46,11 +48,13 @@ static void print_help(FILE *out, const ph_service_app *app)
             fprintf(out, "  %-27s %-21s REG_SZ%s\n", opt, d->name, d->id == SVC_V_LOG_FILE ? " or REG_EXPAND_SZ" : "");
     }
     fprintf(out,
+            "  Parameters\\Verbs\\VERB      REG_SZ SDDL: who may call VERB (AccessCheck; e.g. \"D:(A;;GX;;;BA)\")\n"
             "\n"
             "Service exit codes: 0 stopped cleanly, 1 configuration invalid, 2 pipe name in use, 3 security\n"
-            "descriptor invalid, 4 other start failure, 5 log file cannot be opened, 64 usage.\n"
+            "descriptor refused, 4 other start failure, 5 log file cannot be opened or its folder is unsafe,\n"
+            "6 the worker ended without a stop request, 7 a handler did not return at stop, 64 usage.\n"
             "Client exit codes: 0 OK, 1 the server answered ERR, 2 no such pipe, 3 busy or no answer in time,\n"
-            "4 access denied, 5 other failure, 64 usage.\n");
+            "4 access denied, 5 other failure, 6 the server is not a service's (see --no-verify-server), 64 usage.\n");
 }
 
 static int not_under_scm(const ph_service_app *app)

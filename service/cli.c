@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int fail_connect(int rc, const ph_client *c, const char *pipe, uint32_t timeout_ms)
+static int fail_connect(int rc, const ph_client *c, const char *pipe, uint32_t timeout_ms, const char *required)
 {
     DWORD err = ph_client_syserror(c);
     char text[256];
@@ -32,6 +32,17 @@ static int fail_connect(int rc, const ph_client *c, const char *pipe, uint32_t t
     case PH_EBADNAME:
         fprintf(stderr, "pipehost: invalid pipe name %s\n", pipe);
         return PH_EXIT_USAGE;
+    case PH_EUNTRUSTED:
+        if (ph_client_server_account(c)[0] == '\0')
+            fprintf(stderr, "pipehost: refusing %s: the account of its server cannot be read (Win32 error %lu: %s); "
+                    "nothing was sent\n", pipe, (unsigned long)err, text);
+        else
+            fprintf(stderr, "pipehost: refusing %s: its server runs as %s, not %s; nothing was sent. Another program "
+                    "may have taken the pipe name. If you started that server yourself (pipehost run), add "
+                    "--no-verify-server or --server-sid %s\n", pipe, ph_client_server_account(c),
+                    required ? required : "a service account (SYSTEM, LocalService, NetworkService or a service SID)",
+                    ph_client_server_account(c));
+        return PH_CLI_UNTRUSTED;
     default:
         fprintf(stderr, "pipehost: cannot connect to %s: %s (Win32 error %lu: %s)\n", pipe, ph_strerror(rc),
                 (unsigned long)err, text);
@@ -79,10 +90,16 @@ int svc_cli_main(int argc, char **argv, const ph_service_app *app)
         return PH_EXIT_USAGE;
     }
     rc = ph_client_new(&c);
+    if (rc == 0 && o.server_sid != NULL && ph_client_require_server(c, o.server_sid) != 0) {
+        fprintf(stderr, "pipehost: --server-sid: \"%.80s\" is not a valid SID\n", o.server_sid);
+        code = PH_EXIT_USAGE;
+        goto out;
+    }
+    /* By default the server must be a service's: the pipe this program talks to is served by one. */
     if (rc == 0)
-        rc = ph_client_connect(c, pipe, o.timeout_ms, 0);
+        rc = ph_client_connect(c, pipe, o.timeout_ms, o.no_verify_server ? 0u : PH_CLIENT_VERIFY_SERVER);
     if (rc != 0) {
-        code = c ? fail_connect(rc, c, pipe, o.timeout_ms) : PH_CLI_FAILED;
+        code = c ? fail_connect(rc, c, pipe, o.timeout_ms, o.server_sid) : PH_CLI_FAILED;
         goto out;
     }
     rc = ph_client_transact(c, o.request, o.request_len, &resp, &resp_len, o.timeout_ms, 0);

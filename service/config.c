@@ -63,6 +63,8 @@ const svc_value_def *svc_value_by_option(const char *option)
     return NULL;
 }
 
+static void shown(char *out, size_t size, const char *text);
+
 static char *dup_str(const char *s)
 {
     size_t n = strlen(s) + 1;
@@ -97,20 +99,45 @@ void svc_config_init(svc_config *cfg, const char *default_pipe)
 
 void svc_config_free(svc_config *cfg)
 {
+    unsigned i;
+
     if (cfg == NULL)
         return;
     free(cfg->sddl);
     free(cfg->log_file);
+    for (i = 0; i < cfg->verb_sddl_count; i++) {
+        free(cfg->verb_sddls[i].verb);
+        free(cfg->verb_sddls[i].sddl);
+    }
+    free(cfg->verb_sddls);
     cfg->sddl = NULL;
     cfg->log_file = NULL;
+    cfg->verb_sddls = NULL;
+    cfg->verb_sddl_count = 0;
 }
 
 int svc_config_copy(svc_config *dst, const svc_config *src)
 {
+    unsigned i;
+    int bad;
+
     *dst = *src;
     dst->sddl = src->sddl ? dup_str(src->sddl) : NULL;
     dst->log_file = src->log_file ? dup_str(src->log_file) : NULL;
-    if ((src->sddl && !dst->sddl) || (src->log_file && !dst->log_file)) {
+    dst->verb_sddls = NULL;
+    dst->verb_sddl_count = 0;
+    bad = (src->sddl && !dst->sddl) || (src->log_file && !dst->log_file);
+    if (!bad && src->verb_sddl_count > 0) {
+        dst->verb_sddls = calloc(src->verb_sddl_count, sizeof(*dst->verb_sddls));
+        bad = dst->verb_sddls == NULL;
+        for (i = 0; !bad && i < src->verb_sddl_count; i++) {
+            dst->verb_sddls[i].verb = dup_str(src->verb_sddls[i].verb);
+            dst->verb_sddls[i].sddl = dup_str(src->verb_sddls[i].sddl);
+            dst->verb_sddl_count = i + 1;
+            bad = dst->verb_sddls[i].verb == NULL || dst->verb_sddls[i].sddl == NULL;
+        }
+    }
+    if (bad) {
         svc_config_free(dst);
         return PH_ENOMEM;
     }
@@ -146,6 +173,25 @@ void svc_cfg_error(svc_cfg_errors *errs, svc_value_id id, const char *source, co
     errs->kinds |= 1u << id;
 }
 
+void svc_cfg_error_verb(svc_cfg_errors *errs, unsigned kind, const char *verb, const char *source, const char *fmt,
+                        ...)
+{
+    char what[SVC_CFG_ERROR_TEXT - 96], show[48];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    if (errs == NULL)
+        return;
+    shown(show, sizeof(show), verb);
+    if (errs->count < SVC_CFG_MAX_ERRORS)
+        snprintf(errs->text[errs->count], SVC_CFG_ERROR_TEXT, "invalid per-verb security descriptor Verbs\\%s (%s): %s",
+                 show, source ? source : "?", what);
+    errs->count++;
+    errs->kinds |= kind;
+}
+
 void svc_cfg_error_other(svc_cfg_errors *errs, const char *fmt, ...)
 {
     va_list ap;
@@ -158,7 +204,7 @@ int svc_cfg_errors_exit_code(const svc_cfg_errors *errs)
 {
     if (errs->count == 0)
         return PH_EXIT_OK;
-    return errs->kinds == (1u << SVC_V_SDDL) ? PH_EXIT_SECURITY : PH_EXIT_CONFIG;
+    return (errs->kinds & ~((1u << SVC_V_SDDL) | SVC_CFG_KIND_VERB_SDDL)) == 0 ? PH_EXIT_SECURITY : PH_EXIT_CONFIG;
 }
 
 static void range_text(const svc_value_def *def, char *out, size_t size)
@@ -289,20 +335,9 @@ int svc_config_set_string(svc_config *cfg, svc_value_id id, const char *value, c
         break;
     }
     case SVC_V_SDDL: {
-        /* The Windows side parses it; here only the shape: a descriptor must carry a DACL ("D:"), since one
-         * without grants everyone full access to the pipe. */
-        char *copy;
-        if (strstr(value, "D:") == NULL) {
-            svc_cfg_error(errs, id, source, "accepted an SDDL string with a DACL (\"D:...\"), given \"%s\"", show);
-            return PH_EINVAL;
-        }
-        /* "D:NO_ACCESS_CONTROL" is a NULL DACL: everyone gets full access, FILE_CREATE_PIPE_INSTANCE included. */
-        if (strstr(value, "NO_ACCESS_CONTROL") != NULL) {
-            svc_cfg_error(errs, id, source, "accepted a security descriptor with a real DACL, given \"%s\", "
-                          "which grants everyone full access (a NULL DACL)", show);
-            return PH_EINVAL;
-        }
-        copy = dup_str(value);
+        /* Only copied here: the rules (a real, non-empty DACL that gives no ordinary user the rights to squat
+         * or take over the pipe) are the core's ph_sddl_check, applied by svc_config_check_sddl on Windows. */
+        char *copy = dup_str(value);
         if (copy == NULL)
             return PH_ENOMEM;
         free(cfg->sddl);
@@ -399,6 +434,66 @@ int svc_config_set_text(svc_config *cfg, svc_value_id id, const char *text, cons
         return PH_EINVAL;
     }
     return svc_config_set_dword(cfg, id, v, source, errs);
+}
+
+int svc_config_set_verb_sddl(svc_config *cfg, const char *verb, const char *sddl, const char *source,
+                             svc_cfg_errors *errs)
+{
+    size_t i, n, len;
+    char show[80];
+    svc_verb_sddl *slot = NULL;
+    char *v, *d;
+
+    if (cfg == NULL || verb == NULL || sddl == NULL)
+        return PH_EINVAL;
+    n = strlen(verb);
+    for (i = 0; i < n; i++)
+        if (verb[i] <= ' ' || verb[i] >= 0x7f)
+            break;
+    if (n == 0 || n > 32 || i < n) {
+        svc_cfg_error_verb(errs, SVC_CFG_KIND_OTHER, verb, source,
+                           "a verb name is 1..32 printable ASCII characters without spaces");
+        return PH_EINVAL;
+    }
+    len = strlen(sddl);
+    shown(show, sizeof(show), sddl);
+    if (len == 0 || len > 4096 || has_control_chars(sddl)) {
+        svc_cfg_error_verb(errs, SVC_CFG_KIND_VERB_SDDL, verb, source,
+                           "accepted an SDDL string of 1..4096 characters without control characters, given \"%s\"",
+                           show);
+        return PH_EINVAL;
+    }
+    for (i = 0; i < cfg->verb_sddl_count; i++)
+        if (equal_nocase(cfg->verb_sddls[i].verb, verb))
+            slot = &cfg->verb_sddls[i];
+    if (slot == NULL && cfg->verb_sddl_count >= SVC_MAX_VERB_SDDLS) {
+        svc_cfg_error_verb(errs, SVC_CFG_KIND_OTHER, verb, source, "at most %d verbs can be restricted",
+                           SVC_MAX_VERB_SDDLS);
+        return PH_EINVAL;
+    }
+    v = dup_str(verb);
+    d = dup_str(sddl);
+    if (v == NULL || d == NULL) {
+        free(v);
+        free(d);
+        return PH_ENOMEM;
+    }
+    if (slot == NULL) {
+        svc_verb_sddl *grown = realloc(cfg->verb_sddls, (cfg->verb_sddl_count + 1) * sizeof(*grown));
+        if (grown == NULL) {
+            free(v);
+            free(d);
+            return PH_ENOMEM;
+        }
+        cfg->verb_sddls = grown;
+        slot = &grown[cfg->verb_sddl_count++];
+    } else {
+        free(slot->verb);
+        free(slot->sddl);
+    }
+    slot->verb = v;
+    slot->sddl = d;
+    return 0;
 }
 
 int svc_config_check(const svc_config *cfg, svc_cfg_errors *errs)

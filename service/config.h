@@ -48,6 +48,14 @@ const svc_value_def *svc_value_by_option(const char *option);
 #define SVC_PIPE_NAME_SIZE (sizeof(PH_PIPE_PREFIX) + PH_PIPE_NAME_MAX)
 #define SVC_INFINITE 0xFFFFFFFFu
 
+/* Who may call one verb: an SDDL security descriptor checked with AccessCheck against the client's token
+ * before the verb runs (registry Parameters\Verbs, one REG_SZ value per verb, named after the verb). */
+typedef struct svc_verb_sddl {
+    char *verb; /* 1..32 printable ASCII characters, no space */
+    char *sddl;
+} svc_verb_sddl;
+#define SVC_MAX_VERB_SDDLS 64
+
 typedef struct svc_config {
     char pipe_name[SVC_PIPE_NAME_SIZE]; /* always the full form "\\.\pipe\NAME" */
     uint32_t max_instances;
@@ -63,17 +71,20 @@ typedef struct svc_config {
     char *log_file;  /* malloc'd, UTF-8; NULL = the default (service: %ProgramData%\pipehost\<name>.log) */
     uint32_t log_max_bytes;
     unsigned set_mask; /* bit (1u << id) for each value given explicitly */
+    svc_verb_sddl *verb_sddls; /* malloc'd array; NULL when no verb is restricted */
+    unsigned verb_sddl_count;
 } svc_config;
 
 /* Why a configuration was refused. Each message names the value, says what is accepted and what was given. */
 #define SVC_CFG_MAX_ERRORS 16
-#define SVC_CFG_ERROR_TEXT 400
+#define SVC_CFG_ERROR_TEXT 640
 typedef struct svc_cfg_errors {
     unsigned count;      /* errors seen (may exceed the ones kept) */
     unsigned kinds;      /* bit (1u << id) of each value in error; SVC_CFG_KIND_OTHER for the rest */
     char text[SVC_CFG_MAX_ERRORS][SVC_CFG_ERROR_TEXT];
 } svc_cfg_errors;
 #define SVC_CFG_KIND_OTHER (1u << 31)
+#define SVC_CFG_KIND_VERB_SDDL (1u << 30) /* a per-verb security descriptor was refused */
 
 /* Defaults: PipeName \\.\pipe\pipehost (or default_pipe), the core's limits, the core's SDDL, LogLevel info. */
 void svc_config_init(svc_config *cfg, const char *default_pipe);
@@ -92,13 +103,22 @@ int svc_config_set_dword(svc_config *cfg, svc_value_id id, uint32_t value, const
  * LogFile must be absolute, lengths within range, no control characters. Returns 0 or PH_EINVAL/PH_ENOMEM. */
 int svc_config_set_string(svc_config *cfg, svc_value_id id, const char *value, const char *source,
                           svc_cfg_errors *errs);
+/* Restricts VERB to the principals sddl grants (replacing an earlier entry for the same verb, compared
+ * case-insensitively). Checks the verb's shape, the SDDL's length (1..4096) and control characters; the SDDL
+ * rules themselves are the core's ph_sddl_check (svc_config_check_sddl). Returns 0 or PH_EINVAL/PH_ENOMEM. */
+int svc_config_set_verb_sddl(svc_config *cfg, const char *verb, const char *sddl, const char *source,
+                             svc_cfg_errors *errs);
+/* Records an error about the per-verb descriptor of verb; kind is SVC_CFG_KIND_VERB_SDDL for a refused SDDL. */
+void svc_cfg_error_verb(svc_cfg_errors *errs, unsigned kind, const char *verb, const char *source, const char *fmt,
+                        ...) PH_PRINTF(5, 6);
 /* Sets a value from command-line text: DWORDs in decimal or 0x hex (timeouts also "never" where allowed). */
 int svc_config_set_text(svc_config *cfg, svc_value_id id, const char *text, const char *source, svc_cfg_errors *errs);
 /* Checks the rules between values (PendingInstances <= MaxInstances, PreshutdownTimeoutMs > DrainTimeoutMs).
  * Returns 0 or PH_EINVAL with errors recorded. */
 int svc_config_check(const svc_config *cfg, svc_cfg_errors *errs);
 
-/* The exit code for a refused configuration: PH_EXIT_SECURITY when only Sddl is wrong, else PH_EXIT_CONFIG. */
+/* The exit code for a refused configuration: PH_EXIT_SECURITY when only security descriptors (Sddl, the
+ * per-verb ones) were refused, else PH_EXIT_CONFIG. */
 int svc_cfg_errors_exit_code(const svc_cfg_errors *errs);
 
 /* The core's limits and server configuration from ours (strings borrowed from cfg). */

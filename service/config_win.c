@@ -121,6 +121,66 @@ static void apply_value(svc_config *cfg, const wchar_t *wname, DWORD type, const
     }
 }
 
+/* Parameters\Verbs: one REG_SZ value per restricted verb, named after the verb, holding its SDDL. */
+static void load_verbs(HKEY params, svc_config *cfg, svc_cfg_errors *errs)
+{
+    DWORD max_name = 0, max_data = 0, i;
+    wchar_t *name = NULL;
+    BYTE *data = NULL;
+    HKEY key = NULL;
+    LSTATUS st;
+
+    st = RegOpenKeyExW(params, L"Verbs", 0, KEY_QUERY_VALUE, &key);
+    if (st == ERROR_FILE_NOT_FOUND)
+        return; /* no verb is restricted */
+    if (st != ERROR_SUCCESS) {
+        char text[256];
+        ph_syserror_text((unsigned long)st, text, sizeof(text));
+        svc_cfg_error_other(errs, "cannot open the per-verb security key Parameters\\Verbs: RegOpenKeyExW failed: "
+                            "error %ld (%s)", (long)st, text);
+        return;
+    }
+    st = RegQueryInfoKeyW(key, NULL, NULL, NULL, NULL, NULL, NULL, NULL, &max_name, &max_data, NULL, NULL);
+    if (st == ERROR_SUCCESS) {
+        name = malloc((max_name + 1) * sizeof(wchar_t));
+        data = malloc(max_data + sizeof(wchar_t));
+        if (name == NULL || data == NULL)
+            st = ERROR_NOT_ENOUGH_MEMORY;
+    }
+    for (i = 0; st == ERROR_SUCCESS; i++) {
+        DWORD name_len = max_name + 1, size = max_data, type = 0;
+        char *verb = NULL, *text = NULL;
+        const char *why = NULL;
+
+        st = RegEnumValueW(key, i, name, &name_len, NULL, &type, data, &size);
+        if (st == ERROR_NO_MORE_ITEMS) {
+            st = ERROR_SUCCESS;
+            break;
+        }
+        if (st != ERROR_SUCCESS)
+            break;
+        verb = svc_to_utf8(name, NULL);
+        if (verb == NULL || verb[0] == '\0')
+            svc_cfg_error_verb(errs, SVC_CFG_KIND_OTHER, verb ? "(Default)" : "?", "registry",
+                               "a value of Parameters\\Verbs must be named after a verb");
+        else if (type != REG_SZ)
+            svc_cfg_error_verb(errs, SVC_CFG_KIND_VERB_SDDL, verb, "registry", "accepted type REG_SZ, given %s",
+                               type_name(type));
+        else if (string_value(data, size, type, &text, &why) != 0)
+            svc_cfg_error_verb(errs, SVC_CFG_KIND_VERB_SDDL, verb, "registry", "not accepted because %s",
+                               why ? why : "out of memory");
+        else
+            svc_config_set_verb_sddl(cfg, verb, text, "registry", errs);
+        free(text);
+        free(verb);
+    }
+    if (st != ERROR_SUCCESS)
+        svc_cfg_error_other(errs, "cannot read Parameters\\Verbs: error %ld", (long)st);
+    free(name);
+    free(data);
+    RegCloseKey(key);
+}
+
 int svc_config_load_registry(const wchar_t *service, svc_config *cfg, svc_cfg_errors *errs, int *found)
 {
     wchar_t *path = svc_params_key_path(service);
@@ -172,6 +232,7 @@ int svc_config_load_registry(const wchar_t *service, svc_config *cfg, svc_cfg_er
     if (st != ERROR_SUCCESS)
         svc_cfg_error_other(errs, "cannot read the configuration values: error %ld (the key changed while being read?)",
                             (long)st);
+    load_verbs(key, cfg, errs);
     free(name);
     free(data);
     RegCloseKey(key);
@@ -180,38 +241,27 @@ int svc_config_load_registry(const wchar_t *service, svc_config *cfg, svc_cfg_er
 
 int svc_config_check_sddl(const svc_config *cfg, svc_cfg_errors *errs)
 {
-    PSECURITY_DESCRIPTOR sd = NULL;
-    BOOL present = FALSE, defaulted = FALSE;
-    PACL dacl = NULL;
-    wchar_t *w;
-    DWORD err = 0;
-    int rc = 0;
+    char why[512];
+    unsigned i;
+    int rc = 0, r;
 
-    if (cfg->sddl == NULL)
-        return 0; /* the core's default, known good */
-    w = svc_to_wide(cfg->sddl, &err);
-    if (w == NULL) {
-        svc_cfg_error(errs, SVC_V_SDDL, "check", "not valid text");
-        return PH_EINVAL;
+    /* No Sddl: the core's default, which the core's own tests pass through the same checker. */
+    if (cfg->sddl != NULL) {
+        r = ph_sddl_check(cfg->sddl, PH_SDDL_PIPE, why, sizeof(why));
+        if (r == PH_ENOMEM)
+            svc_cfg_error_other(errs, "out of memory checking Sddl");
+        else if (r != 0)
+            svc_cfg_error(errs, SVC_V_SDDL, "check", "given \"%.120s\", refused: %s", cfg->sddl, why);
+        rc = r != 0 ? PH_EINVAL : rc;
     }
-    if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(w, SDDL_REVISION_1, &sd, NULL)) {
-        char text[256];
-        err = GetLastError();
-        ph_syserror_text(err, text, sizeof(text));
-        svc_cfg_error(errs, SVC_V_SDDL, "check",
-                      "accepted a valid SDDL security descriptor with a DACL, given \"%.120s\" "
-                      "(ConvertStringSecurityDescriptorToSecurityDescriptorW failed: error %lu, %s)",
-                      cfg->sddl, (unsigned long)err, text);
-        rc = PH_EINVAL;
-    } else if (!GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted) || !present || dacl == NULL) {
-        /* No DACL, or a NULL DACL ("D:NO_ACCESS_CONTROL"), would let anyone open the pipe. */
-        svc_cfg_error(errs, SVC_V_SDDL, "check",
-                      "accepted a security descriptor with a real DACL, given \"%.120s\", which grants everyone "
-                      "full access", cfg->sddl);
-        rc = PH_EINVAL;
+    for (i = 0; i < cfg->verb_sddl_count; i++) {
+        r = ph_sddl_check(cfg->verb_sddls[i].sddl, PH_SDDL_ACCESS, why, sizeof(why));
+        if (r == PH_ENOMEM)
+            svc_cfg_error_other(errs, "out of memory checking Verbs\\%s", cfg->verb_sddls[i].verb);
+        else if (r != 0)
+            svc_cfg_error_verb(errs, SVC_CFG_KIND_VERB_SDDL, cfg->verb_sddls[i].verb, "check",
+                               "given \"%.120s\", refused: %s", cfg->verb_sddls[i].sddl, why);
+        rc = r != 0 ? PH_EINVAL : rc;
     }
-    if (sd != NULL)
-        LocalFree(sd);
-    free(w);
     return rc;
 }

@@ -56,7 +56,7 @@ int svc_console_main(int argc, char **argv, const ph_service_app *app)
     wchar_t *wservice = NULL, *wevent = NULL;
     HANDLE user_stop = NULL, waits[3];
     DWORD err = 0, n;
-    int found = 0, code;
+    int found = 0, code, worker_ended = 0;
 
     memset(&errs, 0, sizeof(errs));
     svc_config_init(&cfg, app->default_pipe);
@@ -91,7 +91,7 @@ int svc_console_main(int argc, char **argv, const ph_service_app *app)
     if (cfg.log_file != NULL) {
         wchar_t *path = svc_to_wide(cfg.log_file, &err);
         if (path != NULL)
-            err = svc_filelog_open(path, cfg.log_max_bytes, NULL, &log.file);
+            err = svc_filelog_open(path, cfg.log_max_bytes, NULL, &log.file, NULL, 0);
         free(path);
         if (err != 0) {
             svc_log_win32(&log, PH_LOG_ERROR, err, "opening the log file", "cannot log to %s (--log-file)", cfg.log_file);
@@ -142,10 +142,22 @@ int svc_console_main(int argc, char **argv, const ph_service_app *app)
             waits[n++] = user_stop;
         if (WaitForMultipleObjects(n, waits, FALSE, INFINITE) != WAIT_OBJECT_0 + 1)
             svc_host_request_stop(&host, 0);
+        else
+            worker_ended = 1;
         svc_log_msg(&log, PH_LOG_INFO, "stopping");
     }
-    WaitForSingleObject(host.thread, INFINITE);
-    code = host.exit_code;
+    /* As in the service: a worker stuck in a handler past the budget ends the process with its own code
+     * (it cannot return while the stuck thread uses the host on this stack). */
+    if (WaitForSingleObject(host.thread, host.exit_code == PH_EXIT_OK ? svc_host_stop_budget_ms(&host) : INFINITE) ==
+        WAIT_TIMEOUT) {
+        svc_log_msg(&log, PH_LOG_ERROR, "the stop did not finish within %lu ms (the drain timeout + %u ms): a "
+                    "request handler is not returning; ending the process (exit code %d)",
+                    (unsigned long)svc_host_stop_budget_ms(&host), SVC_STOP_MARGIN_MS, PH_EXIT_STOP_HUNG);
+        TerminateProcess(GetCurrentProcess(), PH_EXIT_STOP_HUNG);
+    }
+    code = svc_host_exit_code(&host, !worker_ended);
+    if (code == PH_EXIT_WORKER_ENDED)
+        svc_log_msg(&log, PH_LOG_ERROR, "the worker ended without a stop request (exit code %d)", code);
     if (code == PH_EXIT_OK)
         svc_log_msg(&log, PH_LOG_INFO, "stopped");
 

@@ -10,7 +10,10 @@
 #define PH_EXIT_PIPE_IN_USE 2   /* another process already serves the configured pipe name */
 #define PH_EXIT_SECURITY 3      /* the security descriptor (Sddl) is invalid or has no DACL */
 #define PH_EXIT_START_FAILED 4  /* any other start failure (out of memory, Win32 failure creating the pipe) */
-#define PH_EXIT_LOG 5           /* the log file cannot be opened or created */
+#define PH_EXIT_LOG 5           /* the log file cannot be opened or created, or its default folder is unsafe */
+#define PH_EXIT_WORKER_ENDED 6  /* the worker ended without a stop request: a fault, so recovery actions apply */
+#define PH_EXIT_STOP_HUNG 7     /* at stop, a request handler did not return within the drain timeout + 10 s:
+                                   the process ended itself rather than stay STOP_PENDING for ever */
 #define PH_EXIT_USAGE 64        /* bad command line, or started without arguments outside the SCM */
 
 /* The client commands (`pipehost ping|status|whoami|send`). */
@@ -20,6 +23,7 @@
 #define PH_CLI_BUSY 3           /* every instance stayed busy, or no answer, until the deadline */
 #define PH_CLI_ACCESS 4         /* access denied by the pipe's security descriptor */
 #define PH_CLI_FAILED 5         /* any other failure (connection broken, bad response) */
+#define PH_CLI_UNTRUSTED 6      /* the pipe's server does not run as the required account (squatting?) */
 /* PH_EXIT_USAGE (64) for a bad command line. */
 
 #endif /* PH_SVC_EXITCODES_H */

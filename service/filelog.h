@@ -4,6 +4,8 @@
 
 #include <windows.h>
 
+#include <pipehost/pipehost.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -11,10 +13,20 @@ typedef struct svc_filelog svc_filelog;
 
 /* Opens (creating if needed) path for appending. Missing parent folders are created; the last one with
  * dir_sddl as its security descriptor when given (the default log folder is writable by SYSTEM and
- * Administrators only). When the file would grow past max_bytes, it is renamed to path + ".1" (replacing
- * the previous one) and a new file started, so at most about 2 * max_bytes are kept.
- * Returns 0 or the Win32 error. */
-DWORD svc_filelog_open(const wchar_t *path, uint32_t max_bytes, const wchar_t *dir_sddl, svc_filelog **out);
+ * Administrators only). With dir_sddl the folder is the service's own: whether created now or found, it
+ * must pass svc_filelog_check_dir before any file is created in it. When the file would grow past
+ * max_bytes, it is renamed to path + ".1" (replacing the previous one) and a new file started, so at most
+ * about 2 * max_bytes are kept. Returns 0 or the Win32 error; why (may be NULL) gets the reason a folder
+ * was refused. */
+DWORD svc_filelog_open(const wchar_t *path, uint32_t max_bytes, const wchar_t *dir_sddl, svc_filelog **out,
+                       char *why, size_t why_size);
+/* A folder a privileged service may create, append to and rename files in: a plain folder (not a junction
+ * or symbolic link), owned by SYSTEM, Administrators, a service SID or the account of this process, whose
+ * DACL lets no other principal add, delete or rename entries, write attributes or change its security
+ * (inherit-only CREATOR OWNER entries excepted: new files are owned by us). Returns 0, or a Win32 error
+ * (ERROR_INVALID_OWNER, ERROR_INVALID_ACL, ERROR_CANT_ACCESS_FILE for a reparse point, or the error that
+ * kept it from being read) with why set. */
+DWORD svc_filelog_check_dir(const wchar_t *dir, char *why, size_t why_size);
 /* Appends one line (a "\r\n" is added). Thread-safe; each line is one WriteFile, so lines never interleave. */
 void svc_filelog_write(svc_filelog *log, const char *line, size_t len);
 /* Changes the size bound for later writes. */

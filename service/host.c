@@ -66,6 +66,31 @@ static int exit_code_for(int rc)
     }
 }
 
+/* Parameters\Verbs: each named verb gets its security descriptor (already checked by svc_config_check_sddl).
+ * A name that is no verb of this program is refused rather than ignored: it is most likely a typo that would
+ * leave the intended verb open to everyone. */
+static int restrict_verbs(svc_host *h)
+{
+    unsigned i;
+    int rc;
+
+    for (i = 0; i < h->cfg.verb_sddl_count; i++) {
+        const svc_verb_sddl *v = &h->cfg.verb_sddls[i];
+        rc = ph_router_restrict(h->router, v->verb, v->sddl);
+        if (rc == PH_EINVAL)
+            svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_START_FAILED,
+                          "invalid per-verb security descriptor Verbs\\%s: there is no verb %s", v->verb, v->verb);
+        else if (rc != 0)
+            svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_START_FAILED,
+                          "invalid per-verb security descriptor Verbs\\%s: \"%.200s\" was refused: %s", v->verb,
+                          v->sddl, ph_strerror(rc));
+        if (rc != 0)
+            return rc;
+        svc_log_msg(h->log, PH_LOG_INFO, "verb %s restricted to %s", v->verb, v->sddl);
+    }
+    return 0;
+}
+
 /* Builds the router and the server and starts it. On return 0 the pipe accepts clients. */
 static int start_server(svc_host *h)
 {
@@ -89,6 +114,9 @@ static int start_server(svc_host *h)
         svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_START_FAILED, "cannot build the verb table: %s", ph_strerror(rc));
         return rc;
     }
+    rc = restrict_verbs(h);
+    if (rc != 0)
+        return rc;
     svc_config_server(&h->cfg, &sc);
     sc.handler = ph_router_handle;
     sc.handler_ctx = h->router;
@@ -144,6 +172,19 @@ static void on_diff(void *ctx, const svc_value_def *def, const char *old_text, c
     }
 }
 
+static int same_verb_sddls(const svc_config *a, const svc_config *b)
+{
+    unsigned i;
+
+    if (a->verb_sddl_count != b->verb_sddl_count)
+        return 0;
+    for (i = 0; i < a->verb_sddl_count; i++)
+        if (strcmp(a->verb_sddls[i].verb, b->verb_sddls[i].verb) != 0 ||
+            strcmp(a->verb_sddls[i].sddl, b->verb_sddls[i].sddl) != 0)
+            return 0;
+    return 1;
+}
+
 /* Re-reads the configuration and applies what can change while running; clients stay connected. A new
  * configuration that does not validate is refused as a whole and the running one kept. */
 static void reload(svc_host *h)
@@ -170,6 +211,11 @@ static void reload(svc_host *h)
         return;
     }
     svc_config_diff(&h->cfg, &fresh, on_diff, &d);
+    if (!same_verb_sddls(&h->cfg, &fresh)) {
+        d.restart++;
+        svc_log_msg(h->log, PH_LOG_WARN, "PARAMCHANGE: Parameters\\Verbs changed: this takes effect at the next "
+                    "restart; the verbs keep their current security descriptors");
+    }
     svc_config_limits(&fresh, &lim);
     rc = ph_server_set_limits(h->server, &lim);
     if (rc != 0) {
@@ -239,6 +285,36 @@ static DWORD WINAPI worker_main(LPVOID arg)
     h->server = NULL;
     h->router = NULL;
     return 0;
+}
+
+int svc_host_wait_stop(svc_host *h)
+{
+    HANDLE waits[2];
+
+    waits[0] = h->stop; /* first: when both are set, the stop was requested */
+    waits[1] = h->thread;
+    if (WaitForMultipleObjects(2, waits, FALSE, INFINITE) == WAIT_OBJECT_0)
+        return 1;
+    svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_ABNORMAL_STOP,
+                  "service %s: the worker ended without a stop request (exit code %d)", h->service_utf8,
+                  PH_EXIT_WORKER_ENDED);
+    return 0;
+}
+
+int svc_host_exit_code(const svc_host *h, int stop_requested)
+{
+    if (h->exit_code != PH_EXIT_OK)
+        return h->exit_code;
+    return stop_requested ? PH_EXIT_OK : PH_EXIT_WORKER_ENDED;
+}
+
+DWORD svc_host_stop_budget_ms(const svc_host *h)
+{
+    DWORD drain = h->cfg.drain_timeout_ms;
+
+    if (h->fast_stop && drain > SVC_SHUTDOWN_DRAIN_MS)
+        drain = SVC_SHUTDOWN_DRAIN_MS;
+    return drain + SVC_STOP_MARGIN_MS;
 }
 
 DWORD svc_host_launch(svc_host *h)

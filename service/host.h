@@ -43,6 +43,16 @@ DWORD svc_host_init(svc_host *h, svc_config *cfg, svc_log *log, const ph_service
 DWORD svc_host_launch(svc_host *h);
 /* Asks the worker to stop (safe from any thread, any number of times). fast: system shutdown. */
 void svc_host_request_stop(svc_host *h, int fast);
+/* Waits, once the server runs, until a stop is requested (returns 1) or the worker ends without one (returns
+ * 0: a fault, logged as such). */
+int svc_host_wait_stop(svc_host *h);
+/* The exit code once the worker has been joined: its own (a failed start), else 0 only for a requested stop;
+ * a worker that ended by itself is a fault (PH_EXIT_WORKER_ENDED) so that the SCM's recovery actions fire. */
+int svc_host_exit_code(const svc_host *h, int stop_requested);
+/* How long a stop may take before the host counts as hung: the drain timeout in force (shortened at system
+ * shutdown) plus SVC_STOP_MARGIN_MS for closing and joining. */
+#define SVC_STOP_MARGIN_MS 10000u
+DWORD svc_host_stop_budget_ms(const svc_host *h);
 /* After the thread has been joined (or never launched): closes every handle and frees the configuration. */
 void svc_host_close(svc_host *h);
 

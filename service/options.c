@@ -115,7 +115,11 @@ int svc_parse_cli(int argc, char **argv, svc_cli_options *out, char *why, size_t
             out->quiet = 1;
             continue;
         }
-        if (!option_is(arg, n, "--pipe") && !option_is(arg, n, "--timeout")) {
+        if (option_is(arg, n, "--no-verify-server") && value == NULL) {
+            out->no_verify_server = 1;
+            continue;
+        }
+        if (!option_is(arg, n, "--pipe") && !option_is(arg, n, "--timeout") && !option_is(arg, n, "--server-sid")) {
             snprintf(why, why_size, "unknown option %.*s (a payload starting with -- goes after a lone --)",
                      (int)(n > 60 ? 60 : n), arg);
             goto out;
@@ -129,11 +133,22 @@ int svc_parse_cli(int argc, char **argv, svc_cli_options *out, char *why, size_t
         }
         if (option_is(arg, n, "--pipe")) {
             out->pipe = value;
+        } else if (option_is(arg, n, "--server-sid")) {
+            /* Only the shape here; the system parses it (ph_client_require_server). */
+            if (strncmp(value, "S-1-", 4) != 0 && strncmp(value, "s-1-", 4) != 0) {
+                snprintf(why, why_size, "--server-sid accepts a SID such as S-1-5-18, given \"%.60s\"", value);
+                goto out;
+            }
+            out->server_sid = value;
         } else if (svc_parse_dword(value, &out->timeout_ms) != 0 || out->timeout_ms == 0 ||
                    out->timeout_ms > 3600000) {
             snprintf(why, why_size, "--timeout accepts 1..3600000 ms, given \"%.40s\"", value);
             goto out;
         }
+    }
+    if (out->no_verify_server && out->server_sid != NULL) {
+        snprintf(why, why_size, "--no-verify-server and --server-sid contradict each other");
+        goto out;
     }
 
     if (strcmp(command, "ping") == 0 || strcmp(command, "status") == 0 || strcmp(command, "whoami") == 0) {

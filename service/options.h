@@ -25,6 +25,8 @@ typedef struct svc_cli_options {
     const char *pipe;        /* --pipe NAME; NULL = the program's default */
     uint32_t timeout_ms;     /* --timeout MS; default 5000 */
     int quiet;               /* --quiet: print nothing on success */
+    int no_verify_server;    /* --no-verify-server: accept a server running as any account */
+    const char *server_sid;  /* --server-sid SID: the server must run as this account */
     unsigned char *request;  /* malloc'd request message */
     size_t request_len;
 } svc_cli_options;

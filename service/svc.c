@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 /* One service per process (SERVICE_WIN32_OWN_PROCESS), and neither ServiceMain nor the dispatcher take a
  * context argument: this is the one place the service's state lives. It is static so that a control that
@@ -83,56 +84,90 @@ static DWORD WINAPI control_handler(DWORD control, DWORD event_type, LPVOID even
     return rc;
 }
 
-/* The SCM waits this long at preshutdown before it moves on; ours comes from PreshutdownTimeoutMs. */
-static void set_preshutdown_timeout(const wchar_t *name, DWORD timeout_ms, svc_log *log)
+/* The SCM waits this long at preshutdown before it moves on. Setting it is the installer's job (`pipehost
+ * install` writes PreshutdownTimeoutMs into the SCM): changing one's own SCM configuration at every start
+ * needs SERVICE_CHANGE_CONFIG, which LocalService and virtual accounts do not have. Here it is only read,
+ * and a value that would cut the drain short, or differs from PreshutdownTimeoutMs, is reported. */
+static void check_preshutdown_timeout(const wchar_t *name, const svc_config *cfg, svc_log *log)
 {
-    SERVICE_PRESHUTDOWN_INFO info;
+    union {
+        SERVICE_PRESHUTDOWN_INFO info;
+        BYTE raw[64];
+    } pre;
     SC_HANDLE scm, svc = NULL;
-    DWORD err = 0;
+    DWORD err = 0, need = 0, have;
 
-    info.dwPreshutdownTimeout = timeout_ms;
     scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
     if (scm == NULL)
         err = GetLastError();
     if (scm != NULL) {
-        svc = OpenServiceW(scm, name, SERVICE_CHANGE_CONFIG);
+        svc = OpenServiceW(scm, name, SERVICE_QUERY_CONFIG);
         if (svc == NULL)
             err = GetLastError();
     }
-    if (svc != NULL && !ChangeServiceConfig2W(svc, SERVICE_CONFIG_PRESHUTDOWN_INFO, &info))
+    if (svc != NULL && !QueryServiceConfig2W(svc, SERVICE_CONFIG_PRESHUTDOWN_INFO, pre.raw, sizeof(pre.raw), &need))
         err = GetLastError();
-    if (err != 0)
-        svc_log_win32(log, PH_LOG_WARN, err, "setting the preshutdown timeout", "PreshutdownTimeoutMs %lu not applied",
-                      (unsigned long)timeout_ms);
+    if (err != 0) {
+        svc_log_win32(log, PH_LOG_WARN, err, "reading the preshutdown timeout", "cannot check PreshutdownTimeoutMs");
+        goto cleanup;
+    }
+    have = pre.info.dwPreshutdownTimeout;
+    if (have < (uint64_t)cfg->drain_timeout_ms + 1000)
+        svc_log_msg(log, PH_LOG_WARN, "the SCM's preshutdown timeout for this service is %lu ms, less than "
+                    "DrainTimeoutMs (%lu ms) + 1000: at system shutdown requests may be cut off; run `pipehost "
+                    "install` again to apply PreshutdownTimeoutMs", (unsigned long)have,
+                    (unsigned long)cfg->drain_timeout_ms);
+    else if ((cfg->set_mask & (1u << SVC_V_PRESHUTDOWN)) && have != cfg->preshutdown_timeout_ms)
+        svc_log_msg(log, PH_LOG_WARN, "PreshutdownTimeoutMs is %lu ms but the SCM has %lu ms for this service: the "
+                    "service does not change its own SCM configuration; run `pipehost install` again to apply it",
+                    (unsigned long)cfg->preshutdown_timeout_ms, (unsigned long)have);
+    else
+        svc_log_msg(log, PH_LOG_DEBUG, "preshutdown timeout %lu ms", (unsigned long)have);
+cleanup:
     if (svc != NULL)
         CloseServiceHandle(svc);
     if (scm != NULL)
         CloseServiceHandle(scm);
 }
 
-/* Opens the log file named by the configuration, or the default one. Returns 0 or PH_EXIT_LOG. */
+/* Opens the log file named by the configuration, or the default one. The default folder is the service's
+ * own and must be safe (svc_filelog_check_dir), or the service refuses to start; a LogFile the administrator
+ * chose is used as given, with a warning when its folder is writable by others. Returns 0 or PH_EXIT_LOG. */
 static int open_log_file(const wchar_t *name, const svc_config *cfg, svc_log *log)
 {
     wchar_t *path = NULL;
     DWORD err = 0;
-    char *upath;
+    char *upath, why[400];
 
+    why[0] = '\0';
     if (cfg->log_file != NULL)
         path = svc_to_wide(cfg->log_file, &err);
     else
         err = svc_default_log_path(name, &path);
     if (path != NULL)
-        err = svc_filelog_open(path, cfg->log_max_bytes, cfg->log_file ? NULL : SVC_LOG_DIR_SDDL, &log->file);
-    if (err == 0) {
-        free(path);
-        return 0;
-    }
+        err = svc_filelog_open(path, cfg->log_max_bytes, cfg->log_file ? NULL : SVC_LOG_DIR_SDDL, &log->file, why,
+                               sizeof(why));
     upath = path ? svc_to_utf8(path, NULL) : NULL;
-    svc_log_win32(log, PH_LOG_ERROR, err, "opening the log file", "cannot log to %s (LogFile)",
-                  upath ? upath : "(the default log path)");
+    if (err == 0 && cfg->log_file != NULL) {
+        wchar_t *slash = wcsrchr(path, L'\\');
+        if (slash != NULL) {
+            *slash = L'\0';
+            if (svc_filelog_check_dir(path, why, sizeof(why)) != 0)
+                svc_log_msg(log, PH_LOG_WARN, "the folder of LogFile %s is not safe for a privileged service: %s",
+                            upath ? upath : "?", why);
+        }
+    }
+    if (err != 0 && why[0] != '\0')
+        svc_log_event(log, PH_LOG_ERROR, PH_MSG_START_FAILED,
+                      "refusing to log to %s: its folder is not safe for a privileged service: %s. Remove the "
+                      "folder (the service recreates it with the right permissions), or make it owned by "
+                      "SYSTEM or Administrators and writable by them only", upath ? upath : "?", why);
+    else if (err != 0)
+        svc_log_win32(log, PH_LOG_ERROR, err, "opening the log file", "cannot log to %s (LogFile)",
+                      upath ? upath : "(the default log path)");
     free(upath);
     free(path);
-    return PH_EXIT_LOG;
+    return err == 0 ? 0 : PH_EXIT_LOG;
 }
 
 /* Everything between START_PENDING and STOPPED. Returns the exit code to report with STOPPED. All reporting
@@ -143,8 +178,9 @@ static int run_service(svc_state *s, const wchar_t *name, svc_log *log)
     svc_cfg_errors errs;
     svc_host host;
     char *uname;
-    DWORD err = 0, drain_hint;
-    int found = 0, code, log_code;
+    DWORD err = 0, budget = 0;
+    ULONGLONG deadline = 0;
+    int found = 0, code, log_code, requested = 0;
     unsigned i;
     HANDLE waits[2];
 
@@ -188,8 +224,7 @@ static int run_service(svc_state *s, const wchar_t *name, svc_log *log)
                 (unsigned long)cfg.max_message_bytes, (unsigned long)cfg.idle_timeout_ms,
                 (unsigned long)cfg.write_timeout_ms, (unsigned long)cfg.drain_timeout_ms,
                 cfg.sddl ? cfg.sddl : "(default)");
-    set_preshutdown_timeout(name, cfg.preshutdown_timeout_ms, log);
-    drain_hint = cfg.drain_timeout_ms + 3000;
+    check_preshutdown_timeout(name, &cfg, log);
 
     err = svc_host_init(&host, &cfg, log, s->app);
     host.service = name;
@@ -219,24 +254,39 @@ static int run_service(svc_state *s, const wchar_t *name, svc_log *log)
         report_status(s, SERVICE_RUNNING, 0, 0);
         svc_log_event(log, PH_LOG_INFO, PH_MSG_STARTED, "service %s is serving %s", host.service_utf8,
                       host.cfg.pipe_name);
-        waits[0] = host.stop;
-        if (WaitForMultipleObjects(2, waits, FALSE, INFINITE) == WAIT_OBJECT_0)
+        requested = svc_host_wait_stop(&host);
+        if (requested)
             svc_log_msg(log, PH_LOG_INFO, "service %s: stop requested%s", host.service_utf8,
                         host.fast_stop ? " (system shutdown)" : "");
-        else
-            svc_log_msg(log, PH_LOG_ERROR, "service %s: the worker ended without a stop request", host.service_utf8);
-        report_status(s, SERVICE_STOP_PENDING, 0, drain_hint);
+        budget = svc_host_stop_budget_ms(&host);
+        deadline = GetTickCount64() + budget;
+        report_status(s, SERVICE_STOP_PENDING, 0, budget);
     }
-    /* STOP_PENDING with rising checkpoints while the core drains; STOPPED only after the join. */
-    while (WaitForSingleObject(host.thread, 1000) == WAIT_TIMEOUT)
-        report_status(s, SERVICE_STOP_PENDING, 0, drain_hint);
-    code = host.exit_code;
+    /* STOP_PENDING with rising checkpoints while the core drains; STOPPED only after the join. A worker
+     * still running past the budget is stuck in a handler: raising checkpoints for ever would defeat the
+     * SCM's hang detection, so the process ends itself, STOPPED reported with its own exit code. It cannot
+     * return: the stuck thread still uses the host on this stack. */
+    while (WaitForSingleObject(host.thread, 1000) == WAIT_TIMEOUT) {
+        if (deadline != 0 && GetTickCount64() >= deadline) {
+            svc_log_event(log, PH_LOG_ERROR, PH_MSG_ABNORMAL_STOP,
+                          "service %s: the stop did not finish within %lu ms (the drain timeout + %u ms): a request "
+                          "handler is not returning; ending the process (exit code %d)", host.service_utf8,
+                          (unsigned long)budget, SVC_STOP_MARGIN_MS, PH_EXIT_STOP_HUNG);
+            report_status(s, SERVICE_STOPPED, PH_EXIT_STOP_HUNG, 0);
+            TerminateProcess(GetCurrentProcess(), PH_EXIT_STOP_HUNG);
+        }
+        report_status(s, SERVICE_STOP_PENDING, 0, budget);
+    }
+    /* A failed start keeps its code (requested does not matter then). */
+    code = svc_host_exit_code(&host, requested);
 
     AcquireSRWLockExclusive(&s->lock);
     s->host = NULL;
     ReleaseSRWLockExclusive(&s->lock);
     if (code == PH_EXIT_OK)
         svc_log_event(log, PH_LOG_INFO, PH_MSG_STOPPED, "service %s stopped (exit code 0)", host.service_utf8);
+    else if (code == PH_EXIT_WORKER_ENDED)
+        svc_log_msg(log, PH_LOG_ERROR, "service %s stopped after a fault (exit code %d)", host.service_utf8, code);
     else
         svc_log_msg(log, PH_LOG_ERROR, "service %s stopped: could not start (exit code %d)", host.service_utf8, code);
     svc_host_close(&host);

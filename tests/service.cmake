@@ -21,14 +21,25 @@ ph_add_check_test(NAME test_svc_win SOURCES service/test_svc_win.c
   LIBS pipehost::service TIMEOUT 60 FIXTURES ${PH_TEST_FIXTURES})
 ph_service_test_target(test_svc_win)
 
+# A service whose HANG verb never returns: the stop deadline test. No message table: its Event Log texts
+# are not read by any test.
+add_executable(hangsvc service/hangsvc.c)
+target_link_libraries(hangsvc PRIVATE pipehost::service)
+target_compile_definitions(hangsvc PRIVATE WIN32_LEAN_AND_MEAN UNICODE _UNICODE _WIN32_WINNT=0x0602)
+ph_target_warnings(hangsvc)
+if(MINGW)
+  target_link_options(hangsvc PRIVATE -municode)
+endif()
+
 # pipehost.exe and the example myservice.exe installed with CreateServiceW under a unique name per test.
 ph_add_check_test(NAME test_service SOURCES service/test_service.c service/svctest.c
   LIBS pipehost::core advapi32 shell32 ole32 uuid TIMEOUT 180 FIXTURES ${PH_TEST_FIXTURES})
 ph_service_test_target(test_service)
 target_compile_definitions(test_service PRIVATE
   "PH_TEST_PIPEHOST_EXE=\"$<TARGET_FILE:pipehost>\""
-  "PH_TEST_MYSERVICE_EXE=\"$<TARGET_FILE:myservice>\"")
-add_dependencies(test_service pipehost myservice)
+  "PH_TEST_MYSERVICE_EXE=\"$<TARGET_FILE:myservice>\""
+  "PH_TEST_HANGSVC_EXE=\"$<TARGET_FILE:hangsvc>\"")
+add_dependencies(test_service pipehost myservice hangsvc)
 
 # A fresh Wine prefix can run two SCMs (services.exe) that answer at random; this setup step of the `wine`
 # fixture leaves exactly one, before any test starts (tests requiring a fixture wait for all its setups).

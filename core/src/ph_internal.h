@@ -34,4 +34,13 @@ struct ph_response {
 /* Sanitised copy of untrusted bytes for messages: printable ASCII kept, others as '?', cut at max chars. */
 void ph__printable(char *out, size_t out_size, const unsigned char *data, size_t len);
 
+/* Per-verb authorization (ph_router_restrict): a security descriptor and the check of a request's client
+ * against it. Win32 in win/access.c; elsewhere (core/src/access_none.c) creation fails with PH_ENOTSUP. */
+typedef struct ph__verb_acl ph__verb_acl;
+int ph__verb_acl_new(const char *sddl, ph__verb_acl **out);
+void ph__verb_acl_free(ph__verb_acl *acl);
+/* True only when the client's token is granted PH_VERB_ACCESS; false when it is denied or cannot be
+ * determined (an anonymous client, a failed impersonation). A denial is logged with the client's SID. */
+int ph__verb_acl_allows(const ph__verb_acl *acl, const ph_request *req, const char *verb);
+
 #endif /* PH_INTERNAL_H */

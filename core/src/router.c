@@ -10,6 +10,7 @@ typedef struct ph_route {
     char verb[PH_VERB_MAX + 1];
     ph_verb_fn fn;
     void *ctx;
+    ph__verb_acl *acl; /* NULL: anyone who can open the pipe may call the verb */
 } ph_route;
 
 struct ph_router {
@@ -28,8 +29,12 @@ int ph_router_new(ph_router **out)
 
 void ph_router_free(ph_router *router)
 {
+    size_t i;
+
     if (router == NULL)
         return;
+    for (i = 0; i < router->count; i++)
+        ph__verb_acl_free(router->routes[i].acl);
     free(router->routes);
     free(router);
 }
@@ -75,10 +80,35 @@ int ph_router_add(ph_router *router, const char *verb, ph_verb_fn fn, void *ctx)
             router->cap = cap;
         }
         r = &router->routes[router->count++];
+        r->acl = NULL;
     }
+    /* A replaced verb keeps its restriction: replacing the code must not silently open it to everyone. */
     memcpy(r->verb, verb, n + 1);
     r->fn = fn;
     r->ctx = ctx;
+    return 0;
+}
+
+int ph_router_restrict(ph_router *router, const char *verb, const char *sddl)
+{
+    ph_route *r = NULL;
+    ph__verb_acl *acl = NULL;
+    size_t i, n;
+    int rc;
+
+    if (router == NULL || verb == NULL || sddl == NULL)
+        return PH_EINVAL;
+    n = strlen(verb);
+    for (i = 0; i < router->count; i++)
+        if (verb_equal(router->routes[i].verb, (const unsigned char *)verb, n))
+            r = &router->routes[i];
+    if (n == 0 || r == NULL)
+        return PH_EINVAL;
+    rc = ph__verb_acl_new(sddl, &acl);
+    if (rc != 0)
+        return rc;
+    ph__verb_acl_free(r->acl);
+    r->acl = acl;
     return 0;
 }
 
@@ -115,9 +145,17 @@ ph_handler_result ph_router_handle(void *ctx, const ph_request *req, ph_response
         if (verb_len >= 1 && data[verb_len - 1] == '\r')
             verb_len--;
     }
-    for (i = 0; router != NULL && i < router->count; i++)
-        if (verb_equal(router->routes[i].verb, data, verb_len))
-            return router->routes[i].fn(router->routes[i].ctx, req, payload, payload_len, resp);
+    for (i = 0; router != NULL && i < router->count; i++) {
+        const ph_route *r = &router->routes[i];
+        if (!verb_equal(r->verb, data, verb_len))
+            continue;
+        /* Checked before the verb runs, on every call: the decision rests on the client's token now. */
+        if (r->acl != NULL && !ph__verb_acl_allows(r->acl, req, r->verb)) {
+            ph_response_err(resp, "forbidden", "you are not allowed to call %s", r->verb);
+            return PH_REPLY;
+        }
+        return r->fn(r->ctx, req, payload, payload_len, resp);
+    }
 
     ph__printable(shown, sizeof(shown), data, verb_len > PH_VERB_MAX ? PH_VERB_MAX : verb_len);
     ph_response_err(resp, "unknown-verb", "'%s%s' is not a known verb", shown, verb_len > PH_VERB_MAX ? "…" : "");

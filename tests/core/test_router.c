@@ -132,6 +132,26 @@ START_TEST(invalid_verbs_and_requests)
 }
 END_TEST
 
+/* ph_router_restrict: only verbs that exist; without Win32 (the native build) there is no AccessCheck, so a
+ * restriction is refused rather than silently ignored. The Win32 behaviour is in test_authz. */
+START_TEST(restrict_arguments)
+{
+    ph_router *r = NULL;
+
+    ck_assert_int_eq(ph_router_new(&r), 0);
+    ck_assert_int_eq(ph_router_add(r, "PING", verb_echo, NULL), 0);
+    ck_assert_int_eq(ph_router_restrict(r, "PONG", "D:(A;;GA;;;WD)"), PH_EINVAL);
+    ck_assert_int_eq(ph_router_restrict(r, "PING", NULL), PH_EINVAL);
+    ck_assert_int_eq(ph_router_restrict(NULL, "PING", "D:(A;;GA;;;WD)"), PH_EINVAL);
+#if defined(_WIN32)
+    ck_assert_int_eq(ph_router_restrict(r, "ping", "D:(A;;GA;;;WD)"), 0);
+#else
+    ck_assert_int_eq(ph_router_restrict(r, "ping", "D:(A;;GA;;;WD)"), PH_ENOTSUP);
+#endif
+    ph_router_free(r);
+}
+END_TEST
+
 Suite *ph_test_suite(void)
 {
     Suite *s = suite_create("router");
@@ -143,6 +163,9 @@ Suite *ph_test_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("invalid_verbs_and_requests");
     tcase_add_test(tc, invalid_verbs_and_requests);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("restrict_arguments");
+    tcase_add_test(tc, restrict_arguments);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -97,17 +97,20 @@ START_TEST(custom_sddl_read_back)
     ph_client *c;
 
     ct_self_sid(me, sizeof(me));
-    /* Ourselves full control (so we can add instances and read the DACL back), everyone else read-only. */
-    snprintf(sddl, sizeof(sddl), "D:P(A;;0x1f01ff;;;%s)(A;;0x120089;;;WD)", me);
+    /* The server's own account (OWNER RIGHTS) full control, so it can add instances; ourselves by name
+     * read/write without FILE_CREATE_PIPE_INSTANCE (a named user may not be given more: ph_sddl_check);
+     * everyone else read-only. */
+    snprintf(sddl, sizeof(sddl), "D:P(A;;0x1f01ff;;;OW)(A;;0x12019b;;;%s)(A;;0x120089;;;WD)", me);
     ct_ctx_init(&ctx);
     ct_config(&cfg, name, sizeof(name), "sec-custom", &ctx, NULL);
     cfg.sddl = sddl;
     s = ct_start(&cfg, &ctx);
     read_live_dacl(name, &d);
     ck_assert_uint_ne(d.control & SE_DACL_PROTECTED, 0);
-    ck_assert_uint_eq(d.dacl->AceCount, 2);
-    expect_ace(d.dacl, 0, ACCESS_ALLOWED_ACE_TYPE, WinNullSid, me, FILE_ALL, FILE_ALL);
-    expect_ace(d.dacl, 1, ACCESS_ALLOWED_ACE_TYPE, WinWorldSid, NULL, 0x120089, 0x120089);
+    ck_assert_uint_eq(d.dacl->AceCount, 3);
+    expect_ace(d.dacl, 0, ACCESS_ALLOWED_ACE_TYPE, WinNullSid, "S-1-3-4", FILE_ALL, FILE_ALL);
+    expect_ace(d.dacl, 1, ACCESS_ALLOWED_ACE_TYPE, WinNullSid, me, 0x12019b, 0x12019b);
+    expect_ace(d.dacl, 2, ACCESS_ALLOWED_ACE_TYPE, WinWorldSid, NULL, 0x120089, 0x120089);
     LocalFree(d.sd);
     /* Served as usual. */
     c = ct_connect(name);
@@ -221,7 +224,7 @@ START_TEST(dacl_enforced_on_open)
     if (ph_test_on_wine())
         ph_test_skip("Wine does not enforce pipe DACLs on open (WINE.md); the DACL is checked by read-back instead");
     ct_self_sid(me, sizeof(me));
-    snprintf(sddl, sizeof(sddl), "D:P(D;;GA;;;%s)(A;;GA;;;SY)(A;;GA;;;BA)(A;;GA;;;AU)", me);
+    snprintf(sddl, sizeof(sddl), "D:P(D;;GA;;;%s)(A;;GA;;;SY)(A;;GA;;;BA)(A;;0x12019b;;;AU)", me);
     ct_ctx_init(&ctx);
     ct_config(&cfg, name, sizeof(name), "sec-enforce", &ctx, NULL);
     cfg.sddl = sddl;

@@ -45,6 +45,14 @@ const wchar_t *svct_myservice_exe(void)
     return path;
 }
 
+const wchar_t *svct_hangsvc_exe(void)
+{
+    static wchar_t path[MAX_PATH];
+    if (path[0] == L'\0')
+        svct_exe_path(PH_TEST_HANGSVC_EXE, path, MAX_PATH);
+    return path;
+}
+
 void svct_require_single_scm(void)
 {
     PROCESSENTRY32W pe;

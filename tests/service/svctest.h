@@ -29,6 +29,7 @@ svct *svct_new(const char *tag, const wchar_t *exe);
 void svct_exe_path(const char *build_path, wchar_t *out, size_t size);
 const wchar_t *svct_pipehost_exe(void);
 const wchar_t *svct_myservice_exe(void);
+const wchar_t *svct_hangsvc_exe(void); /* pipehost's verbs plus HANG, which never returns */
 
 void svct_set_dword(svct *t, const char *value, DWORD data);
 void svct_set_sz(svct *t, const char *value, const char *data);

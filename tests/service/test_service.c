@@ -1,7 +1,9 @@
 /* test_service.c — pipehost.exe through the real SCM: lifecycle, protocol, configuration errors, stop under load. */
 #include "svctest.h"
 
+#include <aclapi.h>
 #include <knownfolders.h>
+#include <sddl.h>
 #include <process.h>
 #include <shlobj.h>
 #include <stdio.h>
@@ -11,6 +13,9 @@
 #define EXIT_CONFIG 1
 #define EXIT_PIPE_IN_USE 2
 #define EXIT_SECURITY 3
+#define EXIT_LOG 5
+#define EXIT_STOP_HUNG 7
+#define CLI_UNTRUSTED 6
 
 static void teardown(void)
 {
@@ -67,9 +72,12 @@ START_TEST(lifecycle)
                           SERVICE_ACCEPT_PRESHUTDOWN);
     ck_assert_uint_eq(st.dwCheckPoint, 0);
     ck_assert_uint_ne(st.dwProcessId, 0);
-    /* The service applied its configured preshutdown timeout to itself. */
+    /* The service only reads the SCM's preshutdown timeout (writing it is `pipehost install`'s job, and
+     * LocalService may not): the configured value was not applied, and the difference is reported. */
     ck_assert(QueryServiceConfig2W(t->svc, SERVICE_CONFIG_PRESHUTDOWN_INFO, pre.raw, sizeof(pre.raw), &need));
-    ck_assert_uint_eq(pre.info.dwPreshutdownTimeout, 12345);
+    ck_assert_uint_ne(pre.info.dwPreshutdownTimeout, 12345);
+    ck_assert(svct_log_has(t, 5000, "PreshutdownTimeoutMs is 12345 ms but the SCM has", "run `pipehost install`",
+                           (const char *)NULL));
 
     ck_assert_int_eq(ph_client_new(&c), 0);
     ck_assert_int_eq(ph_client_connect(c, t->pipe, 5000, 0), 0);
@@ -240,6 +248,201 @@ START_TEST(config_null_dacl)
     /* A NULL DACL would let anyone in: refused, never applied. */
     svct_set_sz(t, "Sddl", "D:NO_ACCESS_CONTROL");
     expect_refused(t, EXIT_SECURITY, NULL, "Sddl", "grants everyone full access");
+}
+END_TEST
+
+START_TEST(config_dangerous_sddl)
+{
+    svct *t = svct_new("cfgdanger", NULL);
+    /* Authenticated Users given GENERIC_WRITE, which includes FILE_CREATE_PIPE_INSTANCE: they could squat. */
+    svct_set_sz(t, "Sddl", "D:P(A;;GA;;;SY)(A;;GRGW;;;AU)");
+    expect_refused(t, EXIT_SECURITY, NULL, "invalid configuration value Sddl", "FILE_CREATE_PIPE_INSTANCE");
+}
+END_TEST
+
+START_TEST(config_empty_dacl)
+{
+    svct *t = svct_new("cfgempty", NULL);
+    svct_set_sz(t, "Sddl", "D:P");
+    expect_refused(t, EXIT_SECURITY, NULL, "invalid configuration value Sddl", "the DACL is empty");
+}
+END_TEST
+
+/* Parameters\Verbs\<VERB> (REG_SZ) under the service's key. */
+static void set_verb_sddl(svct *t, const char *verb, const char *sddl)
+{
+    wchar_t path[300], wverb[64], wsddl[512];
+    HKEY key;
+
+    MultiByteToWideChar(CP_UTF8, 0, verb, -1, wverb, 64);
+    MultiByteToWideChar(CP_UTF8, 0, sddl, -1, wsddl, 512);
+    swprintf(path, 300, L"SYSTEM\\CurrentControlSet\\Services\\%ls\\Parameters\\Verbs", t->name);
+    ck_assert_int_eq(RegCreateKeyExW(HKEY_LOCAL_MACHINE, path, 0, NULL, 0, KEY_SET_VALUE, NULL, &key, NULL), 0);
+    ck_assert_int_eq(RegSetValueExW(key, wverb, 0, REG_SZ, (const BYTE *)wsddl, (DWORD)((wcslen(wsddl) + 1) * 2)), 0);
+    RegCloseKey(key);
+}
+
+static void token_sid(HANDLE token, char *out, size_t size)
+{
+    union {
+        TOKEN_USER user;
+        unsigned char raw[sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE];
+    } buf;
+    DWORD len = 0;
+    LPSTR text = NULL;
+
+    ck_assert(GetTokenInformation(token, TokenUser, &buf, sizeof(buf), &len));
+    ck_assert(ConvertSidToStringSidA(buf.user.User.Sid, &text));
+    snprintf(out, size, "%s", text);
+    LocalFree(text);
+}
+
+static void self_sid(char *out, size_t size)
+{
+    HANDLE token;
+    ck_assert(OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token));
+    token_sid(token, out, size);
+    CloseHandle(token);
+}
+
+/* The user SID of the process serving the service (the tests run elevated, so its token can be read). */
+static void service_account(svct *t, char *out, size_t size)
+{
+    SERVICE_STATUS_PROCESS st;
+    HANDLE proc, token;
+
+    ck_assert(svct_wait_state(t, SERVICE_RUNNING, 1000, &st));
+    proc = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, st.dwProcessId);
+    ck_assert_ptr_nonnull(proc);
+    ck_assert(OpenProcessToken(proc, TOKEN_QUERY, &token));
+    token_sid(token, out, size);
+    CloseHandle(token);
+    CloseHandle(proc);
+}
+
+/* Per-verb authorization from the registry: the service's account may call STATUS, nobody but another SID
+ * may call ECHO, PING is open. Under Wine the client is the same user as the service, named by its SID. */
+START_TEST(verbs_restricted)
+{
+    svct *t = svct_new("verbs", NULL);
+    SERVICE_STATUS_PROCESS st;
+    ph_client *c = NULL;
+    unsigned char *resp = NULL;
+    size_t len = 0;
+    char me[200], sddl[300], want[300];
+
+    self_sid(me, sizeof(me));
+    snprintf(sddl, sizeof(sddl), "D:(A;;GA;;;%s)", me);
+    set_verb_sddl(t, "STATUS", sddl);
+    set_verb_sddl(t, "echo", "D:(A;;GA;;;S-1-5-21-1-2-3-4)");
+    svct_start_running(t);
+    ck_assert_int_eq(ph_client_new(&c), 0);
+    ck_assert_int_eq(ph_client_connect(c, t->pipe, 5000, 0), 0);
+    expect_reply(c, "PING", 4, "OK PONG", 7);
+    ck_assert_int_eq(ph_client_transact(c, "STATUS", 6, &resp, &len, 10000, 0), 0);
+    ck_assert_msg(strncmp((char *)resp, "OK ", 3) == 0, "%s", (char *)resp);
+    ph_free(resp);
+    expect_reply(c, "ECHO hi", 7, "ERR forbidden you are not allowed to call ECHO", 46);
+    ph_client_free(c);
+    snprintf(want, sizeof(want), "ECHO forbidden for user %s", me);
+    ck_assert(svct_log_has(t, 5000, "verb echo restricted to D:(A;;GA;;;S-1-5-21-1-2-3-4)", want, (const char *)NULL));
+    svct_stop(t, 20000, &st);
+    ck_assert_uint_eq(st.dwWin32ExitCode, 0);
+}
+END_TEST
+
+START_TEST(verbs_bad_sddl)
+{
+    svct *t = svct_new("verbsbad", NULL);
+    set_verb_sddl(t, "ECHO", "D:NO_ACCESS_CONTROL");
+    expect_refused(t, EXIT_SECURITY, NULL, "invalid per-verb security descriptor Verbs\\ECHO", "NULL DACL");
+}
+END_TEST
+
+START_TEST(verbs_unknown_verb)
+{
+    svct *t = svct_new("verbsname", NULL);
+    /* A typo would leave the intended verb open: refused, not ignored. */
+    set_verb_sddl(t, "ECH0", "D:(A;;GA;;;BA)");
+    expect_refused(t, EXIT_CONFIG, NULL, "Verbs\\ECH0: there is no verb ECH0", NULL);
+}
+END_TEST
+
+/* A request handler that never returns: the stop gives up after the drain timeout + 10 s, reports STOPPED
+ * with its own exit code and ends the process, instead of STOP_PENDING for ever. */
+START_TEST(stop_with_hung_handler)
+{
+    svct *t = svct_new("hang", svct_hangsvc_exe());
+    SERVICE_STATUS_PROCESS st;
+    SERVICE_STATUS ss;
+    ph_client *c = NULL;
+    HANDLE proc;
+    DWORD pid;
+
+    svct_set_dword(t, "DrainTimeoutMs", 500);
+    svct_start_running(t);
+    ck_assert(svct_wait_state(t, SERVICE_RUNNING, 1000, &st));
+    pid = st.dwProcessId;
+    proc = OpenProcess(SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
+    ck_assert_int_eq(ph_client_new(&c), 0);
+    ck_assert_int_eq(ph_client_connect(c, t->pipe, 5000, 0), 0);
+    ck_assert_int_eq(ph_client_send(c, "HANG", 4, 5000), 0);
+    Sleep(500); /* let the handler start */
+    ck_assert(ControlService(t->svc, SERVICE_CONTROL_STOP, &ss));
+    /* 0.5 s drain + 10 s margin, with room for a loaded machine. */
+    ck_assert_msg(svct_wait_state(t, SERVICE_STOPPED, 60000, &st), "still state %lu (checkpoint %lu)",
+                  st.dwCurrentState, st.dwCheckPoint);
+    ck_assert_uint_eq(st.dwWin32ExitCode, ERROR_SERVICE_SPECIFIC_ERROR);
+    ck_assert_uint_eq(st.dwServiceSpecificExitCode, EXIT_STOP_HUNG);
+    if (proc != NULL) {
+        DWORD code = 0;
+        ck_assert_uint_eq(WaitForSingleObject(proc, 30000), WAIT_OBJECT_0);
+        ck_assert(GetExitCodeProcess(proc, &code));
+        ck_assert_uint_eq(code, EXIT_STOP_HUNG);
+        CloseHandle(proc);
+    }
+    ck_assert(svct_log_has(t, 5000, "the stop did not finish within 10500 ms", "a request handler is not returning",
+                           (const char *)NULL));
+    ph_client_free(c);
+}
+END_TEST
+
+/* The default log folder (%ProgramData%\pipehost) made beforehand by someone else and writable by
+ * everyone: the service refuses to start (exit 5) and creates nothing in it. */
+START_TEST(default_log_folder_unsafe)
+{
+    svct *t = svct_new("logdir", NULL);
+    wchar_t dir[MAX_PATH + 20], file[MAX_PATH + 120];
+    PWSTR pd = NULL;
+    PSECURITY_DESCRIPTOR sd = NULL;
+    BOOL present, defaulted;
+    PACL dacl = NULL;
+    SERVICE_STATUS_PROCESS st;
+    DWORD err;
+
+    ck_assert(SUCCEEDED(SHGetKnownFolderPath(&FOLDERID_ProgramData, 0, NULL, &pd)));
+    swprintf(dir, MAX_PATH + 20, L"%ls\\pipehost", pd);
+    CoTaskMemFree(pd);
+    swprintf(file, MAX_PATH + 120, L"%ls\\%ls.log", dir, t->name);
+    if (GetFileAttributesW(dir) != INVALID_FILE_ATTRIBUTES && !RemoveDirectoryW(dir))
+        ph_test_skip("the default log folder exists and is in use: not touching it");
+    ck_assert(CreateDirectoryW(dir, NULL));
+    ck_assert(ConvertStringSecurityDescriptorToSecurityDescriptorA("D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;WD)", SDDL_REVISION_1,
+                                                                   &sd, NULL));
+    ck_assert(GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted));
+    err = SetNamedSecurityInfoW(dir, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
+                                NULL, NULL, dacl, NULL);
+    LocalFree(sd);
+    ck_assert_uint_eq(err, 0);
+    svct_delete_value(t, "LogFile");
+    err = svct_start(t);
+    ck_assert_msg(err == 0 || err == ERROR_SERVICE_SPECIFIC_ERROR || err == ERROR_SERVICE_REQUEST_TIMEOUT ||
+                      err == ERROR_INTERNAL_ERROR, "StartServiceW: %lu", err);
+    ck_assert_msg(svct_wait_state(t, SERVICE_STOPPED, 20000, &st), "not STOPPED: state %lu", st.dwCurrentState);
+    ck_assert_uint_eq(st.dwWin32ExitCode, ERROR_SERVICE_SPECIFIC_ERROR);
+    ck_assert_uint_eq(st.dwServiceSpecificExitCode, EXIT_LOG);
+    ck_assert_msg(GetFileAttributesW(file) == INVALID_FILE_ATTRIBUTES, "a log file was created in the unsafe folder");
+    RemoveDirectoryW(dir);
 }
 END_TEST
 
@@ -485,7 +688,7 @@ START_TEST(net_start_stop)
     /* net may return before the pending state ends: poll. */
     ck_assert(svct_wait_state(t, SERVICE_RUNNING, 20000, &st));
 
-    snprintf(args, sizeof(args), "ping --pipe %s", t->pipe);
+    snprintf(args, sizeof(args), "ping --pipe %s --no-verify-server", t->pipe);
     rc = svct_run(cmdline(svct_pipehost_exe(), args), 20000, &out);
     ck_assert_msg(rc == 0 && strstr(out, "PONG") != NULL, "pipehost ping: %d\n%s", rc, out);
     free(out);
@@ -503,28 +706,50 @@ START_TEST(cli_commands)
 {
     svct *t = svct_new("cli", NULL);
     SERVICE_STATUS_PROCESS st;
-    char args[400], *out = NULL, nopipe[160];
+    char args[400], *out = NULL, nopipe[160], account[200];
     int rc;
 
     svct_start_running(t);
-    snprintf(args, sizeof(args), "send ECHO hello  world --pipe %s", t->pipe);
+    service_account(t, account, sizeof(account));
+    /* The client verifies the server's account by default: a service account passes; anyone else (under
+     * Wine the service runs as the test user) is refused before anything is sent. */
+    snprintf(args, sizeof(args), "ping --pipe %s", t->pipe);
+    rc = svct_run(cmdline(svct_pipehost_exe(), args), 20000, &out);
+    if (strcmp(account, "S-1-5-18") == 0 || strcmp(account, "S-1-5-19") == 0 || strcmp(account, "S-1-5-20") == 0)
+        ck_assert_msg(rc == 0 && strstr(out, "PONG") != NULL, "ping (service account %s): %d\n%s", account, rc, out);
+    else
+        ck_assert_msg(rc == CLI_UNTRUSTED && strstr(out, "its server runs as") != NULL &&
+                          strstr(out, "nothing was sent") != NULL,
+                      "ping (server runs as %s): %d\n%s", account, rc, out);
+    free(out);
+    snprintf(args, sizeof(args), "ping --pipe %s --server-sid S-1-5-21-1-2-3-4", t->pipe);
+    rc = svct_run(cmdline(svct_pipehost_exe(), args), 20000, &out);
+    ck_assert_msg(rc == CLI_UNTRUSTED && strstr(out, "not S-1-5-21-1-2-3-4") != NULL, "ping --server-sid other: %d\n%s",
+                  rc, out);
+    free(out);
+    snprintf(args, sizeof(args), "ping --pipe %s --server-sid %s", t->pipe, account);
+    rc = svct_run(cmdline(svct_pipehost_exe(), args), 20000, &out);
+    ck_assert_msg(rc == 0 && strstr(out, "PONG") != NULL, "ping --server-sid %s: %d\n%s", account, rc, out);
+    free(out);
+    /* The rest talks to whatever serves the pipe. */
+    snprintf(args, sizeof(args), "send ECHO hello  world --pipe %s --no-verify-server", t->pipe);
     rc = svct_run(cmdline(svct_pipehost_exe(), args), 20000, &out);
     ck_assert_msg(rc == 0 && strncmp(out, "hello world", 11) == 0, "send ECHO: %d\n%s", rc, out);
     free(out);
-    snprintf(args, sizeof(args), "status --pipe \\\\.\\pipe\\%s", t->pipe);
+    snprintf(args, sizeof(args), "status --pipe \\\\.\\pipe\\%s --no-verify-server", t->pipe);
     rc = svct_run(cmdline(svct_pipehost_exe(), args), 20000, &out);
     ck_assert_msg(rc == 0 && strstr(out, "requests_total=") != NULL, "status: %d\n%s", rc, out);
     free(out);
-    snprintf(args, sizeof(args), "whoami --pipe %s", t->pipe);
+    snprintf(args, sizeof(args), "whoami --pipe %s --no-verify-server", t->pipe);
     rc = svct_run(cmdline(svct_pipehost_exe(), args), 20000, &out);
     ck_assert_msg(rc == 0 && strstr(out, "sid=") != NULL, "whoami: %d\n%s", rc, out);
     free(out);
-    snprintf(args, sizeof(args), "send NOPE --pipe %s", t->pipe);
+    snprintf(args, sizeof(args), "send NOPE --pipe %s --no-verify-server", t->pipe);
     rc = svct_run(cmdline(svct_pipehost_exe(), args), 20000, &out);
     ck_assert_msg(rc == 1 && strstr(out, "ERR unknown-verb") != NULL, "send NOPE: %d\n%s", rc, out);
     free(out);
     ph_test_pipe_name(nopipe, sizeof(nopipe), "absent");
-    snprintf(args, sizeof(args), "ping --pipe %s", nopipe);
+    snprintf(args, sizeof(args), "ping --pipe %s --no-verify-server", nopipe);
     rc = svct_run(cmdline(svct_pipehost_exe(), args), 20000, &out);
     ck_assert_msg(rc == 2 && strstr(out, "no server is listening") != NULL, "ping absent: %d\n%s", rc, out);
     free(out);
@@ -711,6 +936,9 @@ START_TEST(console_usage)
     rc = svct_run(cmdline(svct_pipehost_exe(), "run --sddl D:NO_ACCESS_CONTROL --pipe x"), 30000, &out);
     ck_assert_msg(rc == EXIT_SECURITY && strstr(out, "Sddl") != NULL, "%d\n%s", rc, out);
     free(out);
+    rc = svct_run(cmdline(svct_pipehost_exe(), "run --sddl D:(A;;GA;;;SY)(A;;GA;;;WD) --pipe x"), 30000, &out);
+    ck_assert_msg(rc == EXIT_SECURITY && strstr(out, "to S-1-1-0") != NULL, "%d\n%s", rc, out);
+    free(out);
     rc = svct_run(cmdline(svct_pipehost_exe(), "frobnicate"), 30000, &out);
     ck_assert_msg(rc == 64 && strstr(out, "unknown command") != NULL, "%d\n%s", rc, out);
     free(out);
@@ -739,6 +967,13 @@ Suite *ph_test_suite(void)
     add(s, tcase_create("config_preshutdown_below_drain"), config_preshutdown_below_drain);
     add(s, tcase_create("config_bad_sddl"), config_bad_sddl);
     add(s, tcase_create("config_null_dacl"), config_null_dacl);
+    add(s, tcase_create("config_dangerous_sddl"), config_dangerous_sddl);
+    add(s, tcase_create("config_empty_dacl"), config_empty_dacl);
+    add(s, tcase_create("verbs_restricted"), verbs_restricted);
+    add(s, tcase_create("verbs_bad_sddl"), verbs_bad_sddl);
+    add(s, tcase_create("verbs_unknown_verb"), verbs_unknown_verb);
+    add(s, tcase_create("stop_with_hung_handler"), stop_with_hung_handler);
+    add(s, tcase_create("default_log_folder_unsafe"), default_log_folder_unsafe);
     add(s, tcase_create("config_bad_log_file"), config_bad_log_file);
     add(s, tcase_create("pipe_in_use"), pipe_in_use);
     add(s, tcase_create("stop_under_load"), stop_under_load);

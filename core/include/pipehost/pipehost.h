@@ -54,7 +54,8 @@ extern "C" {
     XX(BADNAME, -13, "invalid pipe name")                                                  \
     XX(CANCELED, -14, "operation canceled")                                                \
     XX(EXISTS, -15, "already exists")                                                      \
-    XX(NOTSUP, -16, "not supported on this platform")
+    XX(NOTSUP, -16, "not supported on this platform")                                      \
+    XX(UNTRUSTED, -17, "the pipe's server does not run as the required account")
 
 typedef enum ph_err {
     PH_OK = 0,
@@ -158,6 +159,16 @@ typedef ph_handler_result (*ph_verb_fn)(void *ctx, const ph_request *req, const 
 PH_EXTERN int ph_router_new(ph_router **out);
 /* Adds or replaces a verb (1–32 printable non-space ASCII characters). */
 PH_EXTERN int ph_router_add(ph_router *router, const char *verb, ph_verb_fn fn, void *ctx);
+/* Restricts an added verb to the clients an SDDL security descriptor grants PH_VERB_ACCESS: before each
+ * call, the server checks the client's token (taken by impersonating it; identification level is enough)
+ * with AccessCheck, and answers "ERR forbidden …" without calling the verb when access is not granted or the
+ * client's token cannot be obtained (an anonymous client); the denial is logged at WARN with the client's
+ * SID. Any generic right (GA, GR, GW, GX) grants PH_VERB_ACCESS, as does "0x1". The SDDL must pass
+ * ph_sddl_check(PH_SDDL_ACCESS). The restriction stays if the verb is replaced with ph_router_add; a later
+ * ph_router_restrict replaces it. Call before the server starts. Returns 0, PH_EINVAL (unknown verb),
+ * PH_EBADSDDL, PH_ENOMEM, or PH_ENOTSUP where there is no Win32. */
+#define PH_VERB_ACCESS 0x1u
+PH_EXTERN int ph_router_restrict(ph_router *router, const char *verb, const char *sddl);
 PH_EXTERN void ph_router_free(ph_router *router);
 /* The handler to pass to the server, with the router as ctx. */
 PH_EXTERN ph_handler_result ph_router_handle(void *router, const ph_request *req, ph_response *resp);
@@ -181,6 +192,26 @@ typedef struct ph_limits {
  * FILE_CREATE_PIPE_INSTANCE (0x12019b), so they can neither add instances nor change the descriptor. */
 #define PH_DEFAULT_SDDL "D:P(D;;GA;;;NU)(A;;GA;;;SY)(A;;GA;;;BA)(A;;GA;;;OW)(A;;0x12019b;;;AU)"
 
+#if defined(_WIN32)
+/* The one SDDL checker: the server runs it on its pipe's descriptor at start (a refusal is PH_EBADSDDL), the
+ * service on every descriptor in its configuration, and hosts may run it on theirs. It refuses, with a
+ * sentence in why naming the problem:
+ *   - text that ConvertStringSecurityDescriptorToSecurityDescriptorW does not parse, or an empty string;
+ *   - no DACL, or a NULL DACL ("D:NO_ACCESS_CONTROL"): both grant everyone full access;
+ *   - an empty DACL ("D:", "D:P"), or one whose entries allow nothing: nobody could use the object;
+ *   - an ACE type other than allow (A) and deny (D);
+ *   - for PH_SDDL_PIPE only: an allow ACE whose mask, with generic rights mapped as for files, includes
+ *     FILE_CREATE_PIPE_INSTANCE (the same bit as FILE_APPEND_DATA, so GENERIC_WRITE and GENERIC_ALL include
+ *     it), WRITE_DAC or WRITE_OWNER for any principal but SYSTEM (SY), Administrators (BA), LocalService
+ *     (LS), NetworkService (NS), OWNER RIGHTS (OW) or a per-service SID S-1-5-80-x-x-x-x-x. Those rights let
+ *     the holder add its own instances of the name (and receive other clients' requests) or rewrite the DACL.
+ * PH_SDDL_ACCESS is for descriptors used only with AccessCheck (per-verb authorization, ph_router_restrict),
+ * where those rights mean nothing. Returns 0, PH_EBADSDDL, PH_EINVAL (unknown use) or PH_ENOMEM. why may be
+ * NULL; 256 bytes hold every message. */
+typedef enum ph_sddl_use { PH_SDDL_PIPE = 0, PH_SDDL_ACCESS = 1 } ph_sddl_use;
+PH_EXTERN int ph_sddl_check(const char *sddl, ph_sddl_use use, char *why, size_t why_size);
+#endif
+
 typedef struct ph_server_config {
     const char *pipe_name;       /* bare or full; default "\\.\pipe\pipehost" when NULL */
     unsigned max_instances;      /* 1..255 (255 = unlimited); default 255 */
@@ -189,7 +220,7 @@ typedef struct ph_server_config {
                                     instances freed by leaving clients are re-armed instead of closed. */
     unsigned threads;            /* I/O completion pool size; 0 = number of CPUs, at least 2, at most 16 */
     uint32_t buffer_size;        /* pipe in/out buffer hint in bytes; default 65536 */
-    const char *sddl;            /* NULL = PH_DEFAULT_SDDL; an invalid string fails start with PH_EBADSDDL */
+    const char *sddl;            /* NULL = PH_DEFAULT_SDDL; one ph_sddl_check refuses fails start with PH_EBADSDDL */
     ph_limits limits;
     ph_handler_fn handler;       /* required */
     void *handler_ctx;
@@ -245,10 +276,24 @@ PH_EXTERN void ph_server_counters(const ph_server *server, ph_counters *out);
 typedef struct ph_client ph_client;
 
 #define PH_CLIENT_IMPERSONATION 0x1u /* let the server impersonate (default: SECURITY_IDENTIFICATION only) */
+#define PH_CLIENT_VERIFY_SERVER 0x2u /* refuse a server not running as a service account (see below) */
 
 PH_EXTERN int ph_client_new(ph_client **out);
+/* Server verification, against squatting (a process that created the pipe name first would receive our
+ * requests). With PH_CLIENT_VERIFY_SERVER, or once a SID is required here, ph_client_connect checks the
+ * account of the server before it returns and before anything is sent: the user SID of the process serving
+ * the pipe (GetNamedPipeServerProcessId, its token), or, when that token may not be read (a service's, read
+ * by an ordinary user), the owner of the pipe object. The account must be sid when one is required here;
+ * otherwise SYSTEM, LocalService, NetworkService or a per-service SID (S-1-5-80-…); an owner of
+ * Administrators also passes unless a SID that is not a service account is required. sid NULL or "" goes
+ * back to the service accounts. Returns 0 or PH_EINVAL (not a SID). */
+PH_EXTERN int ph_client_require_server(ph_client *client, const char *sid);
+/* The server account seen by the last verified connect ("S-1-…"), also after a PH_EUNTRUSTED refusal;
+ * "" when none was read. */
+PH_EXTERN const char *ph_client_server_account(const ph_client *client);
 /* Connects within timeout_ms, retrying while all instances are busy. Errors: PH_ENOTFOUND (no such pipe),
- * PH_ETIMEDOUT (busy past the deadline), PH_EACCESS, PH_EBADNAME, PH_ESYS. */
+ * PH_ETIMEDOUT (busy past the deadline), PH_EACCESS, PH_EBADNAME, PH_ESYS, PH_EUNTRUSTED (the server's
+ * account is not the required one, or could not be read; the connection is closed). */
 PH_EXTERN int ph_client_connect(ph_client *client, const char *pipe_name, uint32_t timeout_ms, unsigned flags);
 /* Sends one request message and reads one response message (reassembled across ERROR_MORE_DATA, at most
  * max_response bytes; 0 = 64 MiB). *resp is NUL-terminated for convenience (not counted in *resp_len) and

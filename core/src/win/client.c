@@ -1,6 +1,8 @@
-/* client.c — the client side: connect with busy-retry under a deadline, send, receive, transact. */
+/* client.c — the client side: connect with busy-retry under a deadline, verify the server's account, send, receive, transact. */
 #include "ph_win.h"
 
+#include <aclapi.h>
+#include <sddl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +14,8 @@ struct ph_client {
     OVERLAPPED ov;
     DWORD syserr;
     int broken;       /* a message was left half-read: the pipe is out of step and must not be used */
+    char required[PH_SID_TEXT_MAX];     /* ph_client_require_server: the server's account; "" = a service account */
+    char server_sid[PH_SID_TEXT_MAX];   /* the account seen at the last verified connect ("" = none) */
 };
 
 static int fail(ph_client *c, DWORD err)
@@ -62,6 +66,118 @@ unsigned long ph_client_syserror(const ph_client *c)
     return c ? c->syserr : 0;
 }
 
+int ph_client_require_server(ph_client *c, const char *sid)
+{
+    PSID bin = NULL;
+    LPSTR text = NULL;
+    int rc = 0;
+
+    if (c == NULL)
+        return PH_EINVAL;
+    if (sid == NULL || sid[0] == '\0') {
+        c->required[0] = '\0';
+        return 0;
+    }
+    /* Kept in the system's own spelling, so "s-1-5-18" and "S-1-5-18" compare equal. */
+    if (!ConvertStringSidToSidA(sid, &bin))
+        return PH_EINVAL;
+    if (!ConvertSidToStringSidA(bin, &text))
+        rc = PH_ENOMEM;
+    else if (strlen(text) >= sizeof(c->required))
+        rc = PH_EINVAL;
+    else
+        memcpy(c->required, text, strlen(text) + 1);
+    if (text != NULL)
+        LocalFree(text);
+    LocalFree(bin);
+    return rc;
+}
+
+const char *ph_client_server_account(const ph_client *c)
+{
+    return c ? c->server_sid : "";
+}
+
+static int account_acceptable(const ph_client *c, const char *sid)
+{
+    return c->required[0] != '\0' ? strcmp(sid, c->required) == 0 : ph__sid_is_service_account(sid);
+}
+
+/* The account of the process serving the pipe, from its token. An ordinary user usually may not open the
+ * token of a service's process; the caller then falls back to the pipe's owner. */
+static DWORD server_process_sid(HANDLE pipe, char *sid, size_t sid_size)
+{
+    ULONG pid = 0;
+    HANDLE proc, token = NULL;
+    DWORD err = 0;
+
+    if (!GetNamedPipeServerProcessId(pipe, &pid))
+        return GetLastError();
+    proc = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
+    if (proc == NULL)
+        return GetLastError();
+    if (!OpenProcessToken(proc, TOKEN_QUERY, &token))
+        err = GetLastError();
+    else if (!ph__token_user_sid(token, sid, sid_size))
+        err = ERROR_INVALID_SID;
+    if (token != NULL)
+        CloseHandle(token);
+    CloseHandle(proc);
+    return err;
+}
+
+/* The owner of the pipe object (readable through our handle: GENERIC_READ includes READ_CONTROL). Only
+ * SeRestorePrivilege lets a process name an owner it is not, so an ordinary user's squatting instance is
+ * owned by that user; a pipe created by a service or an elevated administrator may be owned by
+ * Administrators. */
+static DWORD pipe_owner_sid(HANDLE pipe, char *sid, size_t sid_size)
+{
+    PSECURITY_DESCRIPTOR sd = NULL;
+    PSID owner = NULL;
+    LPSTR text = NULL;
+    DWORD err;
+
+    err = GetSecurityInfo(pipe, SE_KERNEL_OBJECT, OWNER_SECURITY_INFORMATION, &owner, NULL, NULL, NULL, &sd);
+    if (err == 0 && (owner == NULL || !ConvertSidToStringSidA(owner, &text)))
+        err = ERROR_INVALID_SID;
+    if (err == 0 && strlen(text) >= sid_size)
+        err = ERROR_INSUFFICIENT_BUFFER;
+    if (err == 0)
+        memcpy(sid, text, strlen(text) + 1);
+    if (text != NULL)
+        LocalFree(text);
+    if (sd != NULL)
+        LocalFree(sd);
+    return err;
+}
+
+/* Squatting defence: before anything is sent, the server must run as the required account (or, with none
+ * given, as SYSTEM, LocalService, NetworkService or a per-service SID). The process token is the proof
+ * when we may read it; else the pipe's owner, where Administrators also passes when a service account is
+ * what is required. Returns 0 or PH_EUNTRUSTED (syserr: the Win32 error when the account could not be
+ * read, 0 when it was read and is not acceptable). */
+static int verify_server(ph_client *c, HANDLE pipe)
+{
+    char owner[PH_SID_TEXT_MAX];
+    DWORD err;
+
+    c->server_sid[0] = '\0';
+    err = server_process_sid(pipe, c->server_sid, sizeof(c->server_sid));
+    if (err == 0)
+        return account_acceptable(c, c->server_sid) ? 0 : PH_EUNTRUSTED;
+    c->server_sid[0] = '\0';
+    if (pipe_owner_sid(pipe, owner, sizeof(owner)) != 0) {
+        c->syserr = err;
+        return PH_EUNTRUSTED;
+    }
+    memcpy(c->server_sid, owner, sizeof(owner));
+    if (account_acceptable(c, owner))
+        return 0;
+    if (strcmp(owner, "S-1-5-32-544") == 0 && (c->required[0] == '\0' || ph__sid_is_service_account(c->required)))
+        return 0;
+    return PH_EUNTRUSTED;
+}
+
 static DWORD remaining_ms(ULONGLONG deadline)
 {
     ULONGLONG now = GetTickCount64();
@@ -83,6 +199,7 @@ int ph_client_connect(ph_client *c, const char *pipe_name, uint32_t timeout_ms, 
         return PH_EINVAL;
     close_pipe(c);
     c->syserr = 0;
+    c->server_sid[0] = '\0';
     rc = ph_pipe_name_normalize(pipe_name, name, sizeof(name));
     if (rc != 0)
         return rc;
@@ -124,6 +241,13 @@ int ph_client_connect(ph_client *c, const char *pipe_name, uint32_t timeout_ms, 
                 goto cleanup;
             }
             /* The instance went away between our calls; CreateFileW tells us whether the pipe did too. */
+        }
+    }
+    if ((flags & PH_CLIENT_VERIFY_SERVER) || c->required[0] != '\0') {
+        rc = verify_server(c, h);
+        if (rc != 0) {
+            CloseHandle(h);
+            goto cleanup;
         }
     }
     if (!SetNamedPipeHandleState(h, &mode, NULL, NULL)) {

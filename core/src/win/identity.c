@@ -1,11 +1,11 @@
-/* identity.c — who is on the other end of a server pipe: process id, session id and user SID. */
+/* identity.c — who is on the other end of a pipe (pid, session, user SID proven by its token) and AccessCheck of a server pipe's client. */
 #include "ph_win.h"
 
 #include <sddl.h>
 #include <stdio.h>
 #include <string.h>
 
-static int sid_from_token(HANDLE token, char *sid, size_t sid_size)
+int ph__token_user_sid(HANDLE token, char *sid, size_t sid_size)
 {
     union {
         TOKEN_USER user;
@@ -26,60 +26,66 @@ static int sid_from_token(HANDLE token, char *sid, size_t sid_size)
     return ok;
 }
 
-/* Impersonating the client gives its token even when its process cannot be opened; RevertToSelf must
- * succeed or the thread would keep running as the client, so failure there ends the process. */
-static int sid_by_impersonation(HANDLE pipe, char *sid, size_t sid_size, DWORD *err)
+/* The client's token, taken by impersonating it: the only proof of who it is. (Its process id is no proof:
+ * the process may have exited and the id been reused by another user's process.) RevertToSelf must succeed
+ * or the thread would keep running as the client, so failure there ends the process. */
+static DWORD client_token(HANDLE pipe, HANDLE *token)
 {
-    HANDLE token = NULL;
-    int ok = 0;
+    DWORD err = 0;
 
-    if (!ImpersonateNamedPipeClient(pipe)) {
-        *err = GetLastError();
-        return 0;
+    *token = NULL;
+    if (!ImpersonateNamedPipeClient(pipe))
+        return GetLastError();
+    if (!OpenThreadToken(GetCurrentThread(), TOKEN_QUERY, TRUE, token)) {
+        err = GetLastError();
+        *token = NULL;
     }
-    if (OpenThreadToken(GetCurrentThread(), TOKEN_QUERY, TRUE, &token))
-        ok = sid_from_token(token, sid, sid_size);
-    else
-        *err = GetLastError();
     if (!RevertToSelf())
         FatalExit(1);
-    if (token != NULL)
-        CloseHandle(token);
-    return ok;
+    return err;
 }
 
-static int sid_by_process(DWORD pid, char *sid, size_t sid_size, DWORD *err)
+DWORD ph__pipe_client_access(HANDLE pipe, PSECURITY_DESCRIPTOR sd, DWORD desired, const GENERIC_MAPPING *mapping,
+                             int *granted)
 {
-    HANDLE proc, token = NULL;
-    int ok = 0;
+    PRIVILEGE_SET privileges;
+    DWORD privileges_len = sizeof(privileges), got = 0, err;
+    BOOL status = FALSE;
+    HANDLE token = NULL;
 
-    proc = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
-    if (proc == NULL) {
-        *err = GetLastError();
-        return 0;
-    }
-    if (OpenProcessToken(proc, TOKEN_QUERY, &token)) {
-        ok = sid_from_token(token, sid, sid_size);
-        CloseHandle(token);
-    } else {
-        *err = GetLastError();
-    }
-    CloseHandle(proc);
-    return ok;
+    *granted = 0;
+    err = client_token(pipe, &token);
+    if (err != 0)
+        return err;
+    if (!AccessCheck(sd, token, desired, (PGENERIC_MAPPING)mapping, &privileges, &privileges_len, &got, &status))
+        err = GetLastError();
+    else
+        *granted = status && (got & desired) == desired;
+    CloseHandle(token);
+    return err;
 }
 
 void ph__client_identity(HANDLE pipe, ph_client_info *info, char *sid, size_t sid_size, const ph_logger *lg)
 {
     ULONG pid = 0, session = 0;
-    DWORD err = 0;
+    HANDLE token = NULL;
+    DWORD err;
 
     sid[0] = '\0';
     if (!GetNamedPipeClientProcessId(pipe, &pid))
         ph__log_win32(lg, PH_LOG_DEBUG, GetLastError(), "GetNamedPipeClientProcessId", "client identity");
     if (!GetNamedPipeClientSessionId(pipe, &session))
         ph__log_win32(lg, PH_LOG_DEBUG, GetLastError(), "GetNamedPipeClientSessionId", "client identity");
-    if (!sid_by_impersonation(pipe, sid, sid_size, &err) && !(pid != 0 && sid_by_process(pid, sid, sid_size, &err)))
-        ph__log_win32(lg, PH_LOG_DEBUG, err, "token query", "client identity of pid %lu", (unsigned long)pid);
+    /* No fallback to the process behind pid: an unproven identity is reported as unknown (""). */
+    err = client_token(pipe, &token);
+    if (err == 0 && !ph__token_user_sid(token, sid, sid_size))
+        err = ERROR_INVALID_SID;
+    if (err != 0) {
+        sid[0] = '\0';
+        ph__log_win32(lg, PH_LOG_DEBUG, err, "client token", "client identity of pid %lu unknown", (unsigned long)pid);
+    }
+    if (token != NULL)
+        CloseHandle(token);
     info->pid = pid;
     info->session_id = session;
     info->user_sid = sid;

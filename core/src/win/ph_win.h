@@ -35,12 +35,34 @@ int ph__map_win32(DWORD err);
 wchar_t *ph__utf8_to_wide(const char *s, DWORD *err);
 unsigned ph__cpu_count(void);
 
-/* Security descriptor from SDDL: must parse and must carry a real DACL (never a NULL DACL). Free with
- * LocalFree. Returns 0 or PH_EBADSDDL / PH_ENOMEM with *syserr set. */
+/* The pipe's security descriptor from SDDL, only if ph_sddl_check(PH_SDDL_PIPE) accepts it. Free with
+ * LocalFree. Returns 0 or PH_EBADSDDL / PH_ENOMEM with *syserr set (ERROR_INVALID_SECURITY_DESCR for a
+ * refusal by the checker's rules). The _why form also gives the checker's sentence for the log. */
 int ph__security_from_sddl(const char *sddl, PSECURITY_DESCRIPTOR *out, DWORD *syserr);
+int ph__security_from_sddl_why(const char *sddl, PSECURITY_DESCRIPTOR *out, DWORD *syserr, char *why,
+                               size_t why_size);
+/* SYSTEM, LocalService, NetworkService or a per-service SID (S-1-5-80-x-x-x-x-x), given as text. */
+int ph__sid_is_service_account(const char *sid);
+
+/* The pipe and the server's logger of the connection a request came on (request.c, which alone outside the
+ * engine reads the connection). Valid during the handler call; INVALID_HANDLE_VALUE and NULL without one. */
+HANDLE ph__request_pipe(const ph_request *req, const ph_logger **log);
+
+/* Parses and checks an SDDL string with ph_sddl_check's rules for use; the descriptor is LocalFree'd. */
+int ph__security_parse(const char *sddl, ph_sddl_use use, PSECURITY_DESCRIPTOR *out, DWORD *syserr, char *why,
+                       size_t why_size);
+
+/* AccessCheck of the client on a connected server pipe against sd: impersonates it just long enough to take
+ * its token. *granted is set only on return 0; otherwise the Win32 error is returned (the client's token
+ * could not be had, e.g. an anonymous client, or AccessCheck failed) and the caller must deny. */
+DWORD ph__pipe_client_access(HANDLE pipe, PSECURITY_DESCRIPTOR sd, DWORD desired, const GENERIC_MAPPING *mapping,
+                             int *granted);
+
+/* The user SID of a token as text ("S-1-5-18"); 0 when it cannot be read or does not fit. */
+int ph__token_user_sid(HANDLE token, char *sid, size_t sid_size);
 
 /* The client on the other end of a connected server pipe: pid, session, and user SID (from its token,
- * through impersonation, else from its process). sid gets "" when unknown. */
+ * through impersonation only). sid gets "" when unknown: never the token of whatever process has the pid. */
 #define PH_SID_TEXT_MAX 192
 void ph__client_identity(HANDLE pipe, ph_client_info *info, char *sid, size_t sid_size, const ph_logger *lg);
 

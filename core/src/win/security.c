@@ -1,9 +1,28 @@
-/* security.c — the pipe's security descriptor from SDDL, refusing anything that would leave it unprotected. */
+/* security.c — the one SDDL checker (ph_sddl_check) and the pipe's security descriptor built only from what it accepts. */
 #include "ph_win.h"
 
 #include <sddl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The rights that let a client squat the pipe name (FILE_CREATE_PIPE_INSTANCE, the same bit as
+ * FILE_APPEND_DATA) or take the pipe over (WRITE_DAC, WRITE_OWNER). Checked on the mask after the generic
+ * bits are mapped with the file mapping, so GENERIC_ALL and GENERIC_WRITE are caught too. */
+#define PH_DANGEROUS_RIGHTS (FILE_CREATE_PIPE_INSTANCE | WRITE_DAC | WRITE_OWNER)
+
+static void say(char *why, size_t why_size, const char *fmt, ...) PH_PRINTF(3, 4);
+static void say(char *why, size_t why_size, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (why == NULL || why_size == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(why, why_size, fmt, ap);
+    va_end(ap);
+}
 
 /* True when the DACL part of an SDDL string carries the NO_ACCESS_CONTROL flag. Windows makes a NULL DACL of
  * it, which the check below refuses; Wine 8 makes an ordinary DACL of it instead, so the text itself is
@@ -24,58 +43,223 @@ static int dacl_text_disables_access_control(const char *sddl)
             depth -= depth > 0;
         else if (depth == 0 && ch == ':' && i > 0)
             part = sddl[i - 1];
-        else if (depth == 0 && (part == 'D' || part == 'd') && strncmp(sddl + i, flag, sizeof(flag) - 1) == 0)
+        else if (depth == 0 && (part == 'D' || part == 'd') && _strnicmp(sddl + i, flag, sizeof(flag) - 1) == 0)
             return 1;
     }
     return 0;
 }
 
-int ph__security_from_sddl(const char *sddl, PSECURITY_DESCRIPTOR *out, DWORD *syserr)
+/* A per-service SID as text: "S-1-5-80-" and five more sub-authorities ("ALL SERVICES", S-1-5-80-0, is a
+ * group of every service and is not one). */
+static int is_service_sid_text(const char *sid)
+{
+    static const char prefix[] = "S-1-5-80-";
+    int parts = 0;
+    const char *p;
+
+    if (strncmp(sid, prefix, sizeof(prefix) - 1) != 0)
+        return 0;
+    for (p = sid + sizeof(prefix) - 1; *p != '\0'; p++) {
+        if (*p == '-')
+            continue;
+        if (*p < '0' || *p > '9')
+            return 0;
+        if (p == sid + sizeof(prefix) - 1 || p[-1] == '-')
+            parts++;
+    }
+    return parts == 5 && sid[strlen(sid) - 1] != '-';
+}
+
+int ph__sid_is_service_account(const char *sid)
+{
+    return strcmp(sid, "S-1-5-18") == 0 || strcmp(sid, "S-1-5-19") == 0 || strcmp(sid, "S-1-5-20") == 0 ||
+           is_service_sid_text(sid);
+}
+
+/* The principals that may hold the dangerous rights: the accounts services run as, the administrators and
+ * the pipe's owner (OWNER RIGHTS, i.e. the server's own account). Compared as text: older systems (and Wine)
+ * lack some of these in the well-known SID table. */
+static int sid_is_administrative(PSID sid)
+{
+    LPSTR text = NULL;
+    int ok;
+
+    if (!ConvertSidToStringSidA(sid, &text))
+        return 0;
+    ok = ph__sid_is_service_account(text) || strcmp(text, "S-1-5-32-544") == 0 || strcmp(text, "S-1-3-4") == 0;
+    LocalFree(text);
+    return ok;
+}
+
+static void rights_text(DWORD mask, char *out, size_t size)
+{
+    size_t n = 0;
+
+    out[0] = '\0';
+    if (mask & FILE_CREATE_PIPE_INSTANCE)
+        n += (size_t)snprintf(out + n, size - n, "FILE_CREATE_PIPE_INSTANCE");
+    if ((mask & WRITE_DAC) && n < size)
+        n += (size_t)snprintf(out + n, size - n, "%sWRITE_DAC", n ? ", " : "");
+    if ((mask & WRITE_OWNER) && n < size)
+        snprintf(out + n, size - n, "%sWRITE_OWNER", n ? ", " : "");
+}
+
+/* The ACE rules on a parsed DACL. Returns 0 or PH_EBADSDDL with why set. */
+static int check_dacl(const ACL *dacl, ph_sddl_use use, char *why, size_t why_size)
+{
+    GENERIC_MAPPING files = {FILE_GENERIC_READ, FILE_GENERIC_WRITE, FILE_GENERIC_EXECUTE, FILE_ALL_ACCESS};
+    WORD i;
+    int allows = 0;
+
+    if (dacl->AceCount == 0) {
+        say(why, why_size, "the DACL is empty, so nobody (not even the server's own account) could use it");
+        return PH_EBADSDDL;
+    }
+    for (i = 0; i < dacl->AceCount; i++) {
+        ACE_HEADER *hdr = NULL;
+        ACCESS_ALLOWED_ACE *ace;
+        DWORD mask;
+        char rights[80];
+        LPSTR sid_text = NULL;
+
+        if (!GetAce((PACL)dacl, i, (void **)&hdr)) {
+            say(why, why_size, "ACE %u cannot be read", (unsigned)i + 1);
+            return PH_EBADSDDL;
+        }
+        if (hdr->AceType == ACCESS_DENIED_ACE_TYPE || hdr->AceType == ACCESS_DENIED_CALLBACK_ACE_TYPE)
+            continue; /* denying never weakens */
+        if (hdr->AceType != ACCESS_ALLOWED_ACE_TYPE && hdr->AceType != ACCESS_ALLOWED_CALLBACK_ACE_TYPE) {
+            /* Object, compound and audit ACE types have no meaning on a pipe: refuse rather than guess. */
+            say(why, why_size, "ACE %u is of type %u; only allow (A) and deny (D) entries are accepted",
+                (unsigned)i + 1, (unsigned)hdr->AceType);
+            return PH_EBADSDDL;
+        }
+        if (hdr->AceFlags & INHERIT_ONLY_ACE)
+            continue; /* applies to children only, and a pipe has none */
+        ace = (ACCESS_ALLOWED_ACE *)hdr;
+        mask = ace->Mask;
+        MapGenericMask(&mask, &files);
+        if (mask != 0)
+            allows++;
+        if (use != PH_SDDL_PIPE || (mask & PH_DANGEROUS_RIGHTS) == 0 || sid_is_administrative((PSID)&ace->SidStart))
+            continue;
+        rights_text(mask & PH_DANGEROUS_RIGHTS, rights, sizeof(rights));
+        ConvertSidToStringSidA((PSID)&ace->SidStart, &sid_text);
+        say(why, why_size,
+            "ACE %u grants %s (mask 0x%lx) to %s, which is not SYSTEM, Administrators, LocalService, "
+            "NetworkService, OWNER RIGHTS or a service SID: that principal could add its own instances of the "
+            "pipe or change its security",
+            (unsigned)i + 1, rights, (unsigned long)mask, sid_text ? sid_text : "an unreadable SID");
+        if (sid_text != NULL)
+            LocalFree(sid_text);
+        return PH_EBADSDDL;
+    }
+    if (allows == 0) {
+        say(why, why_size, "the DACL allows nothing to anyone, so nobody (not even the server's own account) could "
+            "use it");
+        return PH_EBADSDDL;
+    }
+    return 0;
+}
+
+/* Parses and checks; on success *out is the descriptor (LocalFree). syserr gets the Win32 error behind a
+ * refusal (ERROR_INVALID_SECURITY_DESCR for the rules of this file). */
+static int parse_checked(const char *sddl, ph_sddl_use use, PSECURITY_DESCRIPTOR *out, DWORD *syserr, char *why,
+                         size_t why_size)
 {
     PSECURITY_DESCRIPTOR sd = NULL;
     wchar_t *wsddl = NULL;
     BOOL present = FALSE, defaulted = FALSE;
     PACL dacl = NULL;
+    DWORD err = 0;
     int rc = PH_EBADSDDL;
 
+    if (why != NULL && why_size > 0)
+        why[0] = '\0';
     *out = NULL;
-    *syserr = 0;
-    if (sddl == NULL || sddl[0] == '\0') {
+    *syserr = ERROR_INVALID_SECURITY_DESCR;
+    if (use != PH_SDDL_PIPE && use != PH_SDDL_ACCESS) {
         *syserr = ERROR_INVALID_PARAMETER;
+        say(why, why_size, "unknown use %d", (int)use);
+        return PH_EINVAL;
+    }
+    if (sddl == NULL || sddl[0] == '\0') {
+        say(why, why_size, "the SDDL string is empty");
         goto cleanup;
     }
     if (dacl_text_disables_access_control(sddl)) {
-        *syserr = ERROR_INVALID_SECURITY_DESCR;
+        say(why, why_size, "NO_ACCESS_CONTROL makes a NULL DACL, which grants everyone full access");
         goto cleanup;
     }
-    wsddl = ph__utf8_to_wide(sddl, syserr);
-    if (wsddl == NULL)
+    wsddl = ph__utf8_to_wide(sddl, &err);
+    if (wsddl == NULL) {
+        *syserr = err;
+        say(why, why_size, "the SDDL string is not valid UTF-8");
+        rc = err == ERROR_NOT_ENOUGH_MEMORY ? PH_ENOMEM : PH_EBADSDDL;
         goto cleanup;
+    }
     if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(wsddl, SDDL_REVISION_1, &sd, NULL)) {
+        char text[200];
         *syserr = GetLastError();
+        ph_syserror_text(*syserr, text, sizeof(text));
+        say(why, why_size, "not a valid SDDL string (error %lu: %s)", (unsigned long)*syserr, text);
         goto cleanup;
     }
-    /* A descriptor without a DACL, or with a NULL DACL ("D:NO_ACCESS_CONTROL"), lets everyone in: that is
-     * never what a configuration meant, so it is an error rather than a silent weakening. */
     if (!GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted)) {
         *syserr = GetLastError();
+        say(why, why_size, "the DACL cannot be read (error %lu)", (unsigned long)*syserr);
         goto cleanup;
     }
-    if (!present || dacl == NULL) {
-        *syserr = ERROR_INVALID_SECURITY_DESCR;
+    if (!present) {
+        say(why, why_size, "there is no DACL (\"D:...\"), which grants everyone full access");
+        goto cleanup;
+    }
+    if (dacl == NULL) {
+        say(why, why_size, "the DACL is NULL, which grants everyone full access");
         goto cleanup;
     }
     if (!IsValidSecurityDescriptor(sd)) {
-        *syserr = ERROR_INVALID_SECURITY_DESCR;
+        say(why, why_size, "the security descriptor is not valid");
         goto cleanup;
     }
+    rc = check_dacl(dacl, use, why, why_size);
+    if (rc != 0)
+        goto cleanup;
+    *syserr = 0;
     *out = sd;
     sd = NULL;
-    rc = 0;
 
 cleanup:
     if (sd != NULL)
         LocalFree(sd);
     free(wsddl);
     return rc;
+}
+
+int ph_sddl_check(const char *sddl, ph_sddl_use use, char *why, size_t why_size)
+{
+    PSECURITY_DESCRIPTOR sd = NULL;
+    DWORD err = 0;
+    int rc = parse_checked(sddl, use, &sd, &err, why, why_size);
+
+    if (sd != NULL)
+        LocalFree(sd);
+    return rc;
+}
+
+int ph__security_parse(const char *sddl, ph_sddl_use use, PSECURITY_DESCRIPTOR *out, DWORD *syserr, char *why,
+                       size_t why_size)
+{
+    return parse_checked(sddl, use, out, syserr, why, why_size);
+}
+
+int ph__security_from_sddl(const char *sddl, PSECURITY_DESCRIPTOR *out, DWORD *syserr)
+{
+    return parse_checked(sddl, PH_SDDL_PIPE, out, syserr, NULL, 0);
+}
+
+int ph__security_from_sddl_why(const char *sddl, PSECURITY_DESCRIPTOR *out, DWORD *syserr, char *why,
+                               size_t why_size)
+{
+    return parse_checked(sddl, PH_SDDL_PIPE, out, syserr, why, why_size);
 }
