@@ -217,13 +217,17 @@ static int name_in_use(const ph_server *s)
 /* Builds everything start needs; returns 0 or a PH_E code with *err set. Under life, STARTING. */
 static int start_build(ph_server *s, DWORD *err)
 {
+    char why[256];
     unsigned i;
     int rc;
 
-    rc = ph__security_from_sddl(s->sddl, &s->sd, err);
+    rc = ph__security_from_sddl_why(s->sddl, &s->sd, err, why, sizeof(why));
     if (rc != 0) {
-        ph__log_win32(&s->log, PH_LOG_ERROR, *err, "ConvertStringSecurityDescriptorToSecurityDescriptorW",
-                      "invalid SDDL \"%s\"", s->sddl);
+        if (*err != 0)
+            ph__log_win32(&s->log, PH_LOG_ERROR, *err, "ConvertStringSecurityDescriptorToSecurityDescriptorW",
+                          "refusing the SDDL \"%s\": %s", s->sddl, why);
+        else
+            ph__log(&s->log, PH_LOG_ERROR, "refusing the SDDL \"%s\": %s", s->sddl, why);
         return rc;
     }
     s->sa.nLength = sizeof(s->sa);
