@@ -35,9 +35,13 @@ static ph_handler_result verb_status(void *ctx, const ph_request *req, const uns
     (void)req;
     (void)payload;
     (void)len;
-    ph_server_counters(v->server, &c);
-    ph_server_get_limits(v->server, &lim);
-    rc = ph_response_ok(resp, "", 0);
+    ph_counters_init(&c);
+    ph_limits_init(&lim);
+    rc = ph_server_counters(v->server, &c);
+    if (rc == 0)
+        rc = ph_server_get_limits(v->server, &lim);
+    if (rc == 0)
+        rc = ph_response_ok(resp, "", 0);
     if (rc == 0)
         rc = ph_response_appendf(resp,
                                  "version=%s\n"
