@@ -23,7 +23,7 @@ int ph_server_new(const ph_server_config *cfg, ph_server **out)
     if (out == NULL)
         return PH_EINVAL;
     *out = NULL;
-    if (cfg == NULL || cfg->handler == NULL)
+    if (cfg == NULL || cfg->handler == NULL || ph__config_check(cfg) != 0)
         return PH_EINVAL;
     rc = ph_pipe_name_normalize(cfg->pipe_name ? cfg->pipe_name : "pipehost", name, sizeof(name));
     if (rc != 0)
@@ -436,11 +436,14 @@ int ph_server_set_limits(ph_server *s, const ph_limits *limits)
     return 0;
 }
 
-void ph_server_get_limits(const ph_server *s, ph_limits *out)
+int ph_server_get_limits(const ph_server *s, ph_limits *out)
 {
+    if (s == NULL || ph__limits_check(out) != 0)
+        return PH_EINVAL;
     AcquireSRWLockShared((PSRWLOCK)&s->lock);
     *out = s->limits;
     ReleaseSRWLockShared((PSRWLOCK)&s->lock);
+    return 0;
 }
 
 const char *ph_server_pipe_name(const ph_server *s)
@@ -458,11 +461,13 @@ static uint64_t read64(const volatile LONG64 *v)
     return (uint64_t)InterlockedCompareExchange64((volatile LONG64 *)v, 0, 0);
 }
 
-void ph_server_counters(const ph_server *s, ph_counters *out)
+int ph_server_counters(const ph_server *s, ph_counters *out)
 {
-    memset(out, 0, sizeof(*out));
+    if (ph__counters_check(out) != 0)
+        return PH_EINVAL;
+    ph_counters_init(out);
     if (s == NULL)
-        return;
+        return 0;
     out->connections_total = read64(&s->c_total);
     out->connections_active = read64(&s->c_active);
     out->requests_total = read64(&s->c_requests);
@@ -472,4 +477,5 @@ void ph_server_counters(const ph_server *s, ph_counters *out)
     AcquireSRWLockShared((PSRWLOCK)&s->lock);
     out->instances_pending = s->accepting;
     ReleaseSRWLockShared((PSRWLOCK)&s->lock);
+    return 0;
 }
