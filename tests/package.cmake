@@ -29,3 +29,13 @@ foreach(mode IN ITEMS static shared)
   set_tests_properties(test_package.custom_service_${mode} PROPERTIES
     FIXTURES_REQUIRED "${PH_TEST_FIXTURES};package_${mode}" RESOURCE_LOCK pipehost_scm)
 endforeach()
+
+# `cmake --build --preset mingw --target NAME` builds every example from a clean tree.
+get_property(_ph_examples GLOBAL PROPERTY PH_EXAMPLE_TARGETS)
+if(_ph_examples)
+  add_test(NAME examples.clean_build
+    COMMAND bash "${CMAKE_CURRENT_SOURCE_DIR}/package/examples_clean.sh" "${PROJECT_SOURCE_DIR}"
+            "${CMAKE_BINARY_DIR}/examples-clean" ${_ph_examples})
+  set_tests_properties(examples.clean_build PROPERTIES
+    ENVIRONMENT "PH_CMAKE=${CMAKE_COMMAND};PH_TOOLCHAIN=${CMAKE_TOOLCHAIN_FILE}" TIMEOUT 900)
+endif()
