@@ -10,7 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static int fail_connect(int rc, const ph_client *c, const char *pipe, uint32_t timeout_ms, const char *required)
+static int fail_connect(const char *program, int rc, const ph_client *c, const char *pipe, uint32_t timeout_ms,
+                        const char *required)
 {
     DWORD err = ph_client_syserror(c);
     char text[256];
@@ -18,53 +19,53 @@ static int fail_connect(int rc, const ph_client *c, const char *pipe, uint32_t t
     ph_syserror_text(err, text, sizeof(text));
     switch (rc) {
     case PH_ENOTFOUND:
-        fprintf(stderr, "pipehost: no server is listening on %s (is the service running? is the pipe name right?)\n",
+        fprintf(stderr, "%s: no server is listening on %s (is the service running? is the pipe name right?)\n", program,
                 pipe);
         return PH_CLI_NOT_FOUND;
     case PH_ETIMEDOUT:
-        fprintf(stderr, "pipehost: %s stayed busy for %lu ms: every instance is serving another client\n", pipe,
+        fprintf(stderr, "%s: %s stayed busy for %lu ms: every instance is serving another client\n", program, pipe,
                 (unsigned long)timeout_ms);
         return PH_CLI_BUSY;
     case PH_EACCESS:
-        fprintf(stderr, "pipehost: access to %s denied by its security descriptor (Win32 error %lu: %s)\n", pipe,
+        fprintf(stderr, "%s: access to %s denied by its security descriptor (Win32 error %lu: %s)\n", program, pipe,
                 (unsigned long)err, text);
         return PH_CLI_ACCESS;
     case PH_EBADNAME:
-        fprintf(stderr, "pipehost: invalid pipe name %s\n", pipe);
+        fprintf(stderr, "%s: invalid pipe name %s\n", program, pipe);
         return PH_EXIT_USAGE;
     case PH_EUNTRUSTED:
         if (ph_client_server_account(c)[0] == '\0')
-            fprintf(stderr, "pipehost: refusing %s: the account of its server cannot be read (Win32 error %lu: %s); "
-                    "nothing was sent\n", pipe, (unsigned long)err, text);
+            fprintf(stderr, "%s: refusing %s: the account of its server cannot be read (Win32 error %lu: %s); "
+                    "nothing was sent\n", program, pipe, (unsigned long)err, text);
         else
-            fprintf(stderr, "pipehost: refusing %s: its server runs as %s, not %s; nothing was sent. Another program "
+            fprintf(stderr, "%s: refusing %s: its server runs as %s, not %s; nothing was sent. Another program "
                     "may have taken the pipe name. If you started that server yourself (pipehost run), add "
-                    "--no-verify-server or --server-sid %s\n", pipe, ph_client_server_account(c),
+                    "--no-verify-server or --server-sid %s\n", program, pipe, ph_client_server_account(c),
                     required ? required : "a service account (SYSTEM, LocalService, NetworkService or a service SID)",
                     ph_client_server_account(c));
         return PH_CLI_UNTRUSTED;
     default:
-        fprintf(stderr, "pipehost: cannot connect to %s: %s (Win32 error %lu: %s)\n", pipe, ph_strerror(rc),
+        fprintf(stderr, "%s: cannot connect to %s: %s (Win32 error %lu: %s)\n", program, pipe, ph_strerror(rc),
                 (unsigned long)err, text);
         return PH_CLI_FAILED;
     }
 }
 
-static int fail_transact(int rc, const ph_client *c, const char *pipe, uint32_t timeout_ms)
+static int fail_transact(const char *program, int rc, const ph_client *c, const char *pipe, uint32_t timeout_ms)
 {
     DWORD err = ph_client_syserror(c);
     char text[256];
 
     ph_syserror_text(err, text, sizeof(text));
     if (rc == PH_ETIMEDOUT) {
-        fprintf(stderr, "pipehost: no answer from %s within %lu ms\n", pipe, (unsigned long)timeout_ms);
+        fprintf(stderr, "%s: no answer from %s within %lu ms\n", program, pipe, (unsigned long)timeout_ms);
         return PH_CLI_BUSY;
     }
     if (rc == PH_EPIPE) {
-        fprintf(stderr, "pipehost: %s closed the connection without answering\n", pipe);
+        fprintf(stderr, "%s: %s closed the connection without answering\n", program, pipe);
         return PH_CLI_FAILED;
     }
-    fprintf(stderr, "pipehost: request to %s failed: %s (Win32 error %lu: %s)\n", pipe, ph_strerror(rc),
+    fprintf(stderr, "%s: request to %s failed: %s (Win32 error %lu: %s)\n", program, pipe, ph_strerror(rc),
             (unsigned long)err, text);
     return PH_CLI_FAILED;
 }
@@ -80,12 +81,12 @@ int svc_cli_main(int argc, char **argv, const ph_service_app *app)
 
     rc = svc_parse_cli(argc, argv, &o, why, sizeof(why));
     if (rc != 0) {
-        fprintf(stderr, "pipehost: %s\n", rc == PH_ENOMEM ? "out of memory" : why);
+        fprintf(stderr, "%s: %s\n", app->program, rc == PH_ENOMEM ? "out of memory" : why);
         return PH_EXIT_USAGE;
     }
     if (ph_pipe_name_normalize(o.pipe ? o.pipe : app->default_pipe, pipe, sizeof(pipe)) != 0) {
-        fprintf(stderr, "pipehost: invalid pipe name \"%.80s\" (bare \"pipehost\" or full \"\\\\.\\pipe\\pipehost\")\n",
-                o.pipe ? o.pipe : app->default_pipe);
+        fprintf(stderr, "%s: invalid pipe name \"%.80s\" (bare \"NAME\" or full \"\\\\.\\pipe\\NAME\")\n",
+                app->program, o.pipe ? o.pipe : app->default_pipe);
         svc_cli_options_free(&o);
         return PH_EXIT_USAGE;
     }
@@ -99,12 +100,12 @@ int svc_cli_main(int argc, char **argv, const ph_service_app *app)
     if (rc == 0)
         rc = ph_client_connect(c, pipe, o.timeout_ms, o.no_verify_server ? 0u : PH_CLIENT_VERIFY_SERVER);
     if (rc != 0) {
-        code = c ? fail_connect(rc, c, pipe, o.timeout_ms, o.server_sid) : PH_CLI_FAILED;
+        code = c ? fail_connect(app->program, rc, c, pipe, o.timeout_ms, o.server_sid) : PH_CLI_FAILED;
         goto out;
     }
     rc = ph_client_transact(c, o.request, o.request_len, &resp, &resp_len, o.timeout_ms, 0);
     if (rc != 0) {
-        code = fail_transact(rc, c, pipe, o.timeout_ms);
+        code = fail_transact(app->program, rc, c, pipe, o.timeout_ms);
         goto out;
     }
     if (resp_len >= 3 && memcmp(resp, "OK ", 3) == 0) {
@@ -119,11 +120,11 @@ int svc_cli_main(int argc, char **argv, const ph_service_app *app)
         }
         code = PH_CLI_OK;
     } else if (resp_len >= 4 && memcmp(resp, "ERR ", 4) == 0) {
-        fprintf(stderr, "pipehost: the server answered: %.*s\n", (int)(resp_len > 2000 ? 2000 : resp_len),
+        fprintf(stderr, "%s: the server answered: %.*s\n", app->program, (int)(resp_len > 2000 ? 2000 : resp_len),
                 (const char *)resp);
         code = PH_CLI_ERR_ANSWER;
     } else {
-        fprintf(stderr, "pipehost: unexpected answer from %s (%zu bytes, neither \"OK \" nor \"ERR \")\n", pipe,
+        fprintf(stderr, "%s: unexpected answer from %s (%zu bytes, neither \"OK \" nor \"ERR \")\n", app->program, pipe,
                 resp_len);
         code = PH_CLI_FAILED;
     }

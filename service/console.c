@@ -36,13 +36,13 @@ static BOOL WINAPI console_ctrl(DWORD type)
     return TRUE;
 }
 
-static int print_errors(const svc_cfg_errors *errs)
+static int print_errors(const svc_cfg_errors *errs, const char *program)
 {
     unsigned i;
     for (i = 0; i < errs->count && i < SVC_CFG_MAX_ERRORS; i++)
-        fprintf(stderr, "pipehost: %s\n", errs->text[i]);
+        fprintf(stderr, "%s: %s\n", program, errs->text[i]);
     if (errs->count > SVC_CFG_MAX_ERRORS)
-        fprintf(stderr, "pipehost: ... and %u more error(s)\n", errs->count - SVC_CFG_MAX_ERRORS);
+        fprintf(stderr, "%s: ... and %u more error(s)\n", program, errs->count - SVC_CFG_MAX_ERRORS);
     return svc_cfg_errors_exit_code(errs);
 }
 
@@ -62,6 +62,7 @@ int svc_console_main(int argc, char **argv, const ph_service_app *app)
     svc_config_init(&cfg, app->default_pipe);
     svc_log_init(&log, PH_LOG_INFO);
     log.console = 1;
+    log.program = app->program;
 
     /* Pass 1 finds --service; its registry configuration is read next; pass 2 lets the options override. */
     svc_parse_run_options(argc, argv, 0, &cfg, &opts, &errs);
@@ -76,14 +77,15 @@ int svc_console_main(int argc, char **argv, const ph_service_app *app)
         else
             svc_config_load_registry(wservice, &cfg, &errs, &found);
         if (wservice != NULL && !found)
-            fprintf(stderr, "pipehost: no configuration for service %s in the registry; using defaults\n", opts.service);
+            fprintf(stderr, "%s: no configuration for service %s in the registry; using defaults\n", app->program,
+                    opts.service);
     }
     svc_parse_run_options(argc, argv, 1, &cfg, &opts, &errs);
     svc_config_check(&cfg, &errs);
     svc_config_check_sddl(&cfg, &errs);
     free(wservice);
     if (errs.count > 0) {
-        code = print_errors(&errs);
+        code = print_errors(&errs, app->program);
         svc_config_free(&cfg);
         return code;
     }

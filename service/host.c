@@ -242,13 +242,14 @@ static void stop_server(svc_host *h)
 
     if (h->fast_stop) {
         ph_limits lim;
-        ph_server_get_limits(h->server, &lim);
-        if (lim.drain_timeout_ms > SVC_SHUTDOWN_DRAIN_MS) {
+        ph_limits_init(&lim);
+        if (ph_server_get_limits(h->server, &lim) == 0 && lim.drain_timeout_ms > SVC_SHUTDOWN_DRAIN_MS) {
             lim.drain_timeout_ms = SVC_SHUTDOWN_DRAIN_MS;
             ph_server_set_limits(h->server, &lim);
         }
     }
     ph_server_stop(h->server);
+    ph_counters_init(&c);
     ph_server_counters(h->server, &c);
     svc_log_msg(h->log, PH_LOG_INFO,
                 "served %llu connection(s), %llu request(s), %llu error(s), %llu bytes in, %llu bytes out",

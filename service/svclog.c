@@ -44,7 +44,7 @@ static void emit(svc_log *log, ph_log_level level, DWORD event_id, int to_events
         if (n > 0 && log->file != NULL)
             svc_filelog_write(log->file, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
         if (log->console) {
-            fprintf(stderr, "pipehost: [%s] %s\n", name, msg);
+            fprintf(stderr, "%s: [%s] %s\n", log->program ? log->program : "pipehost", name, msg);
             fflush(stderr);
         }
     }

@@ -15,6 +15,7 @@ typedef struct svc_log {
     svc_filelog *file;     /* NULL: no file */
     HANDLE events;         /* event source; NULL: no Event Log */
     int console;           /* 1: also write to stderr (console mode) */
+    const char *program;   /* prefix of console lines (the host program's name); NULL: "pipehost" */
 } svc_log;
 
 void svc_log_init(svc_log *log, ph_log_level level);

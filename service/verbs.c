@@ -1,6 +1,8 @@
 /* verbs.c — the built-in request verbs: PING, ECHO (binary-safe), STATUS (counters) and WHOAMI (caller identity). */
 #include "verbs.h"
 
+#include <pipehost/service.h>
+
 #include <windows.h>
 
 /* PING -> "OK PONG". A payload is ignored, so "PING anything" is still a liveness check. */
@@ -24,20 +26,20 @@ static ph_handler_result verb_echo(void *ctx, const ph_request *req, const unsig
 }
 
 /* STATUS -> "OK " and one key=value per line ("\n"), in a fixed order; new keys are only ever added. */
-static ph_handler_result verb_status(void *ctx, const ph_request *req, const unsigned char *payload, size_t len,
-                                     ph_response *resp)
+static ph_handler_result status_reply(ph_response *resp, const ph_server *server, uint64_t uptime_ms,
+                                      const char *service_name)
 {
-    const svc_verbs *v = ctx;
     ph_counters c;
     ph_limits lim;
     int rc;
 
-    (void)req;
-    (void)payload;
-    (void)len;
-    ph_server_counters(v->server, &c);
-    ph_server_get_limits(v->server, &lim);
-    rc = ph_response_ok(resp, "", 0);
+    ph_counters_init(&c);
+    ph_limits_init(&lim);
+    rc = ph_server_counters(server, &c);
+    if (rc == 0)
+        rc = ph_server_get_limits(server, &lim);
+    if (rc == 0)
+        rc = ph_response_ok(resp, "", 0);
     if (rc == 0)
         rc = ph_response_appendf(resp,
                                  "version=%s\n"
@@ -56,20 +58,60 @@ static ph_handler_result verb_status(void *ctx, const ph_request *req, const uns
                                  "idle_timeout_ms=%lu\n"
                                  "write_timeout_ms=%lu\n"
                                  "drain_timeout_ms=%lu\n",
-                                 PH_VERSION_STRING, v->service_name ? v->service_name : "",
-                                 (unsigned long)GetCurrentProcessId(), ph_server_pipe_name(v->server),
-                                 (unsigned long long)(GetTickCount64() - v->started_ms),
+                                 PH_VERSION_STRING, service_name, (unsigned long)GetCurrentProcessId(),
+                                 ph_server_pipe_name(server), (unsigned long long)uptime_ms,
                                  (unsigned long long)c.connections_total, (unsigned long long)c.connections_active,
                                  (unsigned long long)c.requests_total, (unsigned long long)c.errors_total,
                                  (unsigned long long)c.bytes_in, (unsigned long long)c.bytes_out,
                                  (unsigned long long)c.instances_pending, lim.max_message_bytes,
                                  (unsigned long)lim.idle_timeout_ms, (unsigned long)lim.write_timeout_ms,
                                  (unsigned long)lim.drain_timeout_ms);
-    if (rc != 0) {
+    if (rc != 0)
         ph_response_err(resp, "internal", "out of memory building the status");
+    return PH_REPLY;
+}
+
+static ph_handler_result verb_status(void *ctx, const ph_request *req, const unsigned char *payload, size_t len,
+                                     ph_response *resp)
+{
+    const svc_verbs *v = ctx;
+
+    (void)req;
+    (void)payload;
+    (void)len;
+    return status_reply(resp, v->server, GetTickCount64() - v->started_ms, v->service_name ? v->service_name : "");
+}
+
+/* Milliseconds since this process was created: the uptime a server outside the service host reports. */
+static uint64_t process_uptime_ms(void)
+{
+    FILETIME created, exited, kernel, user, now;
+    ULARGE_INTEGER a, b;
+
+    if (!GetProcessTimes(GetCurrentProcess(), &created, &exited, &kernel, &user))
+        return 0;
+    GetSystemTimeAsFileTime(&now);
+    a.LowPart = created.dwLowDateTime;
+    a.HighPart = created.dwHighDateTime;
+    b.LowPart = now.dwLowDateTime;
+    b.HighPart = now.dwHighDateTime;
+    return b.QuadPart > a.QuadPart ? (b.QuadPart - a.QuadPart) / 10000u : 0;
+}
+
+/* STATUS for ph_service_add_builtin_verbs: ctx is the caller's ph_server pointer, read per request. */
+static ph_handler_result verb_status_ref(void *ctx, const ph_request *req, const unsigned char *payload, size_t len,
+                                         ph_response *resp)
+{
+    ph_server *const *server = ctx;
+
+    (void)req;
+    (void)payload;
+    (void)len;
+    if (*server == NULL) {
+        ph_response_err(resp, "internal", "STATUS: the server is not set up yet");
         return PH_REPLY;
     }
-    return PH_REPLY;
+    return status_reply(resp, *server, process_uptime_ms(), "");
 }
 
 /* WHOAMI -> "OK pid=…\nsession=…\nsid=…\n": the caller as the server sees it (from the pipe and its token). */
@@ -100,5 +142,21 @@ int svc_verbs_register(ph_router *router, svc_verbs *v)
         rc = ph_router_add(router, "STATUS", verb_status, v);
     if (rc == 0)
         rc = ph_router_add(router, "WHOAMI", verb_whoami, v);
+    return rc;
+}
+
+int ph_service_add_builtin_verbs(ph_router *router, ph_server *const *server)
+{
+    int rc;
+
+    if (router == NULL || server == NULL)
+        return PH_EINVAL;
+    rc = ph_router_add(router, "PING", verb_ping, NULL);
+    if (rc == 0)
+        rc = ph_router_add(router, "ECHO", verb_echo, NULL);
+    if (rc == 0)
+        rc = ph_router_add(router, "STATUS", verb_status_ref, (void *)server);
+    if (rc == 0)
+        rc = ph_router_add(router, "WHOAMI", verb_whoami, NULL);
     return rc;
 }

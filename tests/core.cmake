@@ -6,7 +6,8 @@ foreach(prog IN ITEMS
     test_name       # pipe name normalisation
     test_errors     # the error list: messages and names (behaviour 11)
     test_response   # responses and the byte buffers under them
-    test_limits)    # configuration defaults, limit ranges
+    test_limits     # configuration defaults, limit ranges
+    test_abi)       # struct size members checked by the library, run-time version
   ph_add_check_test(NAME ${prog} SOURCES core/${prog}.c LIBS pipehost::core TIMEOUT 30 FIXTURES ${PH_TEST_FIXTURES})
 endforeach()
 

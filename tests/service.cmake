@@ -31,6 +31,11 @@ if(MINGW)
   target_link_options(hangsvc PRIVATE -municode)
 endif()
 
+# The built-in verbs added with one call (ph_service_add_builtin_verbs) to a server built on the core alone.
+ph_add_check_test(NAME test_svc_verbs SOURCES service/test_svc_verbs.c
+  LIBS pipehost::service TIMEOUT 60 FIXTURES ${PH_TEST_FIXTURES})
+ph_service_test_target(test_svc_verbs)
+
 # pipehost.exe and the example myservice.exe installed with CreateServiceW under a unique name per test.
 ph_add_check_test(NAME test_service SOURCES service/test_service.c service/svctest.c
   LIBS pipehost::core advapi32 shell32 ole32 uuid TIMEOUT 180 FIXTURES ${PH_TEST_FIXTURES})

@@ -1,12 +1,45 @@
-/* config.c — defaults and range checks for server configuration and limits. */
+/* config.c — defaults, range checks and ABI size checks for server configuration, limits and counters. */
 #include "ph_internal.h"
 
 #include <string.h>
 
 #define PH_MAX_MESSAGE_CEILING ((size_t)64 * 1024 * 1024)
 
+/* The sizes this library knows for each struct: today only the current one. A later version that grows a
+ * struct keeps accepting the older sizes (and reads only the members they contain), so programs built
+ * against an older header keep working with a newer DLL. */
+static int size_known(uint32_t size, size_t current)
+{
+    return size == current;
+}
+
+int ph__limits_check(const ph_limits *limits)
+{
+    return limits != NULL && size_known(limits->size, sizeof(ph_limits)) ? 0 : PH_EINVAL;
+}
+
+int ph__config_check(const ph_server_config *cfg)
+{
+    if (cfg == NULL || !size_known(cfg->size, sizeof(ph_server_config)))
+        return PH_EINVAL;
+    return ph__limits_check(&cfg->limits);
+}
+
+int ph__counters_check(const ph_counters *counters)
+{
+    return counters != NULL && size_known(counters->size, sizeof(ph_counters)) ? 0 : PH_EINVAL;
+}
+
+void ph_counters_init(ph_counters *counters)
+{
+    memset(counters, 0, sizeof(*counters));
+    counters->size = (uint32_t)sizeof(*counters);
+}
+
 void ph_limits_init(ph_limits *limits)
 {
+    memset(limits, 0, sizeof(*limits));
+    limits->size = (uint32_t)sizeof(*limits);
     limits->max_message_bytes = 65536;
     limits->idle_timeout_ms = 120000;
     limits->write_timeout_ms = 10000;
@@ -15,7 +48,7 @@ void ph_limits_init(ph_limits *limits)
 
 int ph_limits_validate(const ph_limits *limits)
 {
-    if (limits == NULL)
+    if (ph__limits_check(limits) != 0)
         return PH_EINVAL;
     if (limits->max_message_bytes < 1 || limits->max_message_bytes > PH_MAX_MESSAGE_CEILING)
         return PH_EINVAL;
@@ -30,6 +63,7 @@ int ph_limits_validate(const ph_limits *limits)
 void ph_server_config_init(ph_server_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
+    cfg->size = (uint32_t)sizeof(*cfg);
     cfg->pipe_name = NULL;
     cfg->max_instances = 255;
     cfg->pending_instances = 4;

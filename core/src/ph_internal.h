@@ -31,6 +31,15 @@ struct ph_response {
     ph_buf buf;
 };
 
+/* ABI checks (config.c): 0 if the struct's size member is one this library knows (set by its _init
+ * function), else PH_EINVAL. ph__config_check covers cfg->limits too. Every public function that reads or
+ * fills one of these structs calls its check first: ph_server_new (ph__config_check), ph_server_set_limits
+ * (through ph_limits_validate), ph_server_get_limits (ph__limits_check on out) and ph_server_counters
+ * (ph__counters_check on out). */
+int ph__config_check(const ph_server_config *cfg);
+int ph__limits_check(const ph_limits *limits);
+int ph__counters_check(const ph_counters *counters);
+
 /* Sanitised copy of untrusted bytes for messages: printable ASCII kept, others as '?', cut at max chars. */
 void ph__printable(char *out, size_t out_size, const unsigned char *data, size_t len);
 

@@ -376,6 +376,7 @@ uint64_t ct_counter(const ph_server *s, size_t field)
     ph_counters k;
     uint64_t v;
 
+    ph_counters_init(&k);
     ph_server_counters(s, &k);
     memcpy(&v, (const char *)&k + field, sizeof(v));
     return v;

@@ -167,8 +167,10 @@ static void counters_in_log(void *ctx, ph_log_level level, const char *message)
 
     (void)level;
     (void)message;
-    if (r->s != NULL)
+    if (r->s != NULL) {
+        ph_counters_init(&k);
         ph_server_counters(r->s, &k);
+    }
     InterlockedIncrement(&r->calls);
 }
 

@@ -147,7 +147,8 @@ START_TEST(limits_and_counters_before_start)
     ct_config(&cfg, name, sizeof(name), "life-limits", &ctx, NULL);
     cfg.limits.max_message_bytes = 12345;
     ck_assert_int_eq(ph_server_new(&cfg, &s), 0);
-    ph_server_get_limits(s, &l);
+    ph_limits_init(&l);
+    ck_assert_int_eq(ph_server_get_limits(s, &l), 0);
     ck_assert_uint_eq(l.max_message_bytes, 12345);
     l.write_timeout_ms = 0;
     ck_assert_int_eq(ph_server_set_limits(s, &l), PH_EINVAL);
@@ -155,14 +156,17 @@ START_TEST(limits_and_counters_before_start)
     ck_assert_int_eq(ph_server_set_limits(NULL, &l), PH_EINVAL);
     l.write_timeout_ms = 777;
     ck_assert_int_eq(ph_server_set_limits(s, &l), 0); /* before start is fine */
-    ph_server_get_limits(s, &l);
+    ph_limits_init(&l);
+    ck_assert_int_eq(ph_server_get_limits(s, &l), 0);
     ck_assert_uint_eq(l.write_timeout_ms, 777);
     memset(&k, 0xff, sizeof(k));
-    ph_server_counters(s, &k);
+    k.size = (uint32_t)sizeof(k);
+    ck_assert_int_eq(ph_server_counters(s, &k), 0);
     ck_assert_uint_eq(k.connections_total, 0);
     ck_assert_uint_eq(k.instances_pending, 0);
     memset(&k, 0xff, sizeof(k));
-    ph_server_counters(NULL, &k);
+    k.size = (uint32_t)sizeof(k);
+    ck_assert_int_eq(ph_server_counters(NULL, &k), 0);
     ck_assert_uint_eq(k.bytes_out, 0);
     ph_server_free(s);
     ct_ctx_free(&ctx);

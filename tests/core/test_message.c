@@ -45,7 +45,8 @@ START_TEST(large_request_reassembled)
     echo_exact(c, 256 * 1024, 4); /* exactly the cap is allowed */
     ck_assert_int_eq(ctx.calls, 2);
     ck_assert_int_eq(ctx.too_large, 0);
-    ph_server_counters(s, &k);
+    ph_counters_init(&k);
+    ck_assert_int_eq(ph_server_counters(s, &k), 0);
     ck_assert_uint_eq(k.bytes_in, 200000 + 256 * 1024);
     ck_assert_uint_eq(k.errors_total, 0);
     ph_client_free(c);
@@ -196,7 +197,8 @@ START_TEST(oversize_drained_answered_closed)
     }
     ck_assert_int_eq(ctx.bad, 0);
     ck_assert(CT_WAIT(s, connections_active, 1, 3000));
-    ph_server_counters(s, &k);
+    ph_counters_init(&k);
+    ck_assert_int_eq(ph_server_counters(s, &k), 0);
     ck_assert_uint_eq(k.errors_total, 3);
     /* Drained bytes are read bytes: the whole oversize requests count. */
     ck_assert_uint_eq(k.bytes_in, 6 + 3 * 6 + 1024 + 1025 + 5000 + 1024 * 1024);
@@ -223,11 +225,13 @@ START_TEST(limit_change_applies_to_new_requests)
     s = ct_start(&cfg, &ctx);
     c = ct_connect(name);
     echo_exact(c, 3000, 2);
-    ph_server_get_limits(s, &l);
+    ph_limits_init(&l);
+    ck_assert_int_eq(ph_server_get_limits(s, &l), 0);
     ck_assert_uint_eq(l.max_message_bytes, 65536);
     l.max_message_bytes = 2000;
     ck_assert_int_eq(ph_server_set_limits(s, &l), 0);
-    ph_server_get_limits(s, &l);
+    ph_limits_init(&l);
+    ck_assert_int_eq(ph_server_get_limits(s, &l), 0);
     ck_assert_uint_eq(l.max_message_bytes, 2000);
     /* The next request is under the new limit, even on this connection whose read was already posted. */
     resp = send_oversize(c, 3000, &len);
@@ -239,7 +243,8 @@ START_TEST(limit_change_applies_to_new_requests)
     ph_client_free(c);
     l.max_message_bytes = 0;
     ck_assert_int_eq(ph_server_set_limits(s, &l), PH_EINVAL);
-    ph_server_get_limits(s, &l);
+    ph_limits_init(&l);
+    ck_assert_int_eq(ph_server_get_limits(s, &l), 0);
     ck_assert_uint_eq(l.max_message_bytes, 2000);
     ph_server_free(s);
     ct_ctx_free(&ctx);

@@ -300,6 +300,7 @@ static void stopper(void *arg, unsigned index)
 
     InterlockedAdd(&st->rc_sum, rc < 0 ? -rc : rc);
     st->t[index] = ph_test_now_ms();
+    ph_counters_init(&st->after[index]);
     ph_server_counters(st->s, &st->after[index]);
     InterlockedIncrement(&st->returned);
 }

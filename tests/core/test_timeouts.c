@@ -116,7 +116,8 @@ START_TEST(idle_clock_and_infinite)
     ct_expect_str(c, "alive", "alive");
     ph_client_free(c);
 
-    ph_server_get_limits(s, &l);
+    ph_limits_init(&l);
+    ck_assert_int_eq(ph_server_get_limits(s, &l), 0);
     l.idle_timeout_ms = PH_INFINITE;
     ck_assert_int_eq(ph_server_set_limits(s, &l), 0);
     c = ct_connect(name);

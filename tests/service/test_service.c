@@ -791,6 +791,8 @@ START_TEST(example_myservice)
     SERVICE_STATUS_PROCESS st;
     unsigned char *resp = NULL;
     size_t len = 0;
+    char args[300], nopipe[128], *out = NULL;
+    int rc;
 
     svct_start_running(t);
     ck_assert_int_eq(svct_transact(t->pipe, "REVERSE abc\0d", 13, &resp, &len), 0);
@@ -802,6 +804,22 @@ START_TEST(example_myservice)
     ck_assert_int_eq(svct_transact(t->pipe, "PING", 4, &resp, &len), 0); /* the built-ins are still there */
     ck_assert_str_eq((char *)resp, "OK PONG");
     ph_free(resp);
+    /* Its client speaks in its own name: every message starts with "myservice:", none with "pipehost:". */
+    ph_test_pipe_name(nopipe, sizeof(nopipe), "absent");
+    snprintf(args, sizeof(args), "ping --pipe %s", nopipe);
+    rc = svct_run(cmdline(svct_myservice_exe(), args), 20000, &out);
+    ck_assert_msg(rc == 2 && strncmp(out, "myservice: no server is listening", 33) == 0 &&
+                      strstr(out, "pipehost:") == NULL, "ping absent: %d\n%s", rc, out);
+    free(out);
+    snprintf(args, sizeof(args), "send NOPE --pipe %s", t->pipe);
+    rc = svct_run(cmdline(svct_myservice_exe(), args), 20000, &out);
+    ck_assert_msg(rc == 1 && strncmp(out, "myservice: the server answered: ERR unknown-verb", 48) == 0, "%d\n%s", rc,
+                  out);
+    free(out);
+    rc = svct_run(cmdline(svct_myservice_exe(), "run --max-message 0 --pipe x"), 20000, &out);
+    ck_assert_msg(rc == EXIT_CONFIG && strncmp(out, "myservice: ", 11) == 0 && strstr(out, "MaxMessageBytes") != NULL &&
+                      strstr(out, "pipehost:") == NULL, "%d\n%s", rc, out);
+    free(out);
     svct_stop(t, 20000, &st);
     ck_assert_uint_eq(st.dwWin32ExitCode, 0);
 }

@@ -32,6 +32,19 @@ extern "C" {
 #define PH_VERSION_MINOR 1
 #define PH_VERSION_PATCH 0
 #define PH_VERSION_STRING "0.1.0"
+/* The version as one number, (major << 16) | (minor << 8) | patch, for comparisons. */
+#define PH_VERSION_HEX ((PH_VERSION_MAJOR << 16) | (PH_VERSION_MINOR << 8) | PH_VERSION_PATCH)
+
+/* The version of the library actually loaded (PH_VERSION_HEX / PH_VERSION_STRING as it was built), which
+ * differs from the macros above when a program runs with another pipehost.dll than it was compiled with. */
+PH_EXTERN unsigned ph_version(void);
+PH_EXTERN const char *ph_version_string(void);
+
+/* ABI: the structs below that the library reads or fills through a pointer (ph_server_config, ph_limits,
+ * ph_counters) start with a `size` member that their _init function sets to sizeof the struct as the
+ * caller was compiled. The library refuses a size it does not know with PH_EINVAL, so a program built
+ * against one version never has a struct of another layout read or written behind its back. Always
+ * initialise them with their _init function before setting fields. */
 
 /* ---------------------------------------------------------------------------------------------------------
  * Errors. Every function that can fail returns 0 or a negative PH_E… code. Numbers are never reused: add new
@@ -180,6 +193,7 @@ PH_EXTERN ph_handler_result ph_router_handle(void *router, const ph_request *req
 
 /* Limits that can change while the server runs (ph_server_set_limits); they apply to new requests. */
 typedef struct ph_limits {
+    uint32_t size;             /* sizeof(ph_limits), set by ph_limits_init */
     size_t max_message_bytes;  /* largest request accepted; default 65536; 1 .. 64 MiB */
     uint32_t idle_timeout_ms;  /* close a connection with no request for this long; default 120000; PH_INFINITE */
     uint32_t write_timeout_ms; /* close a connection whose response is not read within this; default 10000 */
@@ -213,6 +227,7 @@ PH_EXTERN int ph_sddl_check(const char *sddl, ph_sddl_use use, char *why, size_t
 #endif
 
 typedef struct ph_server_config {
+    uint32_t size;               /* sizeof(ph_server_config), set by ph_server_config_init */
     const char *pipe_name;       /* bare or full; default "\\.\pipe\pipehost" when NULL */
     unsigned max_instances;      /* 1..255 (255 = unlimited); default 255 */
     unsigned pending_instances;  /* instances always waiting for clients (refilled at once on connect);
@@ -229,15 +244,16 @@ typedef struct ph_server_config {
     ph_log_level log_level;      /* messages above this level are not produced; default PH_LOG_INFO */
 } ph_server_config;
 
-/* Fills cfg with the defaults above (handler NULL). */
+/* Fill cfg / limits with the defaults above (handler NULL) and set their size members. */
 PH_EXTERN void ph_server_config_init(ph_server_config *cfg);
 PH_EXTERN void ph_limits_init(ph_limits *limits);
-/* Checks limits against the documented ranges; returns 0 or PH_EINVAL. */
+/* Checks limits (its size member included) against the documented ranges; returns 0 or PH_EINVAL. */
 PH_EXTERN int ph_limits_validate(const ph_limits *limits);
 
 typedef struct ph_server ph_server;
 
-/* Validates and copies cfg (strings included). Does not touch the pipe namespace. */
+/* Validates and copies cfg (strings included). Does not touch the pipe namespace. PH_EINVAL if cfg or
+ * cfg->limits was not initialised by its _init function (size member). */
 PH_EXTERN int ph_server_new(const ph_server_config *cfg, ph_server **out);
 /* Creates the security descriptor, the completion port, the pool and the pending instances. On return 0
  * the pipe is bound and accepting. Fails with PH_EADDRINUSE if another process serves the name, PH_EBADSDDL,
@@ -252,13 +268,16 @@ PH_EXTERN int ph_server_stop(ph_server *server);
 PH_EXTERN void ph_server_free(ph_server *server);
 /* Changes limits for requests read from now on; in-flight requests keep theirs. */
 PH_EXTERN int ph_server_set_limits(ph_server *server, const ph_limits *limits);
-PH_EXTERN void ph_server_get_limits(const ph_server *server, ph_limits *out);
+/* Copies the limits in force into out, which must have been initialised with ph_limits_init (its size
+ * member); returns 0 or PH_EINVAL. */
+PH_EXTERN int ph_server_get_limits(const ph_server *server, ph_limits *out);
 /* The full pipe name being served ("\\.\pipe\…"). */
 PH_EXTERN const char *ph_server_pipe_name(const ph_server *server);
 /* The Win32 error behind the last failure of ph_server_start/stop (0 if none). */
 PH_EXTERN unsigned long ph_server_syserror(const ph_server *server);
 
 typedef struct ph_counters {
+    uint32_t size;               /* sizeof(ph_counters), set by ph_counters_init */
     uint64_t connections_total;  /* clients accepted since start */
     uint64_t connections_active; /* clients connected now */
     uint64_t requests_total;     /* requests handed to the handler (too-large ones included) */
@@ -267,8 +286,11 @@ typedef struct ph_counters {
     uint64_t bytes_out;          /* response bytes written */
     uint64_t instances_pending;  /* instances waiting for a client now */
 } ph_counters;
-/* Safe at any time from any thread, before start and after stop included. */
-PH_EXTERN void ph_server_counters(const ph_server *server, ph_counters *out);
+/* Zeroes counters and sets its size member: call it before ph_server_counters. */
+PH_EXTERN void ph_counters_init(ph_counters *counters);
+/* Fills out (initialised with ph_counters_init); all zero for a NULL server. Safe at any time from any
+ * thread, before start and after stop included. Returns 0, or PH_EINVAL if out has an unknown size. */
+PH_EXTERN int ph_server_counters(const ph_server *server, ph_counters *out);
 
 /* ---------------------------------------------------------------------------------------------------------
  * Client.

@@ -22,17 +22,39 @@
 
 #define PH_PENDING_CAP 64u /* the adaptive waiting target never grows past this (or the floor, if larger) */
 
-/* The server whose pool or timer this thread is (NULL on every other thread). */
-static _Thread_local const ph_server *tls_server;
+/* The server whose pool or timer this thread is (NULL on every other thread), in a TLS slot taken once per
+ * process. (A Win32 slot rather than _Thread_local: MinGW implements that with emulated TLS from libgcc's DLL,
+ * which a pipehost.dll must not depend on.) */
+static INIT_ONCE g_tls_once = INIT_ONCE_STATIC_INIT;
+static DWORD g_tls = TLS_OUT_OF_INDEXES;
+
+static BOOL CALLBACK alloc_tls(PINIT_ONCE once, PVOID param, PVOID *context)
+{
+    (void)once;
+    (void)param;
+    (void)context;
+    g_tls = TlsAlloc();
+    return TRUE;
+}
+
+static DWORD tls_slot(void)
+{
+    if (!InitOnceExecuteOnce(&g_tls_once, alloc_tls, NULL, NULL))
+        return TLS_OUT_OF_INDEXES;
+    return g_tls;
+}
 
 void ph__mark_server_thread(const ph_server *s)
 {
-    tls_server = s;
+    DWORD slot = tls_slot();
+    if (slot != TLS_OUT_OF_INDEXES)
+        TlsSetValue(slot, (LPVOID)(uintptr_t)s);
 }
 
 int ph__on_server_thread(const ph_server *s)
 {
-    return tls_server == s;
+    DWORD slot = tls_slot();
+    return slot != TLS_OUT_OF_INDEXES && TlsGetValue(slot) == (LPVOID)(uintptr_t)s;
 }
 
 static char *dup_str(const char *s)
@@ -77,7 +99,7 @@ int ph_server_new(const ph_server_config *cfg, ph_server **out)
     if (out == NULL)
         return PH_EINVAL;
     *out = NULL;
-    if (cfg == NULL || cfg->handler == NULL)
+    if (cfg == NULL || cfg->handler == NULL || ph__config_check(cfg) != 0)
         return PH_EINVAL;
     rc = ph_pipe_name_normalize(cfg->pipe_name ? cfg->pipe_name : "pipehost", name, sizeof(name));
     if (rc != 0)
@@ -402,11 +424,14 @@ int ph_server_set_limits(ph_server *s, const ph_limits *limits)
     return 0;
 }
 
-void ph_server_get_limits(const ph_server *s, ph_limits *out)
+int ph_server_get_limits(const ph_server *s, ph_limits *out)
 {
+    if (s == NULL || ph__limits_check(out) != 0)
+        return PH_EINVAL;
     AcquireSRWLockShared((PSRWLOCK)&s->lock);
     *out = s->limits;
     ReleaseSRWLockShared((PSRWLOCK)&s->lock);
+    return 0;
 }
 
 const char *ph_server_pipe_name(const ph_server *s)
@@ -424,11 +449,13 @@ static uint64_t read64(const volatile LONG64 *v)
     return (uint64_t)InterlockedCompareExchange64((volatile LONG64 *)v, 0, 0);
 }
 
-void ph_server_counters(const ph_server *s, ph_counters *out)
+int ph_server_counters(const ph_server *s, ph_counters *out)
 {
-    memset(out, 0, sizeof(*out));
+    if (ph__counters_check(out) != 0)
+        return PH_EINVAL;
+    ph_counters_init(out);
     if (s == NULL)
-        return;
+        return 0;
     out->connections_total = read64(&s->c_total);
     out->connections_active = read64(&s->c_active);
     out->requests_total = read64(&s->c_requests);
@@ -438,4 +465,5 @@ void ph_server_counters(const ph_server *s, ph_counters *out)
     AcquireSRWLockShared((PSRWLOCK)&s->lock);
     out->instances_pending = s->accepting;
     ReleaseSRWLockShared((PSRWLOCK)&s->lock);
+    return 0;
 }

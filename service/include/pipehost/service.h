@@ -28,6 +28,19 @@ typedef struct ph_service_app {
  * process exit code (see service/exitcodes.h and the README). */
 int ph_service_main(int argc, wchar_t **argv, const ph_service_app *app);
 
+/* The service host's built-in verbs for a server of your own on the core alone (a ph_router as the
+ * handler of a ph_server you create): adds PING, ECHO, STATUS and WHOAMI to router, answering as they do
+ * in a service. STATUS reads *server at each request, so the call can come before ph_server_new fills it;
+ * until then STATUS answers "ERR internal"; its uptime_ms counts from the process start and its service
+ * key is empty. *server must stay valid while the router is used. Returns 0, PH_EINVAL or PH_ENOMEM.
+ *
+ *     ph_router_new(&router);
+ *     ph_service_add_builtin_verbs(router, &server);   then your own ph_router_add calls
+ *     cfg.handler = ph_router_handle; cfg.handler_ctx = router;
+ *     ph_server_new(&cfg, &server); ph_server_start(server);
+ */
+int ph_service_add_builtin_verbs(ph_router *router, ph_server *const *server);
+
 #ifdef __cplusplus
 }
 #endif
