@@ -603,6 +603,8 @@ static op_result conn_write(ph_conn *c, DWORD *bytes, DWORD *err)
         return OP_PENDING;
     }
     c->state = PH_CONN_WRITING;
+    if (c->t_state == PH_CONN_WRITING && c->t_due != 0)
+        ph__timer_arm_locked(s, c, PH_CONN_WRITING, 0); /* an earlier write's deadline must not match this one */
     memset(&c->ov, 0, sizeof(c->ov));
     if (ph__sys.WriteFile(c->pipe, data, (DWORD)c->out.buf.len, NULL, &c->ov)) {
         ReleaseSRWLockExclusive(&c->lock);
