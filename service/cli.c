@@ -1,6 +1,7 @@
 /* cli.c — the client commands: ping, status, whoami and send, through the core client, with clear exit codes. */
 #include "app.h"
 
+#include "admin.h"
 #include "exitcodes.h"
 #include "options.h"
 #include "svclog.h"
@@ -61,7 +62,7 @@ static int fail_transact(int rc, const ph_client *c, const char *pipe, uint32_t 
 int svc_cli_main(int argc, char **argv, const ph_service_app *app)
 {
     svc_cli_options o;
-    char why[200], pipe[sizeof(PH_PIPE_PREFIX) + PH_PIPE_NAME_MAX];
+    char why[200], pipe[sizeof(PH_PIPE_PREFIX) + PH_PIPE_NAME_MAX], svc_pipe[sizeof(pipe)];
     ph_client *c = NULL;
     unsigned char *resp = NULL;
     size_t resp_len = 0;
@@ -71,6 +72,20 @@ int svc_cli_main(int argc, char **argv, const ph_service_app *app)
     if (rc != 0) {
         fprintf(stderr, "pipehost: %s\n", rc == PH_ENOMEM ? "out of memory" : why);
         return PH_EXIT_USAGE;
+    }
+    /* --service NAME: that service's PipeName. Neither option: the PipeName of a service installed under the
+     * program's own name, if there is one, else the program's default pipe. */
+    if (o.pipe == NULL) {
+        char why_pipe[300];
+        int found = svc_admin_service_pipe(o.service ? o.service : app->program, app->default_pipe, svc_pipe,
+                                           sizeof(svc_pipe), why_pipe, sizeof(why_pipe));
+        if (found != 0 && o.service != NULL) {
+            fprintf(stderr, "pipehost: %s\n", why_pipe);
+            svc_cli_options_free(&o);
+            return found > 0 ? PH_CLI_NOT_FOUND : PH_CLI_FAILED;
+        }
+        if (found == 0)
+            o.pipe = svc_pipe;
     }
     if (ph_pipe_name_normalize(o.pipe ? o.pipe : app->default_pipe, pipe, sizeof(pipe)) != 0) {
         fprintf(stderr, "pipehost: invalid pipe name \"%.80s\" (bare \"pipehost\" or full \"\\\\.\\pipe\\pipehost\")\n",

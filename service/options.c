@@ -115,7 +115,7 @@ int svc_parse_cli(int argc, char **argv, svc_cli_options *out, char *why, size_t
             out->quiet = 1;
             continue;
         }
-        if (!option_is(arg, n, "--pipe") && !option_is(arg, n, "--timeout")) {
+        if (!option_is(arg, n, "--pipe") && !option_is(arg, n, "--timeout") && !option_is(arg, n, "--service")) {
             snprintf(why, why_size, "unknown option %.*s (a payload starting with -- goes after a lone --)",
                      (int)(n > 60 ? 60 : n), arg);
             goto out;
@@ -129,6 +129,12 @@ int svc_parse_cli(int argc, char **argv, svc_cli_options *out, char *why, size_t
         }
         if (option_is(arg, n, "--pipe")) {
             out->pipe = value;
+        } else if (option_is(arg, n, "--service")) {
+            if (value[0] == '\0') {
+                snprintf(why, why_size, "--service needs a service name");
+                goto out;
+            }
+            out->service = value;
         } else if (svc_parse_dword(value, &out->timeout_ms) != 0 || out->timeout_ms == 0 ||
                    out->timeout_ms > 3600000) {
             snprintf(why, why_size, "--timeout accepts 1..3600000 ms, given \"%.40s\"", value);
@@ -136,6 +142,10 @@ int svc_parse_cli(int argc, char **argv, svc_cli_options *out, char *why, size_t
         }
     }
 
+    if (out->pipe != NULL && out->service != NULL) {
+        snprintf(why, why_size, "--pipe and --service both name the pipe: give one");
+        goto out;
+    }
     if (strcmp(command, "ping") == 0 || strcmp(command, "status") == 0 || strcmp(command, "whoami") == 0) {
         const char *verb = command[0] == 'p' ? "PING" : command[0] == 's' ? "STATUS" : "WHOAMI";
         if (npos > 0) {

@@ -1,7 +1,7 @@
 /* verbs.c — the built-in request verbs: PING, ECHO (binary-safe), STATUS (counters) and WHOAMI (caller identity). */
 #include "verbs.h"
 
-#include <windows.h>
+#include <string.h>
 
 /* PING -> "OK PONG". A payload is ignored, so "PING anything" is still a liveness check. */
 static ph_handler_result verb_ping(void *ctx, const ph_request *req, const unsigned char *payload, size_t len,
@@ -27,9 +27,11 @@ static ph_handler_result verb_echo(void *ctx, const ph_request *req, const unsig
 static ph_handler_result verb_status(void *ctx, const ph_request *req, const unsigned char *payload, size_t len,
                                      ph_response *resp)
 {
-    const svc_verbs *v = ctx;
+    svc_verbs *v = ctx;
     ph_counters c;
     ph_limits lim;
+    unsigned long reloads;
+    char result[sizeof(v->reload_result)];
     int rc;
 
     (void)req;
@@ -37,6 +39,10 @@ static ph_handler_result verb_status(void *ctx, const ph_request *req, const uns
     (void)len;
     ph_server_counters(v->server, &c);
     ph_server_get_limits(v->server, &lim);
+    AcquireSRWLockShared(&v->lock);
+    reloads = v->reloads;
+    memcpy(result, v->reload_result, sizeof(result));
+    ReleaseSRWLockShared(&v->lock);
     rc = ph_response_ok(resp, "", 0);
     if (rc == 0)
         rc = ph_response_appendf(resp,
@@ -65,6 +71,8 @@ static ph_handler_result verb_status(void *ctx, const ph_request *req, const uns
                                  (unsigned long long)c.instances_pending, lim.max_message_bytes,
                                  (unsigned long)lim.idle_timeout_ms, (unsigned long)lim.write_timeout_ms,
                                  (unsigned long)lim.drain_timeout_ms);
+    if (rc == 0)
+        rc = ph_response_appendf(resp, "reloads=%lu\nreload_result=%s\n", reloads, result);
     if (rc != 0) {
         ph_response_err(resp, "internal", "out of memory building the status");
         return PH_REPLY;
@@ -91,9 +99,27 @@ static ph_handler_result verb_whoami(void *ctx, const ph_request *req, const uns
     return PH_REPLY;
 }
 
+void svc_verbs_reloaded(svc_verbs *v, const char *result)
+{
+    size_t n = strlen(result), i;
+
+    AcquireSRWLockExclusive(&v->lock);
+    v->reloads++;
+    if (n >= sizeof(v->reload_result))
+        n = sizeof(v->reload_result) - 1;
+    /* One line in the key=value answer: line breaks in a message would start a fake key. */
+    for (i = 0; i < n; i++)
+        v->reload_result[i] = (result[i] == '\n' || result[i] == '\r') ? ' ' : result[i];
+    v->reload_result[n] = '\0';
+    ReleaseSRWLockExclusive(&v->lock);
+}
+
 int svc_verbs_register(ph_router *router, svc_verbs *v)
 {
-    int rc = ph_router_add(router, "PING", verb_ping, v);
+    int rc;
+
+    InitializeSRWLock(&v->lock);
+    rc = ph_router_add(router, "PING", verb_ping, v);
     if (rc == 0)
         rc = ph_router_add(router, "ECHO", verb_echo, v);
     if (rc == 0)
