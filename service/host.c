@@ -109,15 +109,12 @@ static int start_server(svc_host *h)
         DWORD err = ph_server_syserror(h->server);
         char text[256];
         ph_syserror_text(err, text, sizeof(text));
-        if (rc == PH_EADDRINUSE)
-            svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_START_FAILED,
-                          "cannot serve %s (PipeName): the name is already in use by another process", h->cfg.pipe_name);
-        else if (rc == PH_EBADSDDL)
+        if (rc == PH_EBADSDDL)
             svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_START_FAILED,
                           "invalid configuration value Sddl: the security descriptor \"%.200s\" was refused when "
                           "creating %s (Win32 error %lu: %s)",
                           h->cfg.sddl ? h->cfg.sddl : PH_DEFAULT_SDDL, h->cfg.pipe_name, (unsigned long)err, text);
-        else
+        else if (rc != PH_EADDRINUSE) /* a name in use is logged by the core ("… is already in use"): said once */
             svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_START_FAILED, "cannot serve %s: %s (%s; Win32 error %lu: %s)",
                           h->cfg.pipe_name, ph_strerror(rc), ph_err_name(rc), (unsigned long)err, text);
     }

@@ -36,7 +36,7 @@ int svc_parse_run_options(int argc, char **argv, int apply, svc_config *cfg, svc
         }
         if (strncmp(arg, "--", 2) != 0 || len >= sizeof(name)) {
             if (apply)
-                svc_cfg_error_other(errs, "unexpected argument \"%.80s\" (options start with --; see pipehost help)",
+                svc_cfg_error_usage(errs, "unexpected argument \"%.80s\" (options start with --; see pipehost help)",
                                     arg);
             rc = PH_EINVAL;
             continue;
@@ -46,14 +46,14 @@ int svc_parse_run_options(int argc, char **argv, int apply, svc_config *cfg, svc
         def = svc_value_by_option(name);
         if (def == NULL && !option_is(arg, len, "--service") && !option_is(arg, len, "--stop-event")) {
             if (apply)
-                svc_cfg_error_other(errs, "unknown option %s (see pipehost help)", name);
+                svc_cfg_error_usage(errs, "unknown option %s (see pipehost help)", name);
             rc = PH_EINVAL;
             continue;
         }
         if (value == NULL) {
             if (i + 1 >= argc) {
                 if (apply)
-                    svc_cfg_error_other(errs, "option %s needs a value", name);
+                    svc_cfg_error_usage(errs, "option %s needs a value", name);
                 rc = PH_EINVAL;
                 continue;
             }
@@ -66,7 +66,7 @@ int svc_parse_run_options(int argc, char **argv, int apply, svc_config *cfg, svc
                 opts->stop_event = value;
             if (value[0] == '\0') {
                 if (apply)
-                    svc_cfg_error_other(errs, "option %s needs a non-empty value", name);
+                    svc_cfg_error_usage(errs, "option %s needs a non-empty value", name);
                 rc = PH_EINVAL;
             }
             continue;
