@@ -55,12 +55,26 @@ if errorlevel 1 goto undo
 echo install: Event Log source %NAME%
 
 net start "%NAME%" >nul
-if errorlevel 1 (
-  echo install: net start %NAME% failed: see %ProgramData%\pipehost\%NAME%.log and the Event Log
-  goto undo
-)
+if errorlevel 1 goto notstarted
+rem net start may return while the service is still starting (or already failing): wait for RUNNING,
+rem at most about 30 s, and stop waiting as soon as it is STOPPED.
+set /a TRIES=0
+:wait
+sc query "%NAME%" | find "RUNNING" >nul
+if not errorlevel 1 goto started
+sc query "%NAME%" | find "STOPPED" >nul
+if not errorlevel 1 goto notstarted
+set /a TRIES+=1
+if %TRIES% geq 30 goto notstarted
+ping -n 2 127.0.0.1 >nul
+goto wait
+
+:started
 echo install: %NAME% installed and started
 exit /b 0
+
+:notstarted
+echo install: %NAME% did not start: see %ProgramData%\pipehost\%NAME%.log, sc query %NAME% and the Event Log
 
 :undo
 sc delete "%NAME%" >nul
