@@ -34,4 +34,8 @@ DWORD svc_admin_service_sid(const wchar_t *service, wchar_t *out, size_t size);
  * now. path gets the folder. Returns 0 or a Win32 error. */
 DWORD svc_admin_prepare_log_dir(const wchar_t *service_sid, wchar_t *path, size_t size, int *created);
 
+/* The log folder's security descriptor as SDDL: owner SYSTEM, protected DACL as above, keeping the service-SID
+ * ACEs of old_dacl (may be NULL). Returns 0 or ERROR_INSUFFICIENT_BUFFER. */
+DWORD svc_admin_log_dir_sddl(const wchar_t *service_sid, PACL old_dacl, wchar_t *sddl, size_t size);
+
 #endif /* PH_ADMIN_H */

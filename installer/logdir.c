@@ -96,6 +96,21 @@ static void keep_service_aces(PACL old, const wchar_t *want, wchar_t *sddl, size
     }
 }
 
+DWORD svc_admin_log_dir_sddl(const wchar_t *service_sid, PACL old_dacl, wchar_t *sddl, size_t size)
+{
+    size_t used;
+
+    if (swprintf(sddl, size, L"O:SYG:SYD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FR;;;BU)") < 0)
+        return ERROR_INSUFFICIENT_BUFFER;
+    if (service_sid != NULL) {
+        used = wcslen(sddl);
+        if (swprintf(sddl + used, size - used, L"(A;OICI;0x%lx;;;%ls)", (unsigned long)LOG_DIR_MODIFY, service_sid) < 0)
+            return ERROR_INSUFFICIENT_BUFFER;
+    }
+    keep_service_aces(old_dacl, service_sid, sddl, size);
+    return 0;
+}
+
 DWORD svc_admin_prepare_log_dir(const wchar_t *service_sid, wchar_t *path, size_t size, int *created)
 {
     PWSTR base = NULL;
@@ -121,19 +136,15 @@ DWORD svc_admin_prepare_log_dir(const wchar_t *service_sid, wchar_t *path, size_
     }
     CoTaskMemFree(base);
 
-    swprintf(sddl, sizeof(sddl) / sizeof(sddl[0]), L"O:SYG:SYD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FR;;;BU)");
-    if (service_sid != NULL) {
-        size_t used = wcslen(sddl);
-        swprintf(sddl + used, sizeof(sddl) / sizeof(sddl[0]) - used, L"(A;OICI;0x%lx;;;%ls)",
-                 (unsigned long)LOG_DIR_MODIFY, service_sid);
-    }
     if (GetFileAttributesW(path) != INVALID_FILE_ATTRIBUTES) {
         err = GetNamedSecurityInfoW(path, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, &old_dacl, NULL,
                                     &old_sd);
         if (err != 0)
             goto out;
-        keep_service_aces(old_dacl, service_sid, sddl, sizeof(sddl) / sizeof(sddl[0]));
     }
+    err = svc_admin_log_dir_sddl(service_sid, old_dacl, sddl, sizeof(sddl) / sizeof(sddl[0]));
+    if (err != 0)
+        goto out;
     enable_restore_privilege();
     if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl, SDDL_REVISION_1, &sd, NULL)) {
         err = GetLastError();
