@@ -402,8 +402,13 @@ int svc_admin_install(int argc, char **argv, const ph_service_app *app)
         code = PH_ADMIN_FAILED;
         goto out;
     }
-    restore = !existed && adm_key_exists(saved);
-    svc_config_load_key(restore ? saved : params, &cfg, &errs, &found);
+    /* A kept configuration is restored by a new installation, and by a package's --configure-only (the MSI has
+     * just created the service, with default Parameters that the kept values override). */
+    restore = (!existed || o.configure_only) && adm_key_exists(saved);
+    if (existed)
+        svc_config_load_key(params, &cfg, &errs, &found);
+    if (restore)
+        svc_config_load_key(saved, &cfg, &errs, &found);
     if ((code = check_sets(&o, &cfg, &errs)) != 0)
         goto out;
     code = PH_ADMIN_FAILED;
@@ -433,6 +438,12 @@ int svc_admin_install(int argc, char **argv, const ph_service_app *app)
             printf("pipehost: updated service %s (%ls, start %s, account %ls); its Parameters are kept\n", o.name,
                    binpath, o.start ? o.start : "auto", account);
         }
+    }
+    /* The package created the service; its path may have been written unquoted (wixl does): quote it. */
+    if (o.configure_only && !ChangeServiceConfigW(svc, SERVICE_NO_CHANGE, SERVICE_NO_CHANGE, SERVICE_NO_CHANGE, binpath,
+                                                  NULL, NULL, NULL, NULL, NULL, NULL)) {
+        code = adm_fail("cannot update the service's path", "ChangeServiceConfigW", GetLastError());
+        goto out;
     }
     if (!o.configure_only || o.description != NULL) {
         snprintf(default_desc, sizeof(default_desc), "Serves local requests on the named pipe %s (%s)", cfg.pipe_name,
