@@ -701,7 +701,8 @@ START_TEST(console_usage)
 
     /* Without arguments outside the SCM: says how to run it. */
     rc = svct_run(cmdline(svct_pipehost_exe(), ""), 30000, &out);
-    ck_assert_msg(rc == 64 && strstr(out, "pipehost run") != NULL && strstr(out, "sc create") != NULL, "%d\n%s", rc, out);
+    ck_assert_msg(rc == 64 && strstr(out, "pipehost run") != NULL && strstr(out, "pipehost install") != NULL, "%d\n%s",
+                  rc, out);
     free(out);
     /* A bad option value names the value, its range and what was given, with the configuration exit code. */
     rc = svct_run(cmdline(svct_pipehost_exe(), "run --max-message 0 --pipe x"), 30000, &out);
