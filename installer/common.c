@@ -1,4 +1,4 @@
-/* common.c — what the administrator's commands share: error messages with hints, SCM access, waits, pipe questions. */
+/* common.c — shared by the administrator's commands: errors with hints, SCM access, waits, pipe questions. */
 #include "admin_int.h"
 
 #include "exitcodes.h"

@@ -1,4 +1,4 @@
-/* install.c — `pipehost install` and `pipehost uninstall`: the service, its SCM settings, configuration, event source and log folder. */
+/* install.c — `pipehost install` and `uninstall`: the service, its settings, configuration, event source, log folder. */
 #include "admin_int.h"
 
 #include "config_win.h"
@@ -220,8 +220,7 @@ static DWORD config2(SC_HANDLE svc, DWORD level, void *info, const char *what)
     if (ChangeServiceConfig2W(svc, level, info))
         return 0;
     err = GetLastError();
-    if (err == ERROR_INVALID_LEVEL || err == ERROR_CALL_NOT_IMPLEMENTED || err == ERROR_NOT_SUPPORTED ||
-        err == ERROR_INVALID_PARAMETER) {
+    if (err == ERROR_INVALID_LEVEL || err == ERROR_CALL_NOT_IMPLEMENTED || err == ERROR_NOT_SUPPORTED) {
         fprintf(stderr, "pipehost install: warning: %s not set: this system does not support it (error %lu)\n", what,
                 (unsigned long)err);
         return 0;
@@ -326,6 +325,81 @@ static DWORD write_parameters(const wchar_t *name, const inst_opts *o, const wch
     return err;
 }
 
+/* What one install run sets up once the service exists, and what it created (for a rollback). */
+typedef struct inst_state {
+    const inst_opts *o;
+    const ph_service_app *app;
+    const svc_config *cfg;      /* the checked configuration: existing or kept values plus --set */
+    SC_HANDLE svc;
+    const wchar_t *wname, *exe, *saved;
+    int restore, local_system;
+    int created_event, created_dir;
+    wchar_t sid[100], logdir[MAX_PATH];
+} inst_state;
+
+/* The service's optional settings, its Parameters, Event Log source and log folder. Returns 0 or the Win32
+ * error of the step that failed (reported). */
+static DWORD configure(inst_state *s)
+{
+    SERVICE_DESCRIPTIONW desc;
+    SERVICE_DELAYED_AUTO_START_INFO delayed;
+    SERVICE_SID_INFO sidinfo;
+    SERVICE_PRESHUTDOWN_INFO pre;
+    char default_desc[400];
+    DWORD err;
+
+    if (!s->o->configure_only || s->o->description != NULL) {
+        snprintf(default_desc, sizeof(default_desc), "Serves local requests on the named pipe %s (%s)",
+                 s->cfg->pipe_name, s->app->program);
+        desc.lpDescription = svc_to_wide(s->o->description ? s->o->description : default_desc, NULL);
+        err = desc.lpDescription ? config2(s->svc, SERVICE_CONFIG_DESCRIPTION, &desc, "description")
+                                 : ERROR_NO_UNICODE_TRANSLATION;
+        free(desc.lpDescription);
+        if (err != 0)
+            return err;
+    }
+    if ((err = set_failure_actions(s->svc, s->o->no_failure_actions)) != 0)
+        return err;
+    if (!s->o->configure_only || s->o->start != NULL) {
+        delayed.fDelayedAutostart = s->o->start != NULL && equal_nocase(s->o->start, "delayed-auto");
+        if ((err = config2(s->svc, SERVICE_CONFIG_DELAYED_AUTO_START_INFO, &delayed, "delayed auto-start")) != 0)
+            return err;
+    }
+    /* The service SID in the token: the log folder's ACE for it takes effect, and the pipe's SDDL may name it. */
+    sidinfo.dwServiceSidType = SERVICE_SID_TYPE_UNRESTRICTED;
+    if ((err = config2(s->svc, SERVICE_CONFIG_SERVICE_SID_INFO, &sidinfo, "service SID type")) != 0)
+        return err;
+    /* Set here once, not at every start: a LocalService or virtual account may not change its own configuration. */
+    pre.dwPreshutdownTimeout = s->cfg->preshutdown_timeout_ms;
+    if ((err = config2(s->svc, SERVICE_CONFIG_PRESHUTDOWN_INFO, &pre, "preshutdown timeout")) != 0)
+        return err;
+
+    if ((err = write_parameters(s->wname, s->o, s->restore ? s->saved : NULL)) != 0) {
+        adm_fail("cannot write the configuration (Parameters)", "RegSetValueExW", err);
+        return err;
+    }
+    if ((err = register_event_source(s->wname, s->exe, &s->created_event)) != 0) {
+        adm_fail("cannot register the Event Log source", "RegSetValueExW", err);
+        return err;
+    }
+    printf("pipehost: Event Log source %s (messages from %ls)\n", s->o->name, s->exe);
+    s->sid[0] = L'\0';
+    if (!s->local_system &&
+        (err = svc_admin_service_sid(s->wname, s->sid, sizeof(s->sid) / sizeof(s->sid[0]))) != 0) {
+        adm_fail("cannot compute the service SID", "CryptHashData", err);
+        return err;
+    }
+    err = svc_admin_prepare_log_dir(s->local_system ? NULL : s->sid, s->logdir,
+                                    sizeof(s->logdir) / sizeof(s->logdir[0]), &s->created_dir);
+    if (err != 0) {
+        adm_fail("cannot prepare the log folder", "SetNamedSecurityInfoW", err);
+        return err;
+    }
+    printf("pipehost: log folder %ls (owner SYSTEM; SYSTEM and Administrators full control%s%ls%s, Users read)\n",
+           s->logdir, s->local_system ? "" : ", ", s->local_system ? L"" : s->sid, s->local_system ? "" : " modify");
+    return 0;
+}
+
 int svc_admin_install(int argc, char **argv, const ph_service_app *app)
 {
     static const char *const flags[] = {"--no-failure-actions", "--start-now", "--configure-only", NULL};
@@ -334,18 +408,13 @@ int svc_admin_install(int argc, char **argv, const ph_service_app *app)
     inst_opts o;
     svc_config cfg;
     svc_cfg_errors errs;
-    wchar_t *wname = NULL, *wdisplay = NULL, *wdesc = NULL, *saved = NULL, *params = NULL;
-    wchar_t exe[MAX_PATH + 1], binpath[MAX_PATH + 8], account[300], sid[100], logdir[MAX_PATH];
-    char default_desc[400];
+    wchar_t *wname = NULL, *wdisplay = NULL, *saved = NULL, *params = NULL;
+    wchar_t exe[MAX_PATH + 1], binpath[MAX_PATH + 8], account[300];
     SC_HANDLE scm = NULL, svc = NULL;
     SERVICE_STATUS_PROCESS st;
-    SERVICE_DESCRIPTIONW desc;
-    SERVICE_DELAYED_AUTO_START_INFO delayed;
-    SERVICE_SID_INFO sidinfo;
-    SERVICE_PRESHUTDOWN_INFO pre;
+    inst_state ist;
     DWORD start_type = SERVICE_AUTO_START, err = 0, n;
-    int code = PH_EXIT_USAGE, existed = 0, restore = 0, local_system = 1, found = 0, created_event = 0;
-    int created_dir = 0, created_service = 0, rc;
+    int code = PH_EXIT_USAGE, existed = 0, restore = 0, local_system = 1, found = 0, created_service = 0, rc;
 
     svc_config_init(&cfg, app->default_pipe);
     memset(&errs, 0, sizeof(errs));
@@ -445,52 +514,30 @@ int svc_admin_install(int argc, char **argv, const ph_service_app *app)
         code = adm_fail("cannot update the service's path", "ChangeServiceConfigW", GetLastError());
         goto out;
     }
-    if (!o.configure_only || o.description != NULL) {
-        snprintf(default_desc, sizeof(default_desc), "Serves local requests on the named pipe %s (%s)", cfg.pipe_name,
-                 app->program);
-        wdesc = svc_to_wide(o.description ? o.description : default_desc, NULL);
-        desc.lpDescription = wdesc;
-        if (wdesc == NULL || (err = config2(svc, SERVICE_CONFIG_DESCRIPTION, &desc, "description")) != 0)
-            goto rollback;
-    }
-    if ((err = set_failure_actions(svc, o.no_failure_actions)) != 0)
-        goto rollback;
-    if (!o.configure_only || o.start != NULL) {
-        delayed.fDelayedAutostart = o.start != NULL && equal_nocase(o.start, "delayed-auto");
-        if ((err = config2(svc, SERVICE_CONFIG_DELAYED_AUTO_START_INFO, &delayed, "delayed auto-start")) != 0)
-            goto rollback;
-    }
-    /* The service SID in the token: the log folder's ACE for it takes effect, and the pipe's SDDL may name it. */
-    sidinfo.dwServiceSidType = SERVICE_SID_TYPE_UNRESTRICTED;
-    if ((err = config2(svc, SERVICE_CONFIG_SERVICE_SID_INFO, &sidinfo, "service SID type")) != 0)
-        goto rollback;
-    /* Set here once, not at every start: a LocalService or virtual account may not change its own configuration. */
-    pre.dwPreshutdownTimeout = cfg.preshutdown_timeout_ms;
-    if ((err = config2(svc, SERVICE_CONFIG_PRESHUTDOWN_INFO, &pre, "preshutdown timeout")) != 0)
-        goto rollback;
-
-    if ((err = write_parameters(wname, &o, restore ? saved : NULL)) != 0) {
-        adm_fail("cannot write the configuration (Parameters)", "RegSetValueExW", err);
-        goto rollback;
-    }
-    if ((err = register_event_source(wname, exe, &created_event)) != 0) {
-        adm_fail("cannot register the Event Log source", "RegSetValueExW", err);
-        goto rollback;
-    }
-    printf("pipehost: Event Log source %s (messages from %ls)\n", o.name, exe);
-    sid[0] = L'\0';
-    if (!local_system && (err = svc_admin_service_sid(wname, sid, sizeof(sid) / sizeof(sid[0]))) != 0) {
-        adm_fail("cannot compute the service SID", "CryptHashData", err);
-        goto rollback;
-    }
-    err = svc_admin_prepare_log_dir(local_system ? NULL : sid, logdir, sizeof(logdir) / sizeof(logdir[0]),
-                                    &created_dir);
+    memset(&ist, 0, sizeof(ist));
+    ist.o = &o;
+    ist.app = app;
+    ist.cfg = &cfg;
+    ist.svc = svc;
+    ist.wname = wname;
+    ist.exe = exe;
+    ist.saved = saved;
+    ist.restore = restore;
+    ist.local_system = local_system;
+    err = configure(&ist);
     if (err != 0) {
-        adm_fail("cannot prepare the log folder", "SetNamedSecurityInfoW", err);
-        goto rollback;
+        /* Only what this run created is taken back; an existing installation keeps what it had. */
+        if (ist.created_dir)
+            RemoveDirectoryW(ist.logdir);
+        if (ist.created_event)
+            delete_event_source(wname);
+        if (created_service) {
+            DeleteService(svc);
+            fprintf(stderr, "pipehost install: rolled back: service %s removed\n", o.name);
+        }
+        code = err == ERROR_ACCESS_DENIED ? PH_ADMIN_DENIED : PH_ADMIN_FAILED;
+        goto out;
     }
-    printf("pipehost: log folder %ls (owner SYSTEM; SYSTEM and Administrators full control%s%ls%s, Users read)\n",
-           logdir, local_system ? "" : ", ", local_system ? L"" : sid, local_system ? "" : " modify");
     if (restore)
         RegDeleteTreeW(HKEY_LOCAL_MACHINE, saved); /* used up: the next uninstall decides anew */
 
@@ -509,25 +556,12 @@ int svc_admin_install(int argc, char **argv, const ph_service_app *app)
         } else {
             fprintf(stderr, "pipehost: %s did not start: state %s, exit code %lu, service-specific code %lu; its log "
                             "is in %ls (or LogFile) and the Event Log\n", o.name, adm_state_name(st.dwCurrentState),
-                    (unsigned long)st.dwWin32ExitCode, (unsigned long)st.dwServiceSpecificExitCode, logdir);
+                    (unsigned long)st.dwWin32ExitCode, (unsigned long)st.dwServiceSpecificExitCode, ist.logdir);
             code = PH_ADMIN_NOT_STARTED;
         }
     }
     if (code == 0)
         printf("pipehost: %s installed%s\n", o.name, existed ? " (updated)" : "");
-    goto out;
-
-rollback:
-    /* Only what this run created is taken back; an existing installation keeps what it had. */
-    if (created_dir)
-        RemoveDirectoryW(logdir);
-    if (created_event)
-        delete_event_source(wname);
-    if (created_service) {
-        DeleteService(svc);
-        fprintf(stderr, "pipehost install: rolled back: service %s removed\n", o.name);
-    }
-    code = err == ERROR_ACCESS_DENIED ? PH_ADMIN_DENIED : PH_ADMIN_FAILED;
 out:
     if (svc != NULL)
         CloseServiceHandle(svc);
@@ -537,7 +571,6 @@ out:
     free(o.sets);
     free(wname);
     free(wdisplay);
-    free(wdesc);
     free(saved);
     free(params);
     return code;

@@ -1,4 +1,4 @@
-/* logdir.c — service SIDs and the log folder the installer prepares: owner SYSTEM, a DACL no ordinary user can write through. */
+/* logdir.c — service SIDs, and the log folder the installer prepares: owner SYSTEM, no write for ordinary users. */
 #include "admin.h"
 
 #include <aclapi.h>

@@ -1,4 +1,4 @@
-/* query.c — `pipehost status` and `pipehost reload` for an installed service, and the service name → pipe lookup. */
+/* query.c — `pipehost status` and `reload` for an installed service, and the service name → pipe lookup. */
 #include "admin_int.h"
 
 #include "config_win.h"
@@ -34,7 +34,8 @@ static int parse(int argc, char **argv, int allow_pipe, uint32_t timeout_ms, que
             continue;
         }
         if (!((len == 6 && strncmp(arg, "--name", 6) == 0) || (len == 9 && strncmp(arg, "--service", 9) == 0) ||
-              (len == 9 && strncmp(arg, "--timeout", 9) == 0) || (allow_pipe && len == 6 && strncmp(arg, "--pipe", 6) == 0))) {
+              (len == 9 && strncmp(arg, "--timeout", 9) == 0) ||
+              (allow_pipe && len == 6 && strncmp(arg, "--pipe", 6) == 0))) {
             fprintf(stderr, "pipehost %s: unknown option or argument \"%.80s\" (see pipehost help)\n", argv[0], arg);
             return PH_EXIT_USAGE;
         }
@@ -135,7 +136,8 @@ static void print_scm(SC_HANDLE svc, const char *name, const SERVICE_STATUS_PROC
         printf(" (pid %lu)", (unsigned long)st->dwProcessId);
     printf("\nlast exit    %lu", (unsigned long)st->dwWin32ExitCode);
     if (st->dwWin32ExitCode == ERROR_SERVICE_SPECIFIC_ERROR)
-        printf(", service-specific %lu (see the exit codes in pipehost help)", (unsigned long)st->dwServiceSpecificExitCode);
+        printf(", service-specific %lu (see the exit codes in pipehost help)",
+               (unsigned long)st->dwServiceSpecificExitCode);
     printf("\n");
     if (QueryServiceConfig2W(svc, SERVICE_CONFIG_DELAYED_AUTO_START_INFO, c2.raw, sizeof(c2.raw), &need))
         delayed = c2.delayed.fDelayedAutostart != 0;
@@ -248,8 +250,8 @@ int svc_admin_status(int argc, char **argv, const ph_service_app *app)
         }
         code = PH_CLI_OK;
     } else {
-        fprintf(stderr, "pipehost: STATUS on %s answered: %.*s\n", cfg.pipe_name, (int)(resp_len > 500 ? 500 : resp_len),
-                (const char *)resp);
+        fprintf(stderr, "pipehost: STATUS on %s answered: %.*s\n", cfg.pipe_name,
+                (int)(resp_len > 500 ? 500 : resp_len), (const char *)resp);
         code = PH_CLI_ERR_ANSWER;
     }
 out:

@@ -111,7 +111,8 @@ static int query(const char *name, SERVICE_STATUS_PROCESS *st, QUERY_SERVICE_CON
     if (st != NULL)
         ck_assert(QueryServiceStatusEx(svc, SC_STATUS_PROCESS_INFO, (LPBYTE)st, sizeof(*st), &need));
     if (cfg != NULL)
-        ck_assert_msg(QueryServiceConfigW(svc, cfg, (DWORD)cfg_size, &need), "QueryServiceConfigW: %lu", GetLastError());
+        ck_assert_msg(QueryServiceConfigW(svc, cfg, (DWORD)cfg_size, &need), "QueryServiceConfigW: %lu",
+                      GetLastError());
     CloseServiceHandle(svc);
     CloseServiceHandle(scm);
     return 1;
@@ -225,7 +226,8 @@ START_TEST(cli_lifecycle)
     ph_test_pipe_name(pipe, sizeof(pipe), "inst");
     snprintf(full, sizeof(full), "pipe=\\\\.\\pipe\\%s\n", pipe);
     full_name(full);
-    ck_assert_int_eq(ph(&out, "install --name %s --set PipeName=%s --set MaxMessageBytes=4096 --start-now", name, pipe), 0);
+    ck_assert_int_eq(ph(&out, "install --name %s --set PipeName=%s --set MaxMessageBytes=4096 --start-now", name, pipe),
+                     0);
     must_contain(out, "installed");
     free(out);
 
@@ -314,6 +316,12 @@ START_TEST(cli_reinstall_keeps)
     ck_assert(query(name, NULL, &cfg.qc, sizeof(cfg)));
     ck_assert_uint_eq(cfg.qc.dwStartType, SERVICE_DEMAND_START);
     ck_assert_msg(wcsncmp(cfg.qc.lpDisplayName, L"Second ", 7) == 0, "display name %ls", cfg.qc.lpDisplayName);
+    /* Another service may not take that display name: exit 11 with a clear message, nothing created. */
+    ck_assert_int_eq(ph(&out, "install --name %s-2 --start demand --display-name \"Second %s\"", name, name), 11);
+    must_contain(out, "display name is already used");
+    free(out);
+    snprintf(saved, sizeof(saved), "%s-2", name);
+    ck_assert(!query(saved, NULL, NULL, 0));
 
     /* The merged configuration is checked: the kept DrainTimeoutMs 2000 with a PreshutdownTimeoutMs below it
      * + 1000 is refused, and nothing changes. */
