@@ -30,8 +30,9 @@ DWORD svc_admin_service_sid(const wchar_t *service, wchar_t *out, size_t size);
 /* Creates the log folder (%ProgramData%\pipehost) if needed and gives it owner SYSTEM and a protected DACL:
  * SYSTEM and Administrators full control, Users read, and modify for service_sid (NULL for LocalSystem,
  * which needs nothing more) plus any service SIDs already granted (other services share the folder). Every
- * other ACE is dropped, so a folder pre-created by a user is taken back. *created says whether it was made
- * now. path gets the folder. Returns 0 or a Win32 error. */
+ * other ACE is dropped, so a folder pre-created by a user is taken back. A file, junction or symbolic link at
+ * that path is refused (ERROR_DIRECTORY, ERROR_REPARSE_ATTRIBUTE_CONFLICT), never followed. *created says
+ * whether it was made now. path gets the folder. Returns 0 or a Win32 error. */
 DWORD svc_admin_prepare_log_dir(const wchar_t *service_sid, wchar_t *path, size_t size, int *created);
 
 /* The log folder's security descriptor as SDDL: owner SYSTEM, protected DACL as above, keeping the service-SID

@@ -392,6 +392,9 @@ static DWORD configure(inst_state *s)
     err = svc_admin_prepare_log_dir(s->local_system ? NULL : s->sid, s->logdir,
                                     sizeof(s->logdir) / sizeof(s->logdir[0]), &s->created_dir);
     if (err != 0) {
+        if (err == ERROR_DIRECTORY || err == ERROR_REPARSE_ATTRIBUTE_CONFLICT)
+            fprintf(stderr, "pipehost install: %ls is not a plain folder (a file, junction or link): remove it and "
+                            "install again\n", s->logdir);
         adm_fail("cannot prepare the log folder", "SetNamedSecurityInfoW", err);
         return err;
     }

@@ -121,7 +121,7 @@ DWORD svc_admin_prepare_log_dir(const wchar_t *service_sid, wchar_t *path, size_
     SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, FALSE};
     wchar_t sddl[4096];
     HRESULT hr;
-    DWORD err = 0;
+    DWORD err = 0, attrs;
 
     *created = 0;
     /* The known folder, not %ProgramData%: the service reads the same one (service/winutil.c). */
@@ -136,7 +136,14 @@ DWORD svc_admin_prepare_log_dir(const wchar_t *service_sid, wchar_t *path, size_
     }
     CoTaskMemFree(base);
 
-    if (GetFileAttributesW(path) != INVALID_FILE_ATTRIBUTES) {
+    attrs = GetFileAttributesW(path);
+    /* Not a folder, or a junction/symbolic link (which a user may have planted to point the SYSTEM service's
+     * writes, and this ACL change, elsewhere): refused, never followed. */
+    if (attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_REPARSE_POINT))
+        return ERROR_REPARSE_ATTRIBUTE_CONFLICT;
+    if (attrs != INVALID_FILE_ATTRIBUTES && !(attrs & FILE_ATTRIBUTE_DIRECTORY))
+        return ERROR_DIRECTORY;
+    if (attrs != INVALID_FILE_ATTRIBUTES) {
         err = GetNamedSecurityInfoW(path, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, &old_dacl, NULL,
                                     &old_sd);
         if (err != 0)

@@ -420,6 +420,32 @@ START_TEST(cli_invalid_set)
 }
 END_TEST
 
+/* A step that fails after the service was created takes back what this run created: here the log folder's
+ * path is a file (a junction or link is refused the same way, never followed). */
+START_TEST(cli_rollback)
+{
+    char name[80], *out = NULL;
+    wchar_t dir[MAX_PATH];
+    PWSTR base = NULL;
+    HANDLE h;
+
+    svct_require_single_scm();
+    unique(name, sizeof(name), "undo");
+    ck_assert(SUCCEEDED(SHGetKnownFolderPath(&FOLDERID_ProgramData, 0, NULL, &base)));
+    swprintf(dir, MAX_PATH, L"%ls\\pipehost", base);
+    CoTaskMemFree(base);
+    h = CreateFileW(dir, GENERIC_WRITE, 0, NULL, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
+    ck_assert_msg(h != INVALID_HANDLE_VALUE, "cannot create the file %ls: %lu", dir, GetLastError());
+    CloseHandle(h);
+    ck_assert_int_eq(ph(&out, "install --name %s --start demand", name), 1);
+    must_contain(out, "not a plain folder");
+    must_contain(out, "rolled back");
+    free(out);
+    expect_gone(name);
+    ck_assert(DeleteFileW(dir));
+}
+END_TEST
+
 /* What admins hit, said clearly: command-line mistakes are 64, an unknown service is refused. */
 START_TEST(cli_rough_edges)
 {
@@ -786,6 +812,7 @@ Suite *ph_test_suite(void)
     add(s, tcase_create("cli_uninstall_absent"), cli_uninstall_absent);
     add(s, tcase_create("cli_invalid_set"), cli_invalid_set);
     add(s, tcase_create("cli_rough_edges"), cli_rough_edges);
+    add(s, tcase_create("cli_rollback"), cli_rollback);
     add(s, tcase_create("cli_log_folder"), cli_log_folder);
     add(s, tcase_create("service_sid"), service_sid);
     add(s, tcase_create("log_dir_sddl"), log_dir_sddl);
