@@ -22,6 +22,8 @@ wchar_t *adm_service_name(const char *name);
 SC_HANDLE adm_open_scm(DWORD access, int *code);
 /* Polls until the service reaches state or timeout_ms passes; the last status in *st. Returns 1 if reached. */
 int adm_wait_state(SC_HANDLE svc, DWORD state, unsigned timeout_ms, SERVICE_STATUS_PROCESS *st);
+/* Polls until the SCM no longer knows the service (deleted, not just marked). Returns 1 if gone in time. */
+int adm_wait_deleted(SC_HANDLE scm, const wchar_t *name, unsigned timeout_ms);
 /* "RUNNING", "STOPPED", … */
 const char *adm_state_name(DWORD state);
 /* HKLM\<ADM_EVENTLOG_KEY><name> and HKLM\<ADM_SAVED_KEY><name>, malloc'd. */

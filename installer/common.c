@@ -84,6 +84,23 @@ int adm_wait_state(SC_HANDLE svc, DWORD state, unsigned timeout_ms, SERVICE_STAT
     }
 }
 
+int adm_wait_deleted(SC_HANDLE scm, const wchar_t *name, unsigned timeout_ms)
+{
+    ULONGLONG end = GetTickCount64() + timeout_ms;
+    SC_HANDLE svc;
+
+    for (;;) {
+        svc = OpenServiceW(scm, name, SERVICE_QUERY_STATUS);
+        if (svc == NULL && GetLastError() == ERROR_SERVICE_DOES_NOT_EXIST)
+            return 1;
+        if (svc != NULL)
+            CloseServiceHandle(svc);
+        if (GetTickCount64() >= end)
+            return 0;
+        Sleep(100);
+    }
+}
+
 const char *adm_state_name(DWORD state)
 {
     switch (state) {

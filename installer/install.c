@@ -590,7 +590,7 @@ int svc_admin_uninstall(int argc, char **argv, const ph_service_app *app)
     SERVICE_STATUS ss;
     HKEY from = NULL, to = NULL;
     DWORD err;
-    int code = PH_EXIT_USAGE, stopped = 1;
+    int code = PH_EXIT_USAGE, complete = 1; /* 0: not stopped, or not deleted, in time */
 
     if (parse(argc, argv, flags, values, &o) != 0)
         goto out;
@@ -632,8 +632,8 @@ int svc_admin_uninstall(int argc, char **argv, const ph_service_app *app)
             code = adm_fail("cannot stop the service", "ControlService", err);
             goto out;
         }
-        stopped = adm_wait_state(svc, SERVICE_STOPPED, ADM_STOP_WAIT_MS, &st);
-        if (!stopped)
+        complete = adm_wait_state(svc, SERVICE_STOPPED, ADM_STOP_WAIT_MS, &st);
+        if (!complete)
             fprintf(stderr, "pipehost: warning: %s is still %s after %u s; it is removed once it stops\n", o.name,
                     adm_state_name(st.dwCurrentState), ADM_STOP_WAIT_MS / 1000);
     }
@@ -652,6 +652,15 @@ int svc_admin_uninstall(int argc, char **argv, const ph_service_app *app)
     if (!DeleteService(svc)) {
         code = adm_fail("cannot delete the service", "DeleteService", GetLastError());
         goto out;
+    }
+    /* DeleteService only marks it: it goes once every handle is closed (and its process has ended). Wait a
+     * little, so that on return the name is free again, or say why it is not. */
+    CloseServiceHandle(svc);
+    svc = NULL;
+    if (!adm_wait_deleted(scm, wname, 15000)) {
+        fprintf(stderr, "pipehost: warning: %s is marked for deletion: Windows removes it once every program "
+                        "holding it open (services.msc, Event Viewer) closes it\n", o.name);
+        complete = 0;
     }
     printf("pipehost: service %s deleted\n", o.name);
     if (adm_key_exists(event)) {
@@ -679,7 +688,7 @@ int svc_admin_uninstall(int argc, char **argv, const ph_service_app *app)
             RemoveDirectoryW(log);
         }
     }
-    code = stopped ? 0 : PH_ADMIN_FAILED;
+    code = complete ? 0 : PH_ADMIN_FAILED;
     if (code == 0)
         printf("pipehost: %s uninstalled\n", o.name);
 out:
