@@ -541,8 +541,13 @@ int svc_admin_install(int argc, char **argv, const ph_service_app *app)
         code = err == ERROR_ACCESS_DENIED ? PH_ADMIN_DENIED : PH_ADMIN_FAILED;
         goto out;
     }
-    if (restore)
-        RegDeleteTreeW(HKEY_LOCAL_MACHINE, saved); /* used up: the next uninstall decides anew */
+    if (restore) {
+        /* Used up: the next uninstall decides anew. The parents go too once empty (RegDeleteKeyW leaves a key
+         * that still has subkeys). */
+        RegDeleteTreeW(HKEY_LOCAL_MACHINE, saved);
+        RegDeleteKeyW(HKEY_LOCAL_MACHINE, L"SOFTWARE\\pipehost\\SavedParameters");
+        RegDeleteKeyW(HKEY_LOCAL_MACHINE, L"SOFTWARE\\pipehost");
+    }
 
     code = 0;
     memset(&st, 0, sizeof(st));

@@ -340,6 +340,7 @@ START_TEST(cli_reinstall_keeps)
     free(out);
     ck_assert_int_eq(param_dword(name, "MaxMessageBytes"), 1234);
     ck_assert(!hklm_exists(saved));
+    ck_assert(!hklm_exists("SOFTWARE\\pipehost"));
     ck_assert_int_eq(ph(&out, "uninstall --name %s", name), 0);
     free(out);
     expect_gone(name);
