@@ -447,6 +447,42 @@ START_TEST(cli_rollback)
 }
 END_TEST
 
+/* --start-now of a service that cannot start (its pipe name is served by someone else): installed, exit 13, and
+ * the message gives the service-specific code; `status` shows STOPPED with it. */
+START_TEST(cli_start_fails)
+{
+    char name[80], pipe[120], *out = NULL;
+    ph_server *squatter = NULL;
+    ph_router *router = NULL;
+    ph_server_config sc;
+
+    svct_require_single_scm();
+    unique(name, sizeof(name), "nostart");
+    ph_test_pipe_name(pipe, sizeof(pipe), "taken");
+    ck_assert_int_eq(ph_router_new(&router), 0);
+    ph_server_config_init(&sc);
+    sc.pipe_name = pipe;
+    sc.handler = ph_router_handle;
+    sc.handler_ctx = router;
+    ck_assert_int_eq(ph_server_new(&sc, &squatter), 0);
+    ck_assert_int_eq(ph_server_start(squatter), 0);
+    ck_assert_int_eq(ph(&out, "install --name %s --set PipeName=%s --start demand --start-now", name, pipe), 13);
+    must_contain(out, "did not start");
+    must_contain(out, "service-specific code 2");
+    free(out);
+    ck_assert_int_eq(ph(&out, "status --name %s", name), 15);
+    must_contain(out, "STOPPED");
+    must_contain(out, "service-specific 2");
+    free(out);
+    ph_server_stop(squatter);
+    ph_server_free(squatter);
+    ph_router_free(router);
+    ck_assert_int_eq(ph(&out, "uninstall --name %s", name), 0);
+    free(out);
+    expect_gone(name);
+}
+END_TEST
+
 /* What admins hit, said clearly: command-line mistakes are 64, an unknown service is refused. */
 START_TEST(cli_rough_edges)
 {
@@ -814,6 +850,7 @@ Suite *ph_test_suite(void)
     add(s, tcase_create("cli_invalid_set"), cli_invalid_set);
     add(s, tcase_create("cli_rough_edges"), cli_rough_edges);
     add(s, tcase_create("cli_rollback"), cli_rollback);
+    add(s, tcase_create("cli_start_fails"), cli_start_fails);
     add(s, tcase_create("cli_log_folder"), cli_log_folder);
     add(s, tcase_create("service_sid"), service_sid);
     add(s, tcase_create("log_dir_sddl"), log_dir_sddl);
