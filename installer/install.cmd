@@ -1,17 +1,83 @@
 @echo off
-rem install.cmd — installs pipehost.exe as a Windows service and starts it. Run from an elevated prompt.
-rem   install.cmd [SERVICE_NAME] [PATH\TO\pipehost.exe]     (defaults: pipehost, pipehost.exe next to this script)
-rem Configuration: HKLM\SYSTEM\CurrentControlSet\Services\SERVICE_NAME\Parameters (see the README).
+rem install.cmd — installs pipehost.exe as a Windows service with sc/reg/net, and starts it. Run elevated.
+rem   install.cmd [SERVICE_NAME] [PATH\TO\pipehost.exe] [PIPE_NAME]
+rem Defaults: pipehost, the pipehost.exe next to this script, and no PipeName (the service then serves
+rem \\.\pipe\pipehost). More settings: reg add HKLM\SYSTEM\CurrentControlSet\Services\NAME\Parameters (README).
+rem The same as `pipehost install --start-now`, with the tools administrators know. Every step checks its
+rem error level with "if errorlevel 1" (never "||", which some cmd implementations run after success).
+rem Exit code: 0 installed and running, 1 a required step failed (the service is removed again).
 setlocal
 set "NAME=%~1"
 if "%NAME%"=="" set "NAME=pipehost"
 set "EXE=%~dp0pipehost.exe"
 if not "%~2"=="" set "EXE=%~f2"
-if not exist "%EXE%" (echo install: "%EXE%" not found & exit /b 1)
+set "PIPE=%~3"
+set "KEY=HKLM\SYSTEM\CurrentControlSet\Services\%NAME%"
+set "EVENTKEY=HKLM\SYSTEM\CurrentControlSet\Services\EventLog\Application\%NAME%"
+if not exist "%EXE%" (
+  echo install: "%EXE%" not found
+  exit /b 1
+)
+
 rem The path is quoted inside binPath: an unquoted path with spaces is a privilege-escalation hole.
-sc create "%NAME%" binPath= "\"%EXE%\"" start= auto || exit /b 1
-sc description "%NAME%" "Serves local requests on a named pipe (pipehost)"
-rem Restart after a crash: twice after 5 s, then give up for the day.
-sc failure "%NAME%" reset= 86400 actions= restart/5000/restart/5000//0
-net start "%NAME%" || exit /b 1
+sc create "%NAME%" binPath= "\"%EXE%\"" start= auto DisplayName= "%NAME%" >nul
+if errorlevel 1 (
+  echo install: sc create %NAME% failed: is the name taken, or is this prompt not elevated?
+  exit /b 1
+)
+echo install: created service %NAME% for "%EXE%", start auto, account LocalSystem
+
+sc description "%NAME%" "Serves local requests on a named pipe (pipehost)" >nul
+if errorlevel 1 (echo install: warning: sc description failed) else (echo install: description set)
+
+rem Restart after 5 s, 10 s and 30 s; forget the failures after a day; a non-zero exit code counts too.
+sc failure "%NAME%" reset= 86400 actions= restart/5000/restart/10000/restart/30000 >nul
+if errorlevel 1 (echo install: warning: sc failure failed: no recovery actions) else (echo install: recovery: restart after 5 s, 10 s, 30 s)
+sc failureflag "%NAME%" 1 >nul 2>&1
+if errorlevel 1 (echo install: warning: sc failureflag is not supported here) else (echo install: a non-zero exit code counts as a failure)
+
+if "%PIPE%"=="" goto events
+reg add "%KEY%\Parameters" /v PipeName /t REG_SZ /d "%PIPE%" /f >nul
+if errorlevel 1 (
+  echo install: reg add PipeName failed
+  goto undo
+)
+echo install: PipeName %PIPE%
+
+:events
+reg add "%EVENTKEY%" /v EventMessageFile /t REG_EXPAND_SZ /d "%EXE%" /f >nul
+if errorlevel 1 (
+  echo install: reg add %EVENTKEY% failed
+  goto undo
+)
+reg add "%EVENTKEY%" /v TypesSupported /t REG_DWORD /d 7 /f >nul
+if errorlevel 1 goto undo
+echo install: Event Log source %NAME%
+
+net start "%NAME%" >nul
+if errorlevel 1 goto notstarted
+rem net start may return while the service is still starting (or already failing): wait for RUNNING,
+rem at most about 30 s, and stop waiting as soon as it is STOPPED.
+set /a TRIES=0
+:wait
+sc query "%NAME%" | find "RUNNING" >nul
+if not errorlevel 1 goto started
+sc query "%NAME%" | find "STOPPED" >nul
+if not errorlevel 1 goto notstarted
+set /a TRIES+=1
+if %TRIES% geq 30 goto notstarted
+ping -n 2 127.0.0.1 >nul
+goto wait
+
+:started
 echo install: %NAME% installed and started
+exit /b 0
+
+:notstarted
+echo install: %NAME% did not start: see %ProgramData%\pipehost\%NAME%.log, sc query %NAME% and the Event Log
+
+:undo
+sc delete "%NAME%" >nul
+reg delete "%EVENTKEY%" /f >nul 2>&1
+echo install: rolled back: service %NAME% removed
+exit /b 1

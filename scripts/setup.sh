@@ -8,7 +8,8 @@
 #
 # What it does:
 #  1. Debian packages (checked with dpkg first; apt-get update only if something is missing): native
-#     toolchain (+ ASan/UBSan runtimes via gcc), MinGW-w64, Wine, native Check, dpkg-dev for apt-get source.
+#     toolchain (+ ASan/UBSan runtimes via gcc), MinGW-w64, Wine, native Check, dpkg-dev for apt-get source,
+#     wixl and msitools (the MSI and its checks).
 #  2. A deb-src entry (only if `apt-get source --print-uris check` fails): written to
 #     /etc/apt/sources.list.d/pipehost-deb-src.sources, mirroring debian.sources with Types: deb-src.
 #  3. Debian's Check source, cross-built with MinGW (cmake/toolchain-mingw64.cmake) as a static library and
@@ -73,7 +74,7 @@ apt_update() {
 }
 
 # ---------------------------------------------------------------------------------------------- 1. packages
-pkgs=(cmake make gcc libc6-dev pkg-config gcc-mingw-w64-x86-64 wine wine64 check dpkg-dev xz-utils
+pkgs=(cmake make gcc libc6-dev pkg-config gcc-mingw-w64-x86-64 wine wine64 check dpkg-dev xz-utils wixl msitools
       procps util-linux coreutils patch ca-certificates)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,6 +1,7 @@
 /* app.c — ph_service_main: picks the mode from the command line (service, console, client, help). */
 #include <pipehost/service.h>
 
+#include "admin.h"
 #include "app.h"
 #include "config.h"
 #include "exitcodes.h"
@@ -21,15 +22,22 @@ static void print_help(FILE *out, const ph_service_app *app)
             "Usage:\n"
             "  %s                        (started by the Service Control Manager)\n"
             "  %s run [options]          serve in this console until Ctrl+C\n"
-            "  %s ping|status|whoami [--pipe NAME] [--timeout MS] [--quiet] [--server-sid SID | --no-verify-server]\n"
-            "  %s send VERB [PAYLOAD...] [--pipe NAME] [--timeout MS] [--server-sid SID | --no-verify-server]\n"
+            "  %s ping|status|whoami [--pipe NAME | --service NAME] [--timeout MS] [--quiet]\n"
+            "      [--server-sid SID | --no-verify-server]\n"
+            "  %s send VERB [PAYLOAD...] [--pipe NAME | --service NAME] [--timeout MS]\n"
+            "      [--server-sid SID | --no-verify-server]\n"
             "      the client refuses a server not running as SYSTEM, LocalService, NetworkService or a service SID\n"
             "      (or as --server-sid SID); --no-verify-server talks to a server run by anyone, e.g. `run`\n"
             "  %s help | version\n"
             "\n"
-            "Install as a service (elevated):\n"
-            "  sc create NAME binPath= \"\\\"C:\\path\\to\\%s.exe\\\"\" start= auto\n"
-            "  net start NAME\n"
+            "Administration (elevated prompt; NAME defaults to %s):\n"
+            "  install [--name NAME] [--display-name TEXT] [--description TEXT]\n"
+            "          [--start auto|delayed-auto|demand] [--account LocalSystem|LocalService|NetworkService|virtual]\n"
+            "          [--no-failure-actions] [--set Name=Value ...] [--start-now] [--configure-only]\n"
+            "      creates or updates the service (existing Parameters are kept unless --set changes them)\n"
+            "  uninstall [--name NAME] [--keep-config] [--keep-logs]\n"
+            "  status [--name NAME]      the SCM's view, the effective configuration, the server's STATUS\n"
+            "  reload [--name NAME]      PARAMCHANGE, and whether the service accepted the new values\n"
             "\n"
             "Options of run, and the registry values of the service (HKLM\\SYSTEM\\CurrentControlSet\\Services\\\n"
             "NAME\\Parameters) they override; run reads that key only with --service NAME:\n"
@@ -54,7 +62,10 @@ static void print_help(FILE *out, const ph_service_app *app)
             "descriptor refused, 4 other start failure, 5 log file cannot be opened or its folder is unsafe,\n"
             "6 the worker ended without a stop request, 7 a handler did not return at stop, 64 usage.\n"
             "Client exit codes: 0 OK, 1 the server answered ERR, 2 no such pipe, 3 busy or no answer in time,\n"
-            "4 access denied, 5 other failure, 6 the server is not a service's (see --no-verify-server), 64 usage.\n");
+            "4 access denied, 5 other failure, 6 the server is not a service's (see --no-verify-server), 64 usage.\n"
+            "Administration exit codes: 0 done, 1 a step failed (an install removes what it created), 10 not\n"
+            "elevated, 11 name taken or marked for deletion, 12 not installed, 13 installed but did not start,\n"
+            "14 reload refused, 15 not running, 64 usage or an invalid --set value (nothing changed).\n");
 }
 
 static int not_under_scm(const ph_service_app *app)
@@ -62,7 +73,7 @@ static int not_under_scm(const ph_service_app *app)
     fprintf(stderr,
             "%s: this program is a Windows service and was not started by the Service Control Manager.\n"
             "  To run it in this console:  %s run [--pipe NAME]   (Ctrl+C stops it)\n"
-            "  To install it:             sc create NAME binPath= \"\\\"C:\\path\\to\\%s.exe\\\"\"  then  net start NAME\n"
+            "  To install it (elevated):  %s install --start-now\n"
             "  To talk to it:             %s ping | status | whoami | send VERB [PAYLOAD]\n"
             "  More:                      %s help\n",
             app->program, app->program, app->program, app->program, app->program);
@@ -111,6 +122,14 @@ int ph_service_main(int argc, wchar_t **argv, const ph_service_app *app)
             print_help(stdout, app);
             code = PH_EXIT_OK;
         }
+    } else if (strcmp(cmd, "install") == 0) {
+        code = svc_admin_install(argc - 1, args + 1, app);
+    } else if (strcmp(cmd, "uninstall") == 0) {
+        code = svc_admin_uninstall(argc - 1, args + 1, app);
+    } else if (strcmp(cmd, "reload") == 0) {
+        code = svc_admin_reload(argc - 1, args + 1, app);
+    } else if (strcmp(cmd, "status") == 0 && (code = svc_admin_status(argc - 1, args + 1, app)) >= 0) {
+        /* an installed service's status was shown */
     } else if (strcmp(cmd, "ping") == 0 || strcmp(cmd, "status") == 0 || strcmp(cmd, "whoami") == 0 ||
                strcmp(cmd, "send") == 0) {
         code = svc_cli_main(argc - 1, args + 1, app);

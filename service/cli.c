@@ -1,17 +1,20 @@
 /* cli.c — the client commands: ping, status, whoami and send, through the core client, with clear exit codes. */
 #include "app.h"
 
+#include "admin.h"
 #include "exitcodes.h"
 #include "options.h"
 #include "svclog.h"
+#include "winutil.h"
 
 #include <fcntl.h>
 #include <io.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int fail_connect(const char *program, int rc, const ph_client *c, const char *pipe, uint32_t timeout_ms,
-                        const char *required)
+                        const char *required, unsigned long service_pid)
 {
     DWORD err = ph_client_syserror(c);
     char text[256];
@@ -34,7 +37,10 @@ static int fail_connect(const char *program, int rc, const ph_client *c, const c
         fprintf(stderr, "%s: invalid pipe name %s\n", program, pipe);
         return PH_EXIT_USAGE;
     case PH_EUNTRUSTED:
-        if (ph_client_server_account(c)[0] == '\0')
+        if (service_pid != 0)
+            fprintf(stderr, "%s: refusing %s: it is not served by the service's process (pid %lu); nothing was "
+                    "sent. Another program may have taken the pipe name.\n", program, pipe, service_pid);
+        else if (ph_client_server_account(c)[0] == '\0')
             fprintf(stderr, "%s: refusing %s: the account of its server cannot be read (Win32 error %lu: %s); "
                     "nothing was sent\n", program, pipe, (unsigned long)err, text);
         else
@@ -70,19 +76,61 @@ static int fail_transact(const char *program, int rc, const ph_client *c, const 
     return PH_CLI_FAILED;
 }
 
+/* The process id of a running service, or 0 (not running, not installed, or the SCM cannot be asked). */
+static unsigned long running_pid(const char *service)
+{
+    wchar_t *wname = svc_to_wide(service, NULL);
+    SC_HANDLE scm = NULL, svc = NULL;
+    SERVICE_STATUS_PROCESS st;
+    DWORD need = 0;
+    unsigned long pid = 0;
+
+    if (wname == NULL)
+        goto out;
+    scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
+    svc = scm ? OpenServiceW(scm, wname, SERVICE_QUERY_STATUS) : NULL;
+    if (svc != NULL && QueryServiceStatusEx(svc, SC_STATUS_PROCESS_INFO, (LPBYTE)&st, sizeof(st), &need) &&
+        st.dwCurrentState == SERVICE_RUNNING)
+        pid = st.dwProcessId;
+out:
+    if (svc != NULL)
+        CloseServiceHandle(svc);
+    if (scm != NULL)
+        CloseServiceHandle(scm);
+    free(wname);
+    return pid;
+}
+
 int svc_cli_main(int argc, char **argv, const ph_service_app *app)
 {
     svc_cli_options o;
-    char why[200], pipe[sizeof(PH_PIPE_PREFIX) + PH_PIPE_NAME_MAX];
+    char why[200], pipe[sizeof(PH_PIPE_PREFIX) + PH_PIPE_NAME_MAX], svc_pipe[sizeof(pipe)];
     ph_client *c = NULL;
     unsigned char *resp = NULL;
     size_t resp_len = 0;
+    unsigned long service_pid = 0;
     int rc, code;
 
     rc = svc_parse_cli(argc, argv, &o, why, sizeof(why));
     if (rc != 0) {
         fprintf(stderr, "%s: %s\n", app->program, rc == PH_ENOMEM ? "out of memory" : why);
         return PH_EXIT_USAGE;
+    }
+    /* --service NAME: that service's PipeName. Neither option: the PipeName of a service installed under the
+     * program's own name, if there is one, else the program's default pipe. */
+    if (o.pipe == NULL) {
+        char why_pipe[300];
+        int found = svc_admin_service_pipe(o.service ? o.service : app->program, app->default_pipe, svc_pipe,
+                                           sizeof(svc_pipe), why_pipe, sizeof(why_pipe));
+        if (found != 0 && o.service != NULL) {
+            fprintf(stderr, "pipehost: %s\n", why_pipe);
+            svc_cli_options_free(&o);
+            return found > 0 ? PH_CLI_NOT_FOUND : PH_CLI_FAILED;
+        }
+        if (found == 0) {
+            o.pipe = svc_pipe;
+            service_pid = running_pid(o.service ? o.service : app->program);
+        }
     }
     if (ph_pipe_name_normalize(o.pipe ? o.pipe : app->default_pipe, pipe, sizeof(pipe)) != 0) {
         fprintf(stderr, "%s: invalid pipe name \"%.80s\" (bare \"NAME\" or full \"\\\\.\\pipe\\NAME\")\n",
@@ -96,11 +144,15 @@ int svc_cli_main(int argc, char **argv, const ph_service_app *app)
         code = PH_EXIT_USAGE;
         goto out;
     }
-    /* By default the server must be a service's: the pipe this program talks to is served by one. */
+    /* By default the server must be a service's: the pipe this program talks to is served by one. When we
+     * know which service (its PipeName is the pipe) and it runs, its process must be the server, whatever
+     * account it runs as; otherwise the server must run as a service account. */
+    if (rc == 0 && service_pid != 0 && o.server_sid == NULL && !o.no_verify_server)
+        ph_client_require_server_pid(c, service_pid);
     if (rc == 0)
         rc = ph_client_connect(c, pipe, o.timeout_ms, o.no_verify_server ? 0u : PH_CLIENT_VERIFY_SERVER);
     if (rc != 0) {
-        code = c ? fail_connect(app->program, rc, c, pipe, o.timeout_ms, o.server_sid) : PH_CLI_FAILED;
+        code = c ? fail_connect(app->program, rc, c, pipe, o.timeout_ms, o.server_sid, c && o.server_sid == NULL && !o.no_verify_server ? service_pid : 0) : PH_CLI_FAILED;
         goto out;
     }
     rc = ph_client_transact(c, o.request, o.request_len, &resp, &resp_len, o.timeout_ms, 0);

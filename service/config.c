@@ -200,10 +200,20 @@ void svc_cfg_error_other(svc_cfg_errors *errs, const char *fmt, ...)
     va_end(ap);
 }
 
+void svc_cfg_error_usage(svc_cfg_errors *errs, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    add_error(errs, SVC_CFG_KIND_USAGE, fmt, ap);
+    va_end(ap);
+}
+
 int svc_cfg_errors_exit_code(const svc_cfg_errors *errs)
 {
     if (errs->count == 0)
         return PH_EXIT_OK;
+    if (errs->kinds & SVC_CFG_KIND_USAGE)
+        return PH_EXIT_USAGE;
     return (errs->kinds & ~((1u << SVC_V_SDDL) | SVC_CFG_KIND_VERB_SDDL)) == 0 ? PH_EXIT_SECURITY : PH_EXIT_CONFIG;
 }
 
@@ -313,7 +323,8 @@ int svc_config_set_string(svc_config *cfg, svc_value_id id, const char *value, c
         return PH_EINVAL;
     n = strlen(value);
     shown(show, sizeof(show), value);
-    if (n < def->min || n > def->max) {
+    /* PipeName's length rule is the core's (1..PH_PIPE_NAME_MAX after the prefix), said once below. */
+    if (id != SVC_V_PIPE_NAME && (n < def->min || n > def->max)) {
         svc_cfg_error(errs, id, source, "accepted length %lu..%lu characters, given %zu characters (\"%s\")",
                       (unsigned long)def->min, (unsigned long)def->max, n, show);
         return PH_EINVAL;

@@ -85,6 +85,7 @@ typedef struct svc_cfg_errors {
 } svc_cfg_errors;
 #define SVC_CFG_KIND_OTHER (1u << 31)
 #define SVC_CFG_KIND_VERB_SDDL (1u << 30) /* a per-verb security descriptor was refused */
+#define SVC_CFG_KIND_USAGE (1u << 29) /* a bad command line (unknown option, missing value), not a bad value */
 
 /* Defaults: PipeName \\.\pipe\pipehost (or default_pipe), the core's limits, the core's SDDL, LogLevel info. */
 void svc_config_init(svc_config *cfg, const char *default_pipe);
@@ -95,6 +96,8 @@ int svc_config_copy(svc_config *dst, const svc_config *src);
 /* Records an error naming the value; fmt describes the problem. Also used by the Windows loaders. */
 void svc_cfg_error(svc_cfg_errors *errs, svc_value_id id, const char *source, const char *fmt, ...) PH_PRINTF(4, 5);
 void svc_cfg_error_other(svc_cfg_errors *errs, const char *fmt, ...) PH_PRINTF(2, 3);
+/* A command-line mistake: the exit code becomes PH_EXIT_USAGE (64). */
+void svc_cfg_error_usage(svc_cfg_errors *errs, const char *fmt, ...) PH_PRINTF(2, 3);
 
 /* Sets a DWORD value after a range check. source says where it came from ("registry", "--max-message").
  * Returns 0, or PH_EINVAL with an error recorded and cfg unchanged. */
@@ -117,8 +120,8 @@ int svc_config_set_text(svc_config *cfg, svc_value_id id, const char *text, cons
  * Returns 0 or PH_EINVAL with errors recorded. */
 int svc_config_check(const svc_config *cfg, svc_cfg_errors *errs);
 
-/* The exit code for a refused configuration: PH_EXIT_SECURITY when only security descriptors (Sddl, the
- * per-verb ones) were refused, else PH_EXIT_CONFIG. */
+/* The exit code for a refused configuration: PH_EXIT_USAGE when the command line itself is wrong,
+ * PH_EXIT_SECURITY when only security descriptors (Sddl, the per-verb ones) were refused, else PH_EXIT_CONFIG. */
 int svc_cfg_errors_exit_code(const svc_cfg_errors *errs);
 
 /* The core's limits and server configuration from ours (strings borrowed from cfg). */

@@ -76,9 +76,16 @@ static int string_value(const BYTE *data, DWORD size, DWORD type, char **out, co
 static void apply_value(svc_config *cfg, const wchar_t *wname, DWORD type, const BYTE *data, DWORD size,
                         svc_cfg_errors *errs)
 {
-    char *name = svc_to_utf8(wname, NULL);
-    const svc_value_def *def = name ? svc_value_by_name(name) : NULL;
+    char *name;
+    const svc_value_def *def;
 
+    /* An empty (Default) value carries no setting: `reg add KEY /f` creates one (Wine's reg does), and
+     * refusing to start over it would punish a harmless step. A (Default) with data is still an error. */
+    if (wname[0] == L'\0' && (type == REG_SZ || type == REG_EXPAND_SZ || type == REG_NONE) &&
+        (size == 0 || (size == sizeof(wchar_t) && data[0] == 0 && data[1] == 0)))
+        return;
+    name = svc_to_utf8(wname, NULL);
+    def = name ? svc_value_by_name(name) : NULL;
     if (def == NULL) {
         /* An unknown name is most likely a typo: applying the default instead would be a guess. */
         svc_cfg_error_other(errs,
@@ -184,6 +191,20 @@ static void load_verbs(HKEY params, svc_config *cfg, svc_cfg_errors *errs)
 int svc_config_load_registry(const wchar_t *service, svc_config *cfg, svc_cfg_errors *errs, int *found)
 {
     wchar_t *path = svc_params_key_path(service);
+    int rc;
+
+    *found = 0;
+    if (path == NULL) {
+        svc_cfg_error_other(errs, "out of memory reading the configuration");
+        return PH_ENOMEM;
+    }
+    rc = svc_config_load_key(path, cfg, errs, found);
+    free(path);
+    return rc;
+}
+
+int svc_config_load_key(const wchar_t *path, svc_config *cfg, svc_cfg_errors *errs, int *found)
+{
     DWORD max_name = 0, max_data = 0, i;
     wchar_t *name = NULL;
     BYTE *data = NULL;
@@ -192,25 +213,17 @@ int svc_config_load_registry(const wchar_t *service, svc_config *cfg, svc_cfg_er
     unsigned before = errs->count;
 
     *found = 0;
-    if (path == NULL) {
-        svc_cfg_error_other(errs, "out of memory reading the configuration");
-        return PH_ENOMEM;
-    }
     st = RegOpenKeyExW(HKEY_LOCAL_MACHINE, path, 0, KEY_QUERY_VALUE, &key);
-    if (st == ERROR_FILE_NOT_FOUND) {
-        free(path);
+    if (st == ERROR_FILE_NOT_FOUND)
         return 0; /* no Parameters key: every value has its default */
-    }
     if (st != ERROR_SUCCESS) {
         char text[256], *upath = svc_to_utf8(path, NULL);
         ph_syserror_text((unsigned long)st, text, sizeof(text));
         svc_cfg_error_other(errs, "cannot open the configuration key HKLM\\%s: RegOpenKeyExW failed: error %ld (%s)",
                             upath ? upath : "?", (long)st, text);
         free(upath);
-        free(path);
         return PH_EINVAL;
     }
-    free(path);
     *found = 1;
     st = RegQueryInfoKeyW(key, NULL, NULL, NULL, NULL, NULL, NULL, NULL, &max_name, &max_data, NULL, NULL);
     if (st == ERROR_SUCCESS) {

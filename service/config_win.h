@@ -13,6 +13,9 @@
  * stopped at, so an operator sees every problem at once. Returns 0, PH_EINVAL or PH_ENOMEM. */
 int svc_config_load_registry(const wchar_t *service, svc_config *cfg, svc_cfg_errors *errs, int *found);
 
+/* The same for any key under HKLM (path relative to it), e.g. a configuration saved by `uninstall --keep-config`. */
+int svc_config_load_key(const wchar_t *path, svc_config *cfg, svc_cfg_errors *errs, int *found);
+
 /* Sddl must pass the core's ph_sddl_check for a pipe, and each per-verb descriptor ph_sddl_check for
  * AccessCheck. Returns 0 or PH_EINVAL with an error naming the value and the checker's reason. */
 int svc_config_check_sddl(const svc_config *cfg, svc_cfg_errors *errs);

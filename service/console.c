@@ -36,6 +36,24 @@ static BOOL WINAPI console_ctrl(DWORD type)
     return TRUE;
 }
 
+/* Whether the SCM knows the service (it may have no Parameters key: then every value has its default). An
+ * SCM that cannot be asked is not taken as "not installed". */
+static int service_installed(const wchar_t *name)
+{
+    SC_HANDLE scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT), svc;
+    int yes = 1;
+
+    if (scm == NULL)
+        return 1;
+    svc = OpenServiceW(scm, name, SERVICE_QUERY_STATUS);
+    if (svc == NULL)
+        yes = GetLastError() != ERROR_SERVICE_DOES_NOT_EXIST;
+    else
+        CloseServiceHandle(svc);
+    CloseServiceHandle(scm);
+    return yes;
+}
+
 static int print_errors(const svc_cfg_errors *errs, const char *program)
 {
     unsigned i;
@@ -73,12 +91,13 @@ int svc_console_main(int argc, char **argv, const ph_service_app *app)
     if (opts.service != NULL) {
         wservice = svc_to_wide(opts.service, &err);
         if (wservice == NULL)
-            svc_cfg_error_other(&errs, "--service: not a valid name");
+            svc_cfg_error_usage(&errs, "--service: not a valid name");
+        else if (!service_installed(wservice))
+            /* Running with the defaults instead would serve a configuration nobody asked for. */
+            svc_cfg_error_usage(&errs, "--service %s: no such service is installed (pipehost install creates it)",
+                                opts.service);
         else
             svc_config_load_registry(wservice, &cfg, &errs, &found);
-        if (wservice != NULL && !found)
-            fprintf(stderr, "%s: no configuration for service %s in the registry; using defaults\n", app->program,
-                    opts.service);
     }
     svc_parse_run_options(argc, argv, 1, &cfg, &opts, &errs);
     svc_config_check(&cfg, &errs);

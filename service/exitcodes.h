@@ -26,4 +26,15 @@
 #define PH_CLI_UNTRUSTED 6      /* the pipe's server does not run as the required account (squatting?) */
 /* PH_EXIT_USAGE (64) for a bad command line. */
 
+/* The administrator's commands (`pipehost install|uninstall|status|reload`). 0 is success; a failed install
+ * has removed what it created; PH_EXIT_USAGE (64) for a bad command line or an invalid --set value (then
+ * nothing was changed). `status` ends with the client codes above for its pipe part. */
+#define PH_ADMIN_FAILED 1         /* a step failed (the message names the call and the Win32 error) */
+#define PH_ADMIN_DENIED 10        /* access denied: run it from an elevated (administrator) prompt */
+#define PH_ADMIN_CONFLICT 11      /* name or display name taken, or the service is marked for deletion */
+#define PH_ADMIN_NOT_INSTALLED 12 /* status/reload: no such service */
+#define PH_ADMIN_NOT_STARTED 13   /* installed, but --start-now did not reach RUNNING (see its log) */
+#define PH_ADMIN_REFUSED 14       /* reload: the service refused the new configuration and kept the old one */
+#define PH_ADMIN_NOT_RUNNING 15   /* status/reload: the service is installed but not running */
+
 #endif /* PH_SVC_EXITCODES_H */

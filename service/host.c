@@ -5,6 +5,7 @@
 #include "exitcodes.h"
 #include "messages.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* At system shutdown the SCM gives services little time: drain at most this long. */
@@ -136,15 +137,12 @@ static int start_server(svc_host *h)
         DWORD err = ph_server_syserror(h->server);
         char text[256];
         ph_syserror_text(err, text, sizeof(text));
-        if (rc == PH_EADDRINUSE)
-            svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_START_FAILED,
-                          "cannot serve %s (PipeName): the name is already in use by another process", h->cfg.pipe_name);
-        else if (rc == PH_EBADSDDL)
+        if (rc == PH_EBADSDDL)
             svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_START_FAILED,
                           "invalid configuration value Sddl: the security descriptor \"%.200s\" was refused when "
                           "creating %s (Win32 error %lu: %s)",
                           h->cfg.sddl ? h->cfg.sddl : PH_DEFAULT_SDDL, h->cfg.pipe_name, (unsigned long)err, text);
-        else
+        else if (rc != PH_EADDRINUSE) /* a name in use is logged by the core ("… is already in use"): said once */
             svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_START_FAILED, "cannot serve %s: %s (%s; Win32 error %lu: %s)",
                           h->cfg.pipe_name, ph_strerror(rc), ph_err_name(rc), (unsigned long)err, text);
     }
@@ -154,7 +152,17 @@ static int start_server(svc_host *h)
 struct diff_ctx {
     svc_host *h;
     int live, restart;
+    char changes[300]; /* "Name old -> new; …" for STATUS's reload_result */
 };
+
+static void add_change(struct diff_ctx *d, const char *name, const char *old_text, const char *new_text,
+                       const char *note)
+{
+    size_t used = strlen(d->changes);
+    if (used + 8 < sizeof(d->changes))
+        snprintf(d->changes + used, sizeof(d->changes) - used, "%s%s %.60s -> %.60s%s", used ? "; " : "", name,
+                 old_text, new_text, note);
+}
 
 static void on_diff(void *ctx, const svc_value_def *def, const char *old_text, const char *new_text)
 {
@@ -164,7 +172,9 @@ static void on_diff(void *ctx, const svc_value_def *def, const char *old_text, c
         d->live++;
         svc_log_msg(d->h->log, PH_LOG_INFO, "PARAMCHANGE: %s %s -> %s (applies to new requests)", def->name, old_text,
                     new_text);
+        add_change(d, def->name, old_text, new_text, "");
     } else {
+        add_change(d, def->name, old_text, new_text, " (at the next restart)");
         d->restart++;
         svc_log_msg(d->h->log, PH_LOG_WARN,
                     "PARAMCHANGE: %s changed from %s to %s: this takes effect at the next restart; still using %s",
@@ -192,7 +202,8 @@ static void reload(svc_host *h)
     svc_config fresh;
     svc_cfg_errors errs;
     ph_limits lim;
-    struct diff_ctx d = {h, 0, 0};
+    struct diff_ctx d = {h, 0, 0, ""};
+    char result[400];
     int found = 0, rc;
     unsigned i;
 
@@ -207,6 +218,8 @@ static void reload(svc_host *h)
         for (i = 0; i < errs.count && i < SVC_CFG_MAX_ERRORS; i++)
             svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_CONFIG_ERROR, "PARAMCHANGE refused, configuration unchanged: %s",
                           errs.text[i]);
+        snprintf(result, sizeof(result), "refused: %s%s", errs.text[0], errs.count > 1 ? " (and more, see the log)" : "");
+        svc_verbs_reloaded(&h->verbs, result);
         svc_config_free(&fresh);
         return;
     }
@@ -220,6 +233,8 @@ static void reload(svc_host *h)
     rc = ph_server_set_limits(h->server, &lim);
     if (rc != 0) {
         svc_log_msg(h->log, PH_LOG_ERROR, "PARAMCHANGE: the new limits were refused by the server: %s", ph_strerror(rc));
+        snprintf(result, sizeof(result), "refused: the server refused the new limits (%s)", ph_strerror(rc));
+        svc_verbs_reloaded(&h->verbs, result);
         svc_config_free(&fresh);
         return;
     }
@@ -234,6 +249,9 @@ static void reload(svc_host *h)
     svc_config_free(&fresh);
     svc_log_msg(h->log, PH_LOG_INFO, "PARAMCHANGE: configuration reloaded (%d value(s) applied, %d need a restart)",
                 d.live, d.restart);
+    snprintf(result, sizeof(result), "ok: %d value(s) applied, %d need a restart%s%s", d.live, d.restart,
+             d.changes[0] ? ": " : "", d.changes);
+    svc_verbs_reloaded(&h->verbs, result);
 }
 
 static void stop_server(svc_host *h)

@@ -36,7 +36,7 @@ int svc_parse_run_options(int argc, char **argv, int apply, svc_config *cfg, svc
         }
         if (strncmp(arg, "--", 2) != 0 || len >= sizeof(name)) {
             if (apply)
-                svc_cfg_error_other(errs, "unexpected argument \"%.80s\" (options start with --; see pipehost help)",
+                svc_cfg_error_usage(errs, "unexpected argument \"%.80s\" (options start with --; see pipehost help)",
                                     arg);
             rc = PH_EINVAL;
             continue;
@@ -46,14 +46,14 @@ int svc_parse_run_options(int argc, char **argv, int apply, svc_config *cfg, svc
         def = svc_value_by_option(name);
         if (def == NULL && !option_is(arg, len, "--service") && !option_is(arg, len, "--stop-event")) {
             if (apply)
-                svc_cfg_error_other(errs, "unknown option %s (see pipehost help)", name);
+                svc_cfg_error_usage(errs, "unknown option %s (see pipehost help)", name);
             rc = PH_EINVAL;
             continue;
         }
         if (value == NULL) {
             if (i + 1 >= argc) {
                 if (apply)
-                    svc_cfg_error_other(errs, "option %s needs a value", name);
+                    svc_cfg_error_usage(errs, "option %s needs a value", name);
                 rc = PH_EINVAL;
                 continue;
             }
@@ -66,7 +66,7 @@ int svc_parse_run_options(int argc, char **argv, int apply, svc_config *cfg, svc
                 opts->stop_event = value;
             if (value[0] == '\0') {
                 if (apply)
-                    svc_cfg_error_other(errs, "option %s needs a non-empty value", name);
+                    svc_cfg_error_usage(errs, "option %s needs a non-empty value", name);
                 rc = PH_EINVAL;
             }
             continue;
@@ -119,7 +119,8 @@ int svc_parse_cli(int argc, char **argv, svc_cli_options *out, char *why, size_t
             out->no_verify_server = 1;
             continue;
         }
-        if (!option_is(arg, n, "--pipe") && !option_is(arg, n, "--timeout") && !option_is(arg, n, "--server-sid")) {
+        if (!option_is(arg, n, "--pipe") && !option_is(arg, n, "--timeout") && !option_is(arg, n, "--server-sid") &&
+            !option_is(arg, n, "--service")) {
             snprintf(why, why_size, "unknown option %.*s (a payload starting with -- goes after a lone --)",
                      (int)(n > 60 ? 60 : n), arg);
             goto out;
@@ -140,6 +141,12 @@ int svc_parse_cli(int argc, char **argv, svc_cli_options *out, char *why, size_t
                 goto out;
             }
             out->server_sid = value;
+        } else if (option_is(arg, n, "--service")) {
+            if (value[0] == '\0') {
+                snprintf(why, why_size, "--service needs a service name");
+                goto out;
+            }
+            out->service = value;
         } else if (svc_parse_dword(value, &out->timeout_ms) != 0 || out->timeout_ms == 0 ||
                    out->timeout_ms > 3600000) {
             snprintf(why, why_size, "--timeout accepts 1..3600000 ms, given \"%.40s\"", value);
@@ -151,6 +158,10 @@ int svc_parse_cli(int argc, char **argv, svc_cli_options *out, char *why, size_t
         goto out;
     }
 
+    if (out->pipe != NULL && out->service != NULL) {
+        snprintf(why, why_size, "--pipe and --service both name the pipe: give one");
+        goto out;
+    }
     if (strcmp(command, "ping") == 0 || strcmp(command, "status") == 0 || strcmp(command, "whoami") == 0) {
         const char *verb = command[0] == 'p' ? "PING" : command[0] == 's' ? "STATUS" : "WHOAMI";
         if (npos > 0) {

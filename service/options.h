@@ -23,6 +23,7 @@ int svc_parse_run_options(int argc, char **argv, int apply, svc_config *cfg, svc
 /* A client command, parsed. */
 typedef struct svc_cli_options {
     const char *pipe;        /* --pipe NAME; NULL = the program's default */
+    const char *service;     /* --service NAME: that installed service's PipeName (not with --pipe) */
     uint32_t timeout_ms;     /* --timeout MS; default 5000 */
     int quiet;               /* --quiet: print nothing on success */
     int no_verify_server;    /* --no-verify-server: accept a server running as any account */

@@ -3,6 +3,8 @@
 
 #include <pipehost/service.h>
 
+#include <string.h>
+
 #include <windows.h>
 
 /* PING -> "OK PONG". A payload is ignored, so "PING anything" is still a liveness check. */
@@ -27,10 +29,12 @@ static ph_handler_result verb_echo(void *ctx, const ph_request *req, const unsig
 
 /* STATUS -> "OK " and one key=value per line ("\n"), in a fixed order; new keys are only ever added. */
 static ph_handler_result status_reply(ph_response *resp, const ph_server *server, uint64_t uptime_ms,
-                                      const char *service_name)
+                                      const char *service_name, svc_verbs *v)
 {
     ph_counters c;
     ph_limits lim;
+    unsigned long reloads = 0;
+    char result[sizeof(((svc_verbs *)0)->reload_result)];
     int rc;
 
     ph_counters_init(&c);
@@ -38,6 +42,13 @@ static ph_handler_result status_reply(ph_response *resp, const ph_server *server
     rc = ph_server_counters(server, &c);
     if (rc == 0)
         rc = ph_server_get_limits(server, &lim);
+    result[0] = '\0';
+    if (v != NULL) {
+        AcquireSRWLockShared(&v->lock);
+        reloads = v->reloads;
+        memcpy(result, v->reload_result, sizeof(result));
+        ReleaseSRWLockShared(&v->lock);
+    }
     if (rc == 0)
         rc = ph_response_ok(resp, "", 0);
     if (rc == 0)
@@ -66,6 +77,9 @@ static ph_handler_result status_reply(ph_response *resp, const ph_server *server
                                  (unsigned long long)c.instances_pending, lim.max_message_bytes,
                                  (unsigned long)lim.idle_timeout_ms, (unsigned long)lim.write_timeout_ms,
                                  (unsigned long)lim.drain_timeout_ms);
+    /* The service host's own keys: how many PARAMCHANGEs it handled and the last outcome. */
+    if (rc == 0 && v != NULL)
+        rc = ph_response_appendf(resp, "reloads=%lu\nreload_result=%s\n", reloads, result);
     if (rc != 0)
         ph_response_err(resp, "internal", "out of memory building the status");
     return PH_REPLY;
@@ -74,12 +88,12 @@ static ph_handler_result status_reply(ph_response *resp, const ph_server *server
 static ph_handler_result verb_status(void *ctx, const ph_request *req, const unsigned char *payload, size_t len,
                                      ph_response *resp)
 {
-    const svc_verbs *v = ctx;
+    svc_verbs *v = ctx;
 
     (void)req;
     (void)payload;
     (void)len;
-    return status_reply(resp, v->server, GetTickCount64() - v->started_ms, v->service_name ? v->service_name : "");
+    return status_reply(resp, v->server, GetTickCount64() - v->started_ms, v->service_name ? v->service_name : "", v);
 }
 
 /* Milliseconds since this process was created: the uptime a server outside the service host reports. */
@@ -111,7 +125,7 @@ static ph_handler_result verb_status_ref(void *ctx, const ph_request *req, const
         ph_response_err(resp, "internal", "STATUS: the server is not set up yet");
         return PH_REPLY;
     }
-    return status_reply(resp, *server, process_uptime_ms(), "");
+    return status_reply(resp, *server, process_uptime_ms(), "", NULL);
 }
 
 /* WHOAMI -> "OK pid=…\nsession=…\nsid=…\n": the caller as the server sees it (from the pipe and its token). */
@@ -133,9 +147,27 @@ static ph_handler_result verb_whoami(void *ctx, const ph_request *req, const uns
     return PH_REPLY;
 }
 
+void svc_verbs_reloaded(svc_verbs *v, const char *result)
+{
+    size_t n = strlen(result), i;
+
+    AcquireSRWLockExclusive(&v->lock);
+    v->reloads++;
+    if (n >= sizeof(v->reload_result))
+        n = sizeof(v->reload_result) - 1;
+    /* One line in the key=value answer: line breaks in a message would start a fake key. */
+    for (i = 0; i < n; i++)
+        v->reload_result[i] = (result[i] == '\n' || result[i] == '\r') ? ' ' : result[i];
+    v->reload_result[n] = '\0';
+    ReleaseSRWLockExclusive(&v->lock);
+}
+
 int svc_verbs_register(ph_router *router, svc_verbs *v)
 {
-    int rc = ph_router_add(router, "PING", verb_ping, v);
+    int rc;
+
+    InitializeSRWLock(&v->lock);
+    rc = ph_router_add(router, "PING", verb_ping, v);
     if (rc == 0)
         rc = ph_router_add(router, "ECHO", verb_echo, v);
     if (rc == 0)

@@ -6,14 +6,21 @@
 
 #include <stdint.h>
 
+#include <windows.h>
+
 /* What STATUS reports. server is set once created (before it starts), and stays valid while it runs. */
 typedef struct svc_verbs {
     ph_server *server;
     uint64_t started_ms;       /* monotonic ms at start, for uptime_ms */
     const char *service_name;  /* UTF-8; "" in console mode */
+    SRWLOCK lock;              /* guards the two fields below: PARAMCHANGE writes them, STATUS reads them */
+    unsigned long reloads;     /* PARAMCHANGE requests handled, accepted or refused */
+    char reload_result[400];   /* the last one's outcome: "ok: …" or "refused: …"; "" before the first */
 } svc_verbs;
 
 /* Adds PING, ECHO, STATUS, WHOAMI to router with v as their context. Returns 0 or a PH_E… code. */
 int svc_verbs_register(ph_router *router, svc_verbs *v);
+/* Records the outcome of a PARAMCHANGE for STATUS (`pipehost reload` waits for `reloads` to rise). */
+void svc_verbs_reloaded(svc_verbs *v, const char *result);
 
 #endif /* PH_SVC_VERBS_H */

@@ -45,6 +45,7 @@ const wchar_t *svct_myservice_exe(void)
     return path;
 }
 
+#ifdef PH_TEST_HANGSVC_EXE /* only the suites that use the hanging service are given its path */
 const wchar_t *svct_hangsvc_exe(void)
 {
     static wchar_t path[MAX_PATH];
@@ -52,6 +53,7 @@ const wchar_t *svct_hangsvc_exe(void)
         svct_exe_path(PH_TEST_HANGSVC_EXE, path, MAX_PATH);
     return path;
 }
+#endif
 
 void svct_require_single_scm(void)
 {

@@ -309,6 +309,56 @@ START_TEST(cli_options)
 }
 END_TEST
 
+/* A command-line mistake exits 64 (usage), a bad value 1 (configuration). */
+START_TEST(run_usage_exit_code)
+{
+    char *unknown[] = {"run", "--no-such-option", "1"};
+    char *value[] = {"run", "--max-message", "0"};
+    svc_run_options o;
+
+    ck_assert_int_eq(svc_parse_run_options(3, unknown, 1, &cfg, &o, &errs), PH_EINVAL);
+    ck_assert_int_eq(svc_cfg_errors_exit_code(&errs), PH_EXIT_USAGE);
+    memset(&errs, 0, sizeof(errs));
+    ck_assert_int_eq(svc_parse_run_options(3, value, 1, &cfg, &o, &errs), PH_EINVAL);
+    ck_assert_int_eq(svc_cfg_errors_exit_code(&errs), PH_EXIT_CONFIG);
+}
+END_TEST
+
+/* One pipe-name length limit in every message: the core's 1..256. */
+START_TEST(pipe_name_one_limit)
+{
+    char name[301];
+
+    memset(name, 'p', 300);
+    name[300] = '\0';
+    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_PIPE_NAME, name, "--pipe", &errs), PH_EINVAL);
+    ck_assert_uint_eq(errs.count, 1);
+    ck_assert_msg(strstr(errs.text[0], "1..256") != NULL && strstr(errs.text[0], "265") == NULL, "%s", errs.text[0]);
+    memset(&errs, 0, sizeof(errs));
+    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_PIPE_NAME, "", "--pipe", &errs), PH_EINVAL);
+    ck_assert_msg(strstr(errs.text[0], "1..256") != NULL, "%s", errs.text[0]);
+}
+END_TEST
+
+/* --service NAME names the pipe through the service's configuration; not together with --pipe. */
+START_TEST(cli_service_option)
+{
+    svc_cli_options o;
+    char why[200];
+    char *ok[] = {"ping", "--service", "svc1"};
+    char *both[] = {"status", "--service=svc1", "--pipe", "x"};
+    char *empty[] = {"whoami", "--service="};
+
+    ck_assert_int_eq(cli(3, ok, &o, why), 0);
+    ck_assert_str_eq(o.service, "svc1");
+    ck_assert_ptr_null(o.pipe);
+    svc_cli_options_free(&o);
+    ck_assert_int_eq(cli(4, both, &o, why), PH_EINVAL);
+    ck_assert_msg(strstr(why, "--pipe and --service") != NULL, "%s", why);
+    ck_assert_int_eq(cli(2, empty, &o, why), PH_EINVAL);
+}
+END_TEST
+
 static void add(Suite *s, TCase *tc, const TTest *test)
 {
     tcase_add_checked_fixture(tc, setup, teardown);
@@ -329,5 +379,8 @@ Suite *ph_test_suite(void)
     add(s, tcase_create("lookup_and_diff"), lookup_and_diff);
     add(s, tcase_create("run_options"), run_options);
     add(s, tcase_create("cli_options"), cli_options);
+    add(s, tcase_create("run_usage_exit_code"), run_usage_exit_code);
+    add(s, tcase_create("pipe_name_one_limit"), pipe_name_one_limit);
+    add(s, tcase_create("cli_service_option"), cli_service_option);
     return s;
 }

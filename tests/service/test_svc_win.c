@@ -176,6 +176,29 @@ START_TEST(registry_values)
 }
 END_TEST
 
+/* An empty (Default) value (what `reg add KEY /f` leaves) is no setting; a (Default) with data is an error. */
+START_TEST(registry_empty_default)
+{
+    svc_config cfg;
+    svc_cfg_errors errs;
+    int found = 0;
+
+    reg_set(L"", REG_SZ, L"", sizeof(L""));
+    memset(&errs, 0, sizeof(errs));
+    svc_config_init(&cfg, "pipehost");
+    ck_assert_int_eq(svc_config_load_registry(g_service, &cfg, &errs, &found), 0);
+    ck_assert_uint_eq(errs.count, 0);
+    svc_config_free(&cfg);
+
+    reg_set(L"", REG_SZ, L"x", sizeof(L"x"));
+    memset(&errs, 0, sizeof(errs));
+    svc_config_init(&cfg, "pipehost");
+    ck_assert_int_eq(svc_config_load_registry(g_service, &cfg, &errs, &found), PH_EINVAL);
+    ck_assert_msg(errs.count == 1 && strstr(errs.text[0], "(Default)") != NULL, "%s", errs.text[0]);
+    svc_config_free(&cfg);
+}
+END_TEST
+
 START_TEST(sddl_checks)
 {
     svc_config cfg;
@@ -501,6 +524,10 @@ Suite *ph_test_suite(void)
     tc = tcase_create("registry_values");
     tcase_add_checked_fixture(tc, reg_setup, reg_teardown);
     tcase_add_test(tc, registry_values);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("registry_empty_default");
+    tcase_add_checked_fixture(tc, reg_setup, reg_teardown);
+    tcase_add_test(tc, registry_empty_default);
     suite_add_tcase(s, tc);
     tc = tcase_create("sddl_checks");
     tcase_add_test(tc, sddl_checks);

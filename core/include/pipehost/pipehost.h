@@ -310,6 +310,10 @@ PH_EXTERN int ph_client_new(ph_client **out);
  * Administrators also passes unless a SID that is not a service account is required. sid NULL or "" goes
  * back to the service accounts. Returns 0 or PH_EINVAL (not a SID). */
 PH_EXTERN int ph_client_require_server(ph_client *client, const char *sid);
+/* Requires instead that the process serving the pipe be pid (say, a service's, from QueryServiceStatusEx):
+ * checked at connect, before anything is sent, whatever account it runs as. 0 goes back to the account
+ * check. Returns 0 or PH_EINVAL. */
+PH_EXTERN int ph_client_require_server_pid(ph_client *client, unsigned long pid);
 /* The server account seen by the last verified connect ("S-1-…"), also after a PH_EUNTRUSTED refusal;
  * "" when none was read. */
 PH_EXTERN const char *ph_client_server_account(const ph_client *client);

@@ -16,6 +16,7 @@ struct ph_client {
     int broken;       /* a message was left half-read: the pipe is out of step and must not be used */
     char required[PH_SID_TEXT_MAX];     /* ph_client_require_server: the server's account; "" = a service account */
     char server_sid[PH_SID_TEXT_MAX];   /* the account seen at the last verified connect ("" = none) */
+    unsigned long required_pid;         /* ph_client_require_server_pid: the serving process; 0 = by account */
 };
 
 static int fail(ph_client *c, DWORD err)
@@ -93,6 +94,14 @@ int ph_client_require_server(ph_client *c, const char *sid)
     return rc;
 }
 
+int ph_client_require_server_pid(ph_client *c, unsigned long pid)
+{
+    if (c == NULL)
+        return PH_EINVAL;
+    c->required_pid = pid;
+    return 0;
+}
+
 const char *ph_client_server_account(const ph_client *c)
 {
     return c ? c->server_sid : "";
@@ -160,8 +169,19 @@ static int verify_server(ph_client *c, HANDLE pipe)
 {
     char owner[PH_SID_TEXT_MAX];
     DWORD err;
+    ULONG pid = 0;
 
     c->server_sid[0] = '\0';
+    if (c->required_pid != 0) {
+        /* The caller knows which process must serve the pipe (a service's, from the SCM): nothing else may. */
+        if (!GetNamedPipeServerProcessId(pipe, &pid)) {
+            c->syserr = GetLastError();
+            return PH_EUNTRUSTED;
+        }
+        if (server_process_sid(pipe, c->server_sid, sizeof(c->server_sid)) != 0)
+            c->server_sid[0] = '\0';
+        return pid == c->required_pid ? 0 : PH_EUNTRUSTED;
+    }
     err = server_process_sid(pipe, c->server_sid, sizeof(c->server_sid));
     if (err == 0)
         return account_acceptable(c, c->server_sid) ? 0 : PH_EUNTRUSTED;
@@ -243,7 +263,7 @@ int ph_client_connect(ph_client *c, const char *pipe_name, uint32_t timeout_ms, 
             /* The instance went away between our calls; CreateFileW tells us whether the pipe did too. */
         }
     }
-    if ((flags & PH_CLIENT_VERIFY_SERVER) || c->required[0] != '\0') {
+    if ((flags & PH_CLIENT_VERIFY_SERVER) || c->required[0] != '\0' || c->required_pid != 0) {
         rc = verify_server(c, h);
         if (rc != 0) {
             CloseHandle(h);

@@ -1,0 +1,42 @@
+/* admin.h — the administrator's commands: install, uninstall, status and reload, and the service → pipe lookup. */
+#ifndef PH_ADMIN_H
+#define PH_ADMIN_H
+
+#include <windows.h>
+
+#include <pipehost/service.h>
+
+#include <stddef.h>
+
+/* `pipehost install …` / `uninstall …` / `reload …`: argv[0] is the command. Returns a PH_ADMIN_… or
+ * PH_EXIT_USAGE code (service/exitcodes.h). */
+int svc_admin_install(int argc, char **argv, const ph_service_app *app);
+int svc_admin_uninstall(int argc, char **argv, const ph_service_app *app);
+int svc_admin_reload(int argc, char **argv, const ph_service_app *app);
+/* `pipehost status …`: the SCM's view and the effective configuration of an installed service, then the
+ * server's own STATUS answer. Returns -1 when the command is the plain client STATUS instead (--pipe given, or
+ * no --service/--name and no service named after the program installed): the caller then runs the client. */
+int svc_admin_status(int argc, char **argv, const ph_service_app *app);
+
+/* The pipe a service serves: its PipeName from the registry, or default_pipe when it has none. Returns 0, 1
+ * when no such service is installed, or -1 when its configuration cannot be read (why explains). */
+int svc_admin_service_pipe(const char *service, const char *default_pipe, char *pipe, size_t size, char *why,
+                           size_t why_size);
+
+/* The per-service SID "S-1-5-80-…" Windows derives from a service name (SHA-1 of the upper-cased name);
+ * it is what "NT SERVICE\NAME" resolves to. Returns 0 or a Win32 error. */
+DWORD svc_admin_service_sid(const wchar_t *service, wchar_t *out, size_t size);
+
+/* Creates the log folder (%ProgramData%\pipehost) if needed and gives it owner SYSTEM and a protected DACL:
+ * SYSTEM and Administrators full control, Users read, and modify for service_sid (NULL for LocalSystem,
+ * which needs nothing more) plus any service SIDs already granted (other services share the folder). Every
+ * other ACE is dropped, so a folder pre-created by a user is taken back. A file, junction or symbolic link at
+ * that path is refused (ERROR_DIRECTORY, ERROR_REPARSE_ATTRIBUTE_CONFLICT), never followed. *created says
+ * whether it was made now. path gets the folder. Returns 0 or a Win32 error. */
+DWORD svc_admin_prepare_log_dir(const wchar_t *service_sid, wchar_t *path, size_t size, int *created);
+
+/* The log folder's security descriptor as SDDL: owner SYSTEM, protected DACL as above, keeping the service-SID
+ * ACEs of old_dacl (may be NULL). Returns 0 or ERROR_INSUFFICIENT_BUFFER. */
+DWORD svc_admin_log_dir_sddl(const wchar_t *service_sid, PACL old_dacl, wchar_t *sddl, size_t size);
+
+#endif /* PH_ADMIN_H */

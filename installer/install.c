@@ -1,0 +1,715 @@
+/* install.c — `pipehost install` and `uninstall`: the service, its settings, configuration, event source, log folder. */
+#include "admin_int.h"
+
+#include "config_win.h"
+#include "exitcodes.h"
+#include "winutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+typedef struct inst_opts {
+    const char *name, *display, *description, *start, *account;
+    const char **sets; /* "Name=Value", in command-line order */
+    int nsets;
+    int no_failure_actions, start_now, configure_only, keep_config, keep_logs;
+} inst_opts;
+
+static int is(const char *arg, const char *name)
+{
+    return strcmp(arg, name) == 0;
+}
+
+/* Options take "--opt VALUE" or "--opt=VALUE". flags lists the options without a value, values those with
+ * one. Returns 0 or PH_EXIT_USAGE with the message printed. */
+static int parse(int argc, char **argv, const char *const *flags, const char *const *values, inst_opts *o)
+{
+    int i;
+
+    memset(o, 0, sizeof(*o));
+    o->sets = calloc((size_t)argc + 1, sizeof(*o->sets));
+    if (o->sets == NULL) {
+        fprintf(stderr, "pipehost: out of memory\n");
+        return PH_EXIT_USAGE;
+    }
+    for (i = 1; i < argc; i++) {
+        const char *arg = argv[i], *eq = strchr(arg, '='), *value = NULL;
+        size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+        char name[40];
+        const char *const *f;
+        int known = 0;
+
+        if (strncmp(arg, "--", 2) != 0 || len >= sizeof(name)) {
+            fprintf(stderr, "pipehost %s: unexpected argument \"%.80s\" (options start with --; see pipehost help)\n",
+                    argv[0], arg);
+            return PH_EXIT_USAGE;
+        }
+        memcpy(name, arg, len);
+        name[len] = '\0';
+        for (f = flags; *f && !known; f++)
+            if (is(name, *f)) {
+                if (eq != NULL) {
+                    fprintf(stderr, "pipehost %s: option %s takes no value\n", argv[0], name);
+                    return PH_EXIT_USAGE;
+                }
+                known = 1;
+            }
+        if (known) {
+            if (is(name, "--no-failure-actions"))
+                o->no_failure_actions = 1;
+            else if (is(name, "--start-now"))
+                o->start_now = 1;
+            else if (is(name, "--configure-only"))
+                o->configure_only = 1;
+            else if (is(name, "--keep-config"))
+                o->keep_config = 1;
+            else if (is(name, "--keep-logs"))
+                o->keep_logs = 1;
+            continue;
+        }
+        for (f = values; *f && !known; f++)
+            known = is(name, *f);
+        if (!known) {
+            fprintf(stderr, "pipehost %s: unknown option %s (see pipehost help)\n", argv[0], name);
+            return PH_EXIT_USAGE;
+        }
+        value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (value == NULL) {
+            fprintf(stderr, "pipehost %s: option %s needs a value\n", argv[0], name);
+            return PH_EXIT_USAGE;
+        }
+        if (is(name, "--name") || is(name, "--service"))
+            o->name = value;
+        else if (is(name, "--display-name"))
+            o->display = value;
+        else if (is(name, "--description"))
+            o->description = value;
+        else if (is(name, "--start"))
+            o->start = value;
+        else if (is(name, "--account"))
+            o->account = value;
+        else
+            o->sets[o->nsets++] = value;
+    }
+    return 0;
+}
+
+static int equal_nocase(const char *a, const char *b)
+{
+    return _stricmp(a, b) == 0;
+}
+
+/* What the SCM takes for --account: NULL is LocalSystem. */
+static int account_name(const char *account, const wchar_t *service, wchar_t *out, size_t size, int *local_system)
+{
+    *local_system = 0;
+    if (account == NULL || equal_nocase(account, "LocalSystem")) {
+        *local_system = 1;
+        swprintf(out, size, L"LocalSystem");
+    } else if (equal_nocase(account, "LocalService")) {
+        swprintf(out, size, L"NT AUTHORITY\\LocalService");
+    } else if (equal_nocase(account, "NetworkService")) {
+        swprintf(out, size, L"NT AUTHORITY\\NetworkService");
+    } else if (equal_nocase(account, "virtual")) {
+        swprintf(out, size, L"NT SERVICE\\%ls", service);
+    } else {
+        fprintf(stderr, "pipehost install: --account accepts LocalSystem, LocalService, NetworkService or virtual, "
+                        "given \"%.80s\"\n", account);
+        return PH_EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* Checks every --set Name=Value against the configuration already in force (or saved), with the service's own
+ * rules. Returns 0, or PH_EXIT_USAGE with every problem printed. */
+static int check_sets(const inst_opts *o, svc_config *cfg, svc_cfg_errors *errs)
+{
+    int i;
+    unsigned k;
+
+    for (i = 0; i < o->nsets; i++) {
+        const char *eq = strchr(o->sets[i], '=');
+        char name[64];
+        const svc_value_def *def;
+        size_t n = eq ? (size_t)(eq - o->sets[i]) : 0;
+
+        if (eq == NULL || n == 0 || n >= sizeof(name)) {
+            svc_cfg_error_other(errs, "--set takes Name=Value (e.g. --set MaxMessageBytes=65536), given \"%.80s\"",
+                                o->sets[i]);
+            continue;
+        }
+        memcpy(name, o->sets[i], n);
+        name[n] = '\0';
+        def = svc_value_by_name(name);
+        if (def == NULL) {
+            svc_cfg_error_other(errs, "--set: unknown configuration value \"%s\" (pipehost help lists them)", name);
+            continue;
+        }
+        if (def->id == SVC_V_LOG_FILE && strchr(eq + 1, '%') != NULL) {
+            /* Stored as REG_EXPAND_SZ; the service checks the expanded path, so that is what is checked. */
+            wchar_t *w = svc_to_wide(eq + 1, NULL), expanded[2048];
+            char *u = NULL;
+            if (w != NULL && ExpandEnvironmentStringsW(w, expanded, 2048) - 1u < 2047u)
+                u = svc_to_utf8(expanded, NULL);
+            svc_config_set_text(cfg, def->id, u ? u : eq + 1, "--set", errs);
+            free(u);
+            free(w);
+        } else {
+            svc_config_set_text(cfg, def->id, eq + 1, "--set", errs);
+        }
+    }
+    svc_config_check(cfg, errs);
+    svc_config_check_sddl(cfg, errs);
+    if (errs->count == 0)
+        return 0;
+    for (k = 0; k < errs->count && k < SVC_CFG_MAX_ERRORS; k++)
+        fprintf(stderr, "pipehost install: %s\n", errs->text[k]);
+    fprintf(stderr, "pipehost install: nothing was installed or changed\n");
+    return PH_EXIT_USAGE;
+}
+
+/* Writes each --set value into key with its registry type. Returns 0 or a Win32 error. */
+static DWORD write_sets(HKEY key, const inst_opts *o)
+{
+    int i;
+
+    for (i = 0; i < o->nsets; i++) {
+        const char *eq = strchr(o->sets[i], '=');
+        char name[64];
+        const svc_value_def *def;
+        wchar_t *wname, *wvalue;
+        LSTATUS st;
+
+        memcpy(name, o->sets[i], (size_t)(eq - o->sets[i]));
+        name[eq - o->sets[i]] = '\0';
+        def = svc_value_by_name(name);
+        wname = svc_to_wide(def->name, NULL);
+        if (wname == NULL)
+            return ERROR_NOT_ENOUGH_MEMORY;
+        if (def->type == SVC_T_DWORD) {
+            uint32_t v = SVC_INFINITE;
+            DWORD d;
+            if (svc_parse_dword(eq + 1, &v) != 0)
+                v = SVC_INFINITE; /* "never"/"infinite": the only words check_sets let through */
+            d = v;
+            st = RegSetValueExW(key, wname, 0, REG_DWORD, (const BYTE *)&d, sizeof(d));
+        } else {
+            DWORD type = (def->id == SVC_V_LOG_FILE && strchr(eq + 1, '%') != NULL) ? REG_EXPAND_SZ : REG_SZ;
+            wvalue = svc_to_wide(eq + 1, NULL);
+            st = wvalue ? RegSetValueExW(key, wname, 0, type, (const BYTE *)wvalue,
+                                         (DWORD)((wcslen(wvalue) + 1) * sizeof(wchar_t)))
+                        : ERROR_NOT_ENOUGH_MEMORY;
+            free(wvalue);
+        }
+        free(wname);
+        if (st != ERROR_SUCCESS)
+            return (DWORD)st;
+        printf("pipehost: set %s\n", o->sets[i]);
+    }
+    return 0;
+}
+
+/* ChangeServiceConfig2W for an optional setting: ERROR_INVALID_LEVEL (124) and the like mean this system does
+ * not support the level, which is reported and skipped. Returns 0 or the Win32 error of a real failure. */
+static DWORD config2(SC_HANDLE svc, DWORD level, void *info, const char *what)
+{
+    DWORD err;
+
+    if (ChangeServiceConfig2W(svc, level, info))
+        return 0;
+    err = GetLastError();
+    if (err == ERROR_INVALID_LEVEL || err == ERROR_CALL_NOT_IMPLEMENTED || err == ERROR_NOT_SUPPORTED) {
+        fprintf(stderr, "pipehost install: warning: %s not set: this system does not support it (error %lu)\n", what,
+                (unsigned long)err);
+        return 0;
+    }
+    adm_fail(what, "ChangeServiceConfig2W", err);
+    return err;
+}
+
+/* Failure actions: restart after 5 s, 10 s and 30 s, the count reset after a day; a non-zero exit code counts
+ * as a failure (FAILURE_ACTIONS_FLAG), not only a crash. With off, both are cleared. */
+static DWORD set_failure_actions(SC_HANDLE svc, int off)
+{
+    SC_ACTION actions[3] = {{SC_ACTION_RESTART, 5000}, {SC_ACTION_RESTART, 10000}, {SC_ACTION_RESTART, 30000}};
+    SERVICE_FAILURE_ACTIONSW fa;
+    SERVICE_FAILURE_ACTIONS_FLAG flag;
+    union {
+        SERVICE_FAILURE_ACTIONSW fa;
+        BYTE raw[512];
+    } back;
+    DWORD err, need = 0;
+
+    memset(&fa, 0, sizeof(fa));
+    fa.dwResetPeriod = off ? 0 : 86400;
+    fa.cActions = off ? 0 : 3;
+    fa.lpsaActions = actions; /* with cActions 0, a non-NULL array deletes the actions */
+    flag.fFailureActionsOnNonCrashFailures = off ? FALSE : TRUE;
+    err = config2(svc, SERVICE_CONFIG_FAILURE_ACTIONS, &fa, "failure actions");
+    if (err == 0)
+        err = config2(svc, SERVICE_CONFIG_FAILURE_ACTIONS_FLAG, &flag, "failure actions flag");
+    if (err != 0 || off)
+        return err;
+    /* Some systems (Wine) accept the actions and keep nothing: say so rather than claim them. */
+    if (!QueryServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS, back.raw, sizeof(back.raw), &need) ||
+        back.fa.cActions != 3)
+        fprintf(stderr, "pipehost install: warning: failure actions were accepted but not stored by this system\n");
+    else
+        printf("pipehost: failure actions: restart after 5 s, 10 s, 30 s; reset after 1 day; non-zero exit counts\n");
+    return 0;
+}
+
+/* Event Log source: the executable holds the message table. Returns 0 or a Win32 error; *created when new. */
+static DWORD register_event_source(const wchar_t *name, const wchar_t *exe, int *created)
+{
+    wchar_t *path = adm_key_path(ADM_EVENTLOG_KEY, name);
+    DWORD types = EVENTLOG_ERROR_TYPE | EVENTLOG_WARNING_TYPE | EVENTLOG_INFORMATION_TYPE, disp = 0;
+    HKEY key = NULL;
+    LSTATUS st;
+
+    *created = 0;
+    if (path == NULL)
+        return ERROR_NOT_ENOUGH_MEMORY;
+    st = RegCreateKeyExW(HKEY_LOCAL_MACHINE, path, 0, NULL, REG_OPTION_NON_VOLATILE, KEY_SET_VALUE, NULL, &key, &disp);
+    free(path);
+    if (st != ERROR_SUCCESS)
+        return (DWORD)st;
+    *created = disp == REG_CREATED_NEW_KEY;
+    st = RegSetValueExW(key, L"EventMessageFile", 0, REG_EXPAND_SZ, (const BYTE *)exe,
+                        (DWORD)((wcslen(exe) + 1) * sizeof(wchar_t)));
+    if (st == ERROR_SUCCESS)
+        st = RegSetValueExW(key, L"TypesSupported", 0, REG_DWORD, (const BYTE *)&types, sizeof(types));
+    RegCloseKey(key);
+    return (DWORD)st;
+}
+
+static void delete_event_source(const wchar_t *name)
+{
+    wchar_t *path = adm_key_path(ADM_EVENTLOG_KEY, name);
+    if (path != NULL)
+        RegDeleteKeyW(HKEY_LOCAL_MACHINE, path);
+    free(path);
+}
+
+/* Writes the Parameters key: a configuration saved by `uninstall --keep-config` first (when restoring), then the
+ * --set values. Returns 0 or a Win32 error. */
+static DWORD write_parameters(const wchar_t *name, const inst_opts *o, const wchar_t *saved)
+{
+    wchar_t *path = svc_params_key_path(name);
+    HKEY key = NULL, from = NULL;
+    LSTATUS st;
+    DWORD err;
+
+    if (path == NULL)
+        return ERROR_NOT_ENOUGH_MEMORY;
+    st = RegCreateKeyExW(HKEY_LOCAL_MACHINE, path, 0, NULL, REG_OPTION_NON_VOLATILE, KEY_ALL_ACCESS, NULL, &key, NULL);
+    free(path);
+    if (st != ERROR_SUCCESS)
+        return (DWORD)st;
+    if (saved != NULL) {
+        st = RegOpenKeyExW(HKEY_LOCAL_MACHINE, saved, 0, KEY_READ, &from);
+        if (st == ERROR_SUCCESS) {
+            st = RegCopyTreeW(from, NULL, key);
+            RegCloseKey(from);
+        }
+        if (st != ERROR_SUCCESS) {
+            RegCloseKey(key);
+            return (DWORD)st;
+        }
+        printf("pipehost: restored the configuration kept by uninstall --keep-config\n");
+    }
+    err = write_sets(key, o);
+    RegCloseKey(key);
+    return err;
+}
+
+/* What one install run sets up once the service exists, and what it created (for a rollback). */
+typedef struct inst_state {
+    const inst_opts *o;
+    const ph_service_app *app;
+    const svc_config *cfg;      /* the checked configuration: existing or kept values plus --set */
+    SC_HANDLE svc;
+    const wchar_t *wname, *exe, *saved;
+    int restore, local_system;
+    int created_event, created_dir;
+    wchar_t sid[100], logdir[MAX_PATH];
+} inst_state;
+
+/* The service's optional settings, its Parameters, Event Log source and log folder. Returns 0 or the Win32
+ * error of the step that failed (reported). */
+static DWORD configure(inst_state *s)
+{
+    SERVICE_DESCRIPTIONW desc;
+    SERVICE_DELAYED_AUTO_START_INFO delayed;
+    SERVICE_SID_INFO sidinfo;
+    SERVICE_PRESHUTDOWN_INFO pre;
+    char default_desc[400];
+    DWORD err;
+
+    if (!s->o->configure_only || s->o->description != NULL) {
+        snprintf(default_desc, sizeof(default_desc), "Serves local requests on the named pipe %s (%s)",
+                 s->cfg->pipe_name, s->app->program);
+        desc.lpDescription = svc_to_wide(s->o->description ? s->o->description : default_desc, NULL);
+        err = desc.lpDescription ? config2(s->svc, SERVICE_CONFIG_DESCRIPTION, &desc, "description")
+                                 : ERROR_NO_UNICODE_TRANSLATION;
+        free(desc.lpDescription);
+        if (err != 0)
+            return err;
+    }
+    if ((err = set_failure_actions(s->svc, s->o->no_failure_actions)) != 0)
+        return err;
+    if (!s->o->configure_only || s->o->start != NULL) {
+        delayed.fDelayedAutostart = s->o->start != NULL && equal_nocase(s->o->start, "delayed-auto");
+        if ((err = config2(s->svc, SERVICE_CONFIG_DELAYED_AUTO_START_INFO, &delayed, "delayed auto-start")) != 0)
+            return err;
+    }
+    /* The service SID in the token: the log folder's ACE for it takes effect, and the pipe's SDDL may name it. */
+    sidinfo.dwServiceSidType = SERVICE_SID_TYPE_UNRESTRICTED;
+    if ((err = config2(s->svc, SERVICE_CONFIG_SERVICE_SID_INFO, &sidinfo, "service SID type")) != 0)
+        return err;
+    /* Set here once, not at every start: a LocalService or virtual account may not change its own configuration. */
+    pre.dwPreshutdownTimeout = s->cfg->preshutdown_timeout_ms;
+    if ((err = config2(s->svc, SERVICE_CONFIG_PRESHUTDOWN_INFO, &pre, "preshutdown timeout")) != 0)
+        return err;
+
+    if ((err = write_parameters(s->wname, s->o, s->restore ? s->saved : NULL)) != 0) {
+        adm_fail("cannot write the configuration (Parameters)", "RegSetValueExW", err);
+        return err;
+    }
+    if ((err = register_event_source(s->wname, s->exe, &s->created_event)) != 0) {
+        adm_fail("cannot register the Event Log source", "RegSetValueExW", err);
+        return err;
+    }
+    printf("pipehost: Event Log source %s (messages from %ls)\n", s->o->name, s->exe);
+    s->sid[0] = L'\0';
+    if (!s->local_system &&
+        (err = svc_admin_service_sid(s->wname, s->sid, sizeof(s->sid) / sizeof(s->sid[0]))) != 0) {
+        adm_fail("cannot compute the service SID", "CryptHashData", err);
+        return err;
+    }
+    err = svc_admin_prepare_log_dir(s->local_system ? NULL : s->sid, s->logdir,
+                                    sizeof(s->logdir) / sizeof(s->logdir[0]), &s->created_dir);
+    if (err != 0) {
+        if (err == ERROR_DIRECTORY || err == ERROR_REPARSE_ATTRIBUTE_CONFLICT)
+            fprintf(stderr, "pipehost install: %ls is not a plain folder (a file, junction or link): remove it and "
+                            "install again\n", s->logdir);
+        adm_fail("cannot prepare the log folder", "SetNamedSecurityInfoW", err);
+        return err;
+    }
+    printf("pipehost: log folder %ls (owner SYSTEM; SYSTEM and Administrators full control%s%ls%s, Users read)\n",
+           s->logdir, s->local_system ? "" : ", ", s->local_system ? L"" : s->sid, s->local_system ? "" : " modify");
+    return 0;
+}
+
+int svc_admin_install(int argc, char **argv, const ph_service_app *app)
+{
+    static const char *const flags[] = {"--no-failure-actions", "--start-now", "--configure-only", NULL};
+    static const char *const values[] = {"--name", "--service", "--display-name", "--description", "--start",
+                                         "--account", "--set", NULL};
+    inst_opts o;
+    svc_config cfg;
+    svc_cfg_errors errs;
+    wchar_t *wname = NULL, *wdisplay = NULL, *saved = NULL, *params = NULL;
+    wchar_t exe[MAX_PATH + 1], binpath[MAX_PATH + 8], account[300];
+    SC_HANDLE scm = NULL, svc = NULL;
+    SERVICE_STATUS_PROCESS st;
+    inst_state ist;
+    DWORD start_type = SERVICE_AUTO_START, err = 0, n;
+    int code = PH_EXIT_USAGE, existed = 0, restore = 0, local_system = 1, found = 0, created_service = 0, rc;
+
+    svc_config_init(&cfg, app->default_pipe);
+    memset(&errs, 0, sizeof(errs));
+    if (parse(argc, argv, flags, values, &o) != 0)
+        goto out;
+    if (o.name == NULL)
+        o.name = app->program;
+    if ((wname = adm_service_name(o.name)) == NULL)
+        goto out;
+    if (o.start != NULL && !equal_nocase(o.start, "auto") && !equal_nocase(o.start, "delayed-auto") &&
+        !equal_nocase(o.start, "demand")) {
+        fprintf(stderr, "pipehost install: --start accepts auto, delayed-auto or demand, given \"%.80s\"\n", o.start);
+        goto out;
+    }
+    if (o.start != NULL && equal_nocase(o.start, "demand"))
+        start_type = SERVICE_DEMAND_START;
+    if (account_name(o.account, wname, account, sizeof(account) / sizeof(account[0]), &local_system) != 0)
+        goto out;
+    if (o.configure_only && o.account != NULL) {
+        fprintf(stderr, "pipehost install: --configure-only leaves the account to the package; --account not "
+                        "accepted with it\n");
+        goto out;
+    }
+    n = GetModuleFileNameW(NULL, exe, MAX_PATH + 1);
+    if (n == 0 || n > MAX_PATH) {
+        code = adm_fail("cannot find this program's path", "GetModuleFileNameW",
+                        n == 0 ? GetLastError() : ERROR_INSUFFICIENT_BUFFER);
+        goto out;
+    }
+    /* Quoted: an unquoted path with spaces lets whoever can write C:\Program.exe run as the service. */
+    swprintf(binpath, sizeof(binpath) / sizeof(binpath[0]), L"\"%ls\"", exe);
+
+    scm = adm_open_scm(SC_MANAGER_CONNECT | SC_MANAGER_CREATE_SERVICE, &code);
+    if (scm == NULL)
+        goto out;
+    svc = OpenServiceW(scm, wname, SERVICE_ALL_ACCESS);
+    if (svc == NULL && (err = GetLastError()) != ERROR_SERVICE_DOES_NOT_EXIST) {
+        code = adm_fail("cannot open the service", "OpenServiceW", err);
+        goto out;
+    }
+    existed = svc != NULL;
+    if (o.configure_only && !existed) {
+        fprintf(stderr, "pipehost install: --configure-only: service %s is not installed\n", o.name);
+        code = PH_ADMIN_NOT_INSTALLED;
+        goto out;
+    }
+
+    /* The configuration the service will read: what it has (or what uninstall --keep-config kept) plus --set.
+     * It must pass the service's own checks before anything changes. */
+    saved = adm_key_path(ADM_SAVED_KEY, wname);
+    params = svc_params_key_path(wname);
+    if (saved == NULL || params == NULL) {
+        fprintf(stderr, "pipehost: out of memory\n");
+        code = PH_ADMIN_FAILED;
+        goto out;
+    }
+    /* A kept configuration is restored by a new installation, and by a package's --configure-only (the MSI has
+     * just created the service, with default Parameters that the kept values override). */
+    restore = (!existed || o.configure_only) && adm_key_exists(saved);
+    if (existed)
+        svc_config_load_key(params, &cfg, &errs, &found);
+    if (restore)
+        svc_config_load_key(saved, &cfg, &errs, &found);
+    if ((code = check_sets(&o, &cfg, &errs)) != 0)
+        goto out;
+    code = PH_ADMIN_FAILED;
+
+    if (!o.configure_only) {
+        wdisplay = svc_to_wide(o.display ? o.display : o.name, NULL);
+        if (wdisplay == NULL) {
+            fprintf(stderr, "pipehost install: --display-name is not valid text\n");
+            code = PH_EXIT_USAGE;
+            goto out;
+        }
+        if (!existed) {
+            svc = CreateServiceW(scm, wname, wdisplay, SERVICE_ALL_ACCESS, SERVICE_WIN32_OWN_PROCESS, start_type,
+                                 SERVICE_ERROR_NORMAL, binpath, NULL, NULL, NULL, local_system ? NULL : account, NULL);
+            if (svc == NULL) {
+                code = adm_fail("cannot create the service", "CreateServiceW", GetLastError());
+                goto out;
+            }
+            created_service = 1;
+            printf("pipehost: created service %s (%ls, start %s, account %ls)\n", o.name, binpath,
+                   o.start ? o.start : "auto", account);
+        } else if (!ChangeServiceConfigW(svc, SERVICE_WIN32_OWN_PROCESS, start_type, SERVICE_ERROR_NORMAL, binpath,
+                                         NULL, NULL, NULL, account, NULL, wdisplay)) {
+            code = adm_fail("cannot update the service", "ChangeServiceConfigW", GetLastError());
+            goto out;
+        } else {
+            printf("pipehost: updated service %s (%ls, start %s, account %ls); its Parameters are kept\n", o.name,
+                   binpath, o.start ? o.start : "auto", account);
+        }
+    }
+    /* The package created the service; its path may have been written unquoted (wixl does): quote it. */
+    if (o.configure_only && !ChangeServiceConfigW(svc, SERVICE_NO_CHANGE, SERVICE_NO_CHANGE, SERVICE_NO_CHANGE, binpath,
+                                                  NULL, NULL, NULL, NULL, NULL, NULL)) {
+        code = adm_fail("cannot update the service's path", "ChangeServiceConfigW", GetLastError());
+        goto out;
+    }
+    memset(&ist, 0, sizeof(ist));
+    ist.o = &o;
+    ist.app = app;
+    ist.cfg = &cfg;
+    ist.svc = svc;
+    ist.wname = wname;
+    ist.exe = exe;
+    ist.saved = saved;
+    ist.restore = restore;
+    ist.local_system = local_system;
+    err = configure(&ist);
+    if (err != 0) {
+        /* Only what this run created is taken back; an existing installation keeps what it had. */
+        if (ist.created_dir)
+            RemoveDirectoryW(ist.logdir);
+        if (ist.created_event)
+            delete_event_source(wname);
+        if (created_service) {
+            DeleteService(svc);
+            fprintf(stderr, "pipehost install: rolled back: service %s removed\n", o.name);
+        }
+        code = err == ERROR_ACCESS_DENIED ? PH_ADMIN_DENIED : PH_ADMIN_FAILED;
+        goto out;
+    }
+    if (restore) {
+        /* Used up: the next uninstall decides anew. The parents go too once empty (RegDeleteKeyW leaves a key
+         * that still has subkeys). */
+        RegDeleteTreeW(HKEY_LOCAL_MACHINE, saved);
+        RegDeleteKeyW(HKEY_LOCAL_MACHINE, L"SOFTWARE\\pipehost\\SavedParameters");
+        RegDeleteKeyW(HKEY_LOCAL_MACHINE, L"SOFTWARE\\pipehost");
+    }
+
+    code = 0;
+    memset(&st, 0, sizeof(st));
+    rc = adm_wait_state(svc, SERVICE_RUNNING, 0, &st);
+    if (rc && existed)
+        printf("pipehost: %s is running: `pipehost reload --name %s` applies the live values; restart it for the "
+               "others\n", o.name, o.name);
+    else if (o.start_now && !rc) {
+        if (!StartServiceW(svc, 0, NULL) && (err = GetLastError()) != ERROR_SERVICE_ALREADY_RUNNING)
+            fprintf(stderr, "pipehost: StartServiceW: error %lu\n", (unsigned long)err);
+        if (adm_wait_state(svc, SERVICE_RUNNING, ADM_START_WAIT_MS, &st)) {
+            printf("pipehost: %s is running (pid %lu), serving %s\n", o.name, (unsigned long)st.dwProcessId,
+                   cfg.pipe_name);
+        } else {
+            fprintf(stderr, "pipehost: %s did not start: state %s, exit code %lu, service-specific code %lu; its log "
+                            "is in %ls (or LogFile) and the Event Log\n", o.name, adm_state_name(st.dwCurrentState),
+                    (unsigned long)st.dwWin32ExitCode, (unsigned long)st.dwServiceSpecificExitCode, ist.logdir);
+            code = PH_ADMIN_NOT_STARTED;
+        }
+    }
+    if (code == 0)
+        printf("pipehost: %s installed%s\n", o.name, existed ? " (updated)" : "");
+out:
+    if (svc != NULL)
+        CloseServiceHandle(svc);
+    if (scm != NULL)
+        CloseServiceHandle(scm);
+    svc_config_free(&cfg);
+    free(o.sets);
+    free(wname);
+    free(wdisplay);
+    free(saved);
+    free(params);
+    return code;
+}
+
+int svc_admin_uninstall(int argc, char **argv, const ph_service_app *app)
+{
+    static const char *const flags[] = {"--keep-config", "--keep-logs", NULL};
+    static const char *const values[] = {"--name", "--service", NULL};
+    inst_opts o;
+    wchar_t *wname = NULL, *params = NULL, *saved = NULL, *event = NULL, *log = NULL;
+    SC_HANDLE scm = NULL, svc = NULL;
+    SERVICE_STATUS_PROCESS st;
+    SERVICE_STATUS ss;
+    HKEY from = NULL, to = NULL;
+    DWORD err;
+    int code = PH_EXIT_USAGE, complete = 1; /* 0: not stopped, or not deleted, in time */
+
+    if (parse(argc, argv, flags, values, &o) != 0)
+        goto out;
+    if (o.name == NULL)
+        o.name = app->program;
+    if ((wname = adm_service_name(o.name)) == NULL)
+        goto out;
+    params = svc_params_key_path(wname);
+    saved = adm_key_path(ADM_SAVED_KEY, wname);
+    event = adm_key_path(ADM_EVENTLOG_KEY, wname);
+    if (params == NULL || saved == NULL || event == NULL) {
+        code = PH_ADMIN_FAILED;
+        goto out;
+    }
+    scm = adm_open_scm(SC_MANAGER_CONNECT, &code);
+    if (scm == NULL)
+        goto out;
+    svc = OpenServiceW(scm, wname, SERVICE_STOP | SERVICE_QUERY_STATUS | DELETE);
+    if (svc == NULL) {
+        err = GetLastError();
+        if (err != ERROR_SERVICE_DOES_NOT_EXIST) {
+            code = adm_fail("cannot open the service", "OpenServiceW", err);
+            goto out;
+        }
+        if (adm_key_exists(event)) {
+            RegDeleteKeyW(HKEY_LOCAL_MACHINE, event);
+            printf("pipehost: removed a leftover Event Log source %s\n", o.name);
+        }
+        printf("pipehost: service %s is not installed: nothing to remove\n", o.name);
+        code = 0;
+        goto out;
+    }
+
+    /* Stop first, bounded: the service drains its clients (DrainTimeoutMs) before it reports STOPPED. */
+    if (!adm_wait_state(svc, SERVICE_STOPPED, 0, &st)) {
+        printf("pipehost: stopping %s (pid %lu)\n", o.name, (unsigned long)st.dwProcessId);
+        if (!ControlService(svc, SERVICE_CONTROL_STOP, &ss) && (err = GetLastError()) != ERROR_SERVICE_NOT_ACTIVE &&
+            err != ERROR_SERVICE_CANNOT_ACCEPT_CTRL) {
+            code = adm_fail("cannot stop the service", "ControlService", err);
+            goto out;
+        }
+        complete = adm_wait_state(svc, SERVICE_STOPPED, ADM_STOP_WAIT_MS, &st);
+        if (!complete)
+            fprintf(stderr, "pipehost: warning: %s is still %s after %u s; it is removed once it stops\n", o.name,
+                    adm_state_name(st.dwCurrentState), ADM_STOP_WAIT_MS / 1000);
+    }
+    if (o.keep_config && RegOpenKeyExW(HKEY_LOCAL_MACHINE, params, 0, KEY_READ, &from) == ERROR_SUCCESS) {
+        RegDeleteTreeW(HKEY_LOCAL_MACHINE, saved);
+        err = (DWORD)RegCreateKeyExW(HKEY_LOCAL_MACHINE, saved, 0, NULL, REG_OPTION_NON_VOLATILE, KEY_ALL_ACCESS,
+                                     NULL, &to, NULL);
+        if (err == 0)
+            err = (DWORD)RegCopyTreeW(from, NULL, to);
+        if (err != 0) {
+            code = adm_fail("cannot keep the configuration (nothing removed)", "RegCopyTreeW", err);
+            goto out;
+        }
+        printf("pipehost: configuration kept in HKLM\\%ls until the next install of %s\n", saved, o.name);
+    }
+    if (!DeleteService(svc)) {
+        code = adm_fail("cannot delete the service", "DeleteService", GetLastError());
+        goto out;
+    }
+    /* DeleteService only marks it: it goes once every handle is closed (and its process has ended). Wait a
+     * little, so that on return the name is free again, or say why it is not. */
+    CloseServiceHandle(svc);
+    svc = NULL;
+    if (!adm_wait_deleted(scm, wname, 15000)) {
+        fprintf(stderr, "pipehost: warning: %s is marked for deletion: Windows removes it once every program "
+                        "holding it open (services.msc, Event Viewer) closes it\n", o.name);
+        complete = 0;
+    }
+    printf("pipehost: service %s deleted\n", o.name);
+    if (adm_key_exists(event)) {
+        err = (DWORD)RegDeleteKeyW(HKEY_LOCAL_MACHINE, event);
+        if (err != 0)
+            adm_fail("cannot remove the Event Log source", "RegDeleteKeyW", err);
+        else
+            printf("pipehost: Event Log source %s removed\n", o.name);
+    }
+    if (!o.keep_logs && svc_default_log_path(wname, &log) == 0) {
+        size_t n = wcslen(log);
+        wchar_t *rotated = malloc((n + 3) * sizeof(wchar_t));
+        if (rotated != NULL) {
+            swprintf(rotated, n + 3, L"%ls.1", log);
+            DeleteFileW(rotated);
+            free(rotated);
+        }
+        if (DeleteFileW(log))
+            printf("pipehost: log %ls removed (--keep-logs keeps it)\n", log);
+        /* The folder goes only when no other service's log is left in it. */
+        while (n > 0 && log[n - 1] != L'\\')
+            n--;
+        if (n > 0) {
+            log[n - 1] = L'\0';
+            RemoveDirectoryW(log);
+        }
+    }
+    code = complete ? 0 : PH_ADMIN_FAILED;
+    if (code == 0)
+        printf("pipehost: %s uninstalled\n", o.name);
+out:
+    if (from != NULL)
+        RegCloseKey(from);
+    if (to != NULL)
+        RegCloseKey(to);
+    if (svc != NULL)
+        CloseServiceHandle(svc);
+    if (scm != NULL)
+        CloseServiceHandle(scm);
+    free(o.sets);
+    free(wname);
+    free(params);
+    free(saved);
+    free(event);
+    free(log);
+    return code;
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# msi_tables.sh — read the built MSIs back with msiinfo (msitools) and check the tables the installation relies on.
+#
+#   tests/installer/msi_tables.sh MSI_DIR VERSION
+#
+# Checks pipehost-VERSION-x64.msi (and the upgrade test's pipehost-0.0.1-x64.msi): the service and how it is
+# controlled, the configure custom action and where it runs, the upgrade's scheduling, registry rows, the file's
+# folder, the product/upgrade codes. Exit status: 0 ok, 1 a check failed, 77 skipped (no msiinfo or no MSI).
+set -uo pipefail
+[ $# -eq 2 ] || { echo "usage: msi_tables.sh MSI_DIR VERSION" >&2; exit 1; }
+dir=$1 version=$2
+msi="$dir/pipehost-$version-x64.msi" old="$dir/pipehost-0.0.1-x64.msi"
+command -v msiinfo >/dev/null || { echo "SKIPPED: msiinfo not installed (Debian: msitools)"; exit 77; }
+[ -f "$msi" ] || { echo "SKIPPED: $msi was not built (wixl missing at configure time)"; exit 77; }
+
+fail=0
+# expect TABLE PATTERN WHAT: a row of TABLE (tab-separated, as msiinfo exports it) matches the extended regex.
+expect() {
+  if msiinfo export "$msi" "$1" | tr -d '\r' | grep -Eq -- "$2"; then
+    echo "ok: $3"
+  else
+    echo "FAILED: $3 (table $1, pattern $2):" >&2
+    msiinfo export "$msi" "$1" >&2
+    fail=1
+  fi
+}
+seq_of() { msiinfo export "$msi" InstallExecuteSequence | tr -d '\r' | awk -F'\t' -v a="$1" '$1 == a { print $3 }'; }
+T=$'\t'
+
+expect ServiceInstall "^ServiceInstall${T}pipehost${T}pipehost${T}16${T}2${T}1${T}${T}${T}LocalSystem${T}" \
+  "service pipehost: own process (16), auto start (2), normal errors (1), LocalSystem"
+# 163 = start at install (1) + stop at install (2) + stop at uninstall (0x20) + delete at uninstall (0x80).
+expect ServiceControl "^ServiceControl${T}pipehost${T}163${T}${T}1${T}Service$" \
+  "service control: start at install, stop at install and uninstall, remove at uninstall, wait"
+# 3090 = exe from an installed file (18) + deferred (1024) + no impersonation (2048), return code checked.
+expect CustomAction "^ConfigureService${T}3090${T}pipehost.exe${T}install --configure-only" \
+  "custom action: pipehost install --configure-only, deferred, as LocalSystem, checked"
+expect Registry "${T}2${T}SYSTEM\\\\CurrentControlSet\\\\Services\\\\EventLog\\\\Application\\\\pipehost\\\\?${T}EventMessageFile${T}\[#pipehost.exe\]" \
+  "Event Log source with the executable as message file"
+expect Registry "${T}2${T}SYSTEM\\\\CurrentControlSet\\\\Services\\\\pipehost\\\\Parameters\\\\?${T}LogLevel${T}info${T}" \
+  "default Parameters"
+expect Directory "^INSTALLDIR${T}ProgramFiles64Folder${T}pipehost$" "installed under Program Files\\pipehost"
+expect File "^pipehost.exe${T}Service${T}pipehost.exe${T}" "pipehost.exe in the service's component"
+expect Upgrade "^\{94850276-49B4-4718-926E-60740663863B\}${T}${T}$version${T}" "major upgrade of older versions"
+
+i=$(seq_of InstallServices) c=$(seq_of ConfigureService) s=$(seq_of StartServices)
+f=$(seq_of InstallFinalize) r=$(seq_of RemoveExistingProducts)
+if [ -n "$i" ] && [ -n "$c" ] && [ -n "$s" ] && [ "$i" -lt "$c" ] && [ "$c" -lt "$s" ]; then
+  echo "ok: the configure action runs between InstallServices ($i) and StartServices ($s): $c"
+else
+  echo "FAILED: ConfigureService ($c) not between InstallServices ($i) and StartServices ($s)" >&2; fail=1
+fi
+if [ -n "$r" ] && [ -n "$f" ] && [ "$r" -gt "$f" ]; then
+  echo "ok: the old product is removed after InstallFinalize ($f): $r"
+else
+  echo "FAILED: RemoveExistingProducts ($r) not after InstallFinalize ($f)" >&2; fail=1
+fi
+
+# Product Id="*": every build has its own ProductCode, the UpgradeCode stays.
+if [ -f "$old" ]; then
+  code() { msiinfo export "$1" Property | tr -d '\r' | awk -F'\t' -v k="$2" '$1 == k { print $2 }'; }
+  if [ "$(code "$msi" ProductCode)" != "$(code "$old" ProductCode)" ] &&
+     [ "$(code "$msi" UpgradeCode)" = "$(code "$old" UpgradeCode)" ] && [ -n "$(code "$msi" ProductCode)" ]; then
+    echo "ok: a new ProductCode per build, the same UpgradeCode"
+  else
+    echo "FAILED: product/upgrade codes: $(code "$msi" ProductCode)/$(code "$old" ProductCode)" >&2; fail=1
+  fi
+fi
+exit $fail
