@@ -536,6 +536,77 @@ START_TEST(cli_commands)
 }
 END_TEST
 
+/* An answer that cannot be written to standard output (a full disk, a closed pipe) is a failure, exit code 5,
+ * not a silent success. Standard output here is a file handle opened for reading only, so every write fails. */
+static ph_handler_result verb_pong(void *ctx, const ph_request *req, const unsigned char *payload, size_t len,
+                                   ph_response *resp)
+{
+    (void)ctx;
+    (void)req;
+    (void)payload;
+    (void)len;
+    ph_response_ok(resp, "PONG", 4);
+    return PH_REPLY;
+}
+
+START_TEST(cli_stdout_unwritable)
+{
+    SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, TRUE};
+    char pipe[160], args[300], *err_text;
+    wchar_t tmp[MAX_PATH], out_file[MAX_PATH], err_file[MAX_PATH];
+    ph_server_config cfg;
+    ph_server *s = NULL;
+    ph_router *r = NULL;
+    STARTUPINFOW si;
+    PROCESS_INFORMATION pi;
+    HANDLE out, err;
+    DWORD code = 99;
+
+    ph_test_pipe_name(pipe, sizeof(pipe), "clistdout");
+    ck_assert_int_eq(ph_router_new(&r), 0);
+    ck_assert_int_eq(ph_router_add(r, "PING", verb_pong, NULL), 0);
+    ph_server_config_init(&cfg);
+    cfg.pipe_name = pipe;
+    cfg.handler = ph_router_handle;
+    cfg.handler_ctx = r;
+    ck_assert_int_eq(ph_server_new(&cfg, &s), 0);
+    ck_assert_int_eq(ph_server_start(s), 0);
+
+    ck_assert(GetTempPathW(MAX_PATH, tmp) > 0);
+    swprintf(out_file, MAX_PATH, L"%lsphsvc-ro-%lu.txt", tmp, (unsigned long)GetCurrentProcessId());
+    swprintf(err_file, MAX_PATH, L"%lsphsvc-err-%lu.txt", tmp, (unsigned long)GetCurrentProcessId());
+    out = CreateFileW(out_file, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, &sa,
+                      CREATE_ALWAYS, FILE_ATTRIBUTE_TEMPORARY, NULL);
+    ck_assert(out != INVALID_HANDLE_VALUE);
+    err = CreateFileW(err_file, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, &sa,
+                      CREATE_ALWAYS, FILE_ATTRIBUTE_TEMPORARY, NULL);
+    ck_assert(err != INVALID_HANDLE_VALUE);
+    memset(&si, 0, sizeof(si));
+    si.cb = sizeof(si);
+    si.dwFlags = STARTF_USESTDHANDLES;
+    si.hStdInput = GetStdHandle(STD_INPUT_HANDLE);
+    si.hStdOutput = out;
+    si.hStdError = err;
+    snprintf(args, sizeof(args), "ping --pipe %s", pipe);
+    ck_assert_msg(CreateProcessW(NULL, cmdline(svct_pipehost_exe(), args), NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi),
+                  "CreateProcessW: %lu", GetLastError());
+    CloseHandle(pi.hThread);
+    CloseHandle(out);
+    CloseHandle(err);
+    ck_assert_msg(WaitForSingleObject(pi.hProcess, 30000) == WAIT_OBJECT_0, "pipehost ping did not end in 30 s");
+    GetExitCodeProcess(pi.hProcess, &code);
+    CloseHandle(pi.hProcess);
+    err_text = svct_read_file(err_file);
+    DeleteFileW(out_file);
+    DeleteFileW(err_file);
+    ph_server_free(s);
+    ph_router_free(r);
+    ck_assert_msg(code == 5 && strstr(err_text, "could not be written to standard output") != NULL,
+                  "exit code %lu, stderr:\n%s", code, err_text);
+    free(err_text);
+}
+END_TEST
+
 START_TEST(side_by_side)
 {
     svct *a = svct_new("sideA", NULL);
@@ -746,6 +817,7 @@ Suite *ph_test_suite(void)
     add(s, tcase_create("paramchange"), paramchange);
     add(s, tcase_create("net_start_stop"), net_start_stop);
     add(s, tcase_create("cli_commands"), cli_commands);
+    add(s, tcase_create("cli_stdout_unwritable"), cli_stdout_unwritable);
     add(s, tcase_create("side_by_side"), side_by_side);
     add(s, tcase_create("example_myservice"), example_myservice);
     add(s, tcase_create("console_stop_event"), console_stop_event);
