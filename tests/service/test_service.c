@@ -588,8 +588,8 @@ START_TEST(cli_stdout_unwritable)
     si.hStdOutput = out;
     si.hStdError = err;
     snprintf(args, sizeof(args), "ping --pipe %s", pipe);
-    ck_assert_msg(CreateProcessW(NULL, cmdline(svct_pipehost_exe(), args), NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi),
-                  "CreateProcessW: %lu", GetLastError());
+    ck_assert_msg(svct_create_process(cmdline(svct_pipehost_exe(), args), 0, &si, &pi), "CreateProcessW: %lu",
+                  GetLastError());
     CloseHandle(pi.hThread);
     CloseHandle(out);
     CloseHandle(err);
@@ -669,8 +669,8 @@ static HANDLE spawn_console(const char *args, DWORD flags, const wchar_t *out_fi
     si.hStdInput = GetStdHandle(STD_INPUT_HANDLE);
     si.hStdOutput = h;
     si.hStdError = h;
-    ck_assert_msg(CreateProcessW(NULL, cmdline(svct_pipehost_exe(), args), NULL, NULL, TRUE, flags, NULL, NULL, &si, pi),
-                  "CreateProcessW: %lu", GetLastError());
+    ck_assert_msg(svct_create_process(cmdline(svct_pipehost_exe(), args), flags, &si, pi), "CreateProcessW: %lu",
+                  GetLastError());
     CloseHandle(h);
     CloseHandle(pi->hThread);
     return pi->hProcess;
