@@ -163,7 +163,7 @@ void svc_filelog_write(svc_filelog *log, const char *line, size_t len)
     /* An empty file takes any line, so one long line cannot make every write rotate. */
     if (log->size > 0 && log->size + len + 2 > log->max_bytes)
         rotate_locked(log);
-    /* A line that cannot be written is lost: there is nowhere else to say so (the Event Log gets the errors). */
+    /* A line that cannot be written is lost; what svclog also reports to the Event Log still reaches it there. */
     if (log->file != INVALID_HANDLE_VALUE && WriteFile(log->file, buf, (DWORD)(len + 2), &written, NULL))
         log->size += written;
     ReleaseSRWLockExclusive(&log->lock);
