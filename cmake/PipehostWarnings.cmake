@@ -16,9 +16,14 @@ function(ph_target_warnings target)
   set_target_properties(${target} PROPERTIES C_STANDARD 11 C_STANDARD_REQUIRED ON C_EXTENSIONS OFF)
 endfunction()
 
-# Sanitizers for host-side (native) builds of the platform-neutral code.
+# Sanitizers for host-side (native) builds of the platform-neutral code. With PH_FUZZ the code is also
+# instrumented for libFuzzer's coverage feedback (the fuzz targets themselves link libFuzzer).
 function(ph_target_sanitize target)
-  if(PH_SANITIZE AND NOT MSVC)
+  if(PH_FUZZ AND NOT MSVC)
+    target_compile_options(${target} PRIVATE -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+                                             -fno-sanitize-recover=all)
+    target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+  elseif(PH_SANITIZE AND NOT MSVC)
     target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer
                                              -fno-sanitize-recover=all)
     target_link_options(${target} PRIVATE -fsanitize=address,undefined)

@@ -9,7 +9,8 @@
 # What it does:
 #  1. Debian packages (checked with dpkg first; apt-get update only if something is missing): native
 #     toolchain (+ ASan/UBSan runtimes via gcc), MinGW-w64, Wine, native Check, dpkg-dev for apt-get source,
-#     wixl and msitools (the MSI and its checks).
+#     wixl and msitools (the MSI and its checks); clang with its runtimes (libFuzzer, for scripts/fuzz.sh),
+#     clang-tidy and cppcheck (scripts/lint.sh).
 #  2. A deb-src entry (only if `apt-get source --print-uris check` fails): written to
 #     /etc/apt/sources.list.d/pipehost-deb-src.sources, mirroring debian.sources with Types: deb-src.
 #  3. Debian's Check source, cross-built with MinGW (cmake/toolchain-mingw64.cmake) as a static library and
@@ -75,7 +76,8 @@ apt_update() {
 
 # ---------------------------------------------------------------------------------------------- 1. packages
 pkgs=(cmake make gcc libc6-dev pkg-config gcc-mingw-w64-x86-64 wine wine64 check dpkg-dev xz-utils wixl msitools
-      procps util-linux coreutils patch ca-certificates)
+      procps util-linux coreutils patch ca-certificates
+      clang libclang-rt-dev clang-tidy cppcheck)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
@@ -110,6 +112,15 @@ else
   say "WARNING: ASan/UBSan binary links but does not run here (restricted ptrace/personality?): $(head -n 1 "$tmp/san.run.log")"
 fi
 pkg-config --exists check || die "native Check not found by pkg-config (package check)"
+cat >"$tmp/fz.c" <<'EOF'
+#include <stddef.h>
+#include <stdint.h>
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) { (void)data; (void)size; return 0; }
+EOF
+clang -fsanitize=fuzzer,address,undefined -o "$tmp/fz" "$tmp/fz.c" 2>"$tmp/fz.log" \
+  || { cat "$tmp/fz.log" >&2; die "clang -fsanitize=fuzzer,address,undefined does not link (libclang-rt-dev?)"; }
+say "clang: libFuzzer with ASan/UBSan links"
 
 # ---------------------------------------------------------------------------------------------- 3. Check for MinGW
 have_check() {

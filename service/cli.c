@@ -162,15 +162,20 @@ int svc_cli_main(int argc, char **argv, const ph_service_app *app)
     }
     if (resp_len >= 3 && memcmp(resp, "OK ", 3) == 0) {
         /* The payload exactly as sent (binary-safe), with a line end added for the terminal if it has none. */
-        if (!o.quiet && resp_len > 3) {
-            fflush(stdout);
-            _setmode(_fileno(stdout), _O_BINARY);
-            fwrite(resp + 3, 1, resp_len - 3, stdout);
-            if (resp[resp_len - 1] != '\n')
-                fputc('\n', stdout);
-            fflush(stdout);
-        }
         code = PH_CLI_OK;
+        if (!o.quiet && resp_len > 3) {
+            int failed = fflush(stdout) != 0;
+            _setmode(_fileno(stdout), _O_BINARY);
+            failed |= fwrite(resp + 3, 1, resp_len - 3, stdout) != resp_len - 3;
+            if (resp[resp_len - 1] != '\n')
+                failed |= fputc('\n', stdout) == EOF;
+            failed |= fflush(stdout) != 0;
+            /* An answer that did not reach its reader (a full disk, a closed pipe) is not a success. */
+            if (failed) {
+                fprintf(stderr, "pipehost: the answer from %s could not be written to standard output\n", pipe);
+                code = PH_CLI_FAILED;
+            }
+        }
     } else if (resp_len >= 4 && memcmp(resp, "ERR ", 4) == 0) {
         fprintf(stderr, "%s: the server answered: %.*s\n", app->program, (int)(resp_len > 2000 ? 2000 : resp_len),
                 (const char *)resp);

@@ -267,7 +267,7 @@ static void shown(char *out, size_t size, const char *text)
 
     for (i = 0; i < n && o + 4 < size; i++) {
         unsigned char c = (unsigned char)text[i];
-        out[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+        out[o++] = (char)((c < 0x20 || c == 0x7f) ? '?' : c);
     }
     if (i < n && size >= 4) {
         o = o > size - 4 ? size - 4 : o;

@@ -94,13 +94,3 @@ void svc_eventlog_close(HANDLE source)
     if (source != NULL)
         DeregisterEventSource(source);
 }
-
-DWORD svc_eventlog_unregister(const wchar_t *source)
-{
-    wchar_t key_path[sizeof(EVENTLOG_KEY) / sizeof(wchar_t) + 256];
-
-    if (wcslen(source) > 255)
-        return ERROR_INVALID_NAME;
-    swprintf(key_path, sizeof(key_path) / sizeof(key_path[0]), L"%ls%ls", EVENTLOG_KEY, source);
-    return (DWORD)RegDeleteKeyW(HKEY_LOCAL_MACHINE, key_path);
-}

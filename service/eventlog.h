@@ -14,7 +14,5 @@ HANDLE svc_eventlog_open(const wchar_t *source, DWORD *err);
  * UTF-8 as the %1 insert. Keeps GetLastError. */
 void svc_eventlog_report(HANDLE source, WORD type, DWORD event_id, const char *text);
 void svc_eventlog_close(HANDLE source);
-/* Removes the source's registry key (uninstall). Returns 0 or the Win32 error. */
-DWORD svc_eventlog_unregister(const wchar_t *source);
 
 #endif /* PH_SVC_EVENTLOG_H */

@@ -22,7 +22,8 @@
 #define PH_CLI_NOT_FOUND 2      /* no such pipe: the service is not running or uses another name */
 #define PH_CLI_BUSY 3           /* every instance stayed busy, or no answer, until the deadline */
 #define PH_CLI_ACCESS 4         /* access denied by the pipe's security descriptor */
-#define PH_CLI_FAILED 5         /* any other failure (connection broken, bad response) */
+#define PH_CLI_FAILED 5         /* any other failure (connection broken, bad response, the answer could not be
+                                   written to standard output) */
 #define PH_CLI_UNTRUSTED 6      /* the pipe's server does not run as the required account (squatting?) */
 /* PH_EXIT_USAGE (64) for a bad command line. */
 

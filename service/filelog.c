@@ -16,7 +16,6 @@ struct svc_filelog {
     wchar_t *rotated;   /* path + ".1" */
     uint64_t size;      /* bytes in the current file */
     uint32_t max_bytes;
-    uint64_t dropped;
 };
 
 static HANDLE open_append(const wchar_t *path, uint64_t *size, DWORD *err)
@@ -354,10 +353,9 @@ void svc_filelog_write(svc_filelog *log, const char *line, size_t len)
     /* An empty file takes any line, so one long line cannot make every write rotate. */
     if (log->size > 0 && log->size + len + 2 > log->max_bytes)
         rotate_locked(log);
+    /* A line that cannot be written is lost; what svclog also reports to the Event Log still reaches it there. */
     if (log->file != INVALID_HANDLE_VALUE && WriteFile(log->file, buf, (DWORD)(len + 2), &written, NULL))
         log->size += written;
-    else
-        log->dropped++;
     ReleaseSRWLockExclusive(&log->lock);
     if (buf != stack)
         free(buf);
@@ -370,17 +368,6 @@ void svc_filelog_set_max(svc_filelog *log, uint32_t max_bytes)
     AcquireSRWLockExclusive(&log->lock);
     log->max_bytes = max_bytes;
     ReleaseSRWLockExclusive(&log->lock);
-}
-
-uint64_t svc_filelog_dropped(const svc_filelog *log)
-{
-    uint64_t n;
-    if (log == NULL)
-        return 0;
-    AcquireSRWLockShared((PSRWLOCK)&log->lock);
-    n = log->dropped;
-    ReleaseSRWLockShared((PSRWLOCK)&log->lock);
-    return n;
 }
 
 void svc_filelog_close(svc_filelog *log)

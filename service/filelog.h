@@ -32,7 +32,5 @@ void svc_filelog_write(svc_filelog *log, const char *line, size_t len);
 /* Changes the size bound for later writes. */
 void svc_filelog_set_max(svc_filelog *log, uint32_t max_bytes);
 void svc_filelog_close(svc_filelog *log);
-/* Lines lost because the file could not be written (reported in the log once it can be again). */
-uint64_t svc_filelog_dropped(const svc_filelog *log);
 
 #endif /* PH_SVC_FILELOG_H */

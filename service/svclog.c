@@ -45,7 +45,7 @@ static void emit(svc_log *log, ph_log_level level, DWORD event_id, int to_events
             svc_filelog_write(log->file, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
         if (log->console) {
             fprintf(stderr, "%s: [%s] %s\n", log->program ? log->program : "pipehost", name, msg);
-            fflush(stderr);
+            (void)fflush(stderr); /* a console that cannot be written has nowhere left to report to */
         }
     }
     if (log->events != NULL && to_events) {

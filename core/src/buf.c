@@ -99,6 +99,6 @@ void ph__printable(char *out, size_t out_size, const unsigned char *data, size_t
     if (out_size == 0)
         return;
     for (i = 0; i < len && n + 1 < out_size; i++)
-        out[n++] = (data[i] >= 0x20 && data[i] < 0x7f) ? (char)data[i] : '?';
+        out[n++] = (char)((data[i] >= 0x20 && data[i] < 0x7f) ? data[i] : '?');
     out[n] = '\0';
 }

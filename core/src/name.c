@@ -17,8 +17,10 @@ int ph_pipe_name_normalize(const char *name, char *out, size_t out_size)
         if (strlen(name) < plen)
             return PH_EBADNAME;
         for (i = 0; i < plen; i++) {
-            char c = name[i] == '/' ? '\\' : name[i];
+            char c = name[i];
             char p = prefix[i];
+            if (c == '/')
+                c = '\\';
             if (c >= 'A' && c <= 'Z')
                 c = (char)(c - 'A' + 'a');
             if (c != p)

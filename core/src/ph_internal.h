@@ -21,7 +21,7 @@ typedef struct ph_buf {
 
 int ph__buf_reserve(ph_buf *b, size_t extra);
 int ph__buf_append(ph_buf *b, const void *data, size_t len);
-int ph__buf_vappendf(ph_buf *b, const char *fmt, va_list ap);
+int ph__buf_vappendf(ph_buf *b, const char *fmt, va_list ap) PH_PRINTF(2, 0);
 void ph__buf_reset(ph_buf *b);
 void ph__buf_free(ph_buf *b);
 /* Hands the storage to the caller (who frees it with ph_free) and leaves b empty. */

@@ -57,7 +57,7 @@ static int verb_equal(const char *verb, const unsigned char *data, size_t len)
 int ph_router_add(ph_router *router, const char *verb, ph_verb_fn fn, void *ctx)
 {
     size_t i, n;
-    ph_route *r = NULL;
+    ph_route *r;
 
     if (router == NULL || verb == NULL || fn == NULL)
         return PH_EINVAL;
@@ -67,10 +67,11 @@ int ph_router_add(ph_router *router, const char *verb, ph_verb_fn fn, void *ctx)
     for (i = 0; i < n; i++)
         if (verb[i] <= ' ' || verb[i] >= 0x7f)
             return PH_EINVAL;
+    /* A verb is in the table at most once: replace it, or append it at i == count. */
     for (i = 0; i < router->count; i++)
         if (verb_equal(router->routes[i].verb, (const unsigned char *)verb, n))
-            r = &router->routes[i];
-    if (r == NULL) {
+            break;
+    if (i == router->count) {
         if (router->count == router->cap) {
             size_t cap = router->cap ? router->cap * 2 : 8;
             ph_route *p = realloc(router->routes, cap * sizeof(*p));
@@ -79,10 +80,11 @@ int ph_router_add(ph_router *router, const char *verb, ph_verb_fn fn, void *ctx)
             router->routes = p;
             router->cap = cap;
         }
-        r = &router->routes[router->count++];
-        r->acl = NULL;
+        router->count++;
+        router->routes[i].acl = NULL;
     }
     /* A replaced verb keeps its restriction: replacing the code must not silently open it to everyone. */
+    r = &router->routes[i];
     memcpy(r->verb, verb, n + 1);
     r->fn = fn;
     r->ctx = ctx;
@@ -112,9 +114,9 @@ int ph_router_restrict(ph_router *router, const char *verb, const char *sddl)
     return 0;
 }
 
-ph_handler_result ph_router_handle(void *ctx, const ph_request *req, ph_response *resp)
+ph_handler_result ph_router_handle(void *router, const ph_request *req, ph_response *resp)
 {
-    const ph_router *router = ctx;
+    const ph_router *table = router;
     const unsigned char *data = req->data;
     const unsigned char *space, *payload = NULL;
     size_t verb_len, payload_len = 0, i;
@@ -139,14 +141,14 @@ ph_handler_result ph_router_handle(void *ctx, const ph_request *req, ph_response
         payload = space + 1;
         payload_len = req->len - verb_len - 1;
     } else {
-        verb_len = req->len;
-        if (verb_len >= 1 && data[verb_len - 1] == '\n')
+        verb_len = req->len; /* at least 1: the empty message was answered above */
+        if (data[verb_len - 1] == '\n')
             verb_len--;
         if (verb_len >= 1 && data[verb_len - 1] == '\r')
             verb_len--;
     }
-    for (i = 0; router != NULL && i < router->count; i++) {
-        const ph_route *r = &router->routes[i];
+    for (i = 0; table != NULL && i < table->count; i++) {
+        const ph_route *r = &table->routes[i];
         if (!verb_equal(r->verb, data, verb_len))
             continue;
         /* Checked before the verb runs, on every call: the decision rests on the client's token now. */

@@ -45,7 +45,17 @@ say "$n services.exe in $pfx (pids $(scm_pids | tr '\n' ' ')): restarting its wi
 timeout 30 wineserver -k </dev/null >/dev/null 2>&1 9>&-
 end=$(( $(date +%s) + 20 ))
 while [ "$(count)" -gt 0 ]; do
-  [ "$(date +%s)" -lt "$end" ] || die "services.exe still running 20 s after wineserver -k"
+  if [ "$(date +%s)" -ge "$end" ]; then
+    # Its server is gone, so it can only be asleep for good (Wine 8 leaves such an orphan now and then). It
+    # is a services.exe of this private prefix (checked by scm_pids): end it, or every later run sees two SCMs.
+    pids=$(scm_pids | tr '\n' ' ')
+    say "services.exe (pids $pids) still running 20 s after wineserver -k: sending SIGKILL"
+    # shellcheck disable=SC2086
+    kill -KILL $pids 2>/dev/null
+    sleep 1
+    [ "$(count)" -eq 0 ] || die "services.exe still running after SIGKILL"
+    break
+  fi
   sleep 0.2
 done
 timeout 30 wineserver -p </dev/null >>"$pfx.server.log" 2>&1 9>&-

@@ -325,15 +325,36 @@ int svct_transact(const char *pipe, const void *req, size_t len, unsigned char *
     return rc;
 }
 
+BOOL svct_create_process(const wchar_t *cmdline, DWORD flags, STARTUPINFOW *si, PROCESS_INFORMATION *pi)
+{
+    size_t n = wcslen(cmdline) + 1;
+    wchar_t *cmd = malloc(n * sizeof(wchar_t)); /* CreateProcessW may write to its command line */
+    DWORD err = ERROR_NOT_ENOUGH_MEMORY;
+    BOOL ok = FALSE;
+    int attempt;
+
+    for (attempt = 1; cmd != NULL && attempt <= 5; attempt++) {
+        memcpy(cmd, cmdline, n * sizeof(wchar_t));
+        ok = CreateProcessW(NULL, cmd, NULL, NULL, TRUE, flags, NULL, NULL, si, pi);
+        err = ok ? 0 : GetLastError();
+        if (ok || err != ERROR_INTERNAL_ERROR)
+            break;
+        fprintf(stderr, "svct: CreateProcessW(%ls) failed with 1359 (try %d of 5); retrying\n", cmdline, attempt);
+        ph_test_sleep_ms(200);
+    }
+    free(cmd);
+    SetLastError(err);
+    return ok;
+}
+
 int svct_run(const wchar_t *cmdline, unsigned timeout_ms, char **out)
 {
     SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, TRUE};
     STARTUPINFOW si;
     PROCESS_INFORMATION pi;
-    wchar_t tmp[MAX_PATH], file[MAX_PATH], *cmd;
+    wchar_t tmp[MAX_PATH], file[MAX_PATH];
     HANDLE h;
     DWORD code = 0;
-    size_t n = wcslen(cmdline) + 1;
     static unsigned counter;
     int rc;
 
@@ -349,16 +370,11 @@ int svct_run(const wchar_t *cmdline, unsigned timeout_ms, char **out)
     si.hStdInput = GetStdHandle(STD_INPUT_HANDLE);
     si.hStdOutput = h;
     si.hStdError = h;
-    cmd = malloc(n * sizeof(wchar_t));
-    ck_assert(cmd != NULL);
-    memcpy(cmd, cmdline, n * sizeof(wchar_t));
-    if (!CreateProcessW(NULL, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi)) {
+    if (!svct_create_process(cmdline, 0, &si, &pi)) {
         DWORD err = GetLastError();
         CloseHandle(h);
-        free(cmd);
         ck_abort_msg("CreateProcessW(%ls) failed: %lu", cmdline, err);
     }
-    free(cmd);
     CloseHandle(h);
     CloseHandle(pi.hThread);
     if (WaitForSingleObject(pi.hProcess, timeout_ms) != WAIT_OBJECT_0) {

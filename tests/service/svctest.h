@@ -55,6 +55,11 @@ int svct_log_has(svct *t, unsigned timeout_ms, ...);
  * the caller. */
 int svct_transact(const char *pipe, const void *req, size_t len, unsigned char **resp, size_t *resp_len);
 
+/* CreateProcessW (inheriting handles) for a test's child program. Under a loaded Wine, process creation now
+ * and then fails with ERROR_INTERNAL_ERROR (1359) before the child runs any of its code; that one error is
+ * retried (up to 5 tries, each noted on stderr). Returns TRUE, or FALSE with GetLastError() set. */
+BOOL svct_create_process(const wchar_t *cmdline, DWORD flags, STARTUPINFOW *si, PROCESS_INFORMATION *pi);
+
 /* Runs a program (command line), capturing stdout+stderr into *out (malloc'd), waiting at most
  * timeout_ms. Returns the exit code, or -1 if it had to be killed. */
 int svct_run(const wchar_t *cmdline, unsigned timeout_ms, char **out);

@@ -64,15 +64,31 @@ wait_gone() {  # wait_gone SECONDS — until no wineserver serves $pfx
   done
 }
 
+# Wine processes of this prefix that outlived its wineserver (seen with services.exe: a process blocked in a
+# call when the server goes can stay asleep forever). Nothing can serve them any more, and the next run would
+# count a leftover services.exe as a second SCM. Only Wine executables whose environment names this prefix.
+kill_orphans() {
+  local d p exe n=0
+  for d in /proc/[0-9]*; do
+    p=${d#/proc/}
+    exe=$(readlink "$d/exe" 2>/dev/null) || continue
+    case "$exe" in */wine|*/wine64|*/wine-preloader|*/wine64-preloader) ;; *) continue ;; esac
+    tr '\0' '\n' <"$d/environ" 2>/dev/null | grep -qxF "WINEPREFIX=$pfx" || continue
+    kill -KILL "$p" 2>/dev/null && n=$((n + 1))
+  done
+  [ "$n" -eq 0 ] || say "killed $n Wine process(es) of $pfx left without their wineserver"
+}
+
 stop_server() {
   local pid
-  pid=$(server_pid) || return 0
+  pid=$(server_pid) || { kill_orphans; return 0; }
   timeout 20 wineserver -k </dev/null >/dev/null 2>&1 9>&-
   if ! wait_gone 20; then
     say "wineserver $pid for $pfx did not exit after wineserver -k; sending SIGKILL"
     kill -KILL "$pid" 2>/dev/null
     wait_gone 5 || die "wineserver $pid for $pfx will not die"
   fi
+  kill_orphans
 }
 
 remove_prefix() {
@@ -153,7 +169,12 @@ up)
   say "up: $pfx ready, wineserver $(server_pid) ($(since "$t0") total)"
   ;;
 down)
-  pid=$(server_pid) && { stop_server; say "down: wineserver $pid stopped ($(since "$t0"))"; }
+  if pid=$(server_pid); then
+    stop_server
+    say "down: wineserver $pid stopped ($(since "$t0"))"
+  else
+    kill_orphans
+  fi
   remove_prefix
   say "down: $pfx removed ($(since "$t0") total)"
   ;;
