@@ -152,7 +152,8 @@ int svc_cli_main(int argc, char **argv, const ph_service_app *app)
     if (rc == 0)
         rc = ph_client_connect(c, pipe, o.timeout_ms, o.no_verify_server ? 0u : PH_CLIENT_VERIFY_SERVER);
     if (rc != 0) {
-        code = c ? fail_connect(app->program, rc, c, pipe, o.timeout_ms, o.server_sid, c && o.server_sid == NULL && !o.no_verify_server ? service_pid : 0) : PH_CLI_FAILED;
+        unsigned long by_pid = o.server_sid == NULL && !o.no_verify_server ? service_pid : 0;
+        code = c ? fail_connect(app->program, rc, c, pipe, o.timeout_ms, o.server_sid, by_pid) : PH_CLI_FAILED;
         goto out;
     }
     rc = ph_client_transact(c, o.request, o.request_len, &resp, &resp_len, o.timeout_ms, 0);

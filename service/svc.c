@@ -97,6 +97,7 @@ static void check_preshutdown_timeout(const wchar_t *name, const svc_config *cfg
     SC_HANDLE scm, svc = NULL;
     DWORD err = 0, need = 0, have;
 
+    memset(&pre, 0, sizeof(pre));
     scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
     if (scm == NULL)
         err = GetLastError();

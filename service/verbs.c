@@ -100,16 +100,14 @@ static ph_handler_result verb_status(void *ctx, const ph_request *req, const uns
 static uint64_t process_uptime_ms(void)
 {
     FILETIME created, exited, kernel, user, now;
-    ULARGE_INTEGER a, b;
+    uint64_t a, b;
 
     if (!GetProcessTimes(GetCurrentProcess(), &created, &exited, &kernel, &user))
         return 0;
     GetSystemTimeAsFileTime(&now);
-    a.LowPart = created.dwLowDateTime;
-    a.HighPart = created.dwHighDateTime;
-    b.LowPart = now.dwLowDateTime;
-    b.HighPart = now.dwHighDateTime;
-    return b.QuadPart > a.QuadPart ? (b.QuadPart - a.QuadPart) / 10000u : 0;
+    a = ((uint64_t)created.dwHighDateTime << 32) | created.dwLowDateTime;
+    b = ((uint64_t)now.dwHighDateTime << 32) | now.dwLowDateTime;
+    return b > a ? (b - a) / 10000u : 0;
 }
 
 /* STATUS for ph_service_add_builtin_verbs: ctx is the caller's ph_server pointer, read per request. */
@@ -157,7 +155,7 @@ void svc_verbs_reloaded(svc_verbs *v, const char *result)
         n = sizeof(v->reload_result) - 1;
     /* One line in the key=value answer: line breaks in a message would start a fake key. */
     for (i = 0; i < n; i++)
-        v->reload_result[i] = (result[i] == '\n' || result[i] == '\r') ? ' ' : result[i];
+        v->reload_result[i] = (char)((result[i] == '\n' || result[i] == '\r') ? ' ' : result[i]);
     v->reload_result[n] = '\0';
     ReleaseSRWLockExclusive(&v->lock);
 }

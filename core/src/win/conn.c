@@ -168,8 +168,7 @@ static void conn_free(ph_conn *c)
     unlink_locked(s, c);
     release_live_locked(s);
     ReleaseSRWLockExclusive(&s->lock);
-    if (c->pipe != INVALID_HANDLE_VALUE && c->pipe != NULL)
-        CloseHandle(c->pipe);
+    CloseHandle(c->pipe);
     ph__buf_free(&c->in);
     ph__buf_free(&c->out.buf);
     free(c);
@@ -345,7 +344,7 @@ DWORD ph__conn_add_instance(ph_server *s, int first)
     DWORD open_mode = PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED | (first ? FILE_FLAG_FIRST_PIPE_INSTANCE : 0);
     DWORD pipe_mode = PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS;
     DWORD max = s->cfg.max_instances >= 255 ? PIPE_UNLIMITED_INSTANCES : s->cfg.max_instances;
-    DWORD err = 0;
+    DWORD err;
     ph_conn *c;
     int open;
 
@@ -387,7 +386,7 @@ DWORD ph__conn_add_instance(ph_server *s, int first)
 
 fail:
     /* Release the reservation the caller made; the instance never existed. */
-    if (c != NULL && c->pipe != INVALID_HANDLE_VALUE && c->pipe != NULL)
+    if (c != NULL && c->pipe != INVALID_HANDLE_VALUE)
         CloseHandle(c->pipe);
     free(c);
     AcquireSRWLockExclusive(&s->lock);
@@ -923,13 +922,11 @@ void ph__conn_stop_walk_locked(ph_server *s, ULONGLONG now)
         AcquireSRWLockExclusive(&c->lock);
         if (c->closing != PH_CLOSE_NONE) {
             /* Already cancelled; its owner closes it. */
-        } else if (past) {
-            /* Drain deadline: whatever is left goes now (a handler still running finds closing set). */
-            cancel_locked(c, PH_CLOSE_STOP);
-        } else if (c->state == PH_CONN_ACCEPTING) {
-            cancel_locked(c, PH_CLOSE_STOP);
-        } else if (c->state == PH_CONN_IDLE && (!c->unread_reply || ph__reply_consumed(c->pipe))) {
-            /* Waiting for a request that is refused anyway, and owing the client nothing. */
+        } else if (past || c->state == PH_CONN_ACCEPTING ||
+                   (c->state == PH_CONN_IDLE && (!c->unread_reply || ph__reply_consumed(c->pipe)))) {
+            /* At the drain deadline whatever is left goes (a handler still running finds closing set); before
+             * it, accepts go, and so do connections waiting for a request that is refused anyway and owing
+             * the client nothing. */
             cancel_locked(c, PH_CLOSE_STOP);
         }
         /* Idle with a reply maybe unread, lingering: wait for the client to leave or the deadline (the

@@ -15,7 +15,7 @@ static int g_usable;
 static int g_more_data_queues;
 
 /* True when a packet for ov arrives on port within ms. */
-static int packet_for(HANDLE port, OVERLAPPED *ov, DWORD ms)
+static int packet_for(HANDLE port, const OVERLAPPED *ov, DWORD ms)
 {
     DWORD n = 0;
     ULONG_PTR key = 0;

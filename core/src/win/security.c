@@ -253,11 +253,6 @@ int ph__security_parse(const char *sddl, ph_sddl_use use, PSECURITY_DESCRIPTOR *
     return parse_checked(sddl, use, out, syserr, why, why_size);
 }
 
-int ph__security_from_sddl(const char *sddl, PSECURITY_DESCRIPTOR *out, DWORD *syserr)
-{
-    return parse_checked(sddl, PH_SDDL_PIPE, out, syserr, NULL, 0);
-}
-
 int ph__security_from_sddl_why(const char *sddl, PSECURITY_DESCRIPTOR *out, DWORD *syserr, char *why,
                                size_t why_size)
 {

@@ -48,13 +48,13 @@ void ph__mark_server_thread(const ph_server *s)
 {
     DWORD slot = tls_slot();
     if (slot != TLS_OUT_OF_INDEXES)
-        TlsSetValue(slot, (LPVOID)(uintptr_t)s);
+        TlsSetValue(slot, (LPVOID)s);
 }
 
 int ph__on_server_thread(const ph_server *s)
 {
     DWORD slot = tls_slot();
-    return slot != TLS_OUT_OF_INDEXES && TlsGetValue(slot) == (LPVOID)(uintptr_t)s;
+    return slot != TLS_OUT_OF_INDEXES && (const ph_server *)TlsGetValue(slot) == s;
 }
 
 static char *dup_str(const char *s)
@@ -245,7 +245,7 @@ static int start_build(ph_server *s, DWORD *err)
 
     rc = ph__security_from_sddl_why(s->sddl, &s->sd, err, why, sizeof(why));
     if (rc != 0) {
-        if (*err != 0)
+        if (*err != 0 && *err != ERROR_INVALID_SECURITY_DESCR) /* that one is the checker's own refusal */
             ph__log_win32(&s->log, PH_LOG_ERROR, *err, "ConvertStringSecurityDescriptorToSecurityDescriptorW",
                           "refusing the SDDL \"%s\": %s", s->sddl, why);
         else

@@ -64,7 +64,7 @@ static int heap_push(ph_server *s, ph_conn *c)
 {
     if (s->heap_len == s->heap_cap) {
         long cap = s->heap_cap ? 2 * s->heap_cap : 64;
-        ph_conn **h = realloc(s->heap, (size_t)cap * sizeof(*h));
+        ph_conn **h = realloc(s->heap, (size_t)cap * sizeof(*h)); /* NOLINT(bugprone-sizeof-expression): an array of pointers */
         if (h == NULL)
             return -1;
         s->heap = h;
