@@ -229,11 +229,11 @@ PH_EXTERN int ph_sddl_check(const char *sddl, ph_sddl_use use, char *why, size_t
 typedef struct ph_server_config {
     uint32_t size;               /* sizeof(ph_server_config), set by ph_server_config_init */
     const char *pipe_name;       /* bare or full; default "\\.\pipe\pipehost" when NULL */
-    unsigned max_instances;      /* 1..255 (255 = unlimited); default 255 */
-    unsigned pending_instances;  /* instances always waiting for clients (refilled at once on connect);
-                                    1..max_instances; default 4. Up to twice as many may wait, as
-                                    instances freed by leaving clients are re-armed instead of closed. */
-    unsigned threads;            /* I/O completion pool size; 0 = number of CPUs, at least 2, at most 16 */
+    unsigned max_instances;      /* 1..255; 255 (the default) = unlimited, any number of clients */
+    unsigned pending_instances;  /* the floor of instances waiting for clients (refilled at once on connect);
+                                    1..max_instances; default 4. During bursts the server raises the number
+                                    waiting (up to 64) and lowers it back when quiet. */
+    unsigned threads;            /* I/O completion pool size; 0 = twice the number of CPUs, 8..32 */
     uint32_t buffer_size;        /* pipe in/out buffer hint in bytes; default 65536 */
     const char *sddl;            /* NULL = PH_DEFAULT_SDDL; one ph_sddl_check refuses fails start with PH_EBADSDDL */
     ph_limits limits;
