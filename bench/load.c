@@ -8,10 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One run of this program measures one server: it starts the server process (--kind, --exe), waits for
- * its pipe, runs the requested cells one after the other and prints one "CELL key=value ..." line per cell
- * for scripts/bench.sh to aggregate. With --fixed N it starts nothing: one client does N round trips on an
- * existing pipe (the wineserver-trace runs).
+/* One run of this program is one round of the matrix: it starts every server given with --server (each
+ * its own process, its own pipe), waits for their pipes, then runs the cells one after the other, each
+ * against every server in turn (so the servers of one cell meet the same machine load), and prints one
+ * "CELL key=value ..." line per cell and server for scripts/bench.sh to aggregate. With --fixed N it starts
+ * nothing: one client does N round trips on an existing pipe (the wineserver-trace runs).
  *
  * The client is deliberately the cheapest correct one: synchronous CreateFileW/WriteFile/ReadFile in
  * message mode, a thread per simulated client, WaitNamedPipeW while every instance is busy. Every answer is
@@ -50,9 +51,10 @@ static const cell_def g_cells[] = {
 };
 
 /* ---- what is measured, and how --------------------------------------------------------------------------- */
+/* One server under test. */
 typedef struct bench {
     wchar_t pipe[160];
-    char kind[16];
+    char kind[16], name[96];
     const char *req_prefix, *resp_prefix; /* "ECHO " / "OK " for pipehost, "" for the echo servers */
     size_t req_prefix_len, resp_prefix_len;
     HANDLE server;      /* the server process, when this program started it */
@@ -403,6 +405,9 @@ static void abort_cell(bench *b, const cell_def *d, unsigned clients, size_t siz
     printf(" note=%u-clients-still-blocked-after-the-bound\n", stuck);
     fflush(stdout);
     InterlockedExchange(&b->aborted, 1);
+    /* The blocked clients wait on this server: ending it lets them go before the next server's cells. */
+    if (b->server != NULL)
+        TerminateProcess(b->server, 98);
 }
 
 /* Keep-alive and churn: connect (keep-alive only), then a measured window of duration_ms. */
@@ -771,30 +776,78 @@ static int fixed_run(bench *b, unsigned n, size_t size, const char *stop_event)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: pipehost-bench --kind raw|single|tpc|pipehost --exe SERVER.exe [--cells a,b,...]\n"
-            "                      [--duration MS] [--quick] [--strict] [--log FILE]\n"
-            "       pipehost-bench --kind K --name PIPE --fixed N [--size BYTES] [--stop-event NAME]\n"
-            "              (one client, N round trips on a running server; then set NAME, if given)\n"
-            "cells: ka1 ka1big ka8 ka32 ka64 ka200 ka8big churn8 churn32 burst256 idle2000 stop64 (default: all)\n");
+            "usage: pipehost-bench --server KIND=EXE [--server KIND=EXE ...] [--cells a,b,...] [--rotate N]\n"
+            "                      [--duration MS] [--quick] [--strict] [--log-dir DIR]\n"
+            "       pipehost-bench --kind KIND --name PIPE --fixed N [--size BYTES] [--stop-event NAME]\n"
+            "KIND: raw, single, tpc (the reference servers of bench/) or pipehost (pipehost.exe)\n"
+            "cells: ka1 ka1big ka8 ka32 ka64 ka200 ka8big churn8 churn32 burst256 idle2000 stop64 (default: all)\n"
+            "--fixed: one client does N round trips on a running server, then sets NAME if given\n");
 }
+
+/* The framing of a kind's requests and answers, and its pipe and stop-event names. */
+static int setup_kind(bench *b, const char *kind, const char *name)
+{
+    char full[160];
+
+    if (strcmp(kind, "raw") != 0 && strcmp(kind, "single") != 0 && strcmp(kind, "tpc") != 0 &&
+        strcmp(kind, "pipehost") != 0)
+        return -1;
+    snprintf(b->kind, sizeof(b->kind), "%s", kind);
+    b->req_prefix = strcmp(kind, "pipehost") == 0 ? "ECHO " : "";
+    b->resp_prefix = strcmp(kind, "pipehost") == 0 ? "OK " : "";
+    b->req_prefix_len = strlen(b->req_prefix);
+    b->resp_prefix_len = strlen(b->resp_prefix);
+    snprintf(b->name, sizeof(b->name), "%s", name);
+    snprintf(full, sizeof(full), "\\\\.\\pipe\\%s", name);
+    return MultiByteToWideChar(CP_UTF8, 0, full, -1, b->pipe, (int)(sizeof(b->pipe) / sizeof(b->pipe[0]))) ? 0 : -1;
+}
+
+/* The raw floor serves one client at a time and has no logic to measure beyond that. */
+static int runs_cell(const bench *b, const cell_def *d)
+{
+    return strcmp(b->kind, "raw") != 0 || (d->kind == CELL_KEEPALIVE && d->clients == 1);
+}
+
+static void run_cell(bench *b, const cell_def *d)
+{
+    unsigned n = b->quick ? d->quick_clients : d->clients;
+
+    if (b->aborted || WaitForSingleObject(b->server, 0) == WAIT_OBJECT_0) {
+        print_head(b, d, n, d->size, "skipped");
+        printf(" note=%s\n", b->aborted ? "an-earlier-cell-timed-out" : "server-not-running");
+        return;
+    }
+    if (d->kind == CELL_KEEPALIVE || d->kind == CELL_CHURN)
+        cell_window(b, d, n);
+    else if (d->kind == CELL_BURST)
+        cell_burst(b, d, n);
+    else if (d->kind == CELL_IDLE)
+        cell_idle(b, d, n);
+    else
+        cell_stop(b, d, n);
+}
+
+#define MAX_SERVERS 8
 
 int main(int argc, char **argv)
 {
-    static bench b;
-    const char *exe = NULL, *cells = NULL, *log_path = NULL, *name = NULL, *stop_after = NULL;
-    char pipe_name[96], event[128], full[128], list[512], *tok, *next;
-    unsigned fixed = 0, i;
+    static bench servers[MAX_SERVERS];
+    const char *exes[MAX_SERVERS], *cells = NULL, *log_dir = NULL, *name = NULL, *stop_after = NULL;
+    const char *kind = NULL;
+    const cell_def *todo[32];
+    char list[512], *tok, *next;
+    unsigned fixed = 0, duration = 1000, rotate = 0, nservers = 0, ntodo = 0, i, j;
     size_t size = 64;
     LARGE_INTEGER f;
-    int failed = 0, strict = 0, duration_set = 0;
+    long long wrong = 0;
+    int strict = 0, quick = 0, duration_set = 0, not_ok = 0, aborted = 0;
 
     QueryPerformanceFrequency(&f);
     g_qpc_per_us = (double)f.QuadPart / 1e6;
-    b.duration_ms = 1500;
     for (i = 1; i < (unsigned)argc; i++) {
         const char *a = argv[i], *v = i + 1 < (unsigned)argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--quick") == 0) {
-            b.quick = 1;
+            quick = 1;
             continue;
         }
         if (strcmp(a, "--strict") == 0) {
@@ -806,73 +859,67 @@ int main(int argc, char **argv)
             return 64;
         }
         i++;
-        if (strcmp(a, "--kind") == 0)
-            snprintf(b.kind, sizeof(b.kind), "%s", v);
-        else if (strcmp(a, "--exe") == 0)
-            exe = v;
-        else if (strcmp(a, "--cells") == 0)
+        if (strcmp(a, "--server") == 0) {
+            const char *eq = strchr(v, '=');
+            char k[16];
+            if (eq == NULL || nservers == MAX_SERVERS || (size_t)(eq - v) >= sizeof(k)) {
+                usage();
+                return 64;
+            }
+            memcpy(k, v, (size_t)(eq - v));
+            k[eq - v] = '\0';
+            snprintf(list, sizeof(list), "phbench-%lu-%s", (unsigned long)GetCurrentProcessId(), k);
+            if (setup_kind(&servers[nservers], k, list) != 0) {
+                usage();
+                return 64;
+            }
+            exes[nservers++] = eq + 1;
+        } else if (strcmp(a, "--kind") == 0) {
+            kind = v;
+        } else if (strcmp(a, "--cells") == 0) {
             cells = v;
-        else if (strcmp(a, "--duration") == 0) {
-            b.duration_ms = (unsigned)strtoul(v, NULL, 10);
+        } else if (strcmp(a, "--rotate") == 0) {
+            rotate = (unsigned)strtoul(v, NULL, 10);
+        } else if (strcmp(a, "--duration") == 0) {
+            duration = (unsigned)strtoul(v, NULL, 10);
             duration_set = 1;
-        } else if (strcmp(a, "--log") == 0)
-            log_path = v;
-        else if (strcmp(a, "--name") == 0)
+        } else if (strcmp(a, "--log-dir") == 0) {
+            log_dir = v;
+        } else if (strcmp(a, "--name") == 0) {
             name = v;
-        else if (strcmp(a, "--fixed") == 0)
+        } else if (strcmp(a, "--fixed") == 0) {
             fixed = (unsigned)strtoul(v, NULL, 10);
-        else if (strcmp(a, "--stop-event") == 0)
+        } else if (strcmp(a, "--stop-event") == 0) {
             stop_after = v;
-        else if (strcmp(a, "--size") == 0)
+        } else if (strcmp(a, "--size") == 0) {
             size = strtoul(v, NULL, 10);
-        else {
+        } else {
             usage();
             return 64;
         }
     }
-    if (b.kind[0] == '\0' || (fixed == 0 && exe == NULL) || (fixed > 0 && name == NULL) || size > PAYLOAD_MAX ||
-        b.duration_ms == 0 || b.duration_ms > 60000) {
+    if (quick && !duration_set)
+        duration = 200;
+    if (duration == 0 || duration > 60000 || size > PAYLOAD_MAX ||
+        (fixed > 0 ? (kind == NULL || name == NULL || nservers > 0) : (nservers == 0 || kind != NULL))) {
         usage();
         return 64;
     }
-    if (b.quick && !duration_set)
-        b.duration_ms = 200;
-    if (strcmp(b.kind, "pipehost") == 0) {
-        b.req_prefix = "ECHO ";
-        b.resp_prefix = "OK ";
-    } else {
-        b.req_prefix = b.resp_prefix = "";
-    }
-    b.req_prefix_len = strlen(b.req_prefix);
-    b.resp_prefix_len = strlen(b.resp_prefix);
     srand(12345);
     for (i = 0; i < PATTERN_BYTES; i++)
         g_pattern[i] = (unsigned char)(rand() >> 7);
+    if (fixed > 0) {
+        if (setup_kind(&servers[0], kind, name) != 0) {
+            usage();
+            return 64;
+        }
+        return fixed_run(&servers[0], fixed, size, stop_after);
+    }
 
-    if (name == NULL) {
-        snprintf(pipe_name, sizeof(pipe_name), "phbench-%lu-%s", (unsigned long)GetCurrentProcessId(), b.kind);
-        name = pipe_name;
-    }
-    snprintf(full, sizeof(full), "\\\\.\\pipe\\%s", name);
-    if (!MultiByteToWideChar(CP_UTF8, 0, full, -1, b.pipe, (int)(sizeof(b.pipe) / sizeof(b.pipe[0])))) {
-        usage();
-        return 64;
-    }
-    if (fixed > 0)
-        return fixed_run(&b, fixed, size, stop_after);
-
-    snprintf(event, sizeof(event), "Local\\%s-stop", name);
-    b.stop_event = CreateEventA(NULL, TRUE, FALSE, event);
-    if (b.stop_event == NULL || start_server(&b, exe, name, event, log_path) != 0) {
-        stop_server(&b);
-        return 2;
-    }
     snprintf(list, sizeof(list), "%s",
              cells ? cells : "ka1,ka1big,ka8,ka32,ka64,ka200,ka8big,churn8,churn32,burst256,idle2000,stop64");
-    for (tok = list; tok != NULL; tok = next) {
+    for (tok = list; tok != NULL && ntodo < sizeof(todo) / sizeof(todo[0]); tok = next) {
         const cell_def *d = NULL;
-        unsigned n;
-
         next = strchr(tok, ',');
         if (next != NULL)
             *next++ = '\0';
@@ -881,32 +928,48 @@ int main(int argc, char **argv)
                 d = &g_cells[i];
         if (d == NULL) {
             fprintf(stderr, "pipehost-bench: unknown cell %s\n", tok);
-            failed = 1;
-            continue;
+            usage();
+            return 64;
         }
-        n = b.quick ? d->quick_clients : d->clients;
-        if (b.aborted || WaitForSingleObject(b.server, 0) == WAIT_OBJECT_0) {
-            print_head(&b, d, n, d->size, "skipped");
-            printf(" note=%s\n", b.aborted ? "an-earlier-cell-timed-out" : "server-not-running");
-            failed = 1;
-            continue;
-        }
-        if (d->kind == CELL_KEEPALIVE || d->kind == CELL_CHURN)
-            cell_window(&b, d, n);
-        else if (d->kind == CELL_BURST)
-            cell_burst(&b, d, n);
-        else if (d->kind == CELL_IDLE)
-            cell_idle(&b, d, n);
-        else
-            cell_stop(&b, d, n);
+        todo[ntodo++] = d;
     }
-    stop_server(&b);
+
+    for (i = 0; i < nservers; i++) {
+        bench *b = &servers[i];
+        char event[128], log_path[600];
+        b->duration_ms = duration;
+        b->quick = quick;
+        snprintf(event, sizeof(event), "Local\\%s-stop", b->name);
+        if (log_dir != NULL)
+            snprintf(log_path, sizeof(log_path), "%s\\server-%s.log", log_dir, b->kind);
+        b->stop_event = CreateEventA(NULL, TRUE, FALSE, event);
+        if (b->stop_event == NULL || start_server(b, exes[i], b->name, event, log_dir ? log_path : NULL) != 0) {
+            for (j = 0; j <= i; j++)
+                stop_server(&servers[j]);
+            return 2;
+        }
+    }
+    /* Cell by cell, every server in turn, so the servers meet the same machine load; the order rotates from
+     * cell to cell and, with --rotate, from run to run. The stop cell ends each server: it comes last. */
+    for (i = 0; i < ntodo; i++) {
+        for (j = 0; j < nservers; j++) {
+            bench *b = &servers[(j + i + rotate) % nservers];
+            if (runs_cell(b, todo[i]))
+                run_cell(b, todo[i]);
+        }
+    }
+    for (i = 0; i < nservers; i++) {
+        stop_server(&servers[i]);
+        wrong += servers[i].wrong;
+        not_ok |= servers[i].not_ok;
+        aborted |= servers[i].aborted != 0;
+    }
     fflush(stdout);
-    if (b.aborted)
+    if (aborted)
         ExitProcess(4); /* blocked client threads may still hold workers: do not return through the CRT */
-    if (b.wrong > 0) {
-        fprintf(stderr, "pipehost-bench: %lld answer(s) differed from the request\n", b.wrong);
+    if (wrong > 0) {
+        fprintf(stderr, "pipehost-bench: %lld answer(s) differed from the request\n", wrong);
         return 5;
     }
-    return failed || (strict && b.not_ok);
+    return strict && not_ok;
 }

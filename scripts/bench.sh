@@ -9,8 +9,9 @@
 #     reference servers bench/server_*.c). Configures the preset first if needed, running scripts/setup.sh
 #     (idempotent) when the toolchain is missing. Installs gnuplot-nox with apt-get when it is missing.
 #  2. Boots a private prefix (build/bench/prefix, kept between runs; its wineserver is stopped at the end,
-#     on failure and on Ctrl+C too) and runs the matrix: every round starts each server once, in an order
-#     that rotates from round to round, and runs every cell against it (bench/load.c lists the cells).
+#     on failure and on Ctrl+C too) and runs the matrix: a round is one run of the driver, which starts
+#     every server and runs each cell against every server in turn, in an order that rotates from cell to
+#     cell and from round to round (bench/load.c lists the cells).
 #  3. Counts wineserver requests per round trip: a second prefix (build/bench/trace-prefix) whose
 #     wineserver is started here as `wineserver -f -p -d1`; one client does N1 and then N2 round trips
 #     against each server and the trace lines of those two processes are counted (bench/trace.awk):
@@ -124,12 +125,6 @@ server_exe() {  # server_exe KIND -> host path
     *) echo "$bin/pipehost-bench-$1.exe" ;;
   esac
 }
-cells_of() {
-  case "$1" in
-    raw) echo ka1,ka1big ;;
-    *) echo ka1,ka1big,ka8,ka32,ka64,ka200,ka8big,churn8,churn32,burst256,idle2000,stop64 ;;
-  esac
-}
 servers=(raw single tpc pipehost)
 qflag=(); [ "$quick" = 1 ] && qflag=(--quick)
 export WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
@@ -141,30 +136,27 @@ bash tests/wine/prefix.sh up "$pfx" >"$work/logs/prefix.log" 2>&1 || die "cannot
 say "prefix $pfx up ($(since "$t"))"
 export WINEPREFIX=$pfx
 failed=0
+srv_args=()
+for k in "${servers[@]}"; do srv_args+=(--server "$k=$(winpath "$(server_exe "$k")")"); done
 for ((r = 1; r <= rounds; r++)); do
   t=$(now)
-  for ((i = 0; i < ${#servers[@]}; i++)); do
-    k=${servers[$(((i + r - 1) % ${#servers[@]}))]}
-    log=$work/logs/server-$k-round$r.log
-    : >"$log"
-    # Every cell bounds itself; this bounds the whole driver in case the driver itself hangs.
-    timeout -k 5 "$([ "$quick" = 1 ] && echo 90 || echo 200)" \
-      wine "$bin/pipehost-bench.exe" --kind "$k" --exe "$(winpath "$(server_exe "$k")")" --duration "$window" \
-        "${qflag[@]}" --cells "$(cells_of "$k")" --log "$(winpath "$log")" \
-        </dev/null >"$work/driver.out" 2>"$work/logs/driver-$k-round$r.err"
-    rc=$?
-    tr -d '\r' <"$work/driver.out" | sed -n "s/^CELL /CELL round=$r /p" >>"$raw"
-    if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
-      say "round $r: the driver for $k overran its bound; restarting the prefix's wineserver"
-      echo "CELL round=$r id=driver server=$k status=timeout" >>"$raw"
-      stop_prefix "$pfx"
-      bash tests/wine/prefix.sh up "$pfx" >>"$work/logs/prefix.log" 2>&1 || die "cannot restart $pfx"
-      failed=1
-    elif [ "$rc" != 0 ]; then
-      say "round $r: the driver for $k exited with $rc (see $work/logs/driver-$k-round$r.err)"
-      [ "$rc" != 1 ] && failed=1  # 1: some cell could not run, which the table shows
-    fi
-  done
+  mkdir -p "$work/logs/round$r"
+  # Every cell bounds itself; this bounds the whole driver in case the driver itself hangs.
+  timeout -k 5 "$([ "$quick" = 1 ] && echo 120 || echo 300)" \
+    wine "$bin/pipehost-bench.exe" "${srv_args[@]}" --rotate "$r" --duration "$window" "${qflag[@]}" \
+      --log-dir "$(winpath "$work/logs/round$r")" </dev/null >"$work/driver.out" 2>"$work/logs/round$r/driver.err"
+  rc=$?
+  tr -d '\r' <"$work/driver.out" | sed -n "s/^CELL /CELL round=$r /p" >>"$raw"
+  if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+    say "round $r: the driver overran its bound; restarting the prefix's wineserver"
+    echo "CELL round=$r id=driver server=all status=timeout" >>"$raw"
+    stop_prefix "$pfx"
+    bash tests/wine/prefix.sh up "$pfx" >>"$work/logs/prefix.log" 2>&1 || die "cannot restart $pfx"
+    failed=1
+  elif [ "$rc" != 0 ]; then
+    say "round $r: the driver exited with $rc (see $work/logs/round$r/driver.err)"
+    failed=1
+  fi
   say "round $r of $rounds done ($(since "$t"))"
 done
 stop_prefix "$pfx"
