@@ -22,7 +22,8 @@
 #
 # Env: PH_BENCH_ROUNDS (default 3, quick 1), PH_BENCH_WINDOW_MS (each cell's measured window, default 1000,
 #      quick 200), PH_BENCH_TRACE_N (N2 of the trace runs, default 500, quick 200; N1 is a tenth),
-#      PH_BENCH_OUT (default bench/results), PH_BENCH_QUICK=1 (smoke mode), PH_BENCH_SKIP_BUILD=1.
+#      PH_BENCH_OUT (default bench/results), PH_BENCH_QUICK=1 (smoke mode), PH_BENCH_SKIP_BUILD=1,
+#      PH_BENCH_README=1 (also put the table and chart into README.md's results block).
 # Exit status: 0 when every cell ran and every answer was correct (a server that cannot hold a cell's
 # clients is a result, not a failure), 1 otherwise, 2 when the set-up failed.
 set -uo pipefail
@@ -83,6 +84,17 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+# Runs a long command in the background and waits for it: bash runs a trap only between commands, and
+# `wait` is one it interrupts, so Ctrl+C stops the run at once instead of after the command.
+fg_wait() {
+  "$@" &
+  local p=$! rc
+  bg_pids+=("$p")
+  wait "$p"
+  rc=$?
+  unset 'bg_pids[${#bg_pids[@]}-1]'
+  return $rc
+}
 
 # ------------------------------------------------------------------------------------------ 1. build
 if [ "${PH_BENCH_SKIP_BUILD:-0}" != 1 ]; then
@@ -132,7 +144,7 @@ unset DISPLAY WAYLAND_DISPLAY
 
 # ------------------------------------------------------------------------------------------ 2. the matrix
 t=$(now)
-bash tests/wine/prefix.sh up "$pfx" >"$work/logs/prefix.log" 2>&1 || die "cannot boot $pfx (see $work/logs/prefix.log)"
+fg_wait bash tests/wine/prefix.sh up "$pfx" >"$work/logs/prefix.log" 2>&1 || die "cannot boot $pfx (see $work/logs/prefix.log)"
 say "prefix $pfx up ($(since "$t"))"
 export WINEPREFIX=$pfx
 failed=0
@@ -142,7 +154,7 @@ for ((r = 1; r <= rounds; r++)); do
   t=$(now)
   mkdir -p "$work/logs/round$r"
   # Every cell bounds itself; this bounds the whole driver in case the driver itself hangs.
-  timeout -k 5 "$([ "$quick" = 1 ] && echo 120 || echo 300)" \
+  fg_wait timeout -k 5 "$([ "$quick" = 1 ] && echo 120 || echo 300)" \
     wine "$bin/pipehost-bench.exe" "${srv_args[@]}" --rotate "$r" --duration "$window" "${qflag[@]}" \
       --log-dir "$(winpath "$work/logs/round$r")" </dev/null >"$work/driver.out" 2>"$work/logs/round$r/driver.err"
   rc=$?
@@ -163,7 +175,7 @@ stop_prefix "$pfx"
 
 # ------------------------------------------------------------------------------------------ 3. wineserver trace
 t=$(now)
-bash tests/wine/prefix.sh up "$tpfx" >>"$work/logs/prefix.log" 2>&1 || die "cannot boot $tpfx"
+fg_wait bash tests/wine/prefix.sh up "$tpfx" >>"$work/logs/prefix.log" 2>&1 || die "cannot boot $tpfx"
 stop_prefix "$tpfx"
 export WINEPREFIX=$tpfx
 trace=$work/trace.log
@@ -230,6 +242,17 @@ if command -v gnuplot >/dev/null && [ -s "$work/plot.dat" ]; then
     bench/chart.gp 2>"$work/logs/gnuplot.log" || say "gnuplot failed (see $work/logs/gnuplot.log)"
 fi
 cat "$out/latest.md"
+if [ "${PH_BENCH_README:-0}" = 1 ]; then
+  # Replace the results block of the README's Benchmark section with this run's table and chart.
+  rel=$(realpath --relative-to="$repo" "$out")
+  { sed '1,2d' "$out/latest.md"; [ -f "$out/latest.png" ] && printf '\n![requests/s against clients](%s/latest.png)\n' "$rel"; } \
+    >"$work/readme-block.md"
+  awk -v block="$work/readme-block.md" '
+    /^<!-- bench-results:begin -->$/ { print; while ((getline l < block) > 0) print l; skip = 1; next }
+    /^<!-- bench-results:end -->$/ { skip = 0 }
+    !skip { print }' README.md >"$work/README.md.new" && mv "$work/README.md.new" README.md \
+    && say "README.md: results block updated"
+fi
 grep -q 'status=\(timeout\|skipped\)' "$raw" && failed=1
 grep -q 'mismatch=[1-9]' "$raw" && failed=1
 say "done in $(since "$t_start"): $out/latest.md$([ -f "$out/latest.png" ] && echo ", $out/latest.png")"
