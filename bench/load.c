@@ -18,7 +18,8 @@
  * message mode, a thread per simulated client, WaitNamedPipeW while every instance is busy. Every answer is
  * compared byte for byte with what was sent (pipehost answers "ECHO p" with "OK p", the reference servers
  * echo p itself); a difference counts as a failure of that cell. Every wait is bounded: a cell that overruns
- * its bound cancels the blocked calls, reports "timeout" and the remaining cells are not run. */
+ * its bound cancels the blocked calls, reports "timeout" and ends that server, whose remaining cells are
+ * reported as skipped. */
 
 #define PAYLOAD_MAX 65536u
 #define PATTERN_BYTES (2u * PAYLOAD_MAX)
@@ -61,12 +62,24 @@ typedef struct bench {
     HANDLE stop_event;  /* set to stop it */
     unsigned duration_ms;
     int quick;
-    volatile LONG aborted; /* a cell overran its bound: the rest are skipped */
+    volatile LONG aborted; /* a cell overran its bound: this server's remaining cells are skipped */
     int not_ok;            /* some cell was not "ok" (--strict turns that into exit code 1) */
     long long wrong;       /* answers that differed from what was sent, over all cells */
 } bench;
 
 static unsigned char g_pattern[PATTERN_BYTES];
+
+/* The watchdog's view of the cell in progress: the idle and stop cells do round trips on the main
+ * thread, where a server that accepts and never answers would block for ever. */
+static struct {
+    SRWLOCK lock;
+    bench *b;
+    const cell_def *d;
+    unsigned clients;
+    ULONGLONG deadline; /* 0: no cell running */
+    bench *all;
+    unsigned nall;
+} g_watch = {SRWLOCK_INIT, NULL, NULL, 0, 0, NULL, 0};
 static double g_qpc_per_us;
 
 static double now_us(void)
@@ -84,7 +97,7 @@ typedef struct run {
     size_t size;
     HANDLE start;             /* manual-reset: the measured window begins */
     volatile LONG stop;       /* the window is over */
-    volatile LONG connected, gave_up;
+    volatile LONG connected, gave_up; /* the burst counts its clients at the start line in connected */
     ULONGLONG connect_deadline;
     double t0_us;             /* the burst's start */
 } run;
@@ -258,6 +271,7 @@ static DWORD WINAPI burst_main(LPVOID arg)
     long long busy = 0;
     int rc;
 
+    InterlockedIncrement(&r->connected);
     WaitForSingleObject(r->start, INFINITE);
     h = pipe_connect(r->b->pipe, r->connect_deadline, NULL, &busy, &w->last_err);
     w->wait_us = now_us() - r->t0_us;
@@ -292,27 +306,28 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* Waits for every thread until deadline; then cancels what is still blocked and gives it 2 s more.
- * Returns the number of threads that never ended (their workers must then be leaked, not freed). */
+ * Returns the number of threads that had to be cancelled: a server that kept a client waiting past the
+ * cell's bound. Their workers are leaked, not freed, should a thread still be running. */
 static unsigned join_workers(worker *ws, unsigned n, ULONGLONG deadline)
 {
-    unsigned i, stuck = 0;
+    unsigned i, late = 0;
 
     for (i = 0; i < n; i++) {
         ULONGLONG now = GetTickCount64();
         if (ws[i].thread == NULL)
             continue;
-        if (WaitForSingleObject(ws[i].thread, now >= deadline ? 0 : (DWORD)(deadline - now)) != WAIT_OBJECT_0)
+        if (WaitForSingleObject(ws[i].thread, now >= deadline ? 0 : (DWORD)(deadline - now)) != WAIT_OBJECT_0) {
             CancelSynchronousIo(ws[i].thread);
+            late++;
+        }
     }
     deadline = GetTickCount64() + 2000;
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < n && late > 0; i++) {
         ULONGLONG now = GetTickCount64();
-        if (ws[i].thread == NULL)
-            continue;
-        if (WaitForSingleObject(ws[i].thread, now >= deadline ? 0 : (DWORD)(deadline - now)) != WAIT_OBJECT_0)
-            stuck++;
+        if (ws[i].thread != NULL)
+            WaitForSingleObject(ws[i].thread, now >= deadline ? 0 : (DWORD)(deadline - now));
     }
-    return stuck;
+    return late;
 }
 
 static worker *make_workers(run *r, size_t lat_cap)
@@ -399,10 +414,10 @@ static void print_head(bench *b, const cell_def *d, unsigned clients, size_t siz
     printf("CELL id=%s server=%s status=%s clients=%u size=%zu", d->id, b->kind, status, clients, size);
 }
 
-static void abort_cell(bench *b, const cell_def *d, unsigned clients, size_t size, unsigned stuck)
+static void abort_cell(bench *b, const cell_def *d, unsigned clients, size_t size, unsigned late)
 {
     print_head(b, d, clients, size, "timeout");
-    printf(" note=%u-clients-still-blocked-after-the-bound\n", stuck);
+    printf(" note=%u-clients-blocked-past-the-bound\n", late);
     fflush(stdout);
     InterlockedExchange(&b->aborted, 1);
     /* The blocked clients wait on this server: ending it lets them go before the next server's cells. */
@@ -416,7 +431,7 @@ static void cell_window(bench *b, const cell_def *d, unsigned clients)
     run r;
     worker *ws;
     totals t;
-    unsigned stuck;
+    unsigned late;
     LONG last = 0, connected;
     ULONGLONG changed;
     double t0, t1;
@@ -452,9 +467,9 @@ static void cell_window(bench *b, const cell_def *d, unsigned clients)
     Sleep(b->duration_ms);
     InterlockedExchange(&r.stop, 1);
     t1 = now_us();
-    stuck = join_workers(ws, clients, GetTickCount64() + 10000 + (d->size > 64 ? 5000 : 0));
-    if (stuck > 0) {
-        abort_cell(b, d, clients, d->size, stuck);
+    late = join_workers(ws, clients, GetTickCount64() + 10000 + (d->size > 64 ? 5000 : 0));
+    if (late > 0) {
+        abort_cell(b, d, clients, d->size, late);
         return; /* the workers are leaked: blocked threads still point at them */
     }
     sum_workers(ws, clients, &t);
@@ -478,7 +493,7 @@ static void cell_burst(bench *b, const cell_def *d, unsigned clients)
     worker *ws;
     totals t;
     double *waits, tend;
-    unsigned i, stuck;
+    unsigned i, late;
 
     memset(&r, 0, sizeof(r));
     r.b = b;
@@ -492,14 +507,16 @@ static void cell_burst(bench *b, const cell_def *d, unsigned clients)
         fprintf(stderr, "pipehost-bench: out of resources setting up %s\n", d->id);
         ExitProcess(3);
     }
-    Sleep(200); /* let every thread reach the start line */
+    /* Every thread at the start line (or 10 s gone by) before the start. */
+    for (i = 0; i < 1000 && r.connected < (LONG)clients; i++)
+        Sleep(10);
     r.connect_deadline = GetTickCount64() + 10000;
     r.t0_us = now_us();
     SetEvent(r.start);
-    stuck = join_workers(ws, clients, GetTickCount64() + 20000);
+    late = join_workers(ws, clients, GetTickCount64() + 20000);
     tend = now_us();
-    if (stuck > 0) {
-        abort_cell(b, d, clients, d->size, stuck);
+    if (late > 0) {
+        abort_cell(b, d, clients, d->size, late);
         return;
     }
     sum_workers(ws, clients, &t);
@@ -808,6 +825,39 @@ static int runs_cell(const bench *b, const cell_def *d)
     return strcmp(b->kind, "raw") != 0 || (d->kind == CELL_KEEPALIVE && d->clients == 1);
 }
 
+/* Ends the run when a cell passes its hard bound (every cell normally ends well within it): reports the
+ * cell as timed out, ends every server and exits, so that nothing outlives the bound. */
+static DWORD WINAPI watchdog_main(LPVOID arg)
+{
+    unsigned i;
+
+    (void)arg;
+    for (;;) {
+        Sleep(200);
+        AcquireSRWLockExclusive(&g_watch.lock);
+        if (g_watch.deadline != 0 && GetTickCount64() > g_watch.deadline) {
+            printf("CELL id=%s server=%s status=timeout clients=%u size=%zu note=cell-passed-its-hard-bound\n",
+                   g_watch.d->id, g_watch.b->kind, g_watch.clients, g_watch.d->size);
+            fflush(stdout);
+            for (i = 0; i < g_watch.nall; i++)
+                if (g_watch.all[i].server != NULL)
+                    TerminateProcess(g_watch.all[i].server, 97);
+            ExitProcess(4);
+        }
+        ReleaseSRWLockExclusive(&g_watch.lock);
+    }
+}
+
+static void watch(bench *b, const cell_def *d, unsigned clients, unsigned bound_ms)
+{
+    AcquireSRWLockExclusive(&g_watch.lock);
+    g_watch.b = b;
+    g_watch.d = d;
+    g_watch.clients = clients;
+    g_watch.deadline = bound_ms ? GetTickCount64() + bound_ms : 0;
+    ReleaseSRWLockExclusive(&g_watch.lock);
+}
+
 static void run_cell(bench *b, const cell_def *d)
 {
     unsigned n = b->quick ? d->quick_clients : d->clients;
@@ -817,6 +867,8 @@ static void run_cell(bench *b, const cell_def *d)
         printf(" note=%s\n", b->aborted ? "an-earlier-cell-timed-out" : "server-not-running");
         return;
     }
+    /* Hard bounds, well above what each cell's own bounds add up to. */
+    watch(b, d, n, d->kind == CELL_KEEPALIVE || d->kind == CELL_CHURN ? b->duration_ms + 40000 : 90000);
     if (d->kind == CELL_KEEPALIVE || d->kind == CELL_CHURN)
         cell_window(b, d, n);
     else if (d->kind == CELL_BURST)
@@ -825,6 +877,7 @@ static void run_cell(bench *b, const cell_def *d)
         cell_idle(b, d, n);
     else
         cell_stop(b, d, n);
+    watch(b, d, n, 0);
 }
 
 #define MAX_SERVERS 8
@@ -948,6 +1001,18 @@ int main(int argc, char **argv)
                 stop_server(&servers[j]);
             return 2;
         }
+    }
+    g_watch.all = servers;
+    g_watch.nall = nservers;
+    {
+        HANDLE t = CreateThread(NULL, 64 * 1024, watchdog_main, NULL, STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
+        if (t == NULL) {
+            fprintf(stderr, "pipehost-bench: cannot start the watchdog: error %lu\n", GetLastError());
+            for (i = 0; i < nservers; i++)
+                stop_server(&servers[i]);
+            return 3;
+        }
+        CloseHandle(t);
     }
     /* Cell by cell, every server in turn, so the servers meet the same machine load; the order rotates from
      * cell to cell and, with --rotate, from run to run. The stop cell ends each server: it comes last. */

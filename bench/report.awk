@@ -172,8 +172,8 @@ END {
           " opened one by one and held; server working set growth per connection, and one more client's connect" \
           " plus round trip while they are held. Stop: from setting the server's stop event to its process exit." \
           " Trace: (lines(" n2 ") − lines(" n1 ")) ÷ " (n2 - n1) " round trips of one client, counting the client's and" \
-          " the server's lines of a `wineserver -d1` trace (one per request and one per reply), median of " pairs \
-          " pair(s). Ratios above 1 mean pipehost is faster" \
+          " the server's lines of a `wineserver -d1` trace (one per request and one per reply), all pinned to one CPU," \
+          " median of " pairs " pair(s). Ratios above 1 mean pipehost is faster" \
           " (or, for p99 and trace lines, costs more); best reference is the best of the raw floor, single" \
           " instance and thread per client in that cell."
     split("1 8 32 64 200", nc, " ")

@@ -14,7 +14,8 @@
 #     cell and from round to round (bench/load.c lists the cells).
 #  3. Counts wineserver requests per round trip: a second prefix (build/bench/trace-prefix) whose
 #     wineserver is started here as `wineserver -f -p -d1`; one client does N1 and then N2 round trips
-#     against each server and the trace lines of those two processes are counted (bench/trace.awk):
+#     against each server, everything pinned to one CPU so that the count does not depend on scheduling,
+#     and the trace lines of those two processes are counted (bench/trace.awk):
 #     (lines(N2) - lines(N1)) / (N2 - N1), so start-up and connect costs cancel; as many N1/N2 pairs as
 #     rounds, and the median is shown.
 #  4. Prints a markdown table (medians over the rounds; bench/report.awk) and writes it with the raw
@@ -179,22 +180,27 @@ fg_wait bash tests/wine/prefix.sh up "$tpfx" >>"$work/logs/prefix.log" 2>&1 || d
 stop_prefix "$tpfx"
 export WINEPREFIX=$tpfx
 trace=$work/trace.log
-wineserver -f -p -d1 </dev/null >/dev/null 2>"$trace" &
+# Everything of the traced prefix runs on one CPU: then whether a read finds its answer already there does
+# not depend on how the two processes happen to be scheduled, and the count is the same run after run
+# (unpinned, one round trip of the same server costs 22 to 30 lines, depending on timing).
+pin=(taskset -c 0)
+command -v taskset >/dev/null || { pin=(); say "taskset not found: trace counts will vary with scheduling"; }
+"${pin[@]}" wineserver -f -p -d1 </dev/null >/dev/null 2>"$trace" &
 trace_pid=$!
-timeout -k 5 120 wine wineboot </dev/null >>"$work/logs/prefix.log" 2>&1 || die "cannot boot the traced $tpfx"
+"${pin[@]}" timeout -k 5 120 wine wineboot </dev/null >>"$work/logs/prefix.log" 2>&1 || die "cannot boot the traced $tpfx"
 [ -s "$trace" ] || die "the traced wineserver of $tpfx wrote no trace (another wineserver still serving it?)"
 for k in "${servers[@]}"; do
   name=phtrace-$k-$$ ev="Local\\phtrace-$k-$$-stop"
   start=$(stat -c %s "$trace")
   if [ "$k" = pipehost ]; then
-    wine "$(server_exe "$k")" run --pipe "$name" --stop-event "$ev" --max-message 131072 \
+    "${pin[@]}" wine "$(server_exe "$k")" run --pipe "$name" --stop-event "$ev" --max-message 131072 \
       </dev/null >"$work/logs/trace-$k.log" 2>&1 &
   else
-    wine "$(server_exe "$k")" "\\\\.\\pipe\\$name" "$ev" </dev/null >"$work/logs/trace-$k.log" 2>&1 &
+    "${pin[@]}" wine "$(server_exe "$k")" "\\\\.\\pipe\\$name" "$ev" </dev/null >"$work/logs/trace-$k.log" 2>&1 &
   fi
   spid=$!
   bg_pids+=("$spid")
-  drv() { timeout -k 5 60 wine "$bin/pipehost-bench.exe" --kind "$k" --name "$name" "$@" </dev/null 2>>"$work/logs/trace-$k.log" | tr -d '\r'; }
+  drv() { "${pin[@]}" timeout -k 5 60 wine "$bin/pipehost-bench.exe" --kind "$k" --name "$name" "$@" </dev/null 2>>"$work/logs/trace-$k.log" | tr -d '\r'; }
   drv --fixed 5 >/dev/null  # waits for the pipe; loads what the first client loads
   for ((pair = 1; pair <= trace_pairs; pair++)); do
     for size in 64 65536; do
