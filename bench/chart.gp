@@ -10,9 +10,10 @@ set xtics ("1" 1, "8" 8, "32" 32, "64" 64, "200" 200)
 set xrange [0.8:260]
 set yrange [0:*]
 set grid
-set key top right box opaque
+set key inside top right box opaque
+set offsets 0, 0, graph 0.3, 0  # headroom above the data for the key
 set datafile missing "NaN"
-plot datafile using 1:2 with points pt 7 ps 1.6 title "raw-pipe floor (1 client only)", \
-     datafile using 1:3 with linespoints lw 2 pt 5 title "single instance (only where it held every client)", \
+plot datafile using 1:2 with points pt 7 ps 1.6 title "raw-pipe floor", \
+     datafile using 1:3 with linespoints lw 2 pt 5 title "single instance (where it held every client)", \
      datafile using 1:4 with linespoints lw 2 pt 9 title "thread per client", \
      datafile using 1:5 with linespoints lw 2 pt 11 title "pipehost"
