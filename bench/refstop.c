@@ -1,0 +1,25 @@
+/* refstop.c — the reference servers' stop: exit the process when the benchmark sets a named event. */
+#include "refstop.h"
+
+static DWORD WINAPI stop_watcher(LPVOID arg)
+{
+    WaitForSingleObject((HANDLE)arg, INFINITE);
+    ExitProcess(0);
+}
+
+DWORD ref_watch_stop_event(const char *event_name)
+{
+    HANDLE ev = CreateEventA(NULL, TRUE, FALSE, event_name), t;
+    DWORD err;
+
+    if (ev == NULL)
+        return GetLastError();
+    t = CreateThread(NULL, 0, stop_watcher, ev, 0, NULL);
+    if (t == NULL) {
+        err = GetLastError();
+        CloseHandle(ev);
+        return err;
+    }
+    CloseHandle(t);
+    return 0;
+}
