@@ -35,16 +35,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A new connection's first read; later first reads follow the sizes of recent requests, so a client that
- * sends 64 KiB requests has each read in one piece, and an idle connection pins only a small buffer. */
+/* A new connection's first read; later first reads follow the size of the last request (up to 1 MiB, and
+ * never past max_message_bytes + 1), so a client that sends 64 KiB requests has each read in one piece, and
+ * an idle connection pins only a buffer as large as its own requests. */
 #define PH_FIRST_READ 1024u
-#define PH_MAX_READ_HINT 65536u
+#define PH_MAX_READ_HINT (1024u * 1024u)
+#define PH_READ_SLACK 256u /* a little more than the last request: the next one may be a few bytes longer */
 #define PH_DRAIN_CHUNK 65536u
 /* A re-armed instance keeps its buffers unless a big message made them larger than this. */
 #define PH_KEEP_BUFFER 65536u
 /* How often a lingering connection looks whether its client has read the last reply (doubling). */
 #define PH_LINGER_POLL_MIN 10u
 #define PH_LINGER_POLL_MAX 250u
+/* Reads are deferred (pool.c) only while handlers take less than this on average. */
+#define PH_DEFER_MAX_HANDLER_US 200
 /* Accepts are counted in windows this long to see a burst coming (see on_connected). */
 #define PH_BURST_WINDOW_MS 50u
 
@@ -524,8 +528,19 @@ static op_result conn_start_request(ph_conn *c, int replied, DWORD *bytes, DWORD
         return OP_PENDING;
     }
     if (running) {
+        ph_worker *w;
+
         c->state = PH_CONN_IDLE;
         ph__timer_arm_locked(s, c, PH_CONN_IDLE, deadline_after(now, idle_ms));
+        /* Just answered, handlers are quick, and this pool thread holds no other: leave the read to the
+         * thread, which posts it after one more look at the port (pool.c). */
+        if (replied && (w = ph__current_worker()) != NULL && w->server == s && w->deferred == NULL &&
+            InterlockedCompareExchange(&s->handler_us, 0, 0) < PH_DEFER_MAX_HANDLER_US) {
+            c->deferred_want = (DWORD)want;
+            w->deferred = c;
+            ReleaseSRWLockExclusive(&c->lock);
+            return OP_PENDING;
+        }
     } else {
         /* Stopping with a reply the client may not have read: wait for it to leave, bounded. */
         ULONGLONG end = deadline_after(now, write_ms);
@@ -537,6 +552,23 @@ static op_result conn_start_request(ph_conn *c, int replied, DWORD *bytes, DWORD
     r = issue_read_locked(c, c->in.data, (DWORD)want, bytes, err);
     ReleaseSRWLockExclusive(&c->lock);
     return r;
+}
+
+void ph__conn_post_deferred(ph_conn *c)
+{
+    DWORD bytes = 0, err = 0;
+    op_result r;
+
+    AcquireSRWLockExclusive(&c->lock);
+    if (c->closing != PH_CLOSE_NONE) {
+        ReleaseSRWLockExclusive(&c->lock);
+        conn_close(c, c->closing == PH_CLOSE_IDLE || c->closing == PH_CLOSE_WRITE_TIMEOUT);
+        return;
+    }
+    r = issue_read_locked(c, c->in.data, c->deferred_want, &bytes, &err);
+    ReleaseSRWLockExclusive(&c->lock);
+    if (r == OP_INLINE)
+        ph__conn_on_completion(c, bytes, err);
 }
 
 /* Reads the rest of a message after ERROR_MORE_DATA, sized by what the pipe says is left of it. */
@@ -630,6 +662,7 @@ static op_result conn_dispatch(ph_conn *c, DWORD *bytes, DWORD *err)
     ph_server *s = c->server;
     ph_request req;
     ph_handler_result result;
+    LARGE_INTEGER t0, t1;
 
     AcquireSRWLockExclusive(&c->lock);
     if (c->closing != PH_CLOSE_NONE) {
@@ -642,9 +675,9 @@ static op_result conn_dispatch(ph_conn *c, DWORD *bytes, DWORD *err)
     ReleaseSRWLockExclusive(&c->lock);
 
     /* The next request's first read is as large as this one (within bounds), so it arrives in one piece. */
-    c->read_hint = c->msg_seen < PH_FIRST_READ ? PH_FIRST_READ
-                   : c->msg_seen > PH_MAX_READ_HINT ? PH_MAX_READ_HINT
-                                                    : c->msg_seen;
+    c->read_hint = c->msg_seen + PH_READ_SLACK < PH_FIRST_READ ? PH_FIRST_READ
+                   : c->msg_seen + PH_READ_SLACK > PH_MAX_READ_HINT ? PH_MAX_READ_HINT
+                                                                    : c->msg_seen + PH_READ_SLACK;
 
     memset(&req, 0, sizeof(req));
     req.data = c->draining ? NULL : c->in.data;
@@ -656,7 +689,17 @@ static op_result conn_dispatch(ph_conn *c, DWORD *bytes, DWORD *err)
     ph__buf_reset(&c->out.buf);
     count(&s->c_requests, 1);
 
+    QueryPerformanceCounter(&t0);
     result = s->cfg.handler(s->cfg.handler_ctx, &req, &c->out);
+    QueryPerformanceCounter(&t1);
+    {
+        /* A moving average of handler run times (1/8 weight per call): deferring reads only pays off, and
+         * only keeps latency low, while handlers are quick. */
+        LONGLONG us = s->qpc_freq.QuadPart > 0 ? (t1.QuadPart - t0.QuadPart) * 1000000 / s->qpc_freq.QuadPart : 0;
+        LONG old = InterlockedCompareExchange(&s->handler_us, 0, 0);
+        LONG now_us = us > 10000000 ? 10000000 : (LONG)us;
+        InterlockedExchange(&s->handler_us, old + (now_us - old) / 8);
+    }
 
     if (c->draining) {
         ph__log(&s->log, PH_LOG_WARN, "connection %llu: request of %zu bytes or more exceeds the limit of %zu; closing",

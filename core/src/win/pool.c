@@ -18,7 +18,13 @@
  *   the last second) wakes a parked thread when every other thread has been busy (in slow handlers, say) and
  *   none waiting for PH_WATCH_MS, so a new client is never left unaccepted for longer. After a quiet second
  *   the watch stops polling; a thread that then goes busy with nobody left waiting rouses the timer.
- * - Quit: p_quit is set, every parked thread is released and every thread gets a quit packet. */
+ * - Quit: p_quit is set, every parked thread is released and every thread gets a quit packet.
+ * - Deferred reads: after a response went out at once, conn.c may leave the connection's next read to this
+ *   thread (one at a time, and only while handlers are quick). The thread takes one more packet without
+ *   waiting, if there is one, then posts that read: by then the client has often sent its next request,
+ *   so the read completes at once instead of pending (under Wine a pending read costs an APC to this
+ *   thread, often a signal). A deferred connection has no operation outstanding and is owned by the thread
+ *   until the read is posted; it is never held across a wait. */
 #include "server.h"
 
 #define PH_WATCH_MS 50u          /* everyone busy and nobody waiting for this long: wake a parked thread */
@@ -126,32 +132,63 @@ static void go_idle(ph_server *s)
     ReleaseSRWLockExclusive(&s->plock);
 }
 
+/* Handles one dequeued packet; returns 0 to go on, -1 to end the thread. */
+static int handle_packet(ph_server *s, BOOL ok, DWORD err, DWORD bytes, ULONG_PTR key, LPOVERLAPPED ov)
+{
+    if (ov != NULL) {
+        ph__conn_on_completion(ph__container_of(ov, ph_conn, ov), bytes, err);
+        return 0;
+    }
+    if (key == PH_KEY_QUIT)
+        return -1;
+    if (!ok) {
+        ph__log_win32(&s->log, PH_LOG_ERROR, err, "GetQueuedCompletionStatus", "pool thread");
+        return -1;
+    }
+    return 0;
+}
+
 DWORD WINAPI ph__pool_main(LPVOID arg)
 {
     ph_server *s = arg;
+    ph_worker self;
 
-    ph__mark_server_thread(s);
+    self.server = s;
+    self.deferred = NULL;
+    ph__mark_worker(&self);
     while (take_turn(s) == 0) {
         DWORD bytes = 0, err = 0;
         ULONG_PTR key = 0;
         LPOVERLAPPED ov = NULL;
         BOOL ok = GetQueuedCompletionStatus(s->iocp, &bytes, &key, &ov, INFINITE);
+        int quit;
 
         if (!ok)
             err = GetLastError();
         go_busy(s);
-        if (ov == NULL) {
-            go_idle(s);
-            if (key == PH_KEY_QUIT)
-                break;
-            if (!ok) {
-                ph__log_win32(&s->log, PH_LOG_ERROR, err, "GetQueuedCompletionStatus", "pool thread");
-                break;
-            }
-            continue;
+        quit = handle_packet(s, ok, err, bytes, key, ov);
+        /* A connection whose response just went out may have left its next read to us (conn.c defers it):
+         * look at the port once without waiting, handle what is there, then post the read, which by then
+         * often finds the next request already waiting and completes at once. Repeat while that goes on. */
+        while (quit == 0 && self.deferred != NULL) {
+            ph_conn *c;
+
+            bytes = err = 0;
+            key = 0;
+            ov = NULL;
+            ok = GetQueuedCompletionStatus(s->iocp, &bytes, &key, &ov, 0);
+            if (!ok)
+                err = GetLastError();
+            if (ov != NULL || ok)
+                quit = handle_packet(s, ok, err, bytes, key, ov);
+            c = self.deferred;
+            self.deferred = NULL;
+            if (c != NULL)
+                ph__conn_post_deferred(c);
         }
-        ph__conn_on_completion(ph__container_of(ov, ph_conn, ov), bytes, err);
         go_idle(s);
+        if (quit != 0)
+            break;
     }
     return 0;
 }

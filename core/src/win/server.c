@@ -22,7 +22,7 @@
 
 #define PH_PENDING_CAP 64u /* the adaptive waiting target never grows past this (or the floor, if larger) */
 
-/* The server whose pool or timer this thread is (NULL on every other thread), in a TLS slot taken once per
+/* The worker (server and deferred read) of a pool or timer thread (NULL on every other thread), in a TLS slot taken once per
  * process. (A Win32 slot rather than _Thread_local: MinGW implements that with emulated TLS from libgcc's DLL,
  * which a pipehost.dll must not depend on.) */
 static INIT_ONCE g_tls_once = INIT_ONCE_STATIC_INIT;
@@ -44,17 +44,23 @@ static DWORD tls_slot(void)
     return g_tls;
 }
 
-void ph__mark_server_thread(const ph_server *s)
+void ph__mark_worker(ph_worker *w)
 {
     DWORD slot = tls_slot();
     if (slot != TLS_OUT_OF_INDEXES)
-        TlsSetValue(slot, (LPVOID)s);
+        TlsSetValue(slot, w);
+}
+
+ph_worker *ph__current_worker(void)
+{
+    DWORD slot = tls_slot();
+    return slot != TLS_OUT_OF_INDEXES ? (ph_worker *)TlsGetValue(slot) : NULL;
 }
 
 int ph__on_server_thread(const ph_server *s)
 {
-    DWORD slot = tls_slot();
-    return slot != TLS_OUT_OF_INDEXES && (const ph_server *)TlsGetValue(slot) == s;
+    const ph_worker *w = ph__current_worker();
+    return w != NULL && w->server == s;
 }
 
 static char *dup_str(const char *s)
@@ -147,6 +153,7 @@ int ph_server_new(const ph_server_config *cfg, ph_server **out)
     s->state = PH_SRV_CREATED;
     InitializeSRWLock(&s->lock);
     InitializeSRWLock(&s->plock);
+    QueryPerformanceFrequency(&s->qpc_freq);
     InitializeCriticalSection(&s->life);
     ph__timer_init(s);
     *out = s;

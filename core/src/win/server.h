@@ -51,6 +51,7 @@ typedef struct ph_conn {
     size_t msg_seen;         /* bytes of the current request so far, drained ones included */
     size_t msg_limit;        /* max_message_bytes when the request began */
     size_t read_hint;        /* size of the first read of the next request (follows recent request sizes) */
+    DWORD deferred_want;     /* the size of the deferred read (see pool.c) */
     int close_after_write;
     int have_identity;
     ph_buf in;
@@ -128,6 +129,8 @@ typedef struct ph_server {
     ULONGLONG t_wake_at;     /* when the timer thread plans to look next (~0 = not before a signal) */
     int timer_quit;
 
+    volatile LONG handler_us; /* recent handler run time (moving average, µs): deferral only for quick ones */
+    LARGE_INTEGER qpc_freq;
     volatile LONG64 c_total, c_active, c_requests, c_errors, c_bytes_in, c_bytes_out;
 } ph_server;
 
@@ -138,6 +141,8 @@ typedef struct ph_server {
  * Returns a Win32 error (the reservation then released) or 0. */
 DWORD ph__conn_add_instance(ph_server *s, int first);
 void ph__conn_on_completion(ph_conn *c, DWORD bytes, DWORD err);
+/* Issues the read a pool thread deferred for c (see pool.c), handling what completes at once. */
+void ph__conn_post_deferred(ph_conn *c);
 /* Keeps pending_target instances waiting while the server runs; returns the Win32 error of a failed
  * create or accept (after scheduling a retry) or 0. */
 DWORD ph__conn_refill(ph_server *s);
@@ -170,8 +175,15 @@ void ph__pool_quit(ph_server *s);
 /* Run by the timer thread: wakes a parked thread when everyone is busy; returns when to look next. */
 ULONGLONG ph__pool_watch(ph_server *s, ULONGLONG now);
 
-/* server.c: marks the calling thread as one of s's own (pool or timer); stop never joins on such a thread. */
-void ph__mark_server_thread(const ph_server *s);
+/* One of a server's own threads (pool or timer). A pool thread may hold one connection whose next read it
+ * has deferred (see pool.c). */
+typedef struct ph_worker {
+    ph_server *server;
+    ph_conn *deferred;
+} ph_worker;
+/* server.c: marks the calling thread as w->server's own; stop never joins on such a thread. */
+void ph__mark_worker(ph_worker *w);
+ph_worker *ph__current_worker(void); /* NULL on other threads */
 int ph__on_server_thread(const ph_server *s);
 
 #endif /* PH_SERVER_H */

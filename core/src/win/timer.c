@@ -214,8 +214,11 @@ DWORD WINAPI ph__timer_main(LPVOID arg)
 {
     ph_server *s = arg;
     ULONGLONG next_shrink = 0;
+    ph_worker self;
 
-    ph__mark_server_thread(s);
+    self.server = s;
+    self.deferred = NULL;
+    ph__mark_worker(&self);
     for (;;) {
         ULONGLONG now = GetTickCount64(), next, due;
         int refill = 0, stopping;
