@@ -532,12 +532,12 @@ static op_result conn_start_request(ph_conn *c, int replied, DWORD *bytes, DWORD
 
         c->state = PH_CONN_IDLE;
         ph__timer_arm_locked(s, c, PH_CONN_IDLE, deadline_after(now, idle_ms));
-        /* Just answered, handlers are quick, and this pool thread holds no other: leave the read to the
-         * thread, which posts it after one more look at the port (pool.c). */
-        if (replied && (w = ph__current_worker()) != NULL && w->server == s && w->deferred == NULL &&
+        /* Just answered, handlers are quick, and this pool thread has a slot free: leave the read to the
+         * thread, which posts it after a look at the port (pool.c). */
+        if (replied && (w = ph__current_worker()) != NULL && w->server == s && w->ndeferred < PH_DEFER_SLOTS &&
             InterlockedCompareExchange(&s->handler_us, 0, 0) < PH_DEFER_MAX_HANDLER_US) {
             c->deferred_want = (DWORD)want;
-            w->deferred = c;
+            w->deferred[w->ndeferred++] = c;
             ReleaseSRWLockExclusive(&c->lock);
             return OP_PENDING;
         }

@@ -20,8 +20,8 @@
  *   the watch stops polling; a thread that then goes busy with nobody left waiting rouses the timer.
  * - Quit: p_quit is set, every parked thread is released and every thread gets a quit packet.
  * - Deferred reads: after a response went out at once, conn.c may leave the connection's next read to this
- *   thread (one at a time, and only while handlers are quick). The thread takes one more packet without
- *   waiting, if there is one, then posts that read: by then the client has often sent its next request,
+ *   thread (up to PH_DEFER_SLOTS at a time, and only while handlers are quick). The thread takes what the
+ *   port holds without waiting while slots are free, then posts those reads: by then the client has often sent its next request,
  *   so the read completes at once instead of pending (under Wine a pending read costs an APC to this
  *   thread, often a signal). A deferred connection has no operation outstanding and is owned by the thread
  *   until the read is posted; it is never held across a wait. */
@@ -154,7 +154,7 @@ DWORD WINAPI ph__pool_main(LPVOID arg)
     ph_worker self;
 
     self.server = s;
-    self.deferred = NULL;
+    self.ndeferred = 0;
     ph__mark_worker(&self);
     while (take_turn(s) == 0) {
         DWORD bytes = 0, err = 0;
@@ -167,25 +167,35 @@ DWORD WINAPI ph__pool_main(LPVOID arg)
             err = GetLastError();
         go_busy(s);
         quit = handle_packet(s, ok, err, bytes, key, ov);
-        /* A connection whose response just went out may have left its next read to us (conn.c defers it):
-         * look at the port once without waiting, handle what is there, then post the read, which by then
-         * often finds the next request already waiting and completes at once. Repeat while that goes on. */
-        while (quit == 0 && self.deferred != NULL) {
-            ph_conn *c;
+        /* Connections whose responses just went out may have left their next reads to us (conn.c defers
+         * them): take what the port holds without waiting, while slots are free, then post those reads,
+         * which by then often find the next requests already waiting and complete at once. */
+        while (quit == 0 && self.ndeferred > 0) {
+            ph_conn *batch[PH_DEFER_SLOTS];
+            unsigned i, n;
 
-            bytes = err = 0;
-            key = 0;
-            ov = NULL;
-            ok = GetQueuedCompletionStatus(s->iocp, &bytes, &key, &ov, 0);
-            if (!ok)
-                err = GetLastError();
-            if (ov != NULL || ok)
-                quit = handle_packet(s, ok, err, bytes, key, ov);
-            c = self.deferred;
-            self.deferred = NULL;
-            if (c != NULL)
-                ph__conn_post_deferred(c);
+            if (self.ndeferred < PH_DEFER_SLOTS) {
+                bytes = err = 0;
+                key = 0;
+                ov = NULL;
+                ok = GetQueuedCompletionStatus(s->iocp, &bytes, &key, &ov, 0);
+                if (!ok)
+                    err = GetLastError();
+                if (ov != NULL || ok) {
+                    quit = handle_packet(s, ok, err, bytes, key, ov);
+                    continue;
+                }
+            }
+            n = self.ndeferred;
+            for (i = 0; i < n; i++)
+                batch[i] = self.deferred[i];
+            self.ndeferred = 0;
+            for (i = 0; i < n; i++)
+                ph__conn_post_deferred(batch[i]);
         }
+        /* A quit packet taken while reads were deferred: post them, their connections are not gone yet. */
+        while (self.ndeferred > 0)
+            ph__conn_post_deferred(self.deferred[--self.ndeferred]);
         go_idle(s);
         if (quit != 0)
             break;

@@ -22,9 +22,9 @@
 
 #define PH_PENDING_CAP 64u /* the adaptive waiting target never grows past this (or the floor, if larger) */
 
-/* The worker (server and deferred read) of a pool or timer thread (NULL on every other thread), in a TLS slot taken once per
- * process. (A Win32 slot rather than _Thread_local: MinGW implements that with emulated TLS from libgcc's DLL,
- * which a pipehost.dll must not depend on.) */
+/* The worker (its server, its deferred reads) of a pool or timer thread, NULL on every other thread, in a TLS
+ * slot taken once per process. (A Win32 slot rather than _Thread_local: MinGW implements that with emulated
+ * TLS from libgcc's DLL, which a pipehost.dll must not depend on.) */
 static INIT_ONCE g_tls_once = INIT_ONCE_STATIC_INIT;
 static DWORD g_tls = TLS_OUT_OF_INDEXES;
 

@@ -175,11 +175,13 @@ void ph__pool_quit(ph_server *s);
 /* Run by the timer thread: wakes a parked thread when everyone is busy; returns when to look next. */
 ULONGLONG ph__pool_watch(ph_server *s, ULONGLONG now);
 
-/* One of a server's own threads (pool or timer). A pool thread may hold one connection whose next read it
- * has deferred (see pool.c). */
+/* One of a server's own threads (pool or timer). A pool thread may hold a few connections whose next reads
+ * it has deferred (see pool.c). */
+#define PH_DEFER_SLOTS 4
 typedef struct ph_worker {
     ph_server *server;
-    ph_conn *deferred;
+    ph_conn *deferred[PH_DEFER_SLOTS];
+    unsigned ndeferred;
 } ph_worker;
 /* server.c: marks the calling thread as w->server's own; stop never joins on such a thread. */
 void ph__mark_worker(ph_worker *w);

@@ -217,7 +217,7 @@ DWORD WINAPI ph__timer_main(LPVOID arg)
     ph_worker self;
 
     self.server = s;
-    self.deferred = NULL;
+    self.ndeferred = 0;
     ph__mark_worker(&self);
     for (;;) {
         ULONGLONG now = GetTickCount64(), next, due;
