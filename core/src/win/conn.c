@@ -3,8 +3,9 @@
  * The rules; check every change against them.
  * - Ownership. A connection is owned by the system while an operation (ConnectNamedPipe, ReadFile,
  *   WriteFile) is outstanding, otherwise by the one thread that took its completion or whose operation
- *   completed at once. Only the owner changes its buffers, issues its next operation, closes, re-arms or
- *   frees it.
+ *   completed at once, or, between a response and its next read, by the pool thread it was deferred to
+ *   (pool.c; never across a wait). Only the owner changes its buffers, issues its next operation, closes,
+ *   re-arms or frees it.
  * - c->lock guards state, closing, unread_reply and the linger fields. The owner issues every operation
  *   while holding it, after checking closing; the timer and the stop walk take it before they cancel. A
  *   cancel therefore either finds the operation outstanding (CancelIoEx ends it) or is seen by the owner
@@ -39,7 +40,7 @@
  * never past max_message_bytes + 1), so a client that sends 64 KiB requests has each read in one piece, and
  * an idle connection pins only a buffer as large as its own requests. */
 #define PH_FIRST_READ 1024u
-#define PH_MAX_READ_HINT (1024u * 1024u)
+#define PH_MAX_READ_HINT ((size_t)1024 * 1024)
 #define PH_READ_SLACK 256u /* a little more than the last request: the next one may be a few bytes longer */
 #define PH_DRAIN_CHUNK 65536u
 /* A re-armed instance keeps its buffers unless a big message made them larger than this. */
