@@ -20,6 +20,11 @@ if(WIN32)
   target_link_libraries(ph_coretest PUBLIC ph_testsupport pipehost::core)
   ph_target_warnings(ph_coretest)
 
+  # The library's own syscall table, without the test helpers' link seam: read-only in a shipped program.
+  ph_add_check_test(NAME test_sysro SOURCES core/test_sysro.c LIBS ph_testsupport TIMEOUT 60
+                    FIXTURES ${PH_TEST_FIXTURES})
+  target_compile_definitions(test_sysro PRIVATE WIN32_LEAN_AND_MEAN UNICODE _UNICODE _WIN32_WINNT=0x0602)
+
   foreach(prog IN ITEMS
       test_lifecycle     # the server object: config checks and copies, free in any state, restart
       test_pool          # 1: one completion port, a small fixed pool of threads

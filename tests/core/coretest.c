@@ -582,8 +582,52 @@ void ct_self_sid(char *out, size_t size)
 /* The syscall table, wrapped.                                                                              */
 
 ct_sys ct_sys_state;
-static ph_syscalls real_sys;
 static int installed;
+
+/* The link seam (see ph_win.h): this definition of the core's const table replaces the library's, and its
+ * trampolines call through `live`, which only the tests change. real_sys is what the wrappers call on. */
+static const ph_syscalls real_sys = {
+    CreateNamedPipeW, ConnectNamedPipe, ReadFile, WriteFile, DisconnectNamedPipe, CreateFileW,
+};
+static ph_syscalls live = {
+    CreateNamedPipeW, ConnectNamedPipe, ReadFile, WriteFile, DisconnectNamedPipe, CreateFileW,
+};
+
+static HANDLE WINAPI tramp_create_pipe(LPCWSTR name, DWORD open_mode, DWORD pipe_mode, DWORD max, DWORD out_size,
+                                       DWORD in_size, DWORD timeout, LPSECURITY_ATTRIBUTES sa)
+{
+    return live.CreateNamedPipeW(name, open_mode, pipe_mode, max, out_size, in_size, timeout, sa);
+}
+
+static BOOL WINAPI tramp_connect(HANDLE pipe, LPOVERLAPPED ov)
+{
+    return live.ConnectNamedPipe(pipe, ov);
+}
+
+static BOOL WINAPI tramp_read(HANDLE h, LPVOID buf, DWORD n, LPDWORD got, LPOVERLAPPED ov)
+{
+    return live.ReadFile(h, buf, n, got, ov);
+}
+
+static BOOL WINAPI tramp_write(HANDLE h, LPCVOID buf, DWORD n, LPDWORD put, LPOVERLAPPED ov)
+{
+    return live.WriteFile(h, buf, n, put, ov);
+}
+
+static BOOL WINAPI tramp_disconnect(HANDLE pipe)
+{
+    return live.DisconnectNamedPipe(pipe);
+}
+
+static HANDLE WINAPI tramp_create_file(LPCWSTR name, DWORD access, DWORD share, LPSECURITY_ATTRIBUTES sa, DWORD disp,
+                                       DWORD flags, HANDLE tmpl)
+{
+    return live.CreateFileW(name, access, share, sa, disp, flags, tmpl);
+}
+
+const ph_syscalls ph__sys = {
+    tramp_create_pipe, tramp_connect, tramp_read, tramp_write, tramp_disconnect, tramp_create_file,
+};
 
 static HANDLE WINAPI wrap_create_pipe(LPCWSTR name, DWORD open_mode, DWORD pipe_mode, DWORD max, DWORD out_size,
                                       DWORD in_size, DWORD timeout, LPSECURITY_ATTRIBUTES sa)
@@ -709,11 +753,10 @@ void ct_sys_install(void)
     ct_sys_state.hold_reached = CreateEventW(NULL, TRUE, FALSE, NULL);
     ct_sys_state.hold_release = CreateEventW(NULL, TRUE, FALSE, NULL);
     ct_sys_state.delay_entered = CreateEventW(NULL, TRUE, FALSE, NULL);
-    real_sys = ph__sys;
-    ph__sys.CreateNamedPipeW = wrap_create_pipe;
-    ph__sys.ConnectNamedPipe = wrap_connect;
-    ph__sys.ReadFile = wrap_read;
-    ph__sys.CreateFileW = wrap_create_file;
+    live.CreateNamedPipeW = wrap_create_pipe;
+    live.ConnectNamedPipe = wrap_connect;
+    live.ReadFile = wrap_read;
+    live.CreateFileW = wrap_create_file;
     installed = 1;
 }
 
@@ -721,7 +764,7 @@ void ct_sys_restore(void)
 {
     if (!installed)
         return;
-    ph__sys = real_sys;
+    live = real_sys;
     SetEvent(ct_sys_state.hold_release);
     if (ct_sys_state.race_client != NULL && ct_sys_state.race_client != INVALID_HANDLE_VALUE)
         CloseHandle(ct_sys_state.race_client);

@@ -6,8 +6,11 @@
 
 #include "../ph_internal.h"
 
-/* The Win32 calls the server makes on pipes, through a table so that tests can inject failures
- * (SQLite's pattern). ph__sys starts out pointing at the real functions. */
+/* The Win32 calls the server and client make on pipes, through a table so that tests can inject failures
+ * (SQLite's pattern). The table is const, in read-only memory: nothing in a shipped program can redirect
+ * these calls. Tests inject through a link seam instead: the core's test helpers define their own const
+ * ph__sys (trampolines into a table only the test can change), and the linker then never pulls
+ * syscalls.c, which holds nothing else, out of the static library. */
 typedef struct ph_syscalls {
     HANDLE(WINAPI *CreateNamedPipeW)(LPCWSTR, DWORD, DWORD, DWORD, DWORD, DWORD, DWORD, LPSECURITY_ATTRIBUTES);
     BOOL(WINAPI *ConnectNamedPipe)(HANDLE, LPOVERLAPPED);
@@ -16,7 +19,7 @@ typedef struct ph_syscalls {
     BOOL(WINAPI *DisconnectNamedPipe)(HANDLE);
     HANDLE(WINAPI *CreateFileW)(LPCWSTR, DWORD, DWORD, LPSECURITY_ATTRIBUTES, DWORD, DWORD, HANDLE);
 } ph_syscalls;
-extern ph_syscalls ph__sys;
+extern const ph_syscalls ph__sys;
 
 /* Logging: a sink, a threshold, and a formatter that appends the Win32 error text and keeps GetLastError. */
 typedef struct ph_logger {
