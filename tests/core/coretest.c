@@ -502,51 +502,26 @@ int ct_thread_count(void)
     return n;
 }
 
-/* SYSTEM_HANDLE_INFORMATION (class 16), as ntdll returns it; not in MinGW's headers. */
-typedef struct ct_handle_entry {
-    ULONG owner_pid;
-    UCHAR object_type;
-    UCHAR flags;
-    USHORT value;
-    PVOID object;
-    ACCESS_MASK access;
-} ct_handle_entry;
-typedef struct ct_handle_table {
-    ULONG count;
-    ct_handle_entry entries[1];
-} ct_handle_table;
-typedef LONG(NTAPI *ct_query_fn)(ULONG, PVOID, ULONG, PULONG);
-
-static long handle_count_from_table(void)
+/* Our own handles, found by asking about every handle value in turn (handle values are multiples of 4, given
+ * out lowest first), until a long run of values that are not handles. Wine's system-wide handle table
+ * (NtQuerySystemInformation class 16) was the first way used here; under heavy load with other processes
+ * churning handles, reading it killed the calling thread inside ntdll and left the test hung, so only our own
+ * process is asked. */
+static long handle_count_by_probe(void)
 {
-    ct_query_fn query;
-    ULONG size = 1u << 20, i;
-    ct_handle_table *table = NULL;
-    DWORD self = GetCurrentProcessId();
-    long n = -1;
-    int tries;
+    uintptr_t value;
+    unsigned gap = 0;
+    long n = 0;
 
-    query = (ct_query_fn)(void (*)(void))GetProcAddress(GetModuleHandleW(L"ntdll.dll"), "NtQuerySystemInformation");
-    if (query == NULL)
-        return -1;
-    for (tries = 0; tries < 6; tries++, size *= 2) {
-        LONG status;
-        free(table);
-        table = malloc(size);
-        if (table == NULL)
-            break;
-        status = query(16, table, size, NULL);
-        if (status == (LONG)0xC0000004L) /* STATUS_INFO_LENGTH_MISMATCH: grow and retry */
-            continue;
-        if (status != 0)
-            break;
-        n = 0;
-        for (i = 0; i < table->count; i++)
-            if (table->entries[i].owner_pid == self)
-                n++;
-        break;
+    for (value = 4; gap < 4096 && value < ((uintptr_t)1 << 24); value += 4) {
+        DWORD flags = 0;
+        if (GetHandleInformation((HANDLE)value, &flags)) {
+            n++;
+            gap = 0;
+        } else {
+            gap++;
+        }
     }
-    free(table);
     return n;
 }
 
@@ -556,7 +531,7 @@ long ct_handle_count(void)
 
     if (GetProcessHandleCount(GetCurrentProcess(), &n) && n > 0)
         return (long)n;
-    return handle_count_from_table();
+    return handle_count_by_probe();
 }
 
 void ct_self_sid(char *out, size_t size)

@@ -134,7 +134,7 @@ int ct_join(ct_threads *t, unsigned timeout_ms);
 /* Threads of this process (Toolhelp snapshot). */
 int ct_thread_count(void);
 /* Open handles of this process: GetProcessHandleCount, or, where that reports nothing (Wine 8 returns 0),
- * the system handle table filtered to our pid. -1 if neither works. */
+ * a probe of every handle value (GetHandleInformation). */
 long ct_handle_count(void);
 /* This process's user SID as "S-1-…". */
 void ct_self_sid(char *out, size_t size);
