@@ -440,24 +440,19 @@ DWORD ph__conn_refill(ph_server *s)
     }
 }
 
-/* The limits a connection works with: re-read only when ph_server_set_limits changed them. */
-static void refresh_limits(ph_conn *c)
+/* At a request's first bytes, in one look at the server: whether it still takes requests, and the limits
+ * in force now, which are this request's (even if its read was posted before a ph_server_set_limits). */
+static int take_request_limits(ph_conn *c)
 {
     ph_server *s = c->server;
+    int open;
 
     AcquireSRWLockShared(&s->lock);
+    open = open_locked(s);
     c->msg_limit = s->limits.max_message_bytes;
+    c->write_ms = s->limits.write_timeout_ms;
     ReleaseSRWLockShared(&s->lock);
-}
-
-static int server_running(ph_server *s)
-{
-    int running;
-
-    AcquireSRWLockShared(&s->lock);
-    running = open_locked(s);
-    ReleaseSRWLockShared(&s->lock);
-    return running;
+    return open;
 }
 
 /* Issues a read into buf under c->lock (the caller checked closing and set the state). */
@@ -512,6 +507,7 @@ static op_result conn_start_request(ph_conn *c, int replied, DWORD *bytes, DWORD
     idle_ms = s->limits.idle_timeout_ms;
     write_ms = s->limits.write_timeout_ms;
     c->msg_limit = s->limits.max_message_bytes;
+    c->write_ms = write_ms;
     stop_deadline = s->stop_deadline;
     ReleaseSRWLockShared(&s->lock);
 
@@ -625,7 +621,6 @@ static op_result conn_write(ph_conn *c, DWORD *bytes, DWORD *err)
     static const unsigned char empty[1] = {0};
     ph_server *s = c->server;
     const unsigned char *data = c->out.buf.data ? c->out.buf.data : empty;
-    uint32_t write_ms;
 
     if (c->out.buf.len > 0x7fffffffu) {
         ph__log(&s->log, PH_LOG_ERROR, "connection %llu: response of %zu bytes is too large to send",
@@ -633,10 +628,6 @@ static op_result conn_write(ph_conn *c, DWORD *bytes, DWORD *err)
         conn_close(c, 1);
         return OP_PENDING;
     }
-    AcquireSRWLockShared(&s->lock);
-    write_ms = s->limits.write_timeout_ms;
-    ReleaseSRWLockShared(&s->lock);
-
     AcquireSRWLockExclusive(&c->lock);
     if (c->closing != PH_CLOSE_NONE) {
         ReleaseSRWLockExclusive(&c->lock);
@@ -658,7 +649,7 @@ static op_result conn_write(ph_conn *c, DWORD *bytes, DWORD *err)
     *err = GetLastError();
     if (*err == ERROR_IO_PENDING) {
         /* The client is not reading: from now on the write timeout runs. */
-        ph__timer_arm_locked(s, c, PH_CONN_WRITING, deadline_after(GetTickCount64(), write_ms));
+        ph__timer_arm_locked(s, c, PH_CONN_WRITING, deadline_after(GetTickCount64(), c->write_ms));
         ReleaseSRWLockExclusive(&c->lock);
         return OP_PENDING;
     }
@@ -805,13 +796,10 @@ static op_result on_read(ph_conn *c, DWORD bytes, DWORD err, DWORD *out_bytes, D
     }
     if (c->msg_seen == 0) {
         /* A new request after the stop began is not in flight: refuse it by closing. */
-        if (!server_running(s)) {
+        if (!take_request_limits(c)) {
             conn_close(c, 0);
             return OP_PENDING;
         }
-        /* The limit in force when a request's first bytes arrive is its limit, even if the read was posted
-         * before a ph_server_set_limits. */
-        refresh_limits(c);
     }
     count(&s->c_bytes_in, (LONG64)bytes);
     c->msg_seen += bytes;

@@ -50,6 +50,7 @@ typedef struct ph_conn {
     int draining;            /* the current request is over the limit: read and discard the rest */
     size_t msg_seen;         /* bytes of the current request so far, drained ones included */
     size_t msg_limit;        /* max_message_bytes when the request began */
+    uint32_t write_ms;       /* write_timeout_ms when the request began (its response's deadline) */
     size_t read_hint;        /* size of the first read of the next request (follows recent request sizes) */
     DWORD deferred_want;     /* the size of the deferred read (see pool.c) */
     int close_after_write;
