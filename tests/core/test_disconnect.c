@@ -160,7 +160,11 @@ START_TEST(leave_mid_request_races)
     ck_assert_int_eq(fragments, 0);
     ck_assert_int_eq(ctx.bad, 0);
     ck_assert_uint_le(CT_COUNTER(s, errors_total), ROUNDS);
-    ck_assert_uint_eq(CT_COUNTER(s, connections_total), ROUNDS + 1);
+    /* A client that opens an instance and leaves before the server listens on it again (a re-armed
+     * instance, ERROR_NO_DATA) is not counted (test_instances.client_gone_before_connect): at most every
+     * round was accepted, and the races did reach the server. */
+    ck_assert_uint_le(CT_COUNTER(s, connections_total), ROUNDS + 1);
+    ck_assert_uint_ge(CT_COUNTER(s, connections_total), 2);
     ph_client_free(bystander);
     ph_server_free(s);
     free(big);
