@@ -226,6 +226,15 @@ typedef enum ph_sddl_use { PH_SDDL_PIPE = 0, PH_SDDL_ACCESS = 1 } ph_sddl_use;
 PH_EXTERN int ph_sddl_check(const char *sddl, ph_sddl_use use, char *why, size_t why_size);
 #endif
 
+/* How requests and responses are delimited on the pipe (docs/protocol.md, section 2). */
+typedef enum ph_framing {
+    PH_FRAMING_MESSAGE = 0, /* message-mode pipe: one pipe message per request and per response (default) */
+    PH_FRAMING_LENGTH = 1   /* byte-mode pipe: every request and response is a 4-byte little-endian length and
+                               that many bytes; a client may write several requests before reading (pipelining)
+                               and gets the responses in order. A length over max_message_bytes gets one
+                               "ERR too-large" response and the connection closes. */
+} ph_framing;
+
 typedef struct ph_server_config {
     uint32_t size;               /* sizeof(ph_server_config), set by ph_server_config_init */
     const char *pipe_name;       /* bare or full; default "\\.\pipe\pipehost" when NULL */
@@ -242,6 +251,7 @@ typedef struct ph_server_config {
     ph_log_fn log;               /* optional */
     void *log_ctx;
     ph_log_level log_level;      /* messages above this level are not produced; default PH_LOG_INFO */
+    ph_framing framing;          /* PH_FRAMING_MESSAGE (default) or PH_FRAMING_LENGTH */
 } ph_server_config;
 
 /* Fill cfg / limits with the defaults above (handler NULL) and set their size members. */
@@ -299,6 +309,8 @@ typedef struct ph_client ph_client;
 
 #define PH_CLIENT_IMPERSONATION 0x1u /* let the server impersonate (default: SECURITY_IDENTIFICATION only) */
 #define PH_CLIENT_VERIFY_SERVER 0x2u /* refuse a server not running as a service account (see below) */
+#define PH_CLIENT_LENGTH_FRAMING 0x4u /* the server uses PH_FRAMING_LENGTH: send and receive length-prefixed
+                                         frames on a byte-mode pipe (default: message mode) */
 
 PH_EXTERN int ph_client_new(ph_client **out);
 /* Server verification, against squatting (a process that created the pipe name first would receive our

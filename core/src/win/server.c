@@ -113,7 +113,8 @@ int ph_server_new(const ph_server_config *cfg, ph_server **out)
     if (cfg->max_instances < 1 || cfg->max_instances > 255 || cfg->pending_instances < 1 ||
         cfg->pending_instances > cfg->max_instances || cfg->threads > 64 ||
         (cfg->buffer_size != 0 && (cfg->buffer_size < 512 || cfg->buffer_size > 16u * 1024 * 1024)) ||
-        cfg->log_level < PH_LOG_ERROR || cfg->log_level > PH_LOG_DEBUG)
+        cfg->log_level < PH_LOG_ERROR || cfg->log_level > PH_LOG_DEBUG ||
+        (cfg->framing != PH_FRAMING_MESSAGE && cfg->framing != PH_FRAMING_LENGTH))
         return PH_EINVAL;
     rc = ph_limits_validate(&cfg->limits);
     if (rc != 0)
