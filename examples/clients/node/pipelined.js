@@ -5,11 +5,11 @@
 //   pipehost run --framing length --pipe demo        (in one console)
 //   node pipelined.js demo [COUNT]                   (in another; COUNT defaults to 100)
 //
-// It writes COUNT `ECHO <n>-<random>` requests back to back without waiting for any answer, then reads the
-// answers from the byte stream — a chunk may hold part of a frame or several frames — and matches each one,
-// in order, to its request (`OK <n>-<random>`). It prints one line, e.g.
+// It writes COUNT `ECHO <n>-<random>` requests back to back without waiting for any answer, reads the answers
+// from the byte stream as they arrive — a chunk may hold part of a frame or several frames — and matches each
+// one, in order, to its request (`OK <n>-<random>`). It prints one line, e.g.
 //
-//   pipelined: 100/100 matched, 61 chunks, 38 frames split across chunks, 812 ms
+//   pipelined: 100/100 matched, 56 chunks (3 ending mid-frame), 120 ms
 //
 // and exits 0 when every answer matched; 1 on a mismatch, an ERR answer, a connection closed early or a timeout
 // (PIPEHOST_TIMEOUT_MS, default 30000); 2 on bad arguments.
@@ -82,7 +82,7 @@ const started = process.hrtime.bigint();
 const reader = new FrameReader();
 let matched = 0;
 let chunks = 0;
-let splitFrames = 0;
+let midFrame = 0; // chunks that ended inside a frame
 let finished = false;
 
 function finish(code, message) {
@@ -91,8 +91,7 @@ function finish(code, message) {
   clearTimeout(timer);
   const ms = Number((process.hrtime.bigint() - started) / 1000000n);
   if (code === 0) {
-    console.log(`pipelined: ${matched}/${count} matched, ${chunks} chunks, ${splitFrames} frames split across chunks, ` +
-                `${ms} ms`);
+    console.log(`pipelined: ${matched}/${count} matched, ${chunks} chunks (${midFrame} ending mid-frame), ${ms} ms`);
   } else {
     console.log(`pipelined: FAILED after ${matched}/${count} matched (${ms} ms): ${message}`);
   }
@@ -116,7 +115,7 @@ socket.on('data', (chunk) => {
     finish(1, err.message);
     return;
   }
-  if (reader.partial) splitFrames++;
+  if (reader.partial) midFrame++;
   for (const f of frames) {
     if (matched >= count) {
       finish(1, `unexpected extra answer: ${JSON.stringify(f.toString('utf8').slice(0, 80))}`);
