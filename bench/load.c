@@ -703,7 +703,7 @@ static int start_server(bench *b, const char *exe, const char *name, const char 
                 winexe[i] = '\\';
         exe = winexe;
     }
-    if (strcmp(b->kind, "pipehost") == 0)
+    if (strncmp(b->kind, "pipehost", 8) == 0)
         n = snprintf(cmd, sizeof(cmd), "\"%s\" run --pipe %s --stop-event %s --max-message 131072", exe, name, event);
     else
         n = snprintf(cmd, sizeof(cmd), "\"%s\" \\\\.\\pipe\\%s %s", exe, name, event);
@@ -750,34 +750,74 @@ static void stop_server(bench *b)
     b->server = NULL;
 }
 
-/* --fixed N: one client, N round trips on an existing pipe, for the wineserver-trace runs. */
-static int fixed_run(bench *b, unsigned n, size_t size, const char *stop_event)
+/* --fixed N --fixed-clients K: K clients, each connected first, then together N/K round trips each. */
+typedef struct fixed_client {
+    worker *w;
+    HANDLE h, go;
+    unsigned n, ok;
+    size_t size;
+} fixed_client;
+
+static DWORD WINAPI fixed_main(LPVOID arg)
+{
+    fixed_client *f = arg;
+    unsigned i;
+
+    WaitForSingleObject(f->go, INFINITE);
+    for (i = 0; i < f->n; i++)
+        f->ok += round_trip(f->w, f->h, f->size) == 0;
+    return 0;
+}
+
+/* --fixed N: N round trips on an existing pipe (by one client, or spread over K), for the wineserver-trace
+ * runs. */
+static int fixed_run(bench *b, unsigned n, unsigned k, size_t size, const char *stop_event)
 {
     run r;
     worker *w;
-    HANDLE h;
-    DWORD err = 0, server_pid;
+    fixed_client *f;
+    HANDLE *th, go;
+    DWORD err = 0, server_pid = 0;
     unsigned i, ok = 0;
 
     memset(&r, 0, sizeof(r));
     r.b = b;
-    r.clients = 1;
+    r.clients = k;
     w = make_workers(&r, 0);
-    if (w == NULL)
+    f = calloc(k, sizeof(*f));
+    th = calloc(k, sizeof(*th));
+    go = CreateEventW(NULL, TRUE, FALSE, NULL);
+    if (w == NULL || f == NULL || th == NULL || go == NULL)
         return 3;
-    h = pipe_connect(b->pipe, GetTickCount64() + 10000, NULL, NULL, &err);
-    if (h == INVALID_HANDLE_VALUE) {
-        fprintf(stderr, "pipehost-bench: cannot connect: error %lu\n", (unsigned long)err);
-        return 2;
+    for (i = 0; i < k; i++) {
+        f[i].w = &w[i];
+        f[i].go = go;
+        f[i].size = size;
+        f[i].n = n / k + (i < n % k);
+        f[i].h = pipe_connect(b->pipe, GetTickCount64() + 10000, NULL, NULL, &err);
+        if (f[i].h == INVALID_HANDLE_VALUE) {
+            fprintf(stderr, "pipehost-bench: cannot connect: error %lu\n", (unsigned long)err);
+            return 2;
+        }
+        if (i == 0 && !GetNamedPipeServerProcessId(f[i].h, &server_pid))
+            server_pid = 0;
+        th[i] = CreateThread(NULL, 64 * 1024, fixed_main, &f[i], STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
+        if (th[i] == NULL)
+            return 3;
     }
-    if (!GetNamedPipeServerProcessId(h, &server_pid))
-        server_pid = 0;
-    for (i = 0; i < n; i++)
-        ok += round_trip(w, h, size) == 0;
-    CloseHandle(h);
+    SetEvent(go);
+    for (i = 0; i < k; i++) {
+        WaitForSingleObject(th[i], INFINITE);
+        CloseHandle(th[i]);
+        CloseHandle(f[i].h);
+        ok += f[i].ok;
+    }
+    CloseHandle(go);
+    free(th);
+    free(f);
     printf("FIXED server=%s n=%u size=%zu ok=%u client_pid=%04lx server_pid=%04lx\n", b->kind, n, size, ok,
            (unsigned long)GetCurrentProcessId(), (unsigned long)server_pid);
-    free_workers(w, 1);
+    free_workers(w, k);
     if (stop_event != NULL) {
         HANDLE ev = OpenEventA(EVENT_MODIFY_STATE, FALSE, stop_event);
         if (ev == NULL || !SetEvent(ev)) {
@@ -793,12 +833,13 @@ static int fixed_run(bench *b, unsigned n, size_t size, const char *stop_event)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: pipehost-bench --server KIND=EXE [--server KIND=EXE ...] [--cells a,b,...] [--rotate N]\n"
+            "usage: pipehost-bench --server KIND[:LABEL]=EXE [--server ...] [--cells a,b,...] [--rotate N]\n"
             "                      [--duration MS] [--quick] [--strict] [--log-dir DIR]\n"
-            "       pipehost-bench --kind KIND --name PIPE --fixed N [--size BYTES] [--stop-event NAME]\n"
+            "       pipehost-bench --kind KIND --name PIPE --fixed N [--fixed-clients K] [--size BYTES]\n"
+            "                      [--stop-event NAME]\n"
             "KIND: raw, single, tpc (the reference servers of bench/) or pipehost (pipehost.exe)\n"
             "cells: ka1 ka1big ka8 ka32 ka64 ka200 ka8big churn8 churn32 burst256 idle2000 stop64 (default: all)\n"
-            "--fixed: one client does N round trips on a running server, then sets NAME if given\n");
+            "--fixed: N round trips on a running server (by one client, or K together), then sets NAME\n");
 }
 
 /* The framing of a kind's requests and answers, and its pipe and stop-event names. */
@@ -889,7 +930,7 @@ int main(int argc, char **argv)
     const char *kind = NULL;
     const cell_def *todo[32];
     char list[512], *tok, *next;
-    unsigned fixed = 0, duration = 1000, rotate = 0, nservers = 0, ntodo = 0, i, j;
+    unsigned fixed = 0, fixed_clients = 1, duration = 1000, rotate = 0, nservers = 0, ntodo = 0, i, j;
     size_t size = 64;
     LARGE_INTEGER f;
     long long wrong = 0;
@@ -914,17 +955,26 @@ int main(int argc, char **argv)
         i++;
         if (strcmp(a, "--server") == 0) {
             const char *eq = strchr(v, '=');
-            char k[16];
+            char k[16], *colon;
             if (eq == NULL || nservers == MAX_SERVERS || (size_t)(eq - v) >= sizeof(k)) {
                 usage();
                 return 64;
             }
             memcpy(k, v, (size_t)(eq - v));
             k[eq - v] = '\0';
-            snprintf(list, sizeof(list), "phbench-%lu-%s", (unsigned long)GetCurrentProcessId(), k);
+            /* KIND:LABEL=EXE runs a second server of a kind (an A/B comparison), reported as KIND:LABEL. */
+            colon = strchr(k, ':');
+            snprintf(list, sizeof(list), "phbench-%lu-%s", (unsigned long)GetCurrentProcessId(),
+                     colon ? colon + 1 : k);
+            if (colon != NULL)
+                *colon = '\0';
             if (setup_kind(&servers[nservers], k, list) != 0) {
                 usage();
                 return 64;
+            }
+            if (colon != NULL) {
+                *colon = ':';
+                snprintf(servers[nservers].kind, sizeof(servers[nservers].kind), "%s", k);
             }
             exes[nservers++] = eq + 1;
         } else if (strcmp(a, "--kind") == 0) {
@@ -942,6 +992,8 @@ int main(int argc, char **argv)
             name = v;
         } else if (strcmp(a, "--fixed") == 0) {
             fixed = (unsigned)strtoul(v, NULL, 10);
+        } else if (strcmp(a, "--fixed-clients") == 0) {
+            fixed_clients = (unsigned)strtoul(v, NULL, 10);
         } else if (strcmp(a, "--stop-event") == 0) {
             stop_after = v;
         } else if (strcmp(a, "--size") == 0) {
@@ -954,6 +1006,7 @@ int main(int argc, char **argv)
     if (quick && !duration_set)
         duration = 200;
     if (duration == 0 || duration > 60000 || size > PAYLOAD_MAX ||
+        fixed_clients < 1 || fixed_clients > 1000 || (fixed > 0 && fixed < fixed_clients) ||
         (fixed > 0 ? (kind == NULL || name == NULL || nservers > 0) : (nservers == 0 || kind != NULL))) {
         usage();
         return 64;
@@ -966,7 +1019,7 @@ int main(int argc, char **argv)
             usage();
             return 64;
         }
-        return fixed_run(&servers[0], fixed, size, stop_after);
+        return fixed_run(&servers[0], fixed, fixed_clients, size, stop_after);
     }
 
     snprintf(list, sizeof(list), "%s",

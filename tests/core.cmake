@@ -30,6 +30,7 @@ if(WIN32)
       test_pool          # 1: one completion port, a small fixed pool of threads
       test_instances     # 2: pending instances, refill on accept, 64-client burst, accept races
       test_message       # 3: message mode, reassembly, size cap and drain
+      test_framing       # length framing: byte-mode frames, pipelining, oversized length, truncated frame
       test_handler       # 4: handler API: order, no-reply, reply-and-close
       test_squat         # 5: anti-squatting: first instance, name in use
       test_security      # 6, 7: remote rejection; SDDL read back from the live pipe, bad SDDL

@@ -30,6 +30,13 @@
  *   pool threads.
  * - Failures to create or arm an instance are reported to the refill, which backs off and logs once per
  *   change (failing, recovered); they never loop.
+ * - Length framing (PH_FRAMING_LENGTH, a byte-mode pipe): in keeps what was read and not yet consumed, which
+ *   may be part of a frame or several pipelined ones. A frame is consumed when its handler returns; the next
+ *   buffered frame is dispatched only after the previous response is written, so responses go out in
+ *   request order. Every request gets exactly one response frame (PH_NO_REPLY sends an empty one), since a
+ *   pipelining client matches responses to requests by position. A declared length over the limit is
+ *   answered without reading the body, and the connection closes. Buffered frames not yet dispatched when
+ *   the stop begins are not in flight: they are refused like any new request.
  */
 #include "server.h"
 
@@ -60,6 +67,8 @@ typedef enum op_result {
 } op_result;
 
 static op_result conn_start_request(ph_conn *c, int replied, DWORD *bytes, DWORD *err);
+static op_result frame_next(ph_conn *c, DWORD *bytes, DWORD *err);
+static op_result conn_dispatch(ph_conn *c, DWORD *bytes, DWORD *err);
 static DWORD conn_accept(ph_conn *c);
 
 static void count(volatile LONG64 *counter, LONG64 delta)
@@ -258,6 +267,8 @@ static void conn_close(ph_conn *c, int failed)
     c->id = 0;
     c->draining = 0;
     c->msg_seen = 0;
+    c->frame_len = 0;
+    c->frame_limits = 0;
     c->close_after_write = 0;
     c->have_identity = 0;
     c->read_hint = PH_FIRST_READ;
@@ -347,7 +358,9 @@ static DWORD conn_accept(ph_conn *c)
 DWORD ph__conn_add_instance(ph_server *s, int first)
 {
     DWORD open_mode = PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED | (first ? FILE_FLAG_FIRST_PIPE_INSTANCE : 0);
-    DWORD pipe_mode = PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS;
+    DWORD pipe_mode = (s->cfg.framing == PH_FRAMING_LENGTH ? PIPE_TYPE_BYTE | PIPE_READMODE_BYTE
+                                                           : PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE) |
+                      PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS;
     DWORD max = s->cfg.max_instances >= 255 ? PIPE_UNLIMITED_INSTANCES : s->cfg.max_instances;
     DWORD err;
     ph_conn *c;
@@ -498,7 +511,7 @@ static op_result conn_start_request(ph_conn *c, int replied, DWORD *bytes, DWORD
     ULONGLONG now = GetTickCount64();
     uint32_t idle_ms, write_ms;
     ULONGLONG stop_deadline;
-    int running;
+    int running, framed = s->cfg.framing == PH_FRAMING_LENGTH;
     size_t want;
     op_result r;
 
@@ -513,10 +526,12 @@ static op_result conn_start_request(ph_conn *c, int replied, DWORD *bytes, DWORD
 
     c->draining = 0;
     c->msg_seen = 0;
-    ph__buf_reset(&c->in);
+    /* Length framing keeps pipelined bytes already read, unless lingering (they are refused). */
+    if (!framed || !running)
+        ph__buf_reset(&c->in);
     want = c->read_hint;
-    if (want > c->msg_limit + 1)
-        want = c->msg_limit + 1;
+    if (want > c->msg_limit + (framed ? 4u : 1u))
+        want = c->msg_limit + (framed ? 4u : 1u);
     if (!running)
         want = 1; /* lingering: the read only tells when the client leaves */
     if (ph__buf_reserve(&c->in, want) != 0) {
@@ -532,6 +547,13 @@ static op_result conn_start_request(ph_conn *c, int replied, DWORD *bytes, DWORD
         ReleaseSRWLockExclusive(&c->lock);
         conn_close(c, c->closing == PH_CLOSE_IDLE || c->closing == PH_CLOSE_WRITE_TIMEOUT);
         return OP_PENDING;
+    }
+    if (running && c->in.len > 0) {
+        /* Length framing: the next request (or its start) is already here. */
+        c->state = PH_CONN_READING;
+        ph__timer_arm_locked(s, c, PH_CONN_IDLE, deadline_after(now, idle_ms));
+        ReleaseSRWLockExclusive(&c->lock);
+        return frame_next(c, bytes, err);
     }
     if (running) {
         ph_worker *w;
@@ -555,7 +577,7 @@ static op_result conn_start_request(ph_conn *c, int replied, DWORD *bytes, DWORD
         c->linger_poll = PH_LINGER_POLL_MIN;
         ph__timer_arm_locked(s, c, PH_CONN_LINGERING, now + c->linger_poll);
     }
-    r = issue_read_locked(c, c->in.data, (DWORD)want, bytes, err);
+    r = issue_read_locked(c, c->in.data + c->in.len, (DWORD)want, bytes, err);
     ReleaseSRWLockExclusive(&c->lock);
     return r;
 }
@@ -571,7 +593,7 @@ void ph__conn_post_deferred(ph_conn *c)
         conn_close(c, c->closing == PH_CLOSE_IDLE || c->closing == PH_CLOSE_WRITE_TIMEOUT);
         return;
     }
-    r = issue_read_locked(c, c->in.data, c->deferred_want, &bytes, &err);
+    r = issue_read_locked(c, c->in.data + c->in.len, c->deferred_want, &bytes, &err);
     ReleaseSRWLockExclusive(&c->lock);
     if (r == OP_INLINE)
         ph__conn_on_completion(c, bytes, err);
@@ -614,6 +636,64 @@ static op_result conn_continue_read(ph_conn *c, DWORD *bytes, DWORD *err)
     r = issue_read_locked(c, dst, (DWORD)want, bytes, err);
     ReleaseSRWLockExclusive(&c->lock);
     return r;
+}
+
+/* Length framing: reads more of the current frame (or the next one's header) after what is buffered. Once the
+ * header is in, the read asks for the rest of the frame at least, so a frame arrives in as few reads as the
+ * pipe allows; reading past it only takes pipelined frames early. */
+static op_result frame_read_more(ph_conn *c, DWORD *bytes, DWORD *err)
+{
+    ph_server *s = c->server;
+    size_t want = c->in.len >= 4 ? 4 + c->frame_len - c->in.len : c->read_hint;
+    op_result r;
+
+    if (want < PH_FIRST_READ)
+        want = PH_FIRST_READ;
+    if (ph__buf_reserve(&c->in, want) != 0) {
+        ph__log(&s->log, PH_LOG_ERROR, "connection %llu: out of memory reading a request", (unsigned long long)c->id);
+        conn_close(c, 1);
+        return OP_PENDING;
+    }
+    AcquireSRWLockExclusive(&c->lock);
+    if (c->closing != PH_CLOSE_NONE) {
+        ReleaseSRWLockExclusive(&c->lock);
+        conn_close(c, c->closing == PH_CLOSE_IDLE || c->closing == PH_CLOSE_WRITE_TIMEOUT);
+        return OP_PENDING;
+    }
+    /* Nothing of a request buffered is waiting, as in message mode: the client may leave without blame. */
+    c->state = c->in.len > 0 ? PH_CONN_READING : PH_CONN_IDLE;
+    r = issue_read_locked(c, c->in.data + c->in.len, (DWORD)want, bytes, err);
+    ReleaseSRWLockExclusive(&c->lock);
+    return r;
+}
+
+static uint32_t get_le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Length framing: dispatches the first buffered frame if it is complete (or declares a length over the
+ * limit), otherwise reads more. */
+static op_result frame_next(ph_conn *c, DWORD *bytes, DWORD *err)
+{
+    if (c->in.len > 0 && !c->frame_limits) {
+        /* A new request's first bytes: as in message mode, refused by closing once the stop began. */
+        if (!take_request_limits(c)) {
+            conn_close(c, 0);
+            return OP_PENDING;
+        }
+        c->frame_limits = 1;
+    }
+    if (c->in.len >= 4) {
+        c->frame_len = get_le32(c->in.data);
+        if (c->frame_len > c->msg_limit) {
+            c->draining = 1;
+            return conn_dispatch(c, bytes, err);
+        }
+        if (c->in.len - 4 >= c->frame_len)
+            return conn_dispatch(c, bytes, err);
+    }
+    return frame_read_more(c, bytes, err);
 }
 
 static op_result conn_write(ph_conn *c, DWORD *bytes, DWORD *err)
@@ -661,6 +741,8 @@ static op_result conn_write(ph_conn *c, DWORD *bytes, DWORD *err)
 static op_result conn_dispatch(ph_conn *c, DWORD *bytes, DWORD *err)
 {
     ph_server *s = c->server;
+    int framed = s->cfg.framing == PH_FRAMING_LENGTH;
+    unsigned char saved = 0;
     ph_request req;
     ph_handler_result result;
     LARGE_INTEGER t0, t1;
@@ -675,14 +757,27 @@ static op_result conn_dispatch(ph_conn *c, DWORD *bytes, DWORD *err)
     c->unread_reply = 0;
     ReleaseSRWLockExclusive(&c->lock);
 
+    if (framed)
+        c->msg_seen = c->draining ? c->frame_len : 4 + c->frame_len;
     /* The next request's first read is as large as this one (within bounds), so it arrives in one piece. */
     c->read_hint = c->msg_seen + PH_READ_SLACK < PH_FIRST_READ ? PH_FIRST_READ
                    : c->msg_seen + PH_READ_SLACK > PH_MAX_READ_HINT ? PH_MAX_READ_HINT
                                                                     : c->msg_seen + PH_READ_SLACK;
 
     memset(&req, 0, sizeof(req));
-    req.data = c->draining ? NULL : c->in.data;
-    req.len = c->draining ? c->msg_seen : c->in.len;
+    if (!framed) {
+        req.data = c->draining ? NULL : c->in.data;
+        req.len = c->draining ? c->msg_seen : c->in.len;
+    } else {
+        /* The frame's body, NUL-terminated in place for the handler's convenience (the byte after it, the
+         * start of a pipelined frame or the buffer's own NUL, is put back afterwards). */
+        req.data = c->draining ? NULL : c->in.data + 4;
+        req.len = c->frame_len;
+        if (!c->draining) {
+            saved = c->in.data[4 + c->frame_len];
+            c->in.data[4 + c->frame_len] = '\0';
+        }
+    }
     req.flags = c->draining ? PH_REQ_TOO_LARGE : 0u;
     req.max_message_bytes = c->msg_limit;
     req.connection_id = c->id;
@@ -701,6 +796,17 @@ static op_result conn_dispatch(ph_conn *c, DWORD *bytes, DWORD *err)
         LONG now_us = us > 10000000 ? 10000000 : (LONG)us;
         InterlockedExchange(&s->handler_us, old + (now_us - old) / 8);
     }
+    if (framed && !c->draining) {
+        /* The frame is consumed: what follows it moves to the front. */
+        size_t end = 4 + c->frame_len;
+
+        c->in.data[end] = saved;
+        memmove(c->in.data, c->in.data + end, c->in.len - end);
+        c->in.len -= end;
+        c->in.data[c->in.len] = '\0';
+        c->frame_len = 0;
+        c->frame_limits = 0;
+    }
 
     if (c->draining) {
         ph__log(&s->log, PH_LOG_WARN, "connection %llu: request of %zu bytes or more exceeds the limit of %zu; closing",
@@ -710,6 +816,27 @@ static op_result conn_dispatch(ph_conn *c, DWORD *bytes, DWORD *err)
             ph_response_err(&c->out, "too-large", "request of %zu bytes or more exceeds the limit of %zu bytes",
                             c->msg_seen, c->msg_limit);
         result = PH_REPLY_CLOSE;
+    }
+    if (framed) {
+        /* One response frame per request, an empty one for PH_NO_REPLY: its 4-byte length goes in front. */
+        ph_buf *out = &c->out.buf;
+
+        if (result == PH_NO_REPLY) {
+            ph__buf_reset(out);
+            result = PH_REPLY;
+        }
+        if (out->len > 0x7fffffffu - 4u || ph__buf_reserve(out, 4) != 0) {
+            ph__log(&s->log, PH_LOG_ERROR, "connection %llu: response of %zu bytes is too large to send",
+                    (unsigned long long)c->id, out->len);
+            conn_close(c, 1);
+            return OP_PENDING;
+        }
+        memmove(out->data + 4, out->data, out->len + 1);
+        out->data[0] = (unsigned char)(out->len & 0xff);
+        out->data[1] = (unsigned char)((out->len >> 8) & 0xff);
+        out->data[2] = (unsigned char)((out->len >> 16) & 0xff);
+        out->data[3] = (unsigned char)((out->len >> 24) & 0xff);
+        out->len += 4;
     }
     if (result == PH_NO_REPLY)
         return conn_start_request(c, 0, bytes, err);
@@ -794,6 +921,12 @@ static op_result on_read(ph_conn *c, DWORD bytes, DWORD err, DWORD *out_bytes, D
         conn_fail(c, err, "ReadFile");
         return OP_PENDING;
     }
+    if (s->cfg.framing == PH_FRAMING_LENGTH) {
+        count(&s->c_bytes_in, (LONG64)bytes);
+        c->in.len += bytes;
+        c->in.data[c->in.len] = '\0';
+        return frame_next(c, out_bytes, out_err);
+    }
     if (c->msg_seen == 0) {
         /* A new request after the stop began is not in flight: refuse it by closing. */
         if (!take_request_limits(c)) {
@@ -864,6 +997,23 @@ static op_result on_written(ph_conn *c, DWORD bytes, DWORD err, DWORD *out_bytes
     return r;
 }
 
+/* Length framing, LINGERING: reads and drops whatever the client still sends, into the buffer as it is. */
+static op_result linger_discard(ph_conn *c, DWORD *bytes, DWORD *err)
+{
+    op_result r;
+
+    AcquireSRWLockExclusive(&c->lock);
+    if (c->closing != PH_CLOSE_NONE) {
+        ReleaseSRWLockExclusive(&c->lock);
+        conn_close(c, 0);
+        return OP_PENDING;
+    }
+    c->in.len = 0;
+    r = issue_read_locked(c, c->in.data, (DWORD)(c->in.cap - 1), bytes, err);
+    ReleaseSRWLockExclusive(&c->lock);
+    return r;
+}
+
 void ph__conn_on_completion(ph_conn *c, DWORD bytes, DWORD err)
 {
     ph_server *s = c->server;
@@ -898,6 +1048,13 @@ void ph__conn_on_completion(ph_conn *c, DWORD bytes, DWORD err)
             r = on_read(c, bytes, err, &bytes, &err);
             break;
         case PH_CONN_LINGERING:
+            /* Length framing: a pipelining client may still be sending (the rest of an oversized frame, or
+             * requests written before it saw the last reply). Closing now would discard that reply unread,
+             * so what arrives is thrown away until the client leaves or the linger ends. */
+            if (s->cfg.framing == PH_FRAMING_LENGTH && err == 0 && bytes > 0) {
+                r = linger_discard(c, &bytes, &err);
+                break;
+            }
             /* The client left (or, during a stop, sent more): either way this connection is done. */
             conn_close(c, 0);
             return;

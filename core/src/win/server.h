@@ -53,6 +53,9 @@ typedef struct ph_conn {
     uint32_t write_ms;       /* write_timeout_ms when the request began (its response's deadline) */
     size_t read_hint;        /* size of the first read of the next request (follows recent request sizes) */
     DWORD deferred_want;     /* the size of the deferred read (see pool.c) */
+    /* Length framing only: in holds the bytes read and not yet consumed, possibly several frames. */
+    size_t frame_len;        /* the current frame's declared length, once its 4-byte header is in */
+    int frame_limits;        /* the current frame has taken its limits (take_request_limits) */
     int close_after_write;
     int have_identity;
     ph_buf in;
