@@ -703,7 +703,7 @@ static int start_server(bench *b, const char *exe, const char *name, const char 
                 winexe[i] = '\\';
         exe = winexe;
     }
-    if (strcmp(b->kind, "pipehost") == 0)
+    if (strncmp(b->kind, "pipehost", 8) == 0)
         n = snprintf(cmd, sizeof(cmd), "\"%s\" run --pipe %s --stop-event %s --max-message 131072", exe, name, event);
     else
         n = snprintf(cmd, sizeof(cmd), "\"%s\" \\\\.\\pipe\\%s %s", exe, name, event);
@@ -833,7 +833,7 @@ static int fixed_run(bench *b, unsigned n, unsigned k, size_t size, const char *
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: pipehost-bench --server KIND=EXE [--server KIND=EXE ...] [--cells a,b,...] [--rotate N]\n"
+            "usage: pipehost-bench --server KIND[:LABEL]=EXE [--server ...] [--cells a,b,...] [--rotate N]\n"
             "                      [--duration MS] [--quick] [--strict] [--log-dir DIR]\n"
             "       pipehost-bench --kind KIND --name PIPE --fixed N [--fixed-clients K] [--size BYTES]\n"
             "                      [--stop-event NAME]\n"
@@ -955,17 +955,26 @@ int main(int argc, char **argv)
         i++;
         if (strcmp(a, "--server") == 0) {
             const char *eq = strchr(v, '=');
-            char k[16];
+            char k[16], *colon;
             if (eq == NULL || nservers == MAX_SERVERS || (size_t)(eq - v) >= sizeof(k)) {
                 usage();
                 return 64;
             }
             memcpy(k, v, (size_t)(eq - v));
             k[eq - v] = '\0';
-            snprintf(list, sizeof(list), "phbench-%lu-%s", (unsigned long)GetCurrentProcessId(), k);
+            /* KIND:LABEL=EXE runs a second server of a kind (an A/B comparison), reported as KIND:LABEL. */
+            colon = strchr(k, ':');
+            snprintf(list, sizeof(list), "phbench-%lu-%s", (unsigned long)GetCurrentProcessId(),
+                     colon ? colon + 1 : k);
+            if (colon != NULL)
+                *colon = '\0';
             if (setup_kind(&servers[nservers], k, list) != 0) {
                 usage();
                 return 64;
+            }
+            if (colon != NULL) {
+                *colon = ':';
+                snprintf(servers[nservers].kind, sizeof(servers[nservers].kind), "%s", k);
             }
             exes[nservers++] = eq + 1;
         } else if (strcmp(a, "--kind") == 0) {

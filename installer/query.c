@@ -15,10 +15,12 @@ typedef struct query_opts {
     const char *name;
     int explicit_name, pipe_given, quiet;
     uint32_t timeout_ms;
+    int framing_set;    /* --framing given: it wins over the service's Framing */
+    ph_framing framing;
 } query_opts;
 
-/* --name/--service NAME, --timeout MS, --quiet; with allow_pipe, --pipe marks the plain client command.
- * Returns 0 or PH_EXIT_USAGE with the message printed. */
+/* --name/--service NAME, --timeout MS, --framing message|length, --quiet; with allow_pipe, --pipe marks the
+ * plain client command. Returns 0 or PH_EXIT_USAGE with the message printed. */
 static int parse(int argc, char **argv, int allow_pipe, uint32_t timeout_ms, query_opts *o)
 {
     int i;
@@ -45,7 +47,7 @@ static int parse(int argc, char **argv, int allow_pipe, uint32_t timeout_ms, que
             continue;
         }
         if (!((len == 6 && strncmp(arg, "--name", 6) == 0) || (len == 9 && strncmp(arg, "--service", 9) == 0) ||
-              (len == 9 && strncmp(arg, "--timeout", 9) == 0) ||
+              (len == 9 && strncmp(arg, "--timeout", 9) == 0) || (len == 9 && strncmp(arg, "--framing", 9) == 0) ||
               (allow_pipe && len == 6 && strncmp(arg, "--pipe", 6) == 0))) {
             fprintf(stderr, "pipehost %s: unknown option or argument \"%.80s\" (see pipehost help)\n", argv[0], arg);
             return PH_EXIT_USAGE;
@@ -57,6 +59,12 @@ static int parse(int argc, char **argv, int allow_pipe, uint32_t timeout_ms, que
         }
         if (arg[2] == 'p') {
             o->pipe_given = 1;
+        } else if (arg[2] == 'f') {
+            if (svc_parse_framing(value, &o->framing) != 0) {
+                fprintf(stderr, "pipehost %s: --framing accepts message or length, given \"%.40s\"\n", argv[0], value);
+                return PH_EXIT_USAGE;
+            }
+            o->framing_set = 1;
         } else if (arg[2] == 't') {
             if (svc_parse_dword(value, &o->timeout_ms) != 0 || o->timeout_ms == 0 || o->timeout_ms > 3600000) {
                 fprintf(stderr, "pipehost %s: --timeout accepts 1..3600000 ms, given \"%.40s\"\n", argv[0], value);
@@ -70,14 +78,15 @@ static int parse(int argc, char **argv, int allow_pipe, uint32_t timeout_ms, que
     return 0;
 }
 
-int svc_admin_service_pipe(const char *service, const char *default_pipe, char *pipe, size_t size, char *why,
-                           size_t why_size)
+int svc_admin_service_pipe(const char *service, const char *default_pipe, char *pipe, size_t size,
+                           ph_framing *framing, char *why, size_t why_size)
 {
     wchar_t *wname = svc_to_wide(service, NULL);
     SC_HANDLE scm = NULL, svc = NULL;
     svc_config cfg;
     svc_cfg_errors errs;
     int found = 0, rc = -1;
+    unsigned i;
 
     svc_config_init(&cfg, default_pipe);
     memset(&errs, 0, sizeof(errs));
@@ -94,8 +103,16 @@ int svc_admin_service_pipe(const char *service, const char *default_pipe, char *
         goto out;
     }
     svc_config_load_registry(wname, &cfg, &errs, &found);
-    if (errs.kinds & (1u << SVC_V_PIPE_NAME)) {
-        snprintf(why, why_size, "service %.80s: %s", service, errs.text[0]);
+    if ((errs.kinds & (1u << SVC_V_PIPE_NAME)) || (framing != NULL && (errs.kinds & (1u << SVC_V_FRAMING)))) {
+        /* The message of the value in error (kinds does not say which text is whose; the value's name does). */
+        const char *text = "its PipeName or Framing value is invalid";
+        for (i = 0; i < errs.count && i < SVC_CFG_MAX_ERRORS; i++)
+            if (strstr(errs.text[i], "value PipeName ") != NULL ||
+                (framing != NULL && strstr(errs.text[i], "value Framing ") != NULL)) {
+                text = errs.text[i];
+                break;
+            }
+        snprintf(why, why_size, "service %.80s: %s", service, text);
         goto out;
     }
     if (strlen(cfg.pipe_name) >= size) {
@@ -103,6 +120,8 @@ int svc_admin_service_pipe(const char *service, const char *default_pipe, char *
         goto out;
     }
     memcpy(pipe, cfg.pipe_name, strlen(cfg.pipe_name) + 1);
+    if (framing != NULL)
+        *framing = cfg.framing;
     rc = 0;
 out:
     if (svc != NULL)
@@ -176,27 +195,32 @@ static void print_scm(SC_HANDLE svc, const char *name, const SERVICE_STATUS_PROC
     }
 }
 
-/* The configuration the service reads at its next start: registry values merged with the defaults. */
-static void print_config(const wchar_t *wname, const char *name, svc_config *cfg)
+/* The configuration the service reads at its next start: registry values merged with the defaults, with
+ * the errors found in them. */
+static void load_config(const wchar_t *wname, svc_config *cfg, svc_cfg_errors *errs)
 {
-    svc_cfg_errors errs;
     int found = 0;
+
+    memset(errs, 0, sizeof(*errs));
+    svc_config_load_registry(wname, cfg, errs, &found);
+    svc_config_check(cfg, errs);
+    svc_config_check_sddl(cfg, errs);
+}
+
+static void print_config(const char *name, const svc_config *cfg, const svc_cfg_errors *errs)
+{
     unsigned i;
     char text[300];
 
-    memset(&errs, 0, sizeof(errs));
-    svc_config_load_registry(wname, cfg, &errs, &found);
-    svc_config_check(cfg, &errs);
-    svc_config_check_sddl(cfg, &errs);
     printf("configuration (HKLM\\SYSTEM\\CurrentControlSet\\Services\\%s\\Parameters, with the defaults):\n", name);
     for (i = 0; i < SVC_V_COUNT; i++) {
         const svc_value_def *d = svc_value_by_id((svc_value_id)i);
         svc_config_value_text(cfg, (svc_value_id)i, text, sizeof(text));
         printf("  %-21s %-40s %s\n", d->name, text, (cfg->set_mask & (1u << i)) ? "registry" : "default");
     }
-    for (i = 0; i < errs.count && i < SVC_CFG_MAX_ERRORS; i++)
-        printf("  ERROR: %s\n", errs.text[i]);
-    if (errs.count > 0)
+    for (i = 0; i < errs->count && i < SVC_CFG_MAX_ERRORS; i++)
+        printf("  ERROR: %s\n", errs->text[i]);
+    if (errs->count > 0)
         printf("  (with these errors the service refuses to start, and a reload keeps the running values)\n");
 }
 
@@ -204,6 +228,7 @@ int svc_admin_status(int argc, char **argv, const ph_service_app *app)
 {
     query_opts o;
     svc_config cfg;
+    svc_cfg_errors errs;
     wchar_t *wname = NULL;
     SC_HANDLE scm = NULL, svc = NULL;
     SERVICE_STATUS_PROCESS st;
@@ -235,9 +260,11 @@ int svc_admin_status(int argc, char **argv, const ph_service_app *app)
         code = adm_fail("cannot query the service", "QueryServiceStatusEx", GetLastError());
         goto out;
     }
+    /* Read also when quiet: the STATUS request below goes to its PipeName, in its Framing. */
+    load_config(wname, &cfg, &errs);
     if (!o.quiet) {
         print_scm(svc, o.name, &st);
-        print_config(wname, o.name, &cfg);
+        print_config(o.name, &cfg, &errs);
     }
     if (st.dwCurrentState != SERVICE_RUNNING) {
         if (!o.quiet)
@@ -245,8 +272,9 @@ int svc_admin_status(int argc, char **argv, const ph_service_app *app)
         code = PH_ADMIN_NOT_RUNNING;
         goto out;
     }
-    /* Live values as the running server reports them (PipeName and others apply only after a restart). */
-    code = adm_ask(cfg.pipe_name, "STATUS", o.timeout_ms, &resp, &resp_len);
+    /* Live values as the running server reports them (PipeName, Framing and others apply only after a
+     * restart: changed since, they are not the running server's; --framing then says what it uses). */
+    code = adm_ask(cfg.pipe_name, o.framing_set ? o.framing : cfg.framing, "STATUS", o.timeout_ms, &resp, &resp_len);
     if (code != 0)
         goto out;
     if (resp_len >= 3 && memcmp(resp, "OK ", 3) == 0) {
@@ -277,14 +305,15 @@ out:
 }
 
 /* STATUS's reloads counter, or -1 with the message printed. */
-static long reload_count(const char *pipe, uint32_t timeout_ms, char *result, size_t size, int *code)
+static long reload_count(const char *pipe, ph_framing framing, uint32_t timeout_ms, char *result, size_t size,
+                         int *code)
 {
     unsigned char *resp = NULL;
     size_t len = 0;
     char text[32];
     long n = -1;
 
-    *code = adm_ask(pipe, "STATUS", timeout_ms, &resp, &len);
+    *code = adm_ask(pipe, framing, "STATUS", timeout_ms, &resp, &len);
     if (*code == 0) {
         adm_status_value(resp, len, "reloads", text, sizeof(text));
         adm_status_value(resp, len, "reload_result", result, size);
@@ -307,6 +336,7 @@ int svc_admin_reload(int argc, char **argv, const ph_service_app *app)
     SERVICE_STATUS_PROCESS st;
     SERVICE_STATUS ss;
     char result[500];
+    ph_framing framing;
     long before, now = -1;
     ULONGLONG end;
     int code, found = 0;
@@ -337,7 +367,8 @@ int svc_admin_reload(int argc, char **argv, const ph_service_app *app)
         goto out;
     }
     svc_config_load_registry(wname, &cfg, &errs, &found);
-    before = reload_count(cfg.pipe_name, o.timeout_ms, result, sizeof(result), &code);
+    framing = o.framing_set ? o.framing : cfg.framing;
+    before = reload_count(cfg.pipe_name, framing, o.timeout_ms, result, sizeof(result), &code);
     if (before < 0) {
         if (code == 0)
             code = PH_ADMIN_FAILED;
@@ -349,7 +380,7 @@ int svc_admin_reload(int argc, char **argv, const ph_service_app *app)
     }
     /* The outcome is the service's own: wait until its STATUS counts one more reload. */
     end = GetTickCount64() + o.timeout_ms;
-    while ((now = reload_count(cfg.pipe_name, o.timeout_ms, result, sizeof(result), &code)) == before &&
+    while ((now = reload_count(cfg.pipe_name, framing, o.timeout_ms, result, sizeof(result), &code)) == before &&
            GetTickCount64() < end)
         Sleep(100);
     if (now <= before) {

@@ -23,11 +23,13 @@ static void print_help(FILE *out, const ph_service_app *app)
             "  %s                        (started by the Service Control Manager)\n"
             "  %s run [options]          serve in this console until Ctrl+C\n"
             "  %s ping|status|whoami [--pipe NAME | --service NAME] [--timeout MS] [--quiet]\n"
-            "      [--server-sid SID | --no-verify-server]\n"
+            "      [--server-sid SID | --no-verify-server] [--framing message|length]\n"
             "  %s send VERB [PAYLOAD...] [--pipe NAME | --service NAME] [--timeout MS]\n"
-            "      [--server-sid SID | --no-verify-server]\n"
+            "      [--server-sid SID | --no-verify-server] [--framing message|length]\n"
             "      the client refuses a server not running as SYSTEM, LocalService, NetworkService or a service SID\n"
-            "      (or as --server-sid SID); --no-verify-server talks to a server run by anyone, e.g. `run`\n"
+            "      (or as --server-sid SID); --no-verify-server talks to a server run by anyone, e.g. `run`;\n"
+            "      --framing is the server's (default: the service's Framing when the pipe is found through it,\n"
+            "      else message)\n"
             "  %s help | version\n"
             "\n"
             "Administration (elevated prompt; NAME defaults to %s):\n"
@@ -53,7 +55,11 @@ static void print_help(FILE *out, const ph_service_app *app)
             fprintf(out, "  %-27s %-21s REG_DWORD %lu..%lu %s\n", opt, d->name, (unsigned long)d->min,
                     (unsigned long)d->max, d->unit);
         else
-            fprintf(out, "  %-27s %-21s REG_SZ%s\n", opt, d->name, d->id == SVC_V_LOG_FILE ? " or REG_EXPAND_SZ" : "");
+            fprintf(out, "  %-27s %-21s REG_SZ%s\n", opt, d->name,
+                    d->id == SVC_V_LOG_FILE    ? " or REG_EXPAND_SZ"
+                    : d->id == SVC_V_LOG_LEVEL ? " error|warn|info|debug"
+                    : d->id == SVC_V_FRAMING   ? " message|length"
+                                               : "");
     }
     fprintf(out,
             "  Parameters\\Verbs\\VERB      REG_SZ SDDL: who may call VERB (AccessCheck; e.g. \"D:(A;;GX;;;BA)\")\n"

@@ -14,7 +14,7 @@
 #include <string.h>
 
 static int fail_connect(const char *program, int rc, const ph_client *c, const char *pipe, uint32_t timeout_ms,
-                        const char *required, unsigned long service_pid)
+                        const char *required, unsigned long service_pid, ph_framing framing)
 {
     DWORD err = ph_client_syserror(c);
     char text[256];
@@ -36,6 +36,18 @@ static int fail_connect(const char *program, int rc, const ph_client *c, const c
     case PH_EBADNAME:
         fprintf(stderr, "%s: invalid pipe name %s\n", program, pipe);
         return PH_EXIT_USAGE;
+    case PH_EINVAL:
+        /* The client refuses a pipe of the other type: the server frames the other way. Nothing was sent. */
+        if (err == ERROR_INVALID_PARAMETER) {
+            ph_framing other = framing == PH_FRAMING_LENGTH ? PH_FRAMING_MESSAGE : PH_FRAMING_LENGTH;
+            fprintf(stderr, "%s: %s is served with %s framing, not %s; nothing was sent (use --framing %s, or set "
+                    "the service's Framing to what it serves)\n", program, pipe, svc_framing_name(other),
+                    svc_framing_name(framing), svc_framing_name(other));
+            return PH_CLI_FAILED;
+        }
+        fprintf(stderr, "%s: cannot connect to %s: %s (Win32 error %lu: %s)\n", program, pipe, ph_strerror(rc),
+                (unsigned long)err, text);
+        return PH_CLI_FAILED;
     case PH_EUNTRUSTED:
         if (service_pid != 0)
             fprintf(stderr, "%s: refusing %s: it is not served by the service's process (pid %lu); nothing was "
@@ -109,6 +121,8 @@ int svc_cli_main(int argc, char **argv, const ph_service_app *app)
     unsigned char *resp = NULL;
     size_t resp_len = 0;
     unsigned long service_pid = 0;
+    ph_framing framing, svc_framing = PH_FRAMING_MESSAGE;
+    unsigned flags;
     int rc, code;
 
     rc = svc_parse_cli(argc, argv, &o, why, sizeof(why));
@@ -116,12 +130,16 @@ int svc_cli_main(int argc, char **argv, const ph_service_app *app)
         fprintf(stderr, "%s: %s\n", app->program, rc == PH_ENOMEM ? "out of memory" : why);
         return PH_EXIT_USAGE;
     }
+    framing = o.framing;
     /* --service NAME: that service's PipeName. Neither option: the PipeName of a service installed under the
-     * program's own name, if there is one, else the program's default pipe. */
+     * program's own name, if there is one, else the program's default pipe. A pipe found through a service is
+     * spoken to in that service's Framing unless --framing says otherwise; any other pipe in message framing
+     * unless --framing says otherwise. */
     if (o.pipe == NULL) {
         char why_pipe[300];
         int found = svc_admin_service_pipe(o.service ? o.service : app->program, app->default_pipe, svc_pipe,
-                                           sizeof(svc_pipe), why_pipe, sizeof(why_pipe));
+                                           sizeof(svc_pipe), o.framing_set ? NULL : &svc_framing, why_pipe,
+                                           sizeof(why_pipe));
         if (found != 0 && o.service != NULL) {
             fprintf(stderr, "pipehost: %s\n", why_pipe);
             svc_cli_options_free(&o);
@@ -130,6 +148,8 @@ int svc_cli_main(int argc, char **argv, const ph_service_app *app)
         if (found == 0) {
             o.pipe = svc_pipe;
             service_pid = running_pid(o.service ? o.service : app->program);
+            if (!o.framing_set)
+                framing = svc_framing;
         }
     }
     if (ph_pipe_name_normalize(o.pipe ? o.pipe : app->default_pipe, pipe, sizeof(pipe)) != 0) {
@@ -149,11 +169,14 @@ int svc_cli_main(int argc, char **argv, const ph_service_app *app)
      * account it runs as; otherwise the server must run as a service account. */
     if (rc == 0 && service_pid != 0 && o.server_sid == NULL && !o.no_verify_server)
         ph_client_require_server_pid(c, service_pid);
+    flags = (o.no_verify_server ? 0u : PH_CLIENT_VERIFY_SERVER) |
+            (framing == PH_FRAMING_LENGTH ? PH_CLIENT_LENGTH_FRAMING : 0u);
     if (rc == 0)
-        rc = ph_client_connect(c, pipe, o.timeout_ms, o.no_verify_server ? 0u : PH_CLIENT_VERIFY_SERVER);
+        rc = ph_client_connect(c, pipe, o.timeout_ms, flags);
     if (rc != 0) {
         unsigned long by_pid = o.server_sid == NULL && !o.no_verify_server ? service_pid : 0;
-        code = c ? fail_connect(app->program, rc, c, pipe, o.timeout_ms, o.server_sid, by_pid) : PH_CLI_FAILED;
+        code = c ? fail_connect(app->program, rc, c, pipe, o.timeout_ms, o.server_sid, by_pid, framing)
+                 : PH_CLI_FAILED;
         goto out;
     }
     rc = ph_client_transact(c, o.request, o.request_len, &resp, &resp_len, o.timeout_ms, 0);

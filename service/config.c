@@ -24,6 +24,7 @@ static const svc_value_def value_defs[SVC_V_COUNT] = {
     {SVC_V_LOG_LEVEL, "LogLevel", "--log-level", SVC_T_STRING, 1, 16, "", 1},
     {SVC_V_LOG_FILE, "LogFile", "--log-file", SVC_T_STRING, 4, 1024, "", 0},
     {SVC_V_LOG_MAX_BYTES, "LogMaxBytes", "--log-max-bytes", SVC_T_DWORD, 16384, 1024u * 1024 * 1024, "bytes", 1},
+    {SVC_V_FRAMING, "Framing", "--framing", SVC_T_STRING, 1, 16, "", 0},
 };
 
 static int ascii_lower(int c)
@@ -94,6 +95,7 @@ void svc_config_init(svc_config *cfg, const char *default_pipe)
     cfg->log_level = PH_LOG_INFO;
     cfg->log_file = NULL;
     cfg->log_max_bytes = 10u * 1024 * 1024;
+    cfg->framing = PH_FRAMING_MESSAGE;
     cfg->set_mask = 0;
 }
 
@@ -253,6 +255,7 @@ int svc_config_set_dword(svc_config *cfg, svc_value_id id, uint32_t value, const
     case SVC_V_SDDL:
     case SVC_V_LOG_LEVEL:
     case SVC_V_LOG_FILE:
+    case SVC_V_FRAMING:
     case SVC_V_COUNT:
         return PH_EINVAL;
     }
@@ -312,6 +315,28 @@ int svc_parse_log_level(const char *text, ph_log_level *out)
     return PH_EINVAL;
 }
 
+int svc_parse_framing(const char *text, ph_framing *out)
+{
+    if (equal_nocase(text, "message")) {
+        *out = PH_FRAMING_MESSAGE;
+        return 0;
+    }
+    if (equal_nocase(text, "length")) {
+        *out = PH_FRAMING_LENGTH;
+        return 0;
+    }
+    return PH_EINVAL;
+}
+
+const char *svc_framing_name(ph_framing framing)
+{
+    switch (framing) {
+    case PH_FRAMING_MESSAGE: return "message";
+    case PH_FRAMING_LENGTH: return "length";
+    }
+    return "?";
+}
+
 int svc_config_set_string(svc_config *cfg, svc_value_id id, const char *value, const char *source,
                           svc_cfg_errors *errs)
 {
@@ -362,6 +387,15 @@ int svc_config_set_string(svc_config *cfg, svc_value_id id, const char *value, c
             return PH_EINVAL;
         }
         cfg->log_level = lv;
+        break;
+    }
+    case SVC_V_FRAMING: {
+        ph_framing f;
+        if (svc_parse_framing(value, &f) != 0) {
+            svc_cfg_error(errs, id, source, "accepted message or length, given \"%s\"", show);
+            return PH_EINVAL;
+        }
+        cfg->framing = f;
         break;
     }
     case SVC_V_LOG_FILE: {
@@ -546,6 +580,7 @@ void svc_config_server(const svc_config *cfg, ph_server_config *out)
     out->sddl = cfg->sddl;
     svc_config_limits(cfg, &out->limits);
     out->log_level = cfg->log_level;
+    out->framing = cfg->framing;
 }
 
 void svc_config_value_text(const svc_config *cfg, svc_value_id id, char *out, size_t size)
@@ -560,6 +595,7 @@ void svc_config_value_text(const svc_config *cfg, svc_value_id id, char *out, si
     case SVC_V_LOG_LEVEL:
         snprintf(out, size, "%s", (unsigned)cfg->log_level < 4 ? levels[cfg->log_level] : "?");
         return;
+    case SVC_V_FRAMING: snprintf(out, size, "%s", svc_framing_name(cfg->framing)); return;
     case SVC_V_MAX_INSTANCES: v = cfg->max_instances; break;
     case SVC_V_PENDING: v = cfg->pending_instances; break;
     case SVC_V_THREADS: v = cfg->threads; break;

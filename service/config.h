@@ -24,6 +24,7 @@ typedef enum svc_value_id {
     SVC_V_LOG_LEVEL,        /* LogLevel          --log-level          string: error|warn|info|debug */
     SVC_V_LOG_FILE,         /* LogFile           --log-file           string (REG_EXPAND_SZ too), absolute */
     SVC_V_LOG_MAX_BYTES,    /* LogMaxBytes       --log-max-bytes      DWORD 16384..1073741824 */
+    SVC_V_FRAMING,          /* Framing           --framing            string: message|length */
     SVC_V_COUNT
 } svc_value_id;
 
@@ -70,6 +71,7 @@ typedef struct svc_config {
     ph_log_level log_level;
     char *log_file;  /* malloc'd, UTF-8; NULL = the default (service: %ProgramData%\pipehost\<name>.log) */
     uint32_t log_max_bytes;
+    ph_framing framing; /* how requests and responses are delimited on the pipe; a restart applies it */
     unsigned set_mask; /* bit (1u << id) for each value given explicitly */
     svc_verb_sddl *verb_sddls; /* malloc'd array; NULL when no verb is restricted */
     unsigned verb_sddl_count;
@@ -87,7 +89,8 @@ typedef struct svc_cfg_errors {
 #define SVC_CFG_KIND_VERB_SDDL (1u << 30) /* a per-verb security descriptor was refused */
 #define SVC_CFG_KIND_USAGE (1u << 29) /* a bad command line (unknown option, missing value), not a bad value */
 
-/* Defaults: PipeName \\.\pipe\pipehost (or default_pipe), the core's limits, the core's SDDL, LogLevel info. */
+/* Defaults: PipeName \\.\pipe\pipehost (or default_pipe), the core's limits, the core's SDDL, LogLevel info,
+ * Framing message. */
 void svc_config_init(svc_config *cfg, const char *default_pipe);
 void svc_config_free(svc_config *cfg);
 /* Deep copy (dst is overwritten, not freed). Returns 0 or PH_ENOMEM. */
@@ -103,7 +106,7 @@ void svc_cfg_error_usage(svc_cfg_errors *errs, const char *fmt, ...) PH_PRINTF(2
  * Returns 0, or PH_EINVAL with an error recorded and cfg unchanged. */
 int svc_config_set_dword(svc_config *cfg, svc_value_id id, uint32_t value, const char *source, svc_cfg_errors *errs);
 /* Sets a string value (UTF-8) after checking it: PipeName is normalised, LogLevel must be a level name,
- * LogFile must be absolute, lengths within range, no control characters. Returns 0 or PH_EINVAL/PH_ENOMEM. */
+ * Framing "message" or "length", LogFile must be absolute, lengths within range, no control characters. Returns 0 or PH_EINVAL/PH_ENOMEM. */
 int svc_config_set_string(svc_config *cfg, svc_value_id id, const char *value, const char *source,
                           svc_cfg_errors *errs);
 /* Restricts VERB to the principals sddl grants (replacing an earlier entry for the same verb, compared
@@ -136,6 +139,10 @@ void svc_config_value_text(const svc_config *cfg, svc_value_id id, char *out, si
 
 /* Parses a log level name (case-insensitive). Returns 0 or PH_EINVAL. */
 int svc_parse_log_level(const char *text, ph_log_level *out);
+/* Parses a framing name, "message" or "length" (case-insensitive). Returns 0 or PH_EINVAL. */
+int svc_parse_framing(const char *text, ph_framing *out);
+/* "message" or "length" ("?" for anything else). */
+const char *svc_framing_name(ph_framing framing);
 /* Parses a DWORD: decimal or 0x hex digits only, no sign, no spaces, no overflow. Returns 0 or PH_EINVAL. */
 int svc_parse_dword(const char *text, uint32_t *out);
 

@@ -91,7 +91,7 @@ static void apply_value(svc_config *cfg, const wchar_t *wname, DWORD type, const
         svc_cfg_error_other(errs,
                             "unknown configuration value \"%s\" (registry): accepted names are PipeName, MaxInstances, "
                             "PendingInstances, Threads, MaxMessageBytes, IdleTimeoutMs, WriteTimeoutMs, "
-                            "DrainTimeoutMs, PreshutdownTimeoutMs, Sddl, LogLevel, LogFile, LogMaxBytes",
+                            "DrainTimeoutMs, PreshutdownTimeoutMs, Sddl, LogLevel, LogFile, LogMaxBytes, Framing",
                             name ? (name[0] ? name : "(Default)") : "?");
         free(name);
         return;

@@ -120,7 +120,7 @@ int svc_parse_cli(int argc, char **argv, svc_cli_options *out, char *why, size_t
             continue;
         }
         if (!option_is(arg, n, "--pipe") && !option_is(arg, n, "--timeout") && !option_is(arg, n, "--server-sid") &&
-            !option_is(arg, n, "--service")) {
+            !option_is(arg, n, "--service") && !option_is(arg, n, "--framing")) {
             snprintf(why, why_size, "unknown option %.*s (a payload starting with -- goes after a lone --)",
                      (int)(n > 60 ? 60 : n), arg);
             goto out;
@@ -141,6 +141,12 @@ int svc_parse_cli(int argc, char **argv, svc_cli_options *out, char *why, size_t
                 goto out;
             }
             out->server_sid = value;
+        } else if (option_is(arg, n, "--framing")) {
+            if (svc_parse_framing(value, &out->framing) != 0) {
+                snprintf(why, why_size, "--framing accepts message or length, given \"%.40s\"", value);
+                goto out;
+            }
+            out->framing_set = 1;
         } else if (option_is(arg, n, "--service")) {
             if (value[0] == '\0') {
                 snprintf(why, why_size, "--service needs a service name");

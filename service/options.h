@@ -28,6 +28,8 @@ typedef struct svc_cli_options {
     int quiet;               /* --quiet: print nothing on success */
     int no_verify_server;    /* --no-verify-server: accept a server running as any account */
     const char *server_sid;  /* --server-sid SID: the server must run as this account */
+    int framing_set;         /* --framing was given… */
+    ph_framing framing;      /* …as this (message or length); otherwise the service's Framing, or message */
     unsigned char *request;  /* malloc'd request message */
     size_t request_len;
 } svc_cli_options;

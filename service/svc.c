@@ -219,11 +219,11 @@ static int run_service(svc_state *s, const wchar_t *name, svc_log *log)
     }
     svc_log_msg(log, PH_LOG_INFO,
                 "service %s starting (pipehost %s, pid %lu): PipeName %s, MaxInstances %lu, PendingInstances %lu, "
-                "MaxMessageBytes %lu, IdleTimeoutMs %lu, WriteTimeoutMs %lu, DrainTimeoutMs %lu, Sddl %s",
+                "MaxMessageBytes %lu, IdleTimeoutMs %lu, WriteTimeoutMs %lu, DrainTimeoutMs %lu, Framing %s, Sddl %s",
                 uname ? uname : "?", PH_VERSION_STRING, (unsigned long)GetCurrentProcessId(), cfg.pipe_name,
                 (unsigned long)cfg.max_instances, (unsigned long)cfg.pending_instances,
                 (unsigned long)cfg.max_message_bytes, (unsigned long)cfg.idle_timeout_ms,
-                (unsigned long)cfg.write_timeout_ms, (unsigned long)cfg.drain_timeout_ms,
+                (unsigned long)cfg.write_timeout_ms, (unsigned long)cfg.drain_timeout_ms, svc_framing_name(cfg.framing),
                 cfg.sddl ? cfg.sddl : "(default)");
     check_preshutdown_timeout(name, &cfg, log);
 

@@ -43,6 +43,7 @@ if(WIN32)
       test_diagnostics   # 11: Win32 error codes kept, log callback
       test_counters      # 12: counters exact
       test_client        # the client: deadlines, busy-retry, SQOS, reassembly, errors
+      test_client_length # the client in length framing, against a plain byte-mode pipe server
       test_disconnect    # clients leaving mid-request or mid-response
       test_handles       # no handle leaks after 1,000 cycles and after stop
       test_races         # start/stop interleavings and failing refills, forced through the syscall table

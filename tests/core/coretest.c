@@ -709,6 +709,15 @@ static BOOL WINAPI wrap_read(HANDLE h, LPVOID buf, DWORD n, LPDWORD got, LPOVERL
     return real_sys.ReadFile(h, buf, n, got, ov);
 }
 
+static BOOL WINAPI wrap_write(HANDLE h, LPCVOID buf, DWORD n, LPDWORD put, LPOVERLAPPED ov)
+{
+    LONG slot = InterlockedIncrement(&ct_sys_state.nwrites) - 1;
+
+    if (slot < CT_WRITE_RECORDS)
+        ct_sys_state.write_len[slot] = n;
+    return real_sys.WriteFile(h, buf, n, put, ov);
+}
+
 static HANDLE WINAPI wrap_create_file(LPCWSTR name, DWORD access, DWORD share, LPSECURITY_ATTRIBUTES sa, DWORD disp,
                                       DWORD flags, HANDLE tmpl)
 {
@@ -731,6 +740,7 @@ void ct_sys_install(void)
     live.CreateNamedPipeW = wrap_create_pipe;
     live.ConnectNamedPipe = wrap_connect;
     live.ReadFile = wrap_read;
+    live.WriteFile = wrap_write;
     live.CreateFileW = wrap_create_file;
     installed = 1;
 }

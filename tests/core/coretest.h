@@ -145,6 +145,7 @@ void ct_self_sid(char *out, size_t size);
  * ct_sys_restore at the end of the test.
  * ------------------------------------------------------------------------------------------------------- */
 #define CT_PIPE_RECORDS 256
+#define CT_WRITE_RECORDS 64
 typedef struct ct_pipe_record {
     DWORD open_mode, pipe_mode, max_instances, out_size, in_size;
     int created;      /* the real call returned a handle */
@@ -188,6 +189,10 @@ typedef struct ct_sys {
     volatile LONG hold_reads;
     HANDLE hold_reached; /* manual-reset: the held read is waiting */
     HANDLE hold_release; /* manual-reset */
+    /* WriteFile through the table (the library's writes: the client's, and the server's): how many, and the
+     * length each asked for (the first CT_WRITE_RECORDS). */
+    volatile LONG nwrites;
+    DWORD write_len[CT_WRITE_RECORDS];
     /* CreateFileW */
     volatile LONG nopens;
     DWORD open_flags; /* dwFlagsAndAttributes of the last open */

@@ -106,6 +106,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(ph_pipe_name_normalize(cfg.pipe_name, pipe, sizeof(pipe)) == 0 && strcmp(pipe, cfg.pipe_name) == 0);
     svc_config_server(&cfg, &server);
     FUZZ_CHECK(server.pending_instances >= 1 && server.max_instances >= 1 && server.max_instances <= 255);
+    FUZZ_CHECK(server.framing == cfg.framing &&
+               (cfg.framing == PH_FRAMING_MESSAGE || cfg.framing == PH_FRAMING_LENGTH));
 
     memset(&errs, 0, sizeof(errs));
     if (svc_config_check(&cfg, &errs) == 0)

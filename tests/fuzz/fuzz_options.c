@@ -47,6 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK((rc == 0) == (errs.count == 0));
     for (i = 0; i < (int)errs.count && i < SVC_CFG_MAX_ERRORS; i++)
         FUZZ_CHECK(memchr(errs.text[i], '\0', SVC_CFG_ERROR_TEXT) != NULL);
+    FUZZ_CHECK(cfg.framing == PH_FRAMING_MESSAGE || cfg.framing == PH_FRAMING_LENGTH);
     if (rc == 0 && svc_config_check(&cfg, &errs) == 0) {
         ph_limits limits;
         svc_config_limits(&cfg, &limits);
@@ -61,6 +62,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == 0) {
         FUZZ_CHECK(cli.request != NULL && cli.request_len > 0 && strlen((char *)cli.request) == cli.request_len);
         FUZZ_CHECK(cli.timeout_ms >= 1 && cli.timeout_ms <= 3600000);
+        /* Message framing unless --framing said otherwise. */
+        FUZZ_CHECK(cli.framing == PH_FRAMING_MESSAGE || (cli.framing_set && cli.framing == PH_FRAMING_LENGTH));
         FUZZ_CHECK(why[0] == '\0');
     } else {
         FUZZ_CHECK(cli.request == NULL);

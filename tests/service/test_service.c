@@ -1009,6 +1009,217 @@ START_TEST(console_ctrl_break)
 }
 END_TEST
 
+/* One request on a fresh length-framed connection (no server verification: console mode runs as us). */
+static int length_transact(const char *pipe, const char *req, unsigned char **resp, size_t *len)
+{
+    ph_client *c = NULL;
+    int rc = ph_client_new(&c);
+
+    if (rc == 0)
+        rc = ph_client_connect(c, pipe, 2000, PH_CLIENT_LENGTH_FRAMING);
+    if (rc == 0)
+        rc = ph_client_transact(c, req, strlen(req), resp, len, 5000, 0);
+    ph_client_free(c);
+    return rc;
+}
+
+static int wait_ping_length(const char *pipe, unsigned timeout_ms)
+{
+    unsigned long long end = ph_test_now_ms() + timeout_ms;
+    unsigned char *resp = NULL;
+    size_t len = 0;
+
+    while (ph_test_now_ms() < end) {
+        if (length_transact(pipe, "PING", &resp, &len) == 0) {
+            ph_free(resp);
+            return 1;
+        }
+        ph_test_sleep_ms(50);
+    }
+    return 0;
+}
+
+/* Length framing end to end: `pipehost run --framing length` serves a byte-mode pipe; the client commands
+ * speak it with --framing length; without it the client refuses the pipe before sending anything and says
+ * why; and requests pipelined on one connection are answered in order. */
+START_TEST(console_length_framing)
+{
+    static const char *const pipelined[] = {"ECHO a", "PING", "NOPE", "ECHO "};
+    char pipe[160], ev_name[100], args[600], *out = NULL, *big;
+    wchar_t wev[100], tmp[MAX_PATH], file[MAX_PATH];
+    PROCESS_INFORMATION pi;
+    ph_client *c = NULL;
+    HANDLE ev;
+    DWORD code = 99;
+    size_t i;
+    int rc;
+
+    ph_test_pipe_name(pipe, sizeof(pipe), "lenframe");
+    snprintf(ev_name, sizeof(ev_name), "Local\\phsvc-lenstop-%lu", (unsigned long)GetCurrentProcessId());
+    MultiByteToWideChar(CP_UTF8, 0, ev_name, -1, wev, 100);
+    ev = CreateEventW(NULL, TRUE, FALSE, wev);
+    ck_assert(ev != NULL);
+    GetTempPathW(MAX_PATH, tmp);
+    swprintf(file, MAX_PATH, L"%lsphsvc-lenframe-%lu.txt", tmp, (unsigned long)GetCurrentProcessId());
+    snprintf(args, sizeof(args), "run --framing length --pipe %s --stop-event %s --drain-timeout 1000", pipe, ev_name);
+    spawn_console(args, 0, file, &pi);
+    ck_assert_msg(wait_ping_length(pipe, 15000), "console mode in length framing never answered PING");
+
+    snprintf(args, sizeof(args), "ping --framing length --pipe %s --no-verify-server", pipe);
+    rc = svct_run(cmdline(svct_pipehost_exe(), args), 20000, &out);
+    ck_assert_msg(rc == 0 && strstr(out, "PONG") != NULL, "ping --framing length: %d\n%s", rc, out);
+    free(out);
+    snprintf(args, sizeof(args), "send --framing length ECHO hello  world --pipe %s --no-verify-server", pipe);
+    rc = svct_run(cmdline(svct_pipehost_exe(), args), 20000, &out);
+    ck_assert_msg(rc == 0 && strncmp(out, "hello world", 11) == 0, "send --framing length ECHO: %d\n%s", rc, out);
+    free(out);
+    snprintf(args, sizeof(args), "send NOPE --framing=length --pipe %s --no-verify-server", pipe);
+    rc = svct_run(cmdline(svct_pipehost_exe(), args), 20000, &out);
+    ck_assert_msg(rc == 1 && strstr(out, "ERR unknown-verb") != NULL, "send --framing length NOPE: %d\n%s", rc, out);
+    free(out);
+    snprintf(args, sizeof(args), "status --framing length --pipe \\\\.\\pipe\\%s --no-verify-server", pipe);
+    rc = svct_run(cmdline(svct_pipehost_exe(), args), 20000, &out);
+    ck_assert_msg(rc == 0 && strstr(out, "requests_total=") != NULL, "status --framing length: %d\n%s", rc, out);
+    free(out);
+    /* Message framing (the default) on this byte-mode pipe: refused at connect, with the way out. */
+    snprintf(args, sizeof(args), "ping --pipe %s --no-verify-server", pipe);
+    rc = svct_run(cmdline(svct_pipehost_exe(), args), 20000, &out);
+    ck_assert_msg(rc == 5 && strstr(out, "is served with length framing, not message") != NULL &&
+                      strstr(out, "--framing length") != NULL, "ping in message framing: %d\n%s", rc, out);
+    free(out);
+
+    /* Pipelined: four requests written back to back (the last one 50,000 bytes), then four answers in order. */
+    big = malloc(50001);
+    ck_assert_ptr_nonnull(big);
+    memcpy(big, "ECHO ", 5);
+    memset(big + 5, 'z', 50000 - 5);
+    big[50000] = '\0';
+    ck_assert_int_eq(ph_client_new(&c), 0);
+    ck_assert_int_eq(ph_client_connect(c, pipe, 5000, PH_CLIENT_LENGTH_FRAMING), 0);
+    for (i = 0; i < 4; i++) {
+        const char *req = i == 3 ? big : pipelined[i];
+        ck_assert_int_eq(ph_client_send(c, req, strlen(req), 5000), 0);
+    }
+    for (i = 0; i < 4; i++) {
+        unsigned char *resp = NULL;
+        size_t len = 0;
+        rc = ph_client_recv(c, &resp, &len, 5000, 0);
+        ck_assert_msg(rc == 0, "pipelined answer %u: %s (%lu)", (unsigned)i, ph_strerror(rc), ph_client_syserror(c));
+        if (i == 0)
+            ck_assert_str_eq((char *)resp, "OK a");
+        else if (i == 1)
+            ck_assert_str_eq((char *)resp, "OK PONG");
+        else if (i == 2)
+            ck_assert_msg(strncmp((char *)resp, "ERR unknown-verb", 16) == 0, "%s", (char *)resp);
+        else
+            ck_assert_msg(len == 3 + 50000 - 5 && memcmp(resp, "OK ", 3) == 0 &&
+                              memcmp(resp + 3, big + 5, 50000 - 5) == 0, "big echo: %lu bytes", (unsigned long)len);
+        ph_free(resp);
+    }
+    ph_client_free(c);
+    free(big);
+
+    SetEvent(ev);
+    ck_assert_msg(WaitForSingleObject(pi.hProcess, 15000) == WAIT_OBJECT_0, "console mode did not stop in 15 s");
+    GetExitCodeProcess(pi.hProcess, &code);
+    CloseHandle(pi.hProcess);
+    CloseHandle(ev);
+    out = svct_read_file(file);
+    DeleteFileW(file);
+    ck_assert_msg(code == 0, "exit code %lu\n%s", code, out);
+    ck_assert_msg(strstr(out, "serving") != NULL && strstr(out, "stopped") != NULL, "%s", out);
+    free(out);
+}
+END_TEST
+
+/* A wrong --framing: for run a configuration error (exit code 1), for a client command a usage error (64);
+ * both name the value and the accepted ones. Nothing is served or sent. */
+START_TEST(framing_bad_value)
+{
+    char pipe[160], args[300], *out = NULL;
+    int rc;
+
+    ph_test_pipe_name(pipe, sizeof(pipe), "badframing");
+    snprintf(args, sizeof(args), "run --framing stream --pipe %s", pipe);
+    rc = svct_run(cmdline(svct_pipehost_exe(), args), 20000, &out);
+    ck_assert_msg(rc == EXIT_CONFIG &&
+                      strstr(out, "invalid configuration value Framing (--framing): accepted message or length, "
+                                  "given \"stream\"") != NULL, "run --framing stream: %d\n%s", rc, out);
+    free(out);
+    snprintf(args, sizeof(args), "ping --framing stream --pipe %s", pipe);
+    rc = svct_run(cmdline(svct_pipehost_exe(), args), 20000, &out);
+    ck_assert_msg(rc == 64 && strstr(out, "--framing accepts message or length, given \"stream\"") != NULL,
+                  "ping --framing stream: %d\n%s", rc, out);
+    free(out);
+}
+END_TEST
+
+/* An installed service with Framing = length: it serves a byte-mode pipe, and the client commands that find
+ * the pipe through the service speak its framing without being told; an explicit --framing wins. */
+START_TEST(service_length_framing)
+{
+    svct *t = svct_new("lenframe", NULL);
+    SERVICE_STATUS_PROCESS st;
+    char args[400], *out = NULL;
+    unsigned char *resp = NULL;
+    size_t len = 0;
+    int rc;
+
+    svct_set_sz(t, "Framing", "length");
+    svct_start_running(t);
+    ck_assert(svct_log_has(t, 5000, "Framing length", (const char *)NULL));
+    ck_assert_int_eq(length_transact(t->pipe, "PING", &resp, &len), 0);
+    ck_assert_str_eq((char *)resp, "OK PONG");
+    ph_free(resp);
+
+    snprintf(args, sizeof(args), "ping --service %s", t->name_a);
+    rc = svct_run(cmdline(svct_pipehost_exe(), args), 20000, &out);
+    ck_assert_msg(rc == 0 && strstr(out, "PONG") != NULL, "ping --service (Framing length): %d\n%s", rc, out);
+    free(out);
+    snprintf(args, sizeof(args), "send ECHO framed --service %s", t->name_a);
+    rc = svct_run(cmdline(svct_pipehost_exe(), args), 20000, &out);
+    ck_assert_msg(rc == 0 && strncmp(out, "framed", 6) == 0, "send --service: %d\n%s", rc, out);
+    free(out);
+    snprintf(args, sizeof(args), "ping --service %s --framing message", t->name_a);
+    rc = svct_run(cmdline(svct_pipehost_exe(), args), 20000, &out);
+    ck_assert_msg(rc == 5 && strstr(out, "is served with length framing, not message") != NULL,
+                  "ping --service --framing message: %d\n%s", rc, out);
+    free(out);
+    /* The administrator's status: the configuration shows Framing, and STATUS is asked in that framing (also
+     * when quiet). */
+    snprintf(args, sizeof(args), "status --name %s", t->name_a);
+    rc = svct_run(cmdline(svct_pipehost_exe(), args), 20000, &out);
+    ck_assert_msg(rc == 0 && strstr(out, "Framing") != NULL && strstr(out, "length") != NULL &&
+                      strstr(out, "requests_total=") != NULL, "status --name: %d\n%s", rc, out);
+    free(out);
+    snprintf(args, sizeof(args), "status --name %s --quiet", t->name_a);
+    rc = svct_run(cmdline(svct_pipehost_exe(), args), 20000, &out);
+    ck_assert_msg(rc == 0, "status --name --quiet: %d\n%s", rc, out);
+    free(out);
+    svct_stop(t, 20000, &st);
+    ck_assert_uint_eq(st.dwWin32ExitCode, 0);
+}
+END_TEST
+
+/* Framing in the registry must be message or length: anything else stops the service at start (exit code 1)
+ * with a message naming it, and a client looking the pipe up through the service says the same. */
+START_TEST(config_bad_framing)
+{
+    svct *t = svct_new("cfgframing", NULL);
+    char args[300], *out = NULL;
+    int rc;
+
+    svct_set_sz(t, "Framing", "bytes");
+    expect_refused(t, EXIT_CONFIG, NULL, "invalid configuration value Framing (registry): accepted message or length",
+                   "given \"bytes\"");
+    snprintf(args, sizeof(args), "ping --service %s", t->name_a);
+    rc = svct_run(cmdline(svct_pipehost_exe(), args), 20000, &out);
+    ck_assert_msg(rc == 5 && strstr(out, "Framing (registry): accepted message or length, given \"bytes\"") != NULL,
+                  "ping --service with a bad Framing: %d\n%s", rc, out);
+    free(out);
+}
+END_TEST
+
 START_TEST(console_usage)
 {
     char *out = NULL;
@@ -1077,5 +1288,9 @@ Suite *ph_test_suite(void)
     add(s, tcase_create("console_stop_event"), console_stop_event);
     add(s, tcase_create("console_ctrl_break"), console_ctrl_break);
     add(s, tcase_create("console_usage"), console_usage);
+    add(s, tcase_create("console_length_framing"), console_length_framing);
+    add(s, tcase_create("framing_bad_value"), framing_bad_value);
+    add(s, tcase_create("service_length_framing"), service_length_framing);
+    add(s, tcase_create("config_bad_framing"), config_bad_framing);
     return s;
 }

@@ -359,6 +359,98 @@ START_TEST(cli_service_option)
 }
 END_TEST
 
+/* Framing: "message" (the default) or "length", in the registry, for run (--framing) and for the client
+ * commands; anything else is refused with a message naming the value and the accepted ones. It needs a
+ * restart, and reaches the core's server configuration. */
+START_TEST(framing)
+{
+    char *run_ok[] = {"run", "--framing", "length"};
+    char *run_bad[] = {"run", "--framing=stream"};
+    char *cli_ok[] = {"send", "ECHO", "x", "--framing=LENGTH"};
+    char *cli_msg[] = {"ping", "--framing", "message"};
+    char *cli_bad[] = {"whoami", "--framing", "bytes"};
+    char *cli_none[] = {"ping"};
+    svc_run_options ro;
+    svc_cli_options o;
+    ph_server_config sc;
+    svc_config other;
+    char why[200], text[32];
+    int n = 0;
+
+    ck_assert_int_eq(cfg.framing, PH_FRAMING_MESSAGE);
+    ck_assert_ptr_eq(svc_value_by_name("framing"), svc_value_by_id(SVC_V_FRAMING));
+    ck_assert_ptr_eq(svc_value_by_option("--framing"), svc_value_by_id(SVC_V_FRAMING));
+    ck_assert_int_eq(svc_value_by_id(SVC_V_FRAMING)->live, 0);
+    svc_config_value_text(&cfg, SVC_V_FRAMING, text, sizeof(text));
+    ck_assert_str_eq(text, "message");
+
+    /* The registry's text, case-insensitively as LogLevel. */
+    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_FRAMING, "length", "registry", &errs), 0);
+    ck_assert_int_eq(cfg.framing, PH_FRAMING_LENGTH);
+    ck_assert_uint_ne(cfg.set_mask & (1u << SVC_V_FRAMING), 0);
+    svc_config_value_text(&cfg, SVC_V_FRAMING, text, sizeof(text));
+    ck_assert_str_eq(text, "length");
+    svc_config_server(&cfg, &sc);
+    ck_assert_int_eq(sc.framing, PH_FRAMING_LENGTH);
+    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_FRAMING, "Message", "registry", &errs), 0);
+    ck_assert_int_eq(cfg.framing, PH_FRAMING_MESSAGE);
+    ck_assert_uint_eq(errs.count, 0);
+    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_FRAMING, "bytes", "registry", &errs), PH_EINVAL);
+    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_FRAMING, "", "registry", &errs), PH_EINVAL);
+    ck_assert_int_eq(cfg.framing, PH_FRAMING_MESSAGE);
+    ck_assert_uint_eq(errs.count, 2);
+    ck_assert_str_eq(errs.text[0], "invalid configuration value Framing (registry): accepted message or length, "
+                                   "given \"bytes\"");
+    ck_assert_int_eq(svc_cfg_errors_exit_code(&errs), PH_EXIT_CONFIG);
+    ck_assert_int_eq(svc_config_set_dword(&cfg, SVC_V_FRAMING, 1, "registry", &errs), PH_EINVAL);
+
+    /* A change is reported as needing a restart (the pipe's type changes with it). */
+    ck_assert_int_eq(svc_config_copy(&other, &cfg), 0);
+    ck_assert_int_eq(svc_config_set_text(&other, SVC_V_FRAMING, "length", "t", &errs), 0);
+    diffs[0] = '\0';
+    svc_config_diff(&cfg, &other, on_diff, &n);
+    ck_assert_int_eq(n, 1);
+    ck_assert_str_eq(diffs, "Framing message->length restart;");
+    svc_config_free(&other);
+
+    /* pipehost run --framing: a wrong value is a configuration error (exit code 1), as other values. */
+    memset(&errs, 0, sizeof(errs));
+    ck_assert_int_eq(svc_parse_run_options(3, run_ok, 1, &cfg, &ro, &errs), 0);
+    ck_assert_int_eq(cfg.framing, PH_FRAMING_LENGTH);
+    ck_assert_int_eq(svc_parse_run_options(2, run_bad, 1, &cfg, &ro, &errs), PH_EINVAL);
+    ck_assert_int_eq(cfg.framing, PH_FRAMING_LENGTH);
+    ck_assert_uint_eq(errs.count, 1);
+    ck_assert_str_eq(errs.text[0], "invalid configuration value Framing (--framing): accepted message or length, "
+                                   "given \"stream\"");
+    ck_assert_int_eq(svc_cfg_errors_exit_code(&errs), PH_EXIT_CONFIG);
+
+    /* The client commands: --framing given or not (then the service's Framing, or message, applies). */
+    ck_assert_int_eq(cli(4, cli_ok, &o, why), 0);
+    ck_assert_int_eq(o.framing_set, 1);
+    ck_assert_int_eq(o.framing, PH_FRAMING_LENGTH);
+    ck_assert_uint_eq(o.request_len, 6);
+    ck_assert_mem_eq(o.request, "ECHO x", 6);
+    svc_cli_options_free(&o);
+    ck_assert_int_eq(cli(3, cli_msg, &o, why), 0);
+    ck_assert_int_eq(o.framing_set, 1);
+    ck_assert_int_eq(o.framing, PH_FRAMING_MESSAGE);
+    svc_cli_options_free(&o);
+    ck_assert_int_eq(cli(1, cli_none, &o, why), 0);
+    ck_assert_int_eq(o.framing_set, 0);
+    ck_assert_int_eq(o.framing, PH_FRAMING_MESSAGE);
+    svc_cli_options_free(&o);
+    ck_assert_int_eq(cli(3, cli_bad, &o, why), PH_EINVAL);
+    ck_assert_str_eq(why, "--framing accepts message or length, given \"bytes\"");
+    ck_assert_ptr_null(o.request);
+
+    ck_assert_int_eq(svc_parse_framing("LENGTH", &sc.framing), 0);
+    ck_assert_int_eq(sc.framing, PH_FRAMING_LENGTH);
+    ck_assert_int_eq(svc_parse_framing("length ", &sc.framing), PH_EINVAL);
+    ck_assert_str_eq(svc_framing_name(PH_FRAMING_MESSAGE), "message");
+    ck_assert_str_eq(svc_framing_name(PH_FRAMING_LENGTH), "length");
+}
+END_TEST
+
 static void add(Suite *s, TCase *tc, const TTest *test)
 {
     tcase_add_checked_fixture(tc, setup, teardown);
@@ -382,5 +474,6 @@ Suite *ph_test_suite(void)
     add(s, tcase_create("run_usage_exit_code"), run_usage_exit_code);
     add(s, tcase_create("pipe_name_one_limit"), pipe_name_one_limit);
     add(s, tcase_create("cli_service_option"), cli_service_option);
+    add(s, tcase_create("framing"), framing);
     return s;
 }

@@ -329,16 +329,33 @@ PH_EXTERN int ph_client_require_server_pid(ph_client *client, unsigned long pid)
 /* The server account seen by the last verified connect ("S-1-…"), also after a PH_EUNTRUSTED refusal;
  * "" when none was read. */
 PH_EXTERN const char *ph_client_server_account(const ph_client *client);
-/* Connects within timeout_ms, retrying while all instances are busy. Errors: PH_ENOTFOUND (no such pipe),
- * PH_ETIMEDOUT (busy past the deadline), PH_EACCESS, PH_EBADNAME, PH_ESYS, PH_EUNTRUSTED (the server's
- * account is not the required one, or could not be read; the connection is closed). */
+/* Connects within timeout_ms, retrying while all instances are busy. flags: PH_CLIENT_IMPERSONATION,
+ * PH_CLIENT_VERIFY_SERVER, PH_CLIENT_LENGTH_FRAMING. The framing must be the server's: without
+ * PH_CLIENT_LENGTH_FRAMING the pipe must be a message-type pipe (a server in PH_FRAMING_MESSAGE) and is read
+ * in message mode; with it, a byte-type pipe (PH_FRAMING_LENGTH) read in byte mode. A mismatch is refused
+ * before anything is sent with PH_EINVAL (syserror ERROR_INVALID_PARAMETER; the connection is closed).
+ * Errors: PH_ENOTFOUND (no such pipe), PH_ETIMEDOUT (busy past the deadline), PH_EACCESS, PH_EBADNAME,
+ * PH_EINVAL (framing mismatch), PH_ESYS, PH_EUNTRUSTED (the server's account is not the required one, or
+ * could not be read; the connection is closed). */
 PH_EXTERN int ph_client_connect(ph_client *client, const char *pipe_name, uint32_t timeout_ms, unsigned flags);
-/* Sends one request message and reads one response message (reassembled across ERROR_MORE_DATA, at most
- * max_response bytes; 0 = 64 MiB). *resp is NUL-terminated for convenience (not counted in *resp_len) and
- * must be released with ph_free. Errors: PH_EPIPE, PH_ETIMEDOUT, PH_ETOOBIG, PH_ESTATE (not connected). */
+/* Sends one request and receives one response: ph_client_send then ph_client_recv under one deadline of
+ * timeout_ms; at most max_response bytes of response (0 = 64 MiB). *resp is NUL-terminated for convenience
+ * (not counted in *resp_len) and must be released with ph_free. In length framing, after pipelined sends
+ * whose responses were not received yet, the response returned is the oldest of those, not this request's:
+ * receive them first. Errors: PH_EPIPE, PH_ETIMEDOUT, PH_ETOOBIG, PH_ESTATE (not connected, or out of step). */
 PH_EXTERN int ph_client_transact(ph_client *client, const void *req, size_t req_len, unsigned char **resp,
                                  size_t *resp_len, uint32_t timeout_ms, size_t max_response);
-/* Lower level: send one message / receive one message, each bounded by timeout_ms. */
+/* Lower level, each bounded by timeout_ms. ph_client_send sends one request: in message framing one pipe
+ * message; in length framing its 4-byte little-endian length and the bytes in a single write (len at most
+ * 2^31 - 5). ph_client_recv receives one response of at most max_len bytes (0 = 64 MiB), NUL-terminated and
+ * released with ph_free: in message framing one pipe message reassembled across ERROR_MORE_DATA; in length
+ * framing the 4-byte header and then exactly the body, across as many partial reads as the pipe gives, never
+ * reading into the next frame. Length framing lets a caller pipeline: send N requests, then recv N responses,
+ * which come in order (mind that a server stops waiting for a client that does not read its responses, see
+ * write_timeout_ms). A response over max_len is PH_ETOOBIG, and what was not read of it stays unread (in
+ * length framing the whole body: the header gave its size). After any failure that leaves a request or
+ * response partly transferred (that one, PH_EPIPE, PH_ETIMEDOUT, …), the connection is out of step: every
+ * call fails with PH_ESTATE until ph_client_connect. Errors as ph_client_transact, and PH_EINVAL. */
 PH_EXTERN int ph_client_send(ph_client *client, const void *msg, size_t len, uint32_t timeout_ms);
 PH_EXTERN int ph_client_recv(ph_client *client, unsigned char **msg, size_t *len, uint32_t timeout_ms,
                              size_t max_len);

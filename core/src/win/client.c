@@ -1,6 +1,21 @@
 /* client.c — the client side: connect with busy-retry under a deadline, verify the server's account, send, receive, transact. */
 #include "ph_win.h"
 
+/* Two framings (pipehost.h, ph_framing):
+ *   - message (default): the pipe is read in message mode; one WriteFile is one request, a response is one
+ *     pipe message, reassembled across ERROR_MORE_DATA.
+ *   - length (PH_CLIENT_LENGTH_FRAMING): the pipe is a byte-type pipe read in byte mode; every request and
+ *     response is a 4-byte little-endian length and that many bytes. A request goes out as one WriteFile of
+ *     header and body together (one buffer), so the server never sees a header without its body because of
+ *     us. A response is read as the header, then the body, each by as many byte-mode reads as the pipe
+ *     hands out, all under one deadline, and never past the end of the frame: bytes after it belong to the
+ *     next response of a pipelined caller (send N, then recv N).
+ * Out of step: whenever a request or response was left half-written or half-read (an error, a timeout, a
+ * response over max_len whose rest is not read), the connection is marked broken and every later
+ * send/recv/transact fails with PH_ESTATE until the next connect. In length mode a response over max_len
+ * is not read and discarded: its length comes from the server, and reading up to 4 GiB that nobody wants
+ * under the caller's deadline would be worse than reconnecting. */
+
 #include <aclapi.h>
 #include <sddl.h>
 #include <stdlib.h>
@@ -14,6 +29,7 @@ struct ph_client {
     OVERLAPPED ov;
     DWORD syserr;
     int broken;       /* a message was left half-read: the pipe is out of step and must not be used */
+    int length_framing; /* PH_CLIENT_LENGTH_FRAMING at the last connect */
     char required[PH_SID_TEXT_MAX];     /* ph_client_require_server: the server's account; "" = a service account */
     char server_sid[PH_SID_TEXT_MAX];   /* the account seen at the last verified connect ("" = none) */
     unsigned long required_pid;         /* ph_client_require_server_pid: the serving process; 0 = by account */
@@ -51,6 +67,7 @@ static void close_pipe(ph_client *c)
         CloseHandle(c->pipe);
     c->pipe = INVALID_HANDLE_VALUE;
     c->broken = 0;
+    c->length_framing = 0;
 }
 
 void ph_client_free(ph_client *c)
@@ -209,7 +226,8 @@ int ph_client_connect(ph_client *c, const char *pipe_name, uint32_t timeout_ms, 
     char name[sizeof(PH_PIPE_PREFIX) + PH_PIPE_NAME_MAX];
     DWORD sqos = SECURITY_SQOS_PRESENT |
                  ((flags & PH_CLIENT_IMPERSONATION) ? SECURITY_IMPERSONATION : SECURITY_IDENTIFICATION);
-    DWORD mode = PIPE_READMODE_MESSAGE, err = 0;
+    DWORD mode = (flags & PH_CLIENT_LENGTH_FRAMING) ? PIPE_READMODE_BYTE : PIPE_READMODE_MESSAGE, err = 0;
+    DWORD pipe_flags = 0;
     ULONGLONG deadline;
     wchar_t *wname = NULL;
     HANDLE h = INVALID_HANDLE_VALUE;
@@ -270,12 +288,28 @@ int ph_client_connect(ph_client *c, const char *pipe_name, uint32_t timeout_ms, 
             goto cleanup;
         }
     }
+    /* The framing asked for must be the server's: a pipehost server in length framing serves a byte-type
+     * pipe, in message framing a message-type one. Talking length frames to a message server (or the
+     * reverse) would get answers that cannot be parsed, say a reply "ERR …" read as a 542 MB length; the
+     * system would refuse message reads on a byte pipe anyway (ERROR_INVALID_PARAMETER). So a mismatch is
+     * refused here, before anything is sent, with PH_EINVAL. */
+    if (!GetNamedPipeInfo(h, &pipe_flags, NULL, NULL, NULL)) {
+        rc = fail(c, GetLastError());
+        CloseHandle(h);
+        goto cleanup;
+    }
+    if (((pipe_flags & PIPE_TYPE_MESSAGE) != 0) == ((flags & PH_CLIENT_LENGTH_FRAMING) != 0)) {
+        rc = fail(c, ERROR_INVALID_PARAMETER);
+        CloseHandle(h);
+        goto cleanup;
+    }
     if (!SetNamedPipeHandleState(h, &mode, NULL, NULL)) {
         rc = fail(c, GetLastError());
         CloseHandle(h);
         goto cleanup;
     }
     c->pipe = h;
+    c->length_framing = (flags & PH_CLIENT_LENGTH_FRAMING) != 0;
     rc = 0;
 
 cleanup:
@@ -312,43 +346,68 @@ static void ov_reset(ph_client *c)
     c->ov.hEvent = c->event;
 }
 
+/* The time an operation may still take: PH_INFINITE stays infinite, else what is left until deadline. */
+static uint32_t left_ms(uint32_t timeout_ms, ULONGLONG deadline)
+{
+    return timeout_ms == PH_INFINITE ? PH_INFINITE : remaining_ms(deadline);
+}
+
+/* Length framing: the header is the body's length, 4 bytes little-endian. */
+#define PH_FRAME_HEADER 4u
+
 int ph_client_send(ph_client *c, const void *msg, size_t len, uint32_t timeout_ms)
 {
     static const unsigned char empty[1] = {0};
+    unsigned char small[512];
+    unsigned char *frame = NULL;
+    const void *out = msg ? msg : empty;
+    size_t total = len;
     DWORD bytes = 0, err;
     BOOL ok;
+    int rc;
 
     if (c == NULL || (msg == NULL && len > 0) || len > 0x7fffffffu)
         return PH_EINVAL;
     if (c->pipe == INVALID_HANDLE_VALUE || c->broken)
         return PH_ESTATE;
+    if (c->length_framing) {
+        /* Header and body in one buffer and one WriteFile, so they reach the pipe together. */
+        if (len > 0x7fffffffu - PH_FRAME_HEADER)
+            return PH_EINVAL;
+        total = PH_FRAME_HEADER + len;
+        frame = total <= sizeof(small) ? small : malloc(total);
+        if (frame == NULL)
+            return PH_ENOMEM;
+        frame[0] = (unsigned char)(len & 0xffu);
+        frame[1] = (unsigned char)((len >> 8) & 0xffu);
+        frame[2] = (unsigned char)((len >> 16) & 0xffu);
+        frame[3] = (unsigned char)((len >> 24) & 0xffu);
+        if (len > 0)
+            memcpy(frame + PH_FRAME_HEADER, msg, len);
+        out = frame;
+    }
     ov_reset(c);
-    ok = ph__sys.WriteFile(c->pipe, msg ? msg : empty, (DWORD)len, NULL, &c->ov);
+    ok = ph__sys.WriteFile(c->pipe, out, (DWORD)total, NULL, &c->ov);
     err = io_finish(c, ok, timeout_ms, &bytes);
-    if (err == 0 && bytes != len)
+    if (err == 0 && bytes != total)
         err = ERROR_WRITE_FAULT;
+    rc = 0;
     if (err != 0) {
         c->broken = 1; /* the server may have a partial message */
-        return fail(c, err);
+        rc = fail(c, err);
     }
-    return 0;
+    if (frame != small)
+        free(frame);
+    return rc;
 }
 
-int ph_client_recv(ph_client *c, unsigned char **msg, size_t *len, uint32_t timeout_ms, size_t max_len)
+/* Message framing: one pipe message, reassembled across ERROR_MORE_DATA. */
+static int recv_message(ph_client *c, unsigned char **msg, size_t *len, uint32_t timeout_ms, ULONGLONG deadline,
+                        size_t max_len)
 {
     ph_buf b = {NULL, 0, 0};
-    ULONGLONG deadline;
     int rc;
 
-    if (c == NULL || msg == NULL || len == NULL)
-        return PH_EINVAL;
-    *msg = NULL;
-    *len = 0;
-    if (c->pipe == INVALID_HANDLE_VALUE || c->broken)
-        return PH_ESTATE;
-    if (max_len == 0 || max_len > PH_RESPONSE_CEILING)
-        max_len = PH_RESPONSE_CEILING;
-    deadline = GetTickCount64() + (timeout_ms == PH_INFINITE ? 0x7fffffffu : timeout_ms);
     for (;;) {
         size_t want = b.len < 4096 ? 4096 : b.len;
         DWORD bytes = 0, err;
@@ -363,7 +422,7 @@ int ph_client_recv(ph_client *c, unsigned char **msg, size_t *len, uint32_t time
         }
         ov_reset(c);
         ok = ph__sys.ReadFile(c->pipe, b.data + b.len, (DWORD)want, NULL, &c->ov);
-        err = io_finish(c, ok, timeout_ms == PH_INFINITE ? PH_INFINITE : remaining_ms(deadline), &bytes);
+        err = io_finish(c, ok, left_ms(timeout_ms, deadline), &bytes);
         b.len += bytes;
         b.data[b.len] = '\0';
         if (err == 0)
@@ -392,6 +451,90 @@ cleanup:
     return rc;
 }
 
+/* Length framing: reads exactly n bytes into buf, by as many byte-mode reads as it takes, before deadline.
+ * Never more: what follows belongs to the next frame. Returns 0 or the Win32 error (WAIT_TIMEOUT when the
+ * deadline passed); a closed pipe mid-way is ERROR_BROKEN_PIPE whatever was read. */
+static DWORD read_exact(ph_client *c, unsigned char *buf, size_t n, uint32_t timeout_ms, ULONGLONG deadline)
+{
+    size_t got = 0;
+
+    while (got < n) {
+        uint32_t wait = left_ms(timeout_ms, deadline);
+        DWORD bytes = 0, err;
+        BOOL ok;
+
+        ov_reset(c);
+        ok = ph__sys.ReadFile(c->pipe, buf + got, (DWORD)(n - got), NULL, &c->ov);
+        err = io_finish(c, ok, wait, &bytes);
+        got += bytes;
+        if (err != 0)
+            return err;
+        /* A zero-byte read (a zero-length write by the server) gives nothing; the deadline still holds. */
+        if (bytes == 0 && wait == 0)
+            return WAIT_TIMEOUT;
+    }
+    return 0;
+}
+
+static int recv_frame(ph_client *c, unsigned char **msg, size_t *len, uint32_t timeout_ms, ULONGLONG deadline,
+                      size_t max_len)
+{
+    unsigned char head[PH_FRAME_HEADER];
+    ph_buf b = {NULL, 0, 0};
+    size_t n = 0;
+    DWORD err;
+    int rc;
+
+    err = read_exact(c, head, sizeof(head), timeout_ms, deadline);
+    if (err == 0) {
+        n = (size_t)head[0] | ((size_t)head[1] << 8) | ((size_t)head[2] << 16) | ((size_t)head[3] << 24);
+        if (n > max_len) {
+            /* The body stays unread: the connection is out of step (see the top of this file). */
+            c->broken = 1;
+            c->syserr = 0;
+            rc = PH_ETOOBIG;
+            goto cleanup;
+        }
+        if (ph__buf_reserve(&b, n) != 0) {
+            c->broken = 1;
+            rc = PH_ENOMEM;
+            goto cleanup;
+        }
+        err = read_exact(c, b.data, n, timeout_ms, deadline);
+    }
+    if (err != 0) {
+        c->broken = 1;
+        rc = fail(c, err);
+        goto cleanup;
+    }
+    b.len = n;
+    b.data[n] = '\0';
+    *msg = ph__buf_detach(&b, len);
+    rc = *msg ? 0 : PH_ENOMEM;
+
+cleanup:
+    ph__buf_free(&b);
+    return rc;
+}
+
+int ph_client_recv(ph_client *c, unsigned char **msg, size_t *len, uint32_t timeout_ms, size_t max_len)
+{
+    ULONGLONG deadline;
+
+    if (c == NULL || msg == NULL || len == NULL)
+        return PH_EINVAL;
+    *msg = NULL;
+    *len = 0;
+    if (c->pipe == INVALID_HANDLE_VALUE || c->broken)
+        return PH_ESTATE;
+    if (max_len == 0 || max_len > PH_RESPONSE_CEILING)
+        max_len = PH_RESPONSE_CEILING;
+    deadline = GetTickCount64() + (timeout_ms == PH_INFINITE ? 0x7fffffffu : timeout_ms);
+    if (c->length_framing)
+        return recv_frame(c, msg, len, timeout_ms, deadline, max_len);
+    return recv_message(c, msg, len, timeout_ms, deadline, max_len);
+}
+
 int ph_client_transact(ph_client *c, const void *req, size_t req_len, unsigned char **resp, size_t *resp_len,
                        uint32_t timeout_ms, size_t max_response)
 {
@@ -406,6 +549,5 @@ int ph_client_transact(ph_client *c, const void *req, size_t req_len, unsigned c
     rc = ph_client_send(c, req, req_len, timeout_ms);
     if (rc != 0)
         return rc;
-    return ph_client_recv(c, resp, resp_len, timeout_ms == PH_INFINITE ? PH_INFINITE : remaining_ms(deadline),
-                          max_response);
+    return ph_client_recv(c, resp, resp_len, left_ms(timeout_ms, deadline), max_response);
 }

@@ -67,7 +67,6 @@ typedef enum op_result {
 } op_result;
 
 static op_result conn_start_request(ph_conn *c, int replied, DWORD *bytes, DWORD *err);
-static op_result frame_next(ph_conn *c, DWORD *bytes, DWORD *err);
 static op_result conn_dispatch(ph_conn *c, DWORD *bytes, DWORD *err);
 static DWORD conn_accept(ph_conn *c);
 
@@ -549,11 +548,15 @@ static op_result conn_start_request(ph_conn *c, int replied, DWORD *bytes, DWORD
         return OP_PENDING;
     }
     if (running && c->in.len > 0) {
-        /* Length framing: the next request (or its start) is already here. */
+        /* Length framing: the next request (or its start) is already here. It is handled as a read of no
+         * bytes that completed at once (on_read, from the completion loop), so no call chain grows per
+         * pipelined request. */
         c->state = PH_CONN_READING;
         ph__timer_arm_locked(s, c, PH_CONN_IDLE, deadline_after(now, idle_ms));
         ReleaseSRWLockExclusive(&c->lock);
-        return frame_next(c, bytes, err);
+        *bytes = 0;
+        *err = 0;
+        return OP_INLINE;
     }
     if (running) {
         ph_worker *w;
