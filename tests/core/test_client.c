@@ -1,6 +1,8 @@
 /* test_client.c — the client: connect with a deadline and busy-retry, SQOS, transact, reassembly, clear errors. */
 #include "coretest.h"
 
+#include <sddl.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,12 +276,69 @@ START_TEST(sqos_identification_by_default)
     ck_assert_int_ge(ct_sys_state.nopens, 1);
     ck_assert_uint_ne(ct_sys_state.open_flags & SECURITY_SQOS_PRESENT, 0);
     ck_assert_uint_eq(ct_sys_state.open_flags & level_mask, SECURITY_IDENTIFICATION);
-    ck_assert_uint_eq(ct_sys_state.open_access, GENERIC_READ | GENERIC_WRITE);
+    ck_assert_uint_eq(ct_sys_state.open_access, GENERIC_READ | FILE_WRITE_DATA | FILE_WRITE_ATTRIBUTES);
     ct_expect_str(c, "x", "x");
     ck_assert_int_eq(ph_client_connect(c, name, 5000, PH_CLIENT_IMPERSONATION), 0);
     ck_assert_uint_ne(ct_sys_state.open_flags & SECURITY_SQOS_PRESENT, 0);
     ck_assert_uint_eq(ct_sys_state.open_flags & level_mask, SECURITY_IMPERSONATION);
     ct_expect_str(c, "y", "y");
+    ph_client_free(c);
+    ph_server_free(s);
+    ct_sys_restore();
+    ct_ctx_free(&ctx);
+}
+END_TEST
+
+/* Whether the descriptor grants `access` (generic rights mapped as for files, which pipes use) to this
+ * process's token: the check Windows makes when a client opens a pipe. Wine runs AccessCheck for real, though
+ * it does not run it on pipe opens. */
+static int descriptor_grants(const char *sddl, DWORD access)
+{
+    GENERIC_MAPPING map = {FILE_GENERIC_READ, FILE_GENERIC_WRITE, FILE_GENERIC_EXECUTE, FILE_ALL_ACCESS};
+    PSECURITY_DESCRIPTOR sd = NULL;
+    HANDLE token = NULL, imp = NULL;
+    PRIVILEGE_SET privs;
+    DWORD privs_len = sizeof(privs), granted = 0;
+    BOOL ok = FALSE;
+
+    ck_assert(ConvertStringSecurityDescriptorToSecurityDescriptorA(sddl, SDDL_REVISION_1, &sd, NULL));
+    ck_assert(OpenProcessToken(GetCurrentProcess(), TOKEN_DUPLICATE | TOKEN_QUERY, &token));
+    ck_assert(DuplicateToken(token, SecurityIdentification, &imp));
+    MapGenericMask(&access, &map);
+    ck_assert_msg(AccessCheck(sd, imp, access, &map, &privs, &privs_len, &granted, &ok), "AccessCheck: error %lu",
+                  GetLastError());
+    CloseHandle(imp);
+    CloseHandle(token);
+    LocalFree(sd);
+    return ok != FALSE;
+}
+
+/* What the client asks for at open is granted by the default descriptor's entry for ordinary users
+ * (Authenticated Users, which this process's token holds; the entries for Administrators and the rest are
+ * left out, since the test may run as one). GENERIC_WRITE would not be: it includes FILE_CREATE_PIPE_INSTANCE,
+ * which that entry withholds. Wine does not check pipe opens against the DACL, so the check is AccessCheck's. */
+START_TEST(client_access_fits_the_default_descriptor)
+{
+    static const char users_only[] = "O:SYG:SYD:P(A;;0x12019b;;;AU)"; /* AccessCheck wants an owner */
+    char name[CT_NAME_MAX];
+    ph_server_config cfg;
+    ct_ctx ctx;
+    ph_server *s;
+    ph_client *c = NULL;
+
+    ck_assert_msg(strstr(PH_DEFAULT_SDDL, "(A;;0x12019b;;;AU)") != NULL, "the default descriptor changed");
+    ct_sys_install();
+    ct_ctx_init(&ctx);
+    ct_config(&cfg, name, sizeof(name), "cli-access", &ctx, NULL);
+    s = ct_start(&cfg, &ctx);
+    ck_assert_int_eq(ph_client_new(&c), 0);
+    ck_assert_int_eq(ph_client_connect(c, name, 5000, 0), 0);
+    ck_assert_msg(descriptor_grants(users_only, ct_sys_state.open_access),
+                  "an ordinary user would be refused the client's access 0x%lx", ct_sys_state.open_access);
+    ck_assert_msg(!descriptor_grants(users_only, GENERIC_READ | GENERIC_WRITE),
+                  "GENERIC_WRITE granted: the entry lets users create instances");
+    ck_assert_int_eq(ph_client_connect(c, name, 5000, PH_CLIENT_LENGTH_FRAMING) == PH_EINVAL, 1);
+    ck_assert_msg(descriptor_grants(users_only, ct_sys_state.open_access), "length framing asks for more");
     ph_client_free(c);
     ph_server_free(s);
     ct_sys_restore();
@@ -365,6 +424,9 @@ Suite *ph_test_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("sqos_identification_by_default");
     tcase_add_test(tc, sqos_identification_by_default);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("client_access_fits_the_default_descriptor");
+    tcase_add_test(tc, client_access_fits_the_default_descriptor);
     suite_add_tcase(s, tc);
     tc = tcase_create("server_gets_identification_token");
     tcase_add_test(tc, server_gets_identification_token);

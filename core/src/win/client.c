@@ -250,7 +250,7 @@ int ph_client_connect(ph_client *c, const char *pipe_name, uint32_t timeout_ms, 
     for (;;) {
         DWORD wait;
 
-        h = ph__sys.CreateFileW(wname, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
+        h = ph__sys.CreateFileW(wname, PH_CLIENT_PIPE_ACCESS, 0, NULL, OPEN_EXISTING,
                                 FILE_FLAG_OVERLAPPED | sqos, NULL);
         if (h != INVALID_HANDLE_VALUE)
             break;

@@ -66,6 +66,12 @@ int ph__token_user_sid(HANDLE token, char *sid, size_t sid_size);
 /* The client on the other end of a connected server pipe: pid, session, and user SID (from its token,
  * through impersonation only). sid gets "" when unknown: never the token of whatever process has the pid. */
 #define PH_SID_TEXT_MAX 192
+
+/* What a client asks for when it opens a pipe: read, write data, and write attributes (to set message read
+ * mode). Never GENERIC_WRITE: for a pipe it includes FILE_APPEND_DATA, which is FILE_CREATE_PIPE_INSTANCE,
+ * and PH_DEFAULT_SDDL withholds that from ordinary users (so they cannot add instances of the name), so
+ * Windows would refuse their open with ERROR_ACCESS_DENIED. */
+#define PH_CLIENT_PIPE_ACCESS (GENERIC_READ | FILE_WRITE_DATA | FILE_WRITE_ATTRIBUTES)
 void ph__client_identity(HANDLE pipe, ph_client_info *info, char *sid, size_t sid_size, const ph_logger *lg);
 
 #endif /* PH_WIN_H */

@@ -27,8 +27,13 @@ try
     // Identification: the server may learn who we are (WHOAMI, per-verb authorization) but cannot act as us.
     // PipeOptions.None: synchronous I/O is enough for one request. Not PipeOptions.CurrentUserOnly: on a client it
     // requires the pipe to be owned by our own account, which a service running as LocalSystem is not.
-    using var pipe = new NamedPipeClientStream(".", name, PipeDirection.InOut, PipeOptions.None,
-                                               TokenImpersonationLevel.Identification);
+    // The rights, not PipeDirection.InOut: InOut asks for GENERIC_WRITE, which includes the right to create pipe
+    // instances; pipehost's default descriptor withholds that from ordinary users, so Windows would refuse them.
+    // WriteAttributes is what setting ReadMode needs.
+    const PipeAccessRights rights = PipeAccessRights.ReadData | PipeAccessRights.WriteData |
+                                    PipeAccessRights.ReadAttributes | PipeAccessRights.WriteAttributes;
+    using var pipe = new NamedPipeClientStream(".", name, rights, PipeOptions.None,
+                                               TokenImpersonationLevel.Identification, HandleInheritability.None);
     pipe.Connect(5000);                             // waits while every instance is busy; TimeoutException after 5 s
     pipe.ReadMode = PipeTransmissionMode.Message;   // only possible once connected
 

@@ -80,7 +80,10 @@ func run(args []string) int {
 	// Retries while every instance is busy, until the context's deadline.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	conn, err := winio.DialPipeAccessImpLevel(ctx, path, syscall.GENERIC_READ|syscall.GENERIC_WRITE,
+	// Read and write data only: GENERIC_WRITE includes the right to create pipe instances, which pipehost's
+	// default descriptor withholds from ordinary users, so Windows would refuse the open.
+	const fileWriteData = 0x2
+	conn, err := winio.DialPipeAccessImpLevel(ctx, path, syscall.GENERIC_READ|fileWriteData,
 		winio.PipeImpLevelIdentification)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", path, err)

@@ -18,11 +18,14 @@ $ErrorActionPreference = 'Stop'
 $name = $Pipe -replace '^\\\\\.\\pipe\\', ''
 
 # Identification: the server may learn who we are (WHOAMI, per-verb authorization) but cannot act as us.
+# The rights, not PipeDirection InOut: InOut asks for GENERIC_WRITE, which includes the right to create pipe
+# instances; pipehost's default descriptor withholds that from ordinary users, so Windows would refuse them.
+$rights = [System.IO.Pipes.PipeAccessRights]'ReadData, WriteData, ReadAttributes, WriteAttributes'
 $client = [System.IO.Pipes.NamedPipeClientStream]::new(
-    '.', $name,
-    [System.IO.Pipes.PipeDirection]::InOut,
+    '.', $name, $rights,
     [System.IO.Pipes.PipeOptions]::None,
-    [System.Security.Principal.TokenImpersonationLevel]::Identification)
+    [System.Security.Principal.TokenImpersonationLevel]::Identification,
+    [System.IO.HandleInheritability]::None)
 try {
     $client.Connect($TimeoutMs)                                          # TimeoutException when busy or absent
     $client.ReadMode = [System.IO.Pipes.PipeTransmissionMode]::Message   # only possible once connected

@@ -27,6 +27,9 @@ import win32file
 import win32pipe
 import winerror
 
+FILE_WRITE_DATA = 0x0002  # winnt.h
+FILE_WRITE_ATTRIBUTES = 0x0100
+
 
 def request(pipe: str, data: bytes, timeout_s: float = 5.0) -> bytes:
     """Sends one request on a new connection and returns the whole answer (one pipe message)."""
@@ -35,9 +38,12 @@ def request(pipe: str, data: bytes, timeout_s: float = 5.0) -> bytes:
     while True:
         try:
             # Identification: the server may learn who we are (WHOAMI, per-verb authorization) but cannot act as us.
+            # Not GENERIC_WRITE: it includes the right to create pipe instances, which pipehost's default descriptor
+            # withholds from ordinary users (Windows would refuse the open). Write data, and write attributes for
+            # SetNamedPipeHandleState.
             handle = win32file.CreateFile(
                 path,
-                win32file.GENERIC_READ | win32file.GENERIC_WRITE,
+                win32file.GENERIC_READ | FILE_WRITE_DATA | FILE_WRITE_ATTRIBUTES,
                 0, None, win32file.OPEN_EXISTING,
                 win32con.SECURITY_SQOS_PRESENT | win32file.SECURITY_IDENTIFICATION,
                 None)
