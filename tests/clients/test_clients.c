@@ -36,33 +36,13 @@ static void teardown(void)
         DeleteFileW(g_node_out);
 }
 
-/* Starts a program with stdout and stderr going to out_file (a file, never a pipe: node.exe under Wine needs
- * that). Returns its process handle. */
+/* Starts exe with args, stdout and stderr going to out_file (svct_spawn). */
 static HANDLE spawn(const wchar_t *exe, const wchar_t *args, const wchar_t *out_file)
 {
-    SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, TRUE};
-    STARTUPINFOW si;
-    PROCESS_INFORMATION pi;
     wchar_t cmd[2048];
-    HANDLE h = CreateFileW(out_file, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, &sa,
-                           CREATE_ALWAYS, FILE_ATTRIBUTE_TEMPORARY, NULL);
-    BOOL ok;
-    DWORD err;
 
-    ck_assert_msg(h != INVALID_HANDLE_VALUE, "cannot create %ls: %lu", out_file, GetLastError());
     swprintf(cmd, 2048, L"\"%ls\" %ls", exe, args);
-    memset(&si, 0, sizeof(si));
-    si.cb = sizeof(si);
-    si.dwFlags = STARTF_USESTDHANDLES;
-    si.hStdInput = GetStdHandle(STD_INPUT_HANDLE);
-    si.hStdOutput = h;
-    si.hStdError = h;
-    ok = svct_create_process(cmd, 0, &si, &pi);
-    err = GetLastError();
-    CloseHandle(h);
-    ck_assert_msg(ok, "CreateProcessW(%ls): %lu", cmd, err);
-    CloseHandle(pi.hThread);
-    return pi.hProcess;
+    return svct_spawn(cmd, out_file);
 }
 
 /* Waits for an overlapped operation until deadline (a GetTickCount64 value); cancels it on expiry. */

@@ -347,23 +347,15 @@ BOOL svct_create_process(const wchar_t *cmdline, DWORD flags, STARTUPINFOW *si, 
     return ok;
 }
 
-int svct_run(const wchar_t *cmdline, unsigned timeout_ms, char **out)
+HANDLE svct_spawn(const wchar_t *cmdline, const wchar_t *out_file)
 {
     SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, TRUE};
     STARTUPINFOW si;
     PROCESS_INFORMATION pi;
-    wchar_t tmp[MAX_PATH], file[MAX_PATH];
-    HANDLE h;
-    DWORD code = 0;
-    static unsigned counter;
-    int rc;
+    HANDLE h = CreateFileW(out_file, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, &sa,
+                           CREATE_ALWAYS, FILE_ATTRIBUTE_TEMPORARY, NULL);
 
-    /* Output goes to a file, not a pipe: a child that writes more than a pipe holds cannot block. */
-    ck_assert(GetTempPathW(MAX_PATH, tmp) > 0);
-    swprintf(file, MAX_PATH, L"%lsphsvc-out-%lu-%u.txt", tmp, (unsigned long)GetCurrentProcessId(), ++counter);
-    h = CreateFileW(file, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, &sa, CREATE_ALWAYS,
-                    FILE_ATTRIBUTE_TEMPORARY, NULL);
-    ck_assert_msg(h != INVALID_HANDLE_VALUE, "cannot create %ls: %lu", file, GetLastError());
+    ck_assert_msg(h != INVALID_HANDLE_VALUE, "cannot create %ls: %lu", out_file, GetLastError());
     memset(&si, 0, sizeof(si));
     si.cb = sizeof(si);
     si.dwFlags = STARTF_USESTDHANDLES;
@@ -377,6 +369,21 @@ int svct_run(const wchar_t *cmdline, unsigned timeout_ms, char **out)
     }
     CloseHandle(h);
     CloseHandle(pi.hThread);
+    return pi.hProcess;
+}
+
+int svct_run(const wchar_t *cmdline, unsigned timeout_ms, char **out)
+{
+    PROCESS_INFORMATION pi;
+    wchar_t tmp[MAX_PATH], file[MAX_PATH];
+    DWORD code = 0;
+    static unsigned counter;
+    int rc;
+
+    /* Output goes to a file, not a pipe: a child that writes more than a pipe holds cannot block. */
+    ck_assert(GetTempPathW(MAX_PATH, tmp) > 0);
+    swprintf(file, MAX_PATH, L"%lsphsvc-out-%lu-%u.txt", tmp, (unsigned long)GetCurrentProcessId(), ++counter);
+    pi.hProcess = svct_spawn(cmdline, file);
     if (WaitForSingleObject(pi.hProcess, timeout_ms) != WAIT_OBJECT_0) {
         TerminateProcess(pi.hProcess, 255);
         WaitForSingleObject(pi.hProcess, 5000);

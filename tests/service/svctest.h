@@ -60,6 +60,11 @@ int svct_transact(const char *pipe, const void *req, size_t len, unsigned char *
  * retried (up to 5 tries, each noted on stderr). Returns TRUE, or FALSE with GetLastError() set. */
 BOOL svct_create_process(const wchar_t *cmdline, DWORD flags, STARTUPINFOW *si, PROCESS_INFORMATION *pi);
 
+/* Starts a program (command line) with stdout and stderr going to out_file, created or truncated: a file, not a
+ * pipe, so a child that writes much cannot block (and node.exe under Wine needs a file). Returns its process
+ * handle; the test fails if it cannot start. */
+HANDLE svct_spawn(const wchar_t *cmdline, const wchar_t *out_file);
+
 /* Runs a program (command line), capturing stdout+stderr into *out (malloc'd), waiting at most
  * timeout_ms. Returns the exit code, or -1 if it had to be killed. */
 int svct_run(const wchar_t *cmdline, unsigned timeout_ms, char **out);

@@ -935,13 +935,31 @@ static int wait_ping(const char *pipe, unsigned timeout_ms)
     return 0;
 }
 
+/* Sets a console-mode server's stop event and checks it ended with exit code 0, having said it served and
+ * stopped (its output file is then deleted). */
+static void stop_console_clean(HANDLE ev, PROCESS_INFORMATION *pi, const wchar_t *file)
+{
+    DWORD code = 1;
+    char *out;
+
+    SetEvent(ev);
+    ck_assert_msg(WaitForSingleObject(pi->hProcess, 15000) == WAIT_OBJECT_0, "console mode did not stop in 15 s");
+    GetExitCodeProcess(pi->hProcess, &code);
+    CloseHandle(pi->hProcess);
+    CloseHandle(ev);
+    out = svct_read_file(file);
+    DeleteFileW(file);
+    ck_assert_msg(code == 0, "exit code %lu\n%s", code, out);
+    ck_assert_msg(strstr(out, "serving") != NULL && strstr(out, "stopped") != NULL, "%s", out);
+    free(out);
+}
+
 START_TEST(console_stop_event)
 {
-    char pipe[160], ev_name[100], args[400], *out;
+    char pipe[160], ev_name[100], args[400];
     wchar_t wev[100], tmp[MAX_PATH], file[MAX_PATH];
     PROCESS_INFORMATION pi;
     HANDLE ev;
-    DWORD code = 99;
 
     ph_test_pipe_name(pipe, sizeof(pipe), "console");
     snprintf(ev_name, sizeof(ev_name), "Local\\phsvc-stop-%lu", (unsigned long)GetCurrentProcessId());
@@ -953,16 +971,7 @@ START_TEST(console_stop_event)
     snprintf(args, sizeof(args), "run --pipe \\\\.\\pipe\\%s --stop-event %s --drain-timeout 1000", pipe, ev_name);
     spawn_console(args, 0, file, &pi);
     ck_assert_msg(wait_ping(pipe, 15000), "console mode never answered PING");
-    SetEvent(ev);
-    ck_assert_msg(WaitForSingleObject(pi.hProcess, 15000) == WAIT_OBJECT_0, "console mode did not stop in 15 s");
-    GetExitCodeProcess(pi.hProcess, &code);
-    CloseHandle(pi.hProcess);
-    CloseHandle(ev);
-    out = svct_read_file(file);
-    DeleteFileW(file);
-    ck_assert_msg(code == 0, "exit code %lu\n%s", code, out);
-    ck_assert_msg(strstr(out, "serving") != NULL && strstr(out, "stopped") != NULL, "%s", out);
-    free(out);
+    stop_console_clean(ev, &pi, file);
 }
 END_TEST
 
@@ -1050,7 +1059,6 @@ START_TEST(console_length_framing)
     PROCESS_INFORMATION pi;
     ph_client *c = NULL;
     HANDLE ev;
-    DWORD code = 99;
     size_t i;
     int rc;
 
@@ -1119,16 +1127,7 @@ START_TEST(console_length_framing)
     ph_client_free(c);
     free(big);
 
-    SetEvent(ev);
-    ck_assert_msg(WaitForSingleObject(pi.hProcess, 15000) == WAIT_OBJECT_0, "console mode did not stop in 15 s");
-    GetExitCodeProcess(pi.hProcess, &code);
-    CloseHandle(pi.hProcess);
-    CloseHandle(ev);
-    out = svct_read_file(file);
-    DeleteFileW(file);
-    ck_assert_msg(code == 0, "exit code %lu\n%s", code, out);
-    ck_assert_msg(strstr(out, "serving") != NULL && strstr(out, "stopped") != NULL, "%s", out);
-    free(out);
+    stop_console_clean(ev, &pi, file);
 }
 END_TEST
 
