@@ -703,8 +703,19 @@ static int start_server(bench *b, const char *exe, const char *name, const char 
                 winexe[i] = '\\';
         exe = winexe;
     }
-    if (strncmp(b->kind, "pipehost", 8) == 0)
-        n = snprintf(cmd, sizeof(cmd), "\"%s\" run --pipe %s --stop-event %s --max-message 131072", exe, name, event);
+    if (strncmp(b->kind, "pipehost", 8) == 0) {
+        /* A labelled pipehost (KIND:LABEL) takes extra options from PH_BENCH_ARGS_LABEL, e.g. a configuration
+         * to compare with the defaults. */
+        const char *colon = strchr(b->kind, ':'), *extra = NULL;
+        char var[40];
+
+        if (colon != NULL) {
+            snprintf(var, sizeof(var), "PH_BENCH_ARGS_%s", colon + 1);
+            extra = getenv(var);
+        }
+        n = snprintf(cmd, sizeof(cmd), "\"%s\" run --pipe %s --stop-event %s --max-message 131072%s%s", exe, name,
+                     event, extra ? " " : "", extra ? extra : "");
+    }
     else
         n = snprintf(cmd, sizeof(cmd), "\"%s\" \\\\.\\pipe\\%s %s", exe, name, event);
     if (n < 0 || (size_t)n >= sizeof(cmd) || !MultiByteToWideChar(CP_UTF8, 0, cmd, -1, wcmd, 1024) ||

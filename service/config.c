@@ -13,7 +13,7 @@
 static const svc_value_def value_defs[SVC_V_COUNT] = {
     {SVC_V_PIPE_NAME, "PipeName", "--pipe", SVC_T_STRING, 1, 265, "", 0},
     {SVC_V_MAX_INSTANCES, "MaxInstances", "--max-instances", SVC_T_DWORD, 1, 255, "", 0},
-    {SVC_V_PENDING, "PendingInstances", "--pending-instances", SVC_T_DWORD, 1, 64, "", 0},
+    {SVC_V_PENDING, "PendingInstances", "--pending-instances", SVC_T_DWORD, 1, 255, "", 0},
     {SVC_V_THREADS, "Threads", "--threads", SVC_T_DWORD, 0, 64, "", 0},
     {SVC_V_MAX_MESSAGE, "MaxMessageBytes", "--max-message", SVC_T_DWORD, 1, 64u * 1024 * 1024, "bytes", 1},
     {SVC_V_IDLE_TIMEOUT, "IdleTimeoutMs", "--idle-timeout", SVC_T_DWORD, 100, SVC_INFINITE, "ms", 1},

@@ -42,6 +42,13 @@ START_TEST(dword_ranges)
     ck_assert_int_eq(svc_config_set_dword(&cfg, SVC_V_MAX_MESSAGE, 64u * 1024 * 1024, "registry", &errs), 0);
     ck_assert_uint_eq(cfg.max_message_bytes, 64u * 1024 * 1024);
     ck_assert_uint_eq(errs.count, 0);
+    /* Waiting instances up to 255, for a burst of that many simultaneous clients. */
+    ck_assert_int_eq(svc_config_set_dword(&cfg, SVC_V_PENDING, 255, "registry", &errs), 0);
+    ck_assert_uint_eq(cfg.pending_instances, 255);
+    ck_assert_int_eq(svc_config_set_dword(&cfg, SVC_V_PENDING, 256, "registry", &errs), PH_EINVAL);
+    ck_assert_uint_eq(cfg.pending_instances, 255);
+    memset(&errs, 0, sizeof(errs));
+
     /* Out of range: refused, unchanged, and the message names value, range and given value. */
     ck_assert_int_eq(svc_config_set_dword(&cfg, SVC_V_MAX_MESSAGE, 64u * 1024 * 1024 + 1, "registry", &errs), PH_EINVAL);
     ck_assert_uint_eq(cfg.max_message_bytes, 64u * 1024 * 1024);

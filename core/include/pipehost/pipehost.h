@@ -241,7 +241,7 @@ typedef struct ph_server_config {
     unsigned max_instances;      /* 1..255; 255 (the default) = unlimited, any number of clients */
     unsigned pending_instances;  /* the floor of instances waiting for clients (refilled at once on connect);
                                     1..max_instances; default 4. During bursts the server raises the number
-                                    waiting (up to 64) and lowers it back when quiet. */
+                                    waiting (up to 64, or to this floor if higher) and lowers it back when quiet. */
     unsigned threads;            /* I/O completion pool size; 0 = twice the number of CPUs, 8..32 */
     uint32_t buffer_size;        /* pipe in/out buffer hint in bytes; default 65536 */
     const char *sddl;            /* NULL = PH_DEFAULT_SDDL; one ph_sddl_check refuses fails start with PH_EBADSDDL */
