@@ -935,6 +935,27 @@ static int wait_ping(const char *pipe, unsigned timeout_ms)
     return 0;
 }
 
+/* Starts `pipehost run <opts><pipe>` in console mode with a stop event of its own and a 1 s drain; its output goes
+ * to file (named after tag). Returns the event; stop_console_clean ends it. */
+static HANDLE start_console_stoppable(const char *tag, const char *opts, const char *pipe, wchar_t file[MAX_PATH],
+                                      PROCESS_INFORMATION *pi)
+{
+    char ev_name[100], args[600];
+    wchar_t wev[100], wtag[40], tmp[MAX_PATH];
+    HANDLE ev;
+
+    MultiByteToWideChar(CP_UTF8, 0, tag, -1, wtag, 40);
+    snprintf(ev_name, sizeof(ev_name), "Local\\phsvc-%s-stop-%lu", tag, (unsigned long)GetCurrentProcessId());
+    MultiByteToWideChar(CP_UTF8, 0, ev_name, -1, wev, 100);
+    ev = CreateEventW(NULL, TRUE, FALSE, wev);
+    ck_assert(ev != NULL);
+    ck_assert(GetTempPathW(MAX_PATH, tmp) > 0);
+    swprintf(file, MAX_PATH, L"%lsphsvc-%ls-%lu.txt", tmp, wtag, (unsigned long)GetCurrentProcessId());
+    snprintf(args, sizeof(args), "run %s%s --stop-event %s --drain-timeout 1000", opts, pipe, ev_name);
+    spawn_console(args, 0, file, pi);
+    return ev;
+}
+
 /* Sets a console-mode server's stop event and checks it ended with exit code 0, having said it served and
  * stopped (its output file is then deleted). */
 static void stop_console_clean(HANDLE ev, PROCESS_INFORMATION *pi, const wchar_t *file)
@@ -956,20 +977,13 @@ static void stop_console_clean(HANDLE ev, PROCESS_INFORMATION *pi, const wchar_t
 
 START_TEST(console_stop_event)
 {
-    char pipe[160], ev_name[100], args[400];
-    wchar_t wev[100], tmp[MAX_PATH], file[MAX_PATH];
+    char pipe[160];
+    wchar_t file[MAX_PATH];
     PROCESS_INFORMATION pi;
     HANDLE ev;
 
     ph_test_pipe_name(pipe, sizeof(pipe), "console");
-    snprintf(ev_name, sizeof(ev_name), "Local\\phsvc-stop-%lu", (unsigned long)GetCurrentProcessId());
-    MultiByteToWideChar(CP_UTF8, 0, ev_name, -1, wev, 100);
-    ev = CreateEventW(NULL, TRUE, FALSE, wev);
-    ck_assert(ev != NULL);
-    GetTempPathW(MAX_PATH, tmp);
-    swprintf(file, MAX_PATH, L"%lsphsvc-console-%lu.txt", tmp, (unsigned long)GetCurrentProcessId());
-    snprintf(args, sizeof(args), "run --pipe \\\\.\\pipe\\%s --stop-event %s --drain-timeout 1000", pipe, ev_name);
-    spawn_console(args, 0, file, &pi);
+    ev = start_console_stoppable("console", "--pipe \\\\.\\pipe\\", pipe, file, &pi);
     ck_assert_msg(wait_ping(pipe, 15000), "console mode never answered PING");
     stop_console_clean(ev, &pi, file);
 }
@@ -1054,8 +1068,8 @@ static int wait_ping_length(const char *pipe, unsigned timeout_ms)
 START_TEST(console_length_framing)
 {
     static const char *const pipelined[] = {"ECHO a", "PING", "NOPE", "ECHO "};
-    char pipe[160], ev_name[100], args[600], *out = NULL, *big;
-    wchar_t wev[100], tmp[MAX_PATH], file[MAX_PATH];
+    char pipe[160], args[600], *out = NULL, *big;
+    wchar_t file[MAX_PATH];
     PROCESS_INFORMATION pi;
     ph_client *c = NULL;
     HANDLE ev;
@@ -1063,14 +1077,7 @@ START_TEST(console_length_framing)
     int rc;
 
     ph_test_pipe_name(pipe, sizeof(pipe), "lenframe");
-    snprintf(ev_name, sizeof(ev_name), "Local\\phsvc-lenstop-%lu", (unsigned long)GetCurrentProcessId());
-    MultiByteToWideChar(CP_UTF8, 0, ev_name, -1, wev, 100);
-    ev = CreateEventW(NULL, TRUE, FALSE, wev);
-    ck_assert(ev != NULL);
-    GetTempPathW(MAX_PATH, tmp);
-    swprintf(file, MAX_PATH, L"%lsphsvc-lenframe-%lu.txt", tmp, (unsigned long)GetCurrentProcessId());
-    snprintf(args, sizeof(args), "run --framing length --pipe %s --stop-event %s --drain-timeout 1000", pipe, ev_name);
-    spawn_console(args, 0, file, &pi);
+    ev = start_console_stoppable("lenframe", "--framing length --pipe ", pipe, file, &pi);
     ck_assert_msg(wait_ping_length(pipe, 15000), "console mode in length framing never answered PING");
 
     snprintf(args, sizeof(args), "ping --framing length --pipe %s --no-verify-server", pipe);
