@@ -848,7 +848,7 @@ static void usage(void)
             "                      [--duration MS] [--quick] [--strict] [--log-dir DIR]\n"
             "       pipehost-bench --kind KIND --name PIPE --fixed N [--fixed-clients K] [--size BYTES]\n"
             "                      [--stop-event NAME]\n"
-            "KIND: raw, single, tpc (the reference servers of bench/) or pipehost (pipehost.exe)\n"
+            "KIND: raw, single, tpc, iocp (the reference servers of bench/) or pipehost (pipehost.exe)\n"
             "cells: ka1 ka1big ka8 ka32 ka64 ka200 ka8big churn8 churn32 burst256 idle2000 stop64 (default: all)\n"
             "--fixed: N round trips on a running server (by one client, or K together), then sets NAME\n");
 }
@@ -859,7 +859,7 @@ static int setup_kind(bench *b, const char *kind, const char *name)
     char full[160];
 
     if (strcmp(kind, "raw") != 0 && strcmp(kind, "single") != 0 && strcmp(kind, "tpc") != 0 &&
-        strcmp(kind, "pipehost") != 0)
+        strcmp(kind, "iocp") != 0 && strcmp(kind, "pipehost") != 0)
         return -1;
     snprintf(b->kind, sizeof(b->kind), "%s", kind);
     b->req_prefix = strcmp(kind, "pipehost") == 0 ? "ECHO " : "";

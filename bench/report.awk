@@ -22,11 +22,14 @@ function med(s, c, k,    r, n, a, i, j, t) {
 
 # Median over the rounds of pipehost's k divided by the best (largest, or smallest with lower=1) k of the
 # references listed in refs; "" if no round has both.
-function ratio(c, k, refs, lower,    r, n, a, i, j, t, m, best, x, nr, ref) {
+function ratio(c, k, refs, lower) { return ratio_of("pipehost", c, k, refs, lower) }
+
+# The same for server s.
+function ratio_of(s, c, k, refs, lower,    r, n, a, i, j, t, m, best, x, nr, ref) {
     nr = split(refs, ref, " ")
     n = 0
     for (r = 1; r <= rounds; r++) {
-        if (!(("pipehost", c, r, k) in v)) continue
+        if (!((s, c, r, k) in v)) continue
         best = ""
         for (i = 1; i <= nr; i++) {
             if (!((ref[i], c, r, k) in v)) continue
@@ -34,7 +37,7 @@ function ratio(c, k, refs, lower,    r, n, a, i, j, t, m, best, x, nr, ref) {
             if (full[ref[i], c, r] && (best == "" || (lower ? x < best : x > best))) best = x
         }
         if (best == "" || best <= 0) continue
-        a[++n] = (v["pipehost", c, r, k] + 0) / best
+        a[++n] = (v[s, c, r, k] + 0) / best
     }
     if (n == 0) return ""
     for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
@@ -117,6 +120,7 @@ $1 == "CELL" {
     for (i = 2; i <= NF; i++) { eq = index($i, "="); f[substr($i, 1, eq - 1)] = substr($i, eq + 1) }
     s = f["server"]; c = f["id"]; r = f["round"]
     ran[s, c] = 1
+    if (!(s in known)) { known[s] = 1; if (s != "raw" && s != "single" && s != "tpc" && s != "pipehost") extra[++nextra] = s }
     st[s, c, r] = f["status"]
     for (k in f) if (f[k] ~ /^-?[0-9.]+$/) v[s, c, r, k] = f[k]
     full[s, c, r] = !("connected" in f) || substr(c, 1, 2) != "ka" || f["connected"] == f["clients"]
@@ -176,6 +180,22 @@ END {
           " median of " pairs " pair(s). Ratios above 1 mean pipehost is faster" \
           " (or, for p99 and trace lines, costs more); best reference is the best of the raw floor, single" \
           " instance and thread per client in that cell."
+    # Servers beyond the four (PH_BENCH_SERVERS): their keep-alive figures, against thread per client and
+    # pipehost, so that a ratio can be told apart from what the platform allows any design.
+    for (e = 1; e <= nextra; e++) {
+        print ""
+        print "Also run: **" extra[e] "**."
+        print ""
+        print "| cell | " extra[e] " | " extra[e] " ÷ thread per client | pipehost ÷ " extra[e] " |"
+        print "|---|---|---|---|"
+        split("ka1 ka8 ka32 ka64 ka200 ka8big", ec, " ")
+        for (j = 1; j <= 6; j++) {
+            if (!((extra[e], ec[j]) in ran)) continue
+            r1 = ratio_of(extra[e], ec[j], "rps", "tpc", 0)
+            r2 = ratio_of("pipehost", ec[j], "rps", extra[e], 0)
+            print "| " ec[j] " | " show(extra[e], ec[j]) " | " (r1 == "" ? "—" : r1) " | " (r2 == "" ? "—" : r2) " |"
+        }
+    }
     split("1 8 32 64 200", nc, " ")
     split("ka1 ka8 ka32 ka64 ka200", cc, " ")
     for (j = 1; j <= 5; j++) {

@@ -24,7 +24,9 @@
 # Env: PH_BENCH_ROUNDS (default 3, quick 1), PH_BENCH_WINDOW_MS (each cell's measured window, default 1000,
 #      quick 200), PH_BENCH_TRACE_N (N2 of the trace runs, default 500, quick 200; N1 is a tenth),
 #      PH_BENCH_OUT (default bench/results), PH_BENCH_QUICK=1 (smoke mode), PH_BENCH_SKIP_BUILD=1,
-#      PH_BENCH_README=1 (also put the table and chart into README.md's results block).
+#      PH_BENCH_README=1 (also put the table and chart into README.md's results block),
+#      PH_BENCH_SERVERS (default "raw single tpc pipehost"; add iocp, bench/server_iocp.c, the minimal
+#      completion-port server, to see what the platform allows that design; it adds about a fifth to the run).
 # Exit status: 0 when every cell ran and every answer was correct (a server that cannot hold a cell's
 # clients is a result, not a failure), 1 otherwise, 2 when the set-up failed.
 set -uo pipefail
@@ -113,7 +115,7 @@ if [ "${PH_BENCH_SKIP_BUILD:-0}" != 1 ]; then
   say "built ($(since "$t"))"
 fi
 for f in "$bin/pipehost-bench.exe" "$bin/pipehost-bench-raw.exe" "$bin/pipehost-bench-single.exe" \
-         "$bin/pipehost-bench-tpc.exe" build/mingw/service/pipehost.exe; do
+         "$bin/pipehost-bench-tpc.exe" "$bin/pipehost-bench-iocp.exe" build/mingw/service/pipehost.exe; do
   [ -f "$f" ] || die "$f is missing (build the bench target of the mingw preset)"
 done
 if ! command -v gnuplot >/dev/null; then
@@ -138,7 +140,10 @@ server_exe() {  # server_exe KIND -> host path
     *) echo "$bin/pipehost-bench-$1.exe" ;;
   esac
 }
-servers=(raw single tpc pipehost)
+read -r -a servers <<<"${PH_BENCH_SERVERS:-raw single tpc pipehost}"
+for k in "${servers[@]}"; do
+  case "$k" in raw|single|tpc|iocp|pipehost) ;; *) die "PH_BENCH_SERVERS: raw, single, tpc, iocp, pipehost; given $k" ;; esac
+done
 qflag=(); [ "$quick" = 1 ] && qflag=(--quick)
 export WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 unset DISPLAY WAYLAND_DISPLAY

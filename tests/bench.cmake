@@ -9,7 +9,8 @@ if(TARGET pipehost-bench)
   add_test(NAME bench.smoke_single
            COMMAND ${_bench} --server single=$<TARGET_FILE:pipehost-bench-single> --cells ka1,ka1big,churn8)
   add_test(NAME bench.smoke_tpc COMMAND ${_bench} --server tpc=$<TARGET_FILE:pipehost-bench-tpc>)
+  add_test(NAME bench.smoke_iocp COMMAND ${_bench} --server iocp=$<TARGET_FILE:pipehost-bench-iocp>)
   add_test(NAME bench.smoke_pipehost COMMAND ${_bench} --server pipehost=$<TARGET_FILE:pipehost>)
-  set_tests_properties(bench.smoke_raw bench.smoke_single bench.smoke_tpc bench.smoke_pipehost PROPERTIES
+  set_tests_properties(bench.smoke_raw bench.smoke_single bench.smoke_tpc bench.smoke_iocp bench.smoke_pipehost PROPERTIES
                        TIMEOUT 60 FIXTURES_REQUIRED "${PH_TEST_FIXTURES}" LABELS bench)
 endif()
