@@ -18,12 +18,11 @@ int svc_admin_reload(int argc, char **argv, const ph_service_app *app);
  * no --service/--name and no service named after the program installed): the caller then runs the client. */
 int svc_admin_status(int argc, char **argv, const ph_service_app *app);
 
-/* The pipe a service serves: its PipeName from the registry, or default_pipe when it has none; and, when
- * framing is not NULL, its Framing (message when it has none). Returns 0, 1 when no such service is
- * installed, or -1 when its configuration cannot be read or PipeName (or Framing, when asked for) is invalid
+/* The pipe a service serves: its PipeName from the registry, or default_pipe when it has none. Returns 0,
+ * 1 when no such service is installed, or -1 when its configuration cannot be read or PipeName is invalid
  * (why explains). */
-int svc_admin_service_pipe(const char *service, const char *default_pipe, char *pipe, size_t size,
-                           ph_framing *framing, char *why, size_t why_size);
+int svc_admin_service_pipe(const char *service, const char *default_pipe, char *pipe, size_t size, char *why,
+                           size_t why_size);
 
 /* The per-service SID "S-1-5-80-…" Windows derives from a service name (SHA-1 of the upper-cased name);
  * it is what "NT SERVICE\NAME" resolves to. Returns 0 or a Win32 error. */

@@ -30,10 +30,10 @@ const char *adm_state_name(DWORD state);
 wchar_t *adm_key_path(const wchar_t *prefix, const wchar_t *name);
 /* Whether HKLM\path exists. */
 int adm_key_exists(const wchar_t *path);
-/* One client request on pipe, in the server's framing: 0 and *resp (ph_free) on an answer, else a PH_CLI_…
- * code with the message printed. */
-int adm_ask(const char *pipe, ph_framing framing, const char *request, uint32_t timeout_ms, unsigned char **resp,
-            size_t *resp_len);
+/* One client request on pipe, in framing, or when framing is NULL in the framing the pipe serves: 0 and
+ * *resp (ph_free) on an answer, else a PH_CLI_… code with the message printed. */
+int adm_ask(const char *pipe, const ph_framing *framing, const char *request, uint32_t timeout_ms,
+            unsigned char **resp, size_t *resp_len);
 /* The value of "key=" in a STATUS answer, copied into out ("" if absent). */
 void adm_status_value(const unsigned char *resp, size_t len, const char *key, char *out, size_t size);
 

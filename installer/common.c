@@ -137,8 +137,8 @@ int adm_key_exists(const wchar_t *path)
     return 1;
 }
 
-int adm_ask(const char *pipe, ph_framing framing, const char *request, uint32_t timeout_ms, unsigned char **resp,
-            size_t *resp_len)
+int adm_ask(const char *pipe, const ph_framing *framing, const char *request, uint32_t timeout_ms,
+            unsigned char **resp, size_t *resp_len)
 {
     ph_client *c = NULL;
     char text[256];
@@ -148,7 +148,10 @@ int adm_ask(const char *pipe, ph_framing framing, const char *request, uint32_t 
     *resp_len = 0;
     rc = ph_client_new(&c);
     if (rc == 0)
-        rc = ph_client_connect(c, pipe, timeout_ms, framing == PH_FRAMING_LENGTH ? PH_CLIENT_LENGTH_FRAMING : 0u);
+        rc = ph_client_connect(c, pipe, timeout_ms,
+                               framing == NULL                ? PH_CLIENT_ANY_FRAMING
+                               : *framing == PH_FRAMING_LENGTH ? PH_CLIENT_LENGTH_FRAMING
+                                                               : 0u);
     if (rc == 0)
         rc = ph_client_transact(c, request, strlen(request), resp, resp_len, timeout_ms, 0);
     if (rc == 0) {

@@ -15,7 +15,7 @@ typedef struct query_opts {
     const char *name;
     int explicit_name, pipe_given, quiet;
     uint32_t timeout_ms;
-    int framing_set;    /* --framing given: it wins over the service's Framing */
+    int framing_set;    /* --framing given: insist on it (else the pipe's own framing is used) */
     ph_framing framing;
 } query_opts;
 
@@ -78,8 +78,8 @@ static int parse(int argc, char **argv, int allow_pipe, uint32_t timeout_ms, que
     return 0;
 }
 
-int svc_admin_service_pipe(const char *service, const char *default_pipe, char *pipe, size_t size,
-                           ph_framing *framing, char *why, size_t why_size)
+int svc_admin_service_pipe(const char *service, const char *default_pipe, char *pipe, size_t size, char *why,
+                           size_t why_size)
 {
     wchar_t *wname = svc_to_wide(service, NULL);
     SC_HANDLE scm = NULL, svc = NULL;
@@ -103,12 +103,11 @@ int svc_admin_service_pipe(const char *service, const char *default_pipe, char *
         goto out;
     }
     svc_config_load_registry(wname, &cfg, &errs, &found);
-    if ((errs.kinds & (1u << SVC_V_PIPE_NAME)) || (framing != NULL && (errs.kinds & (1u << SVC_V_FRAMING)))) {
+    if (errs.kinds & (1u << SVC_V_PIPE_NAME)) {
         /* The message of the value in error (kinds does not say which text is whose; the value's name does). */
-        const char *text = "its PipeName or Framing value is invalid";
+        const char *text = "its PipeName value is invalid";
         for (i = 0; i < errs.count && i < SVC_CFG_MAX_ERRORS; i++)
-            if (strstr(errs.text[i], "value PipeName ") != NULL ||
-                (framing != NULL && strstr(errs.text[i], "value Framing ") != NULL)) {
+            if (strstr(errs.text[i], "value PipeName ") != NULL) {
                 text = errs.text[i];
                 break;
             }
@@ -120,8 +119,6 @@ int svc_admin_service_pipe(const char *service, const char *default_pipe, char *
         goto out;
     }
     memcpy(pipe, cfg.pipe_name, strlen(cfg.pipe_name) + 1);
-    if (framing != NULL)
-        *framing = cfg.framing;
     rc = 0;
 out:
     if (svc != NULL)
@@ -260,7 +257,7 @@ int svc_admin_status(int argc, char **argv, const ph_service_app *app)
         code = adm_fail("cannot query the service", "QueryServiceStatusEx", GetLastError());
         goto out;
     }
-    /* Read also when quiet: the STATUS request below goes to its PipeName, in its Framing. */
+    /* Read also when quiet: the STATUS request below goes to its PipeName. */
     load_config(wname, &cfg, &errs);
     if (!o.quiet) {
         print_scm(svc, o.name, &st);
@@ -273,8 +270,9 @@ int svc_admin_status(int argc, char **argv, const ph_service_app *app)
         goto out;
     }
     /* Live values as the running server reports them (PipeName, Framing and others apply only after a
-     * restart: changed since, they are not the running server's; --framing then says what it uses). */
-    code = adm_ask(cfg.pipe_name, o.framing_set ? o.framing : cfg.framing, "STATUS", o.timeout_ms, &resp, &resp_len);
+     * restart: changed since, they are not the running server's). In the framing the pipe serves, unless
+     * --framing insists. */
+    code = adm_ask(cfg.pipe_name, o.framing_set ? &o.framing : NULL, "STATUS", o.timeout_ms, &resp, &resp_len);
     if (code != 0)
         goto out;
     if (resp_len >= 3 && memcmp(resp, "OK ", 3) == 0) {
@@ -305,7 +303,7 @@ out:
 }
 
 /* STATUS's reloads counter, or -1 with the message printed. */
-static long reload_count(const char *pipe, ph_framing framing, uint32_t timeout_ms, char *result, size_t size,
+static long reload_count(const char *pipe, const ph_framing *framing, uint32_t timeout_ms, char *result, size_t size,
                          int *code)
 {
     unsigned char *resp = NULL;
@@ -336,7 +334,7 @@ int svc_admin_reload(int argc, char **argv, const ph_service_app *app)
     SERVICE_STATUS_PROCESS st;
     SERVICE_STATUS ss;
     char result[500];
-    ph_framing framing;
+    const ph_framing *framing;
     long before, now = -1;
     ULONGLONG end;
     int code, found = 0;
@@ -367,7 +365,7 @@ int svc_admin_reload(int argc, char **argv, const ph_service_app *app)
         goto out;
     }
     svc_config_load_registry(wname, &cfg, &errs, &found);
-    framing = o.framing_set ? o.framing : cfg.framing;
+    framing = o.framing_set ? &o.framing : NULL;
     before = reload_count(cfg.pipe_name, framing, o.timeout_ms, result, sizeof(result), &code);
     if (before < 0) {
         if (code == 0)

@@ -40,8 +40,8 @@ static int fail_connect(const char *program, int rc, const ph_client *c, const c
         /* The client refuses a pipe of the other type: the server frames the other way. Nothing was sent. */
         if (err == ERROR_INVALID_PARAMETER) {
             ph_framing other = framing == PH_FRAMING_LENGTH ? PH_FRAMING_MESSAGE : PH_FRAMING_LENGTH;
-            fprintf(stderr, "%s: %s is served with %s framing, not %s; nothing was sent (use --framing %s, or set "
-                    "the service's Framing to what it serves)\n", program, pipe, svc_framing_name(other),
+            fprintf(stderr, "%s: %s is served with %s framing, not %s; nothing was sent (use --framing %s, or "
+                    "leave --framing out to use the pipe's)\n", program, pipe, svc_framing_name(other),
                     svc_framing_name(framing), svc_framing_name(other));
             return PH_CLI_FAILED;
         }
@@ -121,7 +121,6 @@ int svc_cli_main(int argc, char **argv, const ph_service_app *app)
     unsigned char *resp = NULL;
     size_t resp_len = 0;
     unsigned long service_pid = 0;
-    ph_framing framing, svc_framing = PH_FRAMING_MESSAGE;
     unsigned flags;
     int rc, code;
 
@@ -130,16 +129,14 @@ int svc_cli_main(int argc, char **argv, const ph_service_app *app)
         fprintf(stderr, "%s: %s\n", app->program, rc == PH_ENOMEM ? "out of memory" : why);
         return PH_EXIT_USAGE;
     }
-    framing = o.framing;
     /* --service NAME: that service's PipeName. Neither option: the PipeName of a service installed under the
-     * program's own name, if there is one, else the program's default pipe. A pipe found through a service is
-     * spoken to in that service's Framing unless --framing says otherwise; any other pipe in message framing
-     * unless --framing says otherwise. */
+     * program's own name, if there is one, else the program's default pipe. Without --framing the pipe is
+     * spoken to in the framing it serves (its type says which), so a Framing changed in the registry but not
+     * yet applied by a restart does not get in the way; --framing insists on one. */
     if (o.pipe == NULL) {
         char why_pipe[300];
         int found = svc_admin_service_pipe(o.service ? o.service : app->program, app->default_pipe, svc_pipe,
-                                           sizeof(svc_pipe), o.framing_set ? NULL : &svc_framing, why_pipe,
-                                           sizeof(why_pipe));
+                                           sizeof(svc_pipe), why_pipe, sizeof(why_pipe));
         if (found != 0 && o.service != NULL) {
             fprintf(stderr, "pipehost: %s\n", why_pipe);
             svc_cli_options_free(&o);
@@ -148,8 +145,6 @@ int svc_cli_main(int argc, char **argv, const ph_service_app *app)
         if (found == 0) {
             o.pipe = svc_pipe;
             service_pid = running_pid(o.service ? o.service : app->program);
-            if (!o.framing_set)
-                framing = svc_framing;
         }
     }
     if (ph_pipe_name_normalize(o.pipe ? o.pipe : app->default_pipe, pipe, sizeof(pipe)) != 0) {
@@ -170,12 +165,12 @@ int svc_cli_main(int argc, char **argv, const ph_service_app *app)
     if (rc == 0 && service_pid != 0 && o.server_sid == NULL && !o.no_verify_server)
         ph_client_require_server_pid(c, service_pid);
     flags = (o.no_verify_server ? 0u : PH_CLIENT_VERIFY_SERVER) |
-            (framing == PH_FRAMING_LENGTH ? PH_CLIENT_LENGTH_FRAMING : 0u);
+            (!o.framing_set ? PH_CLIENT_ANY_FRAMING : o.framing == PH_FRAMING_LENGTH ? PH_CLIENT_LENGTH_FRAMING : 0u);
     if (rc == 0)
         rc = ph_client_connect(c, pipe, o.timeout_ms, flags);
     if (rc != 0) {
         unsigned long by_pid = o.server_sid == NULL && !o.no_verify_server ? service_pid : 0;
-        code = c ? fail_connect(app->program, rc, c, pipe, o.timeout_ms, o.server_sid, by_pid, framing)
+        code = c ? fail_connect(app->program, rc, c, pipe, o.timeout_ms, o.server_sid, by_pid, o.framing)
                  : PH_CLI_FAILED;
         goto out;
     }

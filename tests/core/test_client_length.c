@@ -630,6 +630,42 @@ START_TEST(framing_mismatch_refused)
 }
 END_TEST
 
+/* PH_CLIENT_ANY_FRAMING: the pipe's type decides (PH_CLIENT_LENGTH_FRAMING beside it is ignored), and
+ * ph_client_framing says which framing the connection speaks. */
+START_TEST(any_framing_takes_the_pipes)
+{
+    char name[CT_NAME_MAX];
+    ph_server_config cfg;
+    ct_ctx ctx;
+    ph_server *srv;
+    fs s;
+    ph_client *c = NULL;
+
+    ck_assert_int_eq(ph_client_framing(NULL), PH_FRAMING_MESSAGE);
+    ct_ctx_init(&ctx);
+    ct_config(&cfg, name, sizeof(name), "len-any", &ctx, NULL);
+    srv = ct_start(&cfg, &ctx);
+    ck_assert_int_eq(ph_client_new(&c), 0);
+    ck_assert_int_eq(ph_client_framing(c), PH_FRAMING_MESSAGE);
+    ck_assert_int_eq(ph_client_connect(c, name, 5000, PH_CLIENT_ANY_FRAMING | PH_CLIENT_LENGTH_FRAMING), 0);
+    ck_assert_int_eq(ph_client_framing(c), PH_FRAMING_MESSAGE);
+    ct_expect_str(c, "message", "message");
+    ph_client_free(c);
+    ph_server_free(srv);
+    ck_assert_int_eq(ctx.calls, 1);
+    ct_ctx_free(&ctx);
+
+    fs_start(&s, "len-any-raw", 1);
+    ck_assert_int_eq(ph_client_new(&c), 0);
+    ck_assert_int_eq(ph_client_connect(c, s.name, 5000, PH_CLIENT_ANY_FRAMING), 0);
+    ck_assert_int_eq(ph_client_framing(c), PH_FRAMING_LENGTH);
+    ct_expect_str(c, "length", "length");
+    ph_client_free(c);
+    fs_stop(&s);
+    ck_assert_int_eq(s.frames, 1);
+}
+END_TEST
+
 Suite *ph_test_suite(void)
 {
     Suite *s = suite_create("client_length");
@@ -661,6 +697,9 @@ Suite *ph_test_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("framing_mismatch_refused");
     tcase_add_test(tc, framing_mismatch_refused);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("any_framing_takes_the_pipes");
+    tcase_add_test(tc, any_framing_takes_the_pipes);
     suite_add_tcase(s, tc);
     return s;
 }

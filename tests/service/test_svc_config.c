@@ -431,7 +431,7 @@ START_TEST(framing)
                                    "given \"stream\"");
     ck_assert_int_eq(svc_cfg_errors_exit_code(&errs), PH_EXIT_CONFIG);
 
-    /* The client commands: --framing given or not (then the service's Framing, or message, applies). */
+    /* The client commands: --framing given or not (then the framing the pipe serves applies). */
     ck_assert_int_eq(cli(4, cli_ok, &o, why), 0);
     ck_assert_int_eq(o.framing_set, 1);
     ck_assert_int_eq(o.framing, PH_FRAMING_LENGTH);

@@ -311,6 +311,8 @@ typedef struct ph_client ph_client;
 #define PH_CLIENT_VERIFY_SERVER 0x2u /* refuse a server not running as a service account (see below) */
 #define PH_CLIENT_LENGTH_FRAMING 0x4u /* the server uses PH_FRAMING_LENGTH: send and receive length-prefixed
                                          frames on a byte-mode pipe (default: message mode) */
+#define PH_CLIENT_ANY_FRAMING 0x8u    /* use the framing the pipe serves: length on a byte-type pipe, message on
+                                         a message-type one (PH_CLIENT_LENGTH_FRAMING is then ignored) */
 
 PH_EXTERN int ph_client_new(ph_client **out);
 /* Server verification, against squatting (a process that created the pipe name first would receive our
@@ -330,14 +332,18 @@ PH_EXTERN int ph_client_require_server_pid(ph_client *client, unsigned long pid)
  * "" when none was read. */
 PH_EXTERN const char *ph_client_server_account(const ph_client *client);
 /* Connects within timeout_ms, retrying while all instances are busy. flags: PH_CLIENT_IMPERSONATION,
- * PH_CLIENT_VERIFY_SERVER, PH_CLIENT_LENGTH_FRAMING. The framing must be the server's: without
- * PH_CLIENT_LENGTH_FRAMING the pipe must be a message-type pipe (a server in PH_FRAMING_MESSAGE) and is read
- * in message mode; with it, a byte-type pipe (PH_FRAMING_LENGTH) read in byte mode. A mismatch is refused
- * before anything is sent with PH_EINVAL (syserror ERROR_INVALID_PARAMETER; the connection is closed).
+ * PH_CLIENT_VERIFY_SERVER, PH_CLIENT_LENGTH_FRAMING, PH_CLIENT_ANY_FRAMING. The framing must be the server's:
+ * without PH_CLIENT_LENGTH_FRAMING the pipe must be a message-type pipe (a server in PH_FRAMING_MESSAGE) and
+ * is read in message mode; with it, a byte-type pipe (PH_FRAMING_LENGTH) read in byte mode. A mismatch is
+ * refused before anything is sent with PH_EINVAL (syserror ERROR_INVALID_PARAMETER; the connection is
+ * closed). With PH_CLIENT_ANY_FRAMING the pipe's type decides, and ph_client_framing tells which it was.
  * Errors: PH_ENOTFOUND (no such pipe), PH_ETIMEDOUT (busy past the deadline), PH_EACCESS, PH_EBADNAME,
  * PH_EINVAL (framing mismatch), PH_ESYS, PH_EUNTRUSTED (the server's account is not the required one, or
  * could not be read; the connection is closed). */
 PH_EXTERN int ph_client_connect(ph_client *client, const char *pipe_name, uint32_t timeout_ms, unsigned flags);
+/* The framing of the connection made by the last successful ph_client_connect (PH_FRAMING_MESSAGE when
+ * there is none). */
+PH_EXTERN ph_framing ph_client_framing(const ph_client *client);
 /* Sends one request and receives one response: ph_client_send then ph_client_recv under one deadline of
  * timeout_ms; at most max_response bytes of response (0 = 64 MiB). *resp is NUL-terminated for convenience
  * (not counted in *resp_len) and must be released with ph_free. In length framing, after pipelined sends

@@ -84,6 +84,11 @@ unsigned long ph_client_syserror(const ph_client *c)
     return c ? c->syserr : 0;
 }
 
+ph_framing ph_client_framing(const ph_client *c)
+{
+    return c != NULL && c->length_framing ? PH_FRAMING_LENGTH : PH_FRAMING_MESSAGE;
+}
+
 int ph_client_require_server(ph_client *c, const char *sid)
 {
     PSID bin = NULL;
@@ -226,8 +231,9 @@ int ph_client_connect(ph_client *c, const char *pipe_name, uint32_t timeout_ms, 
     char name[sizeof(PH_PIPE_PREFIX) + PH_PIPE_NAME_MAX];
     DWORD sqos = SECURITY_SQOS_PRESENT |
                  ((flags & PH_CLIENT_IMPERSONATION) ? SECURITY_IMPERSONATION : SECURITY_IDENTIFICATION);
-    DWORD mode = (flags & PH_CLIENT_LENGTH_FRAMING) ? PIPE_READMODE_BYTE : PIPE_READMODE_MESSAGE, err = 0;
+    DWORD mode, err = 0;
     DWORD pipe_flags = 0;
+    int length;
     ULONGLONG deadline;
     wchar_t *wname = NULL;
     HANDLE h = INVALID_HANDLE_VALUE;
@@ -292,24 +298,27 @@ int ph_client_connect(ph_client *c, const char *pipe_name, uint32_t timeout_ms, 
      * pipe, in message framing a message-type one. Talking length frames to a message server (or the
      * reverse) would get answers that cannot be parsed, say a reply "ERR …" read as a 542 MB length; the
      * system would refuse message reads on a byte pipe anyway (ERROR_INVALID_PARAMETER). So a mismatch is
-     * refused here, before anything is sent, with PH_EINVAL. */
+     * refused here, before anything is sent, with PH_EINVAL. PH_CLIENT_ANY_FRAMING takes the pipe's. */
     if (!GetNamedPipeInfo(h, &pipe_flags, NULL, NULL, NULL)) {
         rc = fail(c, GetLastError());
         CloseHandle(h);
         goto cleanup;
     }
-    if (((pipe_flags & PIPE_TYPE_MESSAGE) != 0) == ((flags & PH_CLIENT_LENGTH_FRAMING) != 0)) {
+    length = (flags & PH_CLIENT_ANY_FRAMING) ? (pipe_flags & PIPE_TYPE_MESSAGE) == 0
+                                              : (flags & PH_CLIENT_LENGTH_FRAMING) != 0;
+    if (((pipe_flags & PIPE_TYPE_MESSAGE) != 0) == length) {
         rc = fail(c, ERROR_INVALID_PARAMETER);
         CloseHandle(h);
         goto cleanup;
     }
+    mode = length ? PIPE_READMODE_BYTE : PIPE_READMODE_MESSAGE;
     if (!SetNamedPipeHandleState(h, &mode, NULL, NULL)) {
         rc = fail(c, GetLastError());
         CloseHandle(h);
         goto cleanup;
     }
     c->pipe = h;
-    c->length_framing = (flags & PH_CLIENT_LENGTH_FRAMING) != 0;
+    c->length_framing = length;
     rc = 0;
 
 cleanup:
