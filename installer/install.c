@@ -90,8 +90,8 @@ static int parse(int argc, char **argv, const char *const *flags, const char *co
             o->start = value;
         else if (is(name, "--account"))
             o->account = value;
-        else
-            o->sets[o->nsets++] = value;
+        else if (!is(name, "--set-unless-empty") || strchr(value, '=') == NULL || strchr(value, '=')[1] != '\0')
+            o->sets[o->nsets++] = value; /* --set-unless-empty Name= (a package property not given) sets nothing */
     }
     return 0;
 }
@@ -99,6 +99,18 @@ static int parse(int argc, char **argv, const char *const *flags, const char *co
 static int equal_nocase(const char *a, const char *b)
 {
     return _stricmp(a, b) == 0;
+}
+
+/* Whether a --set names the value name. */
+static int sets_value(const inst_opts *o, const char *name)
+{
+    size_t n = strlen(name);
+    int i;
+
+    for (i = 0; i < o->nsets; i++)
+        if (_strnicmp(o->sets[i], name, n) == 0 && o->sets[i][n] == '=')
+            return 1;
+    return 0;
 }
 
 /* What the SCM takes for --account: NULL is LocalSystem. */
@@ -348,7 +360,8 @@ static DWORD configure(inst_state *s)
     char default_desc[400];
     DWORD err;
 
-    if (!s->o->configure_only || s->o->description != NULL) {
+    /* A package's own description names the default pipe; it is rewritten when --set changed the pipe. */
+    if (!s->o->configure_only || s->o->description != NULL || sets_value(s->o, "PipeName")) {
         snprintf(default_desc, sizeof(default_desc), "Serves local requests on the named pipe %s (%s)",
                  s->cfg->pipe_name, s->app->program);
         desc.lpDescription = svc_to_wide(s->o->description ? s->o->description : default_desc, NULL);
@@ -407,7 +420,7 @@ int svc_admin_install(int argc, char **argv, const ph_service_app *app)
 {
     static const char *const flags[] = {"--no-failure-actions", "--start-now", "--configure-only", NULL};
     static const char *const values[] = {"--name", "--service", "--display-name", "--description", "--start",
-                                         "--account", "--set", NULL};
+                                         "--account", "--set", "--set-unless-empty", NULL};
     inst_opts o;
     svc_config cfg;
     svc_cfg_errors errs;

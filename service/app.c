@@ -35,6 +35,7 @@ static void print_help(FILE *out, const ph_service_app *app)
             "  install [--name NAME] [--display-name TEXT] [--description TEXT]\n"
             "          [--start auto|delayed-auto|demand] [--account LocalSystem|LocalService|NetworkService|virtual]\n"
             "          [--no-failure-actions] [--set Name=Value ...] [--start-now] [--configure-only]\n"
+            "          [--set-unless-empty Name=Value ...] (for packages: nothing after = sets nothing)\n"
             "      creates or updates the service (existing Parameters are kept unless --set changes them)\n"
             "  uninstall [--name NAME] [--keep-config] [--keep-logs]\n"
             "  status [--name NAME] [--framing message|length]\n"

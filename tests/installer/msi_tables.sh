@@ -39,6 +39,16 @@ expect Registry "${T}2${T}SYSTEM\\\\CurrentControlSet\\\\Services\\\\EventLog\\\
   "Event Log source with the executable as message file"
 expect Registry "${T}2${T}SYSTEM\\\\CurrentControlSet\\\\Services\\\\pipehost\\\\Parameters\\\\?${T}LogLevel${T}info${T}" \
   "default Parameters"
+expect CustomAction "^ConfigureService${T}.*--set-unless-empty \"PipeName=\[PIPENAME\]\".*--set-unless-empty \"MaxInstances=\[MAXINSTANCES\]\"" \
+  "custom action: the public properties, each set only when given"
+expect Property "^SecureCustomProperties${T}WIX_DOWNGRADE_DETECTED;WIX_UPGRADE_DETECTED;PIPENAME;SDDL;FRAMING;LOGLEVEL;MAXINSTANCES$" \
+  "the public properties are secure (they reach the deferred action under UAC)"
+len=$(msiinfo export "$msi" CustomAction | tr -d '\r' | awk -F'\t' '$1 == "ConfigureService" { print length($4) }')
+if [ -n "$len" ] && [ "$len" -le 255 ]; then
+  echo "ok: the custom action's command line fits its column ($len of 255 characters)"
+else
+  echo "FAILED: the custom action's command line is ${len:-missing} characters (column: 255)" >&2; fail=1
+fi
 expect Directory "^INSTALLDIR${T}ProgramFiles64Folder${T}pipehost$" "installed under Program Files\\pipehost"
 expect File "^pipehost.exe${T}Service${T}pipehost.exe${T}" "pipehost.exe in the service's component"
 expect Upgrade "^\{94850276-49B4-4718-926E-60740663863B\}${T}${T}$version${T}" "major upgrade of older versions"

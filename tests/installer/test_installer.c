@@ -833,6 +833,69 @@ START_TEST(msi_rollback)
 }
 END_TEST
 
+/* The service's description, as the SCM has it. */
+static void service_description(const char *name, wchar_t *out, size_t size)
+{
+    union {
+        SERVICE_DESCRIPTIONW d;
+        BYTE raw[4096];
+    } buf;
+    wchar_t wname[200];
+    SC_HANDLE scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT), svc;
+    DWORD need = 0;
+
+    wide(name, wname, 200);
+    svc = scm ? OpenServiceW(scm, wname, SERVICE_QUERY_CONFIG) : NULL;
+    ck_assert_msg(svc != NULL, "cannot open service %s: %lu", name, GetLastError());
+    ck_assert(QueryServiceConfig2W(svc, SERVICE_CONFIG_DESCRIPTION, buf.raw, sizeof(buf), &need));
+    swprintf(out, size, L"%ls", buf.d.lpDescription ? buf.d.lpDescription : L"");
+    CloseServiceHandle(svc);
+    CloseServiceHandle(scm);
+}
+
+/* Public properties set the service's Parameters before it first starts: it serves the pipe and the framing
+ * they name, its description names that pipe, and properties not given leave their values alone. A property
+ * the service's rules refuse fails the installation, which rolls back. */
+START_TEST(msi_properties)
+{
+    SERVICE_STATUS_PROCESS st;
+    wchar_t exe[MAX_PATH], desc[1000];
+    char *out = NULL;
+    int rc;
+
+    svct_require_single_scm();
+    ck_assert_int_eq(msiexec("/i", PH_VERSION_STRING, "PIPENAME=phmsiprops FRAMING=length LOGLEVEL=debug MAXINSTANCES=10"),
+                     0);
+    ck_assert(query("pipehost", &st, NULL, 0));
+    ck_assert_uint_eq(st.dwCurrentState, SERVICE_RUNNING);
+    ck_assert_int_eq(param_dword("pipehost", "MaxInstances"), 10);
+    ck_assert_int_eq(param_dword("pipehost", "MaxMessageBytes"), -1); /* not a property: untouched */
+    service_description("pipehost", desc, 1000);
+    ck_assert_msg(wcsstr(desc, L"\\\\.\\pipe\\phmsiprops") != NULL, "description: %ls", desc);
+    installed_exe(exe, MAX_PATH);
+    memcpy(g_exe, exe, sizeof(exe));
+    ck_assert_int_eq(ph(&out, "ping --service pipehost"), 0);
+    must_contain(out, "PONG");
+    free(out);
+    ck_assert_int_eq(ph(&out, "status --name pipehost"), 0);
+    must_contain(out, "pipe=\\\\.\\pipe\\phmsiprops");
+    must_contain(out, "length");
+    must_contain(out, "debug");
+    free(out);
+    g_exe[0] = L'\0';
+    ck_assert_int_eq(msiexec("/x", PH_VERSION_STRING, NULL), 0);
+    expect_gone("pipehost");
+
+    rc = msiexec("/i", PH_VERSION_STRING, "FRAMING=bytes");
+    ck_assert_msg(rc == 1627 % 256 || rc == 1627 || rc == 1603 % 256 || rc == 1603, "msiexec with FRAMING=bytes: %d",
+                  rc);
+    expect_gone("pipehost");
+    ck_assert_int_eq(installed_products(), 0);
+    installed_exe(exe, MAX_PATH);
+    ck_assert_msg(GetFileAttributesW(exe) == INVALID_FILE_ATTRIBUTES, "%ls still there", exe);
+}
+END_TEST
+
 static void add(Suite *s, TCase *tc, const TTest *test)
 {
     tcase_add_test(tc, test);
@@ -858,5 +921,6 @@ Suite *ph_test_suite(void)
     add(s, tcase_create("msi_lifecycle"), msi_lifecycle);
     add(s, tcase_create("msi_upgrade"), msi_upgrade);
     add(s, tcase_create("msi_rollback"), msi_rollback);
+    add(s, tcase_create("msi_properties"), msi_properties);
     return s;
 }
