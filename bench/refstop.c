@@ -1,6 +1,8 @@
 /* refstop.c — the reference servers' stop: exit the process when the benchmark sets a named event. */
 #include "refstop.h"
 
+#include <stdio.h>
+
 static DWORD WINAPI stop_watcher(LPVOID arg)
 {
     WaitForSingleObject((HANDLE)arg, INFINITE);
@@ -21,5 +23,20 @@ DWORD ref_watch_stop_event(const char *event_name)
         return err;
     }
     CloseHandle(t);
+    return 0;
+}
+
+int ref_start(int argc, char **argv)
+{
+    DWORD err;
+
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s \\\\.\\pipe\\NAME [STOP_EVENT]\n", argv[0]);
+        return 64;
+    }
+    if (argc > 2 && (err = ref_watch_stop_event(argv[2])) != 0) {
+        fprintf(stderr, "stop event %s: error %lu\n", argv[2], err);
+        return 1;
+    }
     return 0;
 }

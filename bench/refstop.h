@@ -8,4 +8,8 @@
  * cell measures exactly that. Returns 0, or the Win32 error that kept the watcher from starting. */
 DWORD ref_watch_stop_event(const char *event_name);
 
+/* The reference servers' command line, \\.\pipe\NAME [STOP_EVENT]: starts the stop watcher when an event is
+ * named. Returns 0 to go on, or the exit code (64 for a bad command line) with the message printed. */
+int ref_start(int argc, char **argv);
+
 #endif

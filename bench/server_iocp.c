@@ -97,16 +97,10 @@ static DWORD WINAPI worker(LPVOID arg)
 int main(int argc, char **argv)
 {
     unsigned i;
-    DWORD err;
+    int rc;
 
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s \\\\.\\pipe\\NAME [STOP_EVENT]\n", argv[0]);
-        return 64;
-    }
-    if (argc > 2 && (err = ref_watch_stop_event(argv[2])) != 0) {
-        fprintf(stderr, "stop event %s: error %lu\n", argv[2], err);
-        return 1;
-    }
+    if ((rc = ref_start(argc, argv)) != 0)
+        return rc;
     port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 0);
     if (port == NULL) {
         fprintf(stderr, "CreateIoCompletionPort failed: error %lu\n", GetLastError());

@@ -14,16 +14,10 @@
 int main(int argc, char **argv)
 {
     static char buf[BUFSIZE];
-    DWORD err;
+    int rc;
 
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s \\\\.\\pipe\\NAME [STOP_EVENT]\n", argv[0]);
-        return 64;
-    }
-    if (argc > 2 && (err = ref_watch_stop_event(argv[2])) != 0) {
-        fprintf(stderr, "stop event %s: error %lu\n", argv[2], err);
-        return 1;
-    }
+    if ((rc = ref_start(argc, argv)) != 0)
+        return rc;
     for (;;) {
         HANDLE pipe = CreateNamedPipeA(argv[1], PIPE_ACCESS_DUPLEX,
                                        PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE | PIPE_WAIT, 1, BUFSIZE,
