@@ -20,11 +20,12 @@
  *   the watch stops polling; a thread that then goes busy with nobody left waiting rouses the timer.
  * - Quit: p_quit is set, every parked thread is released and every thread gets a quit packet.
  * - Deferred reads: after a response went out at once, conn.c may leave the connection's next read to this
- *   thread (up to PH_DEFER_SLOTS at a time, and only while handlers are quick). The thread takes what the
- *   port holds without waiting while slots are free, then posts those reads: by then the client has often sent its next request,
- *   so the read completes at once instead of pending (under Wine a pending read costs an APC to this
- *   thread, often a signal). A deferred connection has no operation outstanding and is owned by the thread
- *   until the read is posted; it is never held across a wait. */
+ *   thread (as many as the thread's share of the clients, at most PH_DEFER_SLOTS, and only while handlers
+ *   are quick). The thread takes what the port holds without waiting while slots are free, then posts
+ *   those reads: by then the client has often sent its next request, so the read completes at once instead
+ *   of pending (under Wine a pending read costs an APC to this thread, often a signal). A deferred
+ *   connection has no operation outstanding and is owned by the thread until the read is posted; it is
+ *   never held across a wait. */
 #include "server.h"
 
 #define PH_WATCH_MS 50u          /* everyone busy and nobody waiting for this long: wake a parked thread */

@@ -181,7 +181,7 @@ ULONGLONG ph__pool_watch(ph_server *s, ULONGLONG now);
 
 /* One of a server's own threads (pool or timer). A pool thread may hold a few connections whose next reads
  * it has deferred (see pool.c). */
-#define PH_DEFER_SLOTS 4
+#define PH_DEFER_SLOTS 32
 typedef struct ph_worker {
     ph_server *server;
     ph_conn *deferred[PH_DEFER_SLOTS];
