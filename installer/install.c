@@ -101,7 +101,7 @@ static int equal_nocase(const char *a, const char *b)
     return _stricmp(a, b) == 0;
 }
 
-/* Whether a --set names the value name. */
+/* Whether a --set (or a --set-unless-empty with a value) sets the value called name. */
 static int sets_value(const inst_opts *o, const char *name)
 {
     size_t n = strlen(name);

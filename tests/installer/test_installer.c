@@ -140,12 +140,18 @@ static void default_log(const char *name, wchar_t *out, size_t size)
     CoTaskMemFree(dir);
 }
 
-/* After an uninstall: no service, no key under Services (Parameters included), no event source. */
+/* After an uninstall: no service, no key under Services (Parameters included), no event source. A deleted
+ * service leaves the SCM's list only once the last handle to it is closed and its process has exited, which
+ * may come a moment after the uninstaller returned: that is waited for, bounded. */
 static void expect_gone(const char *name)
 {
+    unsigned long long end = ph_test_now_ms() + 15000;
     char path[400];
+    int installed;
 
-    ck_assert_msg(!query(name, NULL, NULL, 0), "service %s is still installed", name);
+    while ((installed = query(name, NULL, NULL, 0)) != 0 && ph_test_now_ms() < end)
+        ph_test_sleep_ms(50);
+    ck_assert_msg(!installed, "service %s is still installed 15 s after its uninstall", name);
     snprintf(path, sizeof(path), SERVICES_KEY "%s", name);
     ck_assert_msg(!hklm_exists(path), "HKLM\\%s is still there", path);
     snprintf(path, sizeof(path), EVENTLOG_KEY "%s", name);
