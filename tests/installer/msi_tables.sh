@@ -11,7 +11,7 @@ set -uo pipefail
 dir=$1 version=$2
 msi="$dir/pipehost-$version-x64.msi" old="$dir/pipehost-0.0.1-x64.msi"
 command -v msiinfo >/dev/null || { echo "SKIPPED: msiinfo not installed (Debian: msitools)"; exit 77; }
-[ -f "$msi" ] || { echo "SKIPPED: $msi was not built (wixl missing at configure time)"; exit 77; }
+[ -f "$msi" ] || { echo "SKIPPED: $msi was not built (wixl or msibuild missing at configure time)"; exit 77; }
 
 fail=0
 # expect TABLE PATTERN WHAT: a row of TABLE (tab-separated, as msiinfo exports it) matches the extended regex.

@@ -692,7 +692,7 @@ static void msi_path(const char *version, wchar_t *out, size_t size)
     snprintf(unix_path, sizeof(unix_path), "%s/pipehost-%s-x64.msi", PH_TEST_MSI_DIR, version);
     svct_exe_path(unix_path, out, size);
     if (GetFileAttributesW(out) == INVALID_FILE_ATTRIBUTES)
-        ph_test_skip("no MSI was built (wixl not installed when the build was configured)");
+        ph_test_skip("no MSI was built (wixl or msibuild not installed when the build was configured)");
 }
 
 /* msiexec /i or /x, quiet; returns its exit code (mod 256 under Wine). */
