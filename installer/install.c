@@ -90,8 +90,10 @@ static int parse(int argc, char **argv, const char *const *flags, const char *co
             o->start = value;
         else if (is(name, "--account"))
             o->account = value;
-        else if (!is(name, "--set-unless-empty") || strchr(value, '=') == NULL || strchr(value, '=')[1] != '\0')
-            o->sets[o->nsets++] = value; /* --set-unless-empty Name= (a package property not given) sets nothing */
+        else if (is(name, "--set-unless-empty") && (eq = strchr(value, '=')) != NULL && eq[1] == '\0')
+            continue; /* Name= with nothing after it: a package's property that was not given sets nothing */
+        else
+            o->sets[o->nsets++] = value;
     }
     return 0;
 }

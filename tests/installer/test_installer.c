@@ -746,6 +746,7 @@ START_TEST(msi_lifecycle)
     SERVICE_STATUS_PROCESS st;
     wchar_t exe[MAX_PATH], want_bin[MAX_PATH + 4];
     char *out = NULL, big[400];
+    HANDLE proc;
 
     svct_require_single_scm();
     ck_assert_int_eq(msiexec("/i", PH_VERSION_STRING, NULL), 0);
@@ -777,6 +778,17 @@ START_TEST(msi_lifecycle)
     expect_reply("pipehost", big, "ERR too-large");
     g_exe[0] = L'\0';
 
+    /* The service is stopped, and its process waited for, before the uninstall: msiexec deletes the files
+     * right after the service reports STOPPED, and an executable whose process is still exiting is in use
+     * (under load Wine's msiexec then left pipehost.exe behind). msiexec stopping a running service is
+     * exercised by msi_upgrade and msi_properties. */
+    ck_assert(query("pipehost", &st, NULL, 0));
+    proc = OpenProcess(SYNCHRONIZE, FALSE, st.dwProcessId);
+    stop_service("pipehost");
+    if (proc != NULL) {
+        ck_assert_uint_eq(WaitForSingleObject(proc, 30000), WAIT_OBJECT_0);
+        CloseHandle(proc);
+    }
     ck_assert_int_eq(msiexec("/x", PH_VERSION_STRING, NULL), 0);
     expect_gone("pipehost");
     ck_assert_int_eq(installed_products(), 0);
