@@ -44,6 +44,8 @@ void ph_limits_init(ph_limits *limits)
     limits->idle_timeout_ms = 120000;
     limits->write_timeout_ms = 10000;
     limits->drain_timeout_ms = 5000;
+    limits->first_request_timeout_ms = 10000;
+    limits->max_connections_per_user = 16;
 }
 
 int ph_limits_validate(const ph_limits *limits)
@@ -53,7 +55,9 @@ int ph_limits_validate(const ph_limits *limits)
     if (limits->max_message_bytes < 1 || limits->max_message_bytes > PH_MAX_MESSAGE_CEILING)
         return PH_EINVAL;
     /* A zero timeout would close every connection at once; "never" is spelled PH_INFINITE. */
-    if (limits->idle_timeout_ms == 0 || limits->write_timeout_ms == 0)
+    if (limits->idle_timeout_ms == 0 || limits->write_timeout_ms == 0 || limits->first_request_timeout_ms == 0)
+        return PH_EINVAL;
+    if (limits->max_connections_per_user > 255)
         return PH_EINVAL;
     if (limits->drain_timeout_ms == PH_INFINITE)
         return PH_EINVAL; /* a stop must be bounded */
@@ -65,7 +69,7 @@ void ph_server_config_init(ph_server_config *cfg)
     memset(cfg, 0, sizeof(*cfg));
     cfg->size = (uint32_t)sizeof(*cfg);
     cfg->pipe_name = NULL;
-    cfg->max_instances = 255;
+    cfg->max_instances = PH_DEFAULT_MAX_INSTANCES;
     cfg->pending_instances = 4;
     cfg->threads = 0;
     cfg->buffer_size = 65536;

@@ -246,6 +246,8 @@ void ct_config(ph_server_config *cfg, char *name, size_t name_size, const char *
     cfg->handler_ctx = ctx;
     cfg->threads = 4;
     cfg->pending_instances = 2;
+    /* Every test client is the same user: the per-user limit has tests of its own. */
+    cfg->limits.max_connections_per_user = 0;
     if (lg != NULL) {
         cfg->log = ct_log_fn;
         cfg->log_ctx = lg;

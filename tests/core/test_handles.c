@@ -70,12 +70,14 @@ START_TEST(thousand_cycles_then_stop)
     ct_ctx_init(&ctx);
     /* Warm up once: the first server, client and pipe make the runtime open what it keeps for good. */
     ct_config(&cfg, name, sizeof(name), "hdl-warm", &ctx, NULL);
+    cfg.max_instances = PH_UNLIMITED_INSTANCES; /* the unlimited pool's instance policy */
     s = ct_start(&cfg, &ctx);
     cycles(name, 3);
     ph_server_free(s);
 
     base = ct_handle_count();
     ct_config(&cfg, name, sizeof(name), "hdl-cycles", &ctx, NULL);
+    cfg.max_instances = PH_UNLIMITED_INSTANCES; /* the unlimited pool's instance policy */
     cfg.pending_instances = 4;
     s = ct_start(&cfg, &ctx);
     cycles(name, 5);
@@ -117,6 +119,7 @@ START_TEST(stop_with_clients_releases_everything)
     check_counting_works();
     ct_ctx_init(&ctx);
     ct_config(&cfg, name, sizeof(name), "hdl-warm2", &ctx, NULL);
+    cfg.max_instances = PH_UNLIMITED_INSTANCES; /* the unlimited pool's instance policy */
     s = ct_start(&cfg, &ctx);
     cycles(name, 2);
     ph_server_free(s);
@@ -127,6 +130,7 @@ START_TEST(stop_with_clients_releases_everything)
             ck_assert_int_eq(ph_client_new(&c[i]), 0);
         base = ct_handle_count();
         ct_config(&cfg, name, sizeof(name), "hdl-stop", &ctx, NULL);
+        cfg.max_instances = PH_UNLIMITED_INSTANCES; /* the unlimited pool's instance policy */
         cfg.buffer_size = 4096;
         cfg.limits.drain_timeout_ms = 300;
         s = ct_start(&cfg, &ctx);
@@ -162,6 +166,7 @@ START_TEST(failed_start_releases_everything)
     check_counting_works();
     ct_ctx_init(&ctx);
     ct_config(&cfg, name, sizeof(name), "hdl-fail", &ctx, NULL);
+    cfg.max_instances = PH_UNLIMITED_INSTANCES; /* the unlimited pool's instance policy */
     first = ct_start(&cfg, &ctx);
     /* Warm-up of the failure path itself. */
     ck_assert_int_eq(ph_server_new(&cfg, &s), 0);

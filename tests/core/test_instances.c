@@ -15,6 +15,7 @@ START_TEST(pending_after_start_and_refilled)
 
     ct_ctx_init(&ctx);
     ct_config(&cfg, name, sizeof(name), "inst-refill", &ctx, NULL);
+    cfg.max_instances = PH_UNLIMITED_INSTANCES; /* the unlimited pool's instance policy */
     cfg.pending_instances = 3;
     s = ct_start(&cfg, &ctx);
     /* On return from start the K instances already wait: no settling time. */
@@ -52,6 +53,7 @@ START_TEST(default_pending_is_four)
 
     ct_ctx_init(&ctx);
     ct_config(&cfg, name, sizeof(name), "inst-default", &ctx, NULL);
+    cfg.max_instances = PH_UNLIMITED_INSTANCES; /* the unlimited pool's instance policy */
     {
         ph_server_config d;
         ph_server_config_init(&d);
@@ -79,6 +81,7 @@ START_TEST(refill_happens_on_accept)
     ct_sys_install();
     ct_ctx_init(&ctx);
     ct_config(&cfg, name, sizeof(name), "inst-onaccept", &ctx, NULL);
+    cfg.max_instances = PH_UNLIMITED_INSTANCES; /* the unlimited pool's instance policy */
     cfg.threads = 1;
     cfg.pending_instances = 2;
     s = ct_start(&cfg, &ctx);
@@ -102,30 +105,51 @@ START_TEST(refill_happens_on_accept)
 }
 END_TEST
 
-/* max_instances caps the total: with 4 allowed and 2 connected only 2 can wait, whatever K says. */
+/* A fixed pool of max_instances: all of them exist from the start and wait (whatever pending_instances
+ * says), none is ever closed while the server runs (a client that leaves gives its instance back), and a
+ * client beyond the pool waits for one: busy, then served when another leaves. */
 START_TEST(pending_bounded_by_max_instances)
 {
     char name[CT_NAME_MAX];
     ph_server_config cfg;
     ct_ctx ctx;
     ph_server *s;
-    ph_client *a, *b;
+    ph_client *c[4], *extra;
+    int i;
 
     ct_ctx_init(&ctx);
     ct_config(&cfg, name, sizeof(name), "inst-max", &ctx, NULL);
     cfg.max_instances = 4;
-    cfg.pending_instances = 3;
+    cfg.pending_instances = 2;
     s = ct_start(&cfg, &ctx);
-    ck_assert_uint_eq(CT_COUNTER(s, instances_pending), 3);
-    a = ct_connect(name);
-    b = ct_connect(name);
-    ct_expect_str(a, "a", "a");
-    ct_expect_str(b, "b", "b");
-    ph_test_sleep_ms(100);
+    ck_assert_uint_eq(CT_COUNTER(s, instances_pending), 4);
+    ck_assert_uint_eq(CT_COUNTER(s, instances_total), 4);
+    for (i = 0; i < 2; i++) {
+        c[i] = ct_connect(name);
+        ct_expect_str(c[i], "hold", "hold");
+    }
     ck_assert_uint_eq(CT_COUNTER(s, instances_pending), 2);
-    ph_client_free(a);
+    ck_assert_uint_eq(CT_COUNTER(s, instances_total), 4);
+    ph_client_free(c[0]);
     ck_assert(CT_WAIT(s, instances_pending, 3, 2000));
-    ph_client_free(b);
+    ck_assert_uint_eq(CT_COUNTER(s, instances_total), 4);
+    c[0] = ct_connect(name);
+    for (i = 2; i < 4; i++)
+        c[i] = ct_connect(name);
+    for (i = 0; i < 4; i++)
+        ct_expect_str(c[i], "full", "full");
+    ck_assert_uint_eq(CT_COUNTER(s, instances_pending), 0);
+    ck_assert_int_eq(ph_client_new(&extra), 0);
+    ck_assert_int_eq(ph_client_connect(extra, name, 300, 0), PH_ETIMEDOUT); /* busy: the pool is full */
+    ph_client_free(c[3]);
+    ck_assert_int_eq(ph_client_connect(extra, name, 5000, 0), 0);
+    ct_expect_str(extra, "in", "in");
+    ck_assert_uint_eq(CT_COUNTER(s, instances_total), 4);
+    ph_client_free(extra);
+    for (i = 0; i < 3; i++)
+        ph_client_free(c[i]);
+    ck_assert(CT_WAIT(s, instances_pending, 4, 2000));
+    ck_assert_uint_eq(CT_COUNTER(s, instances_total), 4);
     ph_server_free(s);
     ct_ctx_free(&ctx);
 }
@@ -174,6 +198,7 @@ START_TEST(burst_of_64_clients)
 
     ct_ctx_init(&ctx);
     ct_config(&cfg, name, sizeof(name), "inst-burst", &ctx, NULL);
+    cfg.max_instances = PH_UNLIMITED_INSTANCES; /* the unlimited pool's instance policy */
     cfg.pending_instances = 4;
     cfg.threads = 4;
     s = ct_start(&cfg, &ctx);
@@ -211,6 +236,7 @@ START_TEST(failed_refill_is_retried)
     ct_ctx_init(&ctx);
     ct_log_init(&lg);
     ct_config(&cfg, name, sizeof(name), "inst-retry", &ctx, &lg);
+    cfg.max_instances = PH_UNLIMITED_INSTANCES; /* the unlimited pool's instance policy */
     cfg.pending_instances = 2;
     s = ct_start(&cfg, &ctx);
     ct_sys_state.fail_next_err = ERROR_NOT_ENOUGH_MEMORY;
@@ -250,6 +276,7 @@ START_TEST(client_before_connect_is_served)
     ct_sys_install();
     ct_ctx_init(&ctx);
     ct_config(&cfg, name, sizeof(name), "inst-race", &ctx, NULL);
+    cfg.max_instances = PH_UNLIMITED_INSTANCES; /* the unlimited pool's instance policy */
     cfg.pending_instances = 1;
     cfg.max_instances = 1;
     ct_sys_arm_race(name, CT_RACE_CONNECTED);
@@ -284,6 +311,7 @@ START_TEST(client_during_start)
     ct_sys_install();
     ct_ctx_init(&ctx);
     ct_config(&cfg, name, sizeof(name), "inst-during", &ctx, NULL);
+    cfg.max_instances = PH_UNLIMITED_INSTANCES; /* the unlimited pool's instance policy */
     cfg.pending_instances = 2;
     cfg.max_instances = 2;
     ct_sys_arm_race(name, CT_RACE_CONNECTED);
@@ -318,6 +346,7 @@ START_TEST(client_gone_before_connect)
     ct_sys_install();
     ct_ctx_init(&ctx);
     ct_config(&cfg, name, sizeof(name), "inst-nodata", &ctx, NULL);
+    cfg.max_instances = PH_UNLIMITED_INSTANCES; /* the unlimited pool's instance policy */
     cfg.pending_instances = 1;
     cfg.max_instances = 1;
     ct_sys_arm_race(name, CT_RACE_NO_DATA);

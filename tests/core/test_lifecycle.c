@@ -50,10 +50,10 @@ START_TEST(config_checked)
     cfg = base;
     cfg.pending_instances = 0;
     ck_assert_int_eq(new_rc(&cfg), PH_EINVAL);
-    cfg.max_instances = 3;
-    cfg.pending_instances = 4;
+    cfg.pending_instances = 256;
     ck_assert_int_eq(new_rc(&cfg), PH_EINVAL);
-    cfg.pending_instances = 3;
+    cfg.max_instances = 3; /* a fixed pool: its instances all wait, whatever pending_instances says */
+    cfg.pending_instances = 4;
     ck_assert_int_eq(new_rc(&cfg), 0);
     cfg = base;
     cfg.buffer_size = 100;

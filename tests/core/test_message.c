@@ -266,6 +266,7 @@ START_TEST(message_mode_read_back)
     ct_sys_install();
     ct_ctx_init(&ctx);
     ct_config(&cfg, name, sizeof(name), "msg-flags", &ctx, NULL);
+    cfg.max_instances = PH_UNLIMITED_INSTANCES; /* refills create instances: more records to check */
     s = ct_start(&cfg, &ctx);
     a = ct_connect(name);
     b = ct_connect(name);

@@ -36,6 +36,7 @@ START_TEST(stop_during_start)
     ct_ctx_init(&ctx);
     ct_log_init(&lg);
     ct_config(&cfg, name, sizeof(name), "race-startstop", &ctx, &lg);
+    cfg.max_instances = PH_UNLIMITED_INSTANCES; /* the unlimited pool's instance policy */
     cfg.pending_instances = 4;
     ct_sys_state.next_delay_ms = 300; /* start sits in its second create */
     before = ct_thread_count();
@@ -81,6 +82,7 @@ START_TEST(instance_being_created_does_not_outlive_stop)
     ct_sys_install();
     ct_ctx_init(&ctx);
     ct_config(&cfg, name, sizeof(name), "race-refill", &ctx, NULL);
+    cfg.max_instances = PH_UNLIMITED_INSTANCES; /* the unlimited pool's instance policy */
     cfg.pending_instances = 1;
     s = ct_start(&cfg, &ctx);
     ct_sys_state.next_delay_ms = 500; /* the refill after the next accept sits in its create */
@@ -112,6 +114,7 @@ START_TEST(failing_accept_fails_start)
     ct_sys_install();
     ct_ctx_init(&ctx);
     ct_config(&cfg, name, sizeof(name), "race-acceptfail", &ctx, NULL);
+    cfg.max_instances = PH_UNLIMITED_INSTANCES; /* the unlimited pool's instance policy */
     ct_sys_state.fail_connect_err = ERROR_INVALID_FUNCTION;
     InterlockedExchange(&ct_sys_state.fail_connect, -1);
     ck_assert_int_eq(ph_server_new(&cfg, &s), 0);
@@ -143,6 +146,7 @@ START_TEST(failing_refill_backs_off_and_recovers)
     ct_ctx_init(&ctx);
     ct_log_init(&lg);
     ct_config(&cfg, name, sizeof(name), "race-backoff", &ctx, &lg);
+    cfg.max_instances = PH_UNLIMITED_INSTANCES; /* the unlimited pool's instance policy */
     cfg.pending_instances = 2;
     s = ct_start(&cfg, &ctx);
     ct_sys_state.fail_connect_err = ERROR_INVALID_FUNCTION;
@@ -210,6 +214,7 @@ START_TEST(stop_from_log_callback_on_background_thread)
     ct_sys_install();
     ct_ctx_init(&ctx);
     ct_config(&cfg, name, sizeof(name), "race-logstop", &ctx, NULL);
+    cfg.max_instances = PH_UNLIMITED_INSTANCES; /* the unlimited pool's instance policy */
     cfg.pending_instances = 1;
     cfg.log = stopping_log;
     cfg.log_ctx = &st;
@@ -269,6 +274,7 @@ START_TEST(set_limits_while_starting_and_stopping)
     memset(&l, 0, sizeof(l));
     ct_ctx_init(&ctx);
     ct_config(&cfg, name, sizeof(name), "race-limits", &ctx, NULL);
+    cfg.max_instances = PH_UNLIMITED_INSTANCES; /* the unlimited pool's instance policy */
     t = CreateThread(NULL, 0, limits_main, &l, 0, NULL);
     ck_assert_ptr_nonnull(t);
     for (i = 0; i < 20; i++) {

@@ -81,7 +81,8 @@ START_TEST(client_256_and_beyond)
 
     ct_ctx_init(&ctx);
     ct_config(&cfg, name, sizeof(name), "scale-256", &ctx, NULL);
-    ck_assert_uint_eq(cfg.max_instances, 255);
+    cfg.max_instances = PH_UNLIMITED_INSTANCES; /* the unlimited pool's instance policy */
+    ck_assert_uint_eq(cfg.max_instances, PH_UNLIMITED_INSTANCES);
     s = ct_start(&cfg, &ctx);
     wide_name(name, wname, sizeof(wname) / sizeof(wname[0]));
     h = calloc(N, sizeof(*h));
@@ -122,6 +123,7 @@ START_TEST(two_thousand_idle_connections)
 
     ct_ctx_init(&ctx);
     ct_config(&cfg, name, sizeof(name), "scale-idle", &ctx, NULL);
+    cfg.max_instances = PH_UNLIMITED_INSTANCES; /* the unlimited pool's instance policy */
     s = ct_start(&cfg, &ctx);
     wide_name(name, wname, sizeof(wname) / sizeof(wname[0]));
     h = calloc(N, sizeof(*h));
@@ -208,6 +210,7 @@ START_TEST(burst_of_256_then_target_shrinks)
     memset(&cr, 0, sizeof(cr));
     ct_ctx_init(&ctx);
     ct_config(&cfg, name, sizeof(name), "scale-burst", &ctx, NULL);
+    cfg.max_instances = PH_UNLIMITED_INSTANCES; /* the unlimited pool's instance policy */
     cfg.pending_instances = 4;
     s = ct_start(&cfg, &ctx);
     wide_name(name, cr.wname, sizeof(cr.wname) / sizeof(cr.wname[0]));
@@ -239,6 +242,7 @@ START_TEST(churn_of_8)
     memset(&cr, 0, sizeof(cr));
     ct_ctx_init(&ctx);
     ct_config(&cfg, name, sizeof(name), "scale-churn", &ctx, NULL);
+    cfg.max_instances = PH_UNLIMITED_INSTANCES; /* the unlimited pool's instance policy */
     cfg.pending_instances = 4;
     s = ct_start(&cfg, &ctx);
     wide_name(name, cr.wname, sizeof(cr.wname) / sizeof(cr.wname[0]));

@@ -67,6 +67,7 @@ START_TEST(default_dacl_read_back)
     ct_ctx_init(&ctx);
     ct_config(&cfg, name, sizeof(name), "sec-default", &ctx, NULL);
     ck_assert_ptr_null(cfg.sddl);
+    cfg.max_instances = PH_UNLIMITED_INSTANCES; /* the strict rights; the fixed pool's are default_dacl_widened */
     s = ct_start(&cfg, &ctx);
     read_live_dacl(name, &d);
     ck_assert_uint_ne(d.control & SE_DACL_PRESENT, 0);
@@ -80,6 +81,40 @@ START_TEST(default_dacl_read_back)
     ck_assert(GetAce(d.dacl, 4, (void **)&au));
     ck_assert_uint_eq(au->Mask & FILE_CREATE_PIPE_INSTANCE, 0);
     ck_assert_uint_eq(au->Mask & (FILE_READ_DATA | FILE_WRITE_DATA), FILE_READ_DATA | FILE_WRITE_DATA);
+    LocalFree(d.sd);
+    ph_server_free(s);
+    ct_ctx_free(&ctx);
+}
+END_TEST
+
+/* The fixed pool (the default): once every instance exists, the live DACL is the default widened —
+ * Authenticated Users 0x12019f, i.e. also FILE_CREATE_PIPE_INSTANCE, so a GENERIC_WRITE open succeeds — and
+ * every other entry as it was. (Wine does not keep SE_DACL_PROTECTED through SetSecurityInfo, and pipes
+ * inherit nothing, so the flag is not asserted here.) */
+START_TEST(default_dacl_widened)
+{
+    char name[CT_NAME_MAX];
+    ph_server_config cfg;
+    ct_ctx ctx;
+    ph_server *s;
+    live_dacl d;
+    ph_counters k;
+
+    ct_ctx_init(&ctx);
+    ct_config(&cfg, name, sizeof(name), "sec-widened", &ctx, NULL);
+    ck_assert_uint_lt(cfg.max_instances, PH_UNLIMITED_INSTANCES);
+    s = ct_start(&cfg, &ctx);
+    ph_counters_init(&k);
+    ck_assert_int_eq(ph_server_counters(s, &k), 0);
+    ck_assert_uint_eq(k.instances_total, cfg.max_instances);
+    read_live_dacl(name, &d);
+    ck_assert_uint_ne(d.control & SE_DACL_PRESENT, 0);
+    ck_assert_uint_eq(d.dacl->AceCount, 5);
+    expect_ace(d.dacl, 0, ACCESS_DENIED_ACE_TYPE, WinNetworkSid, NULL, GENERIC_ALL, FILE_ALL);
+    expect_ace(d.dacl, 1, ACCESS_ALLOWED_ACE_TYPE, WinLocalSystemSid, NULL, GENERIC_ALL, FILE_ALL);
+    expect_ace(d.dacl, 2, ACCESS_ALLOWED_ACE_TYPE, WinBuiltinAdministratorsSid, NULL, GENERIC_ALL, FILE_ALL);
+    expect_ace(d.dacl, 3, ACCESS_ALLOWED_ACE_TYPE, WinCreatorOwnerRightsSid, NULL, GENERIC_ALL, FILE_ALL);
+    expect_ace(d.dacl, 4, ACCESS_ALLOWED_ACE_TYPE, WinAuthenticatedUserSid, NULL, 0x12019f, 0x12019f);
     LocalFree(d.sd);
     ph_server_free(s);
     ct_ctx_free(&ctx);
@@ -103,6 +138,7 @@ START_TEST(custom_sddl_read_back)
     snprintf(sddl, sizeof(sddl), "D:P(A;;0x1f01ff;;;OW)(A;;0x12019b;;;%s)(A;;0x120089;;;WD)", me);
     ct_ctx_init(&ctx);
     ct_config(&cfg, name, sizeof(name), "sec-custom", &ctx, NULL);
+    cfg.max_instances = PH_UNLIMITED_INSTANCES; /* exactly as given: no widening */
     cfg.sddl = sddl;
     s = ct_start(&cfg, &ctx);
     read_live_dacl(name, &d);
@@ -303,6 +339,9 @@ Suite *ph_test_suite(void)
 
     tc = tcase_create("default_dacl_read_back");
     tcase_add_test(tc, default_dacl_read_back);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("default_dacl_widened");
+    tcase_add_test(tc, default_dacl_widened);
     suite_add_tcase(s, tc);
     tc = tcase_create("custom_sddl_read_back");
     tcase_add_test(tc, custom_sddl_read_back);

@@ -114,6 +114,7 @@ START_TEST(first_instance_flag_requested)
     ct_sys_install();
     ct_ctx_init(&ctx);
     ct_config(&cfg, name, sizeof(name), "squat-flag", &ctx, NULL);
+    cfg.max_instances = PH_UNLIMITED_INSTANCES;
     cfg.pending_instances = 3;
     s = ct_start(&cfg, &ctx);
     c = ct_connect(name);

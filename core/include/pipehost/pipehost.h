@@ -197,7 +197,13 @@ typedef struct ph_limits {
     size_t max_message_bytes;  /* largest request accepted; default 65536; 1 .. 64 MiB */
     uint32_t idle_timeout_ms;  /* close a connection with no request for this long; default 120000; PH_INFINITE */
     uint32_t write_timeout_ms; /* close a connection whose response is not read within this; default 10000 */
-    uint32_t drain_timeout_ms; /* at stop, how long in-flight requests may take to be answered; default 5000 */
+    uint32_t drain_timeout_ms; /* at stop, how long in-flight requests may take to be answered; default 5000.
+                                  Connections between requests end at once (their last reply stays readable) */
+    uint32_t first_request_timeout_ms; /* close a connection whose first request has not arrived within this;
+                                          default 10000; PH_INFINITE (the idle timeout still applies) */
+    uint32_t max_connections_per_user; /* connections one user (client SID) may hold; the next one's first
+                                          request is answered "ERR too-many-connections" and it closes;
+                                          default 16; 0 = no limit; at most 255 */
 } ph_limits;
 
 /* The default security descriptor: protected DACL; network logons denied; SYSTEM, Administrators and the
@@ -235,13 +241,28 @@ typedef enum ph_framing {
                                "ERR too-large" response and the connection closes. */
 } ph_framing;
 
+/* The instance pool. A fixed pool (max_instances 1..254; the default, PH_DEFAULT_MAX_INSTANCES) creates all its
+ * instances at start under the strict descriptor, then widens the pipe's DACL: every allow entry that grants
+ * FILE_WRITE_DATA also gets FILE_CREATE_PIPE_INSTANCE (the FILE_APPEND_DATA bit that GENERIC_WRITE includes),
+ * so clients that open with GENERIC_WRITE (Node.js, .NET 8, Go, Python) get in. That right lets nobody add an
+ * instance, because the pipe always has its nMaxInstances instances while widened: none is closed while the
+ * server runs (a client's instance is re-armed for the next one), and the DACL is narrowed back before any is
+ * closed at stop. At most max_instances clients are connected at once; the next wait (ERROR_PIPE_BUSY,
+ * WaitNamedPipe) for one to leave. An unlimited pool (max_instances 255) serves any number of clients, creates
+ * and closes instances as they come and go, and keeps the strict rights: its clients must not ask for
+ * GENERIC_WRITE. */
+#define PH_DEFAULT_MAX_INSTANCES 254u
+#define PH_UNLIMITED_INSTANCES 255u
+
 typedef struct ph_server_config {
     uint32_t size;               /* sizeof(ph_server_config), set by ph_server_config_init */
     const char *pipe_name;       /* bare or full; default "\\.\pipe\pipehost" when NULL */
-    unsigned max_instances;      /* 1..255; 255 (the default) = unlimited, any number of clients */
-    unsigned pending_instances;  /* the floor of instances waiting for clients (refilled at once on connect);
-                                    1..max_instances; default 4. During bursts the server raises the number
-                                    waiting (up to 64, or to this floor if higher) and lowers it back when quiet. */
+    unsigned max_instances;      /* 1..254: a fixed pool of that many (default PH_DEFAULT_MAX_INSTANCES);
+                                    255 (PH_UNLIMITED_INSTANCES): unlimited, any number of clients */
+    unsigned pending_instances;  /* unlimited pool only: the floor of instances waiting for clients (refilled
+                                    at once on connect); 1..255; default 4. During bursts the server raises the
+                                    number waiting (up to 64, or to this floor if higher) and lowers it back
+                                    when quiet. A fixed pool's instances all wait when no client holds them. */
     unsigned threads;            /* I/O completion pool size; 0 = twice the number of CPUs, 8..32 */
     uint32_t buffer_size;        /* pipe in/out buffer hint in bytes; default 65536 */
     const char *sddl;            /* NULL = PH_DEFAULT_SDDL; one ph_sddl_check refuses fails start with PH_EBADSDDL */
@@ -269,8 +290,9 @@ PH_EXTERN int ph_server_new(const ph_server_config *cfg, ph_server **out);
  * the pipe is bound and accepting. Fails with PH_EADDRINUSE if another process serves the name, PH_EBADSDDL,
  * PH_EBADNAME, PH_ESTATE if already started. Can be called once per server object. */
 PH_EXTERN int ph_server_start(ph_server *server);
-/* Graceful stop: stops accepting (cancels pending accepts), lets in-flight requests be answered and their
- * responses read within drain_timeout_ms, then disconnects and closes every instance and joins every thread.
+/* Graceful stop: stops accepting (cancels pending accepts), ends every connection between requests at once,
+ * lets in-flight requests be answered within drain_timeout_ms, then closes every instance (never a
+ * disconnect: a client still reads a reply written to it, then sees the pipe broken) and joins every thread.
  * Idempotent and callable from any thread. Called from a handler (a pool thread) it starts the stop and
  * returns without waiting; the join then happens in a later ph_server_stop or ph_server_free. */
 PH_EXTERN int ph_server_stop(ph_server *server);
@@ -295,6 +317,8 @@ typedef struct ph_counters {
     uint64_t bytes_in;           /* request bytes read */
     uint64_t bytes_out;          /* response bytes written */
     uint64_t instances_pending;  /* instances waiting for a client now */
+    uint64_t instances_total;    /* instances that exist now (waiting, connected, or kept after a failure) */
+    uint64_t buffered_bytes;     /* memory connections hold for requests and responses now */
 } ph_counters;
 /* Zeroes counters and sets its size member: call it before ph_server_counters. */
 PH_EXTERN void ph_counters_init(ph_counters *counters);

@@ -1,74 +1,79 @@
-/* conn.c — one connection's life: accept, read and reassemble, dispatch, write, linger, then close or reuse.
+/* conn.c — one connection's state machine: accept, read and reassemble, dispatch, write, linger, finish.
  *
  * The rules; check every change against them.
+ * - Steps. Each step issues at most one operation and returns what came of it: pending (a completion packet
+ *   will come), inline (it completed at once: the loop in ph__conn_on_completion handles the result now, so
+ *   no call chain grows per request), or end (with a reason in c->ending). One function, conn_finish, acts
+ *   on every end: its table says whether the end counts in errors_total and what is logged; the listener
+ *   (listener.c) then re-arms or closes the instance.
  * - Ownership. A connection is owned by the system while an operation (ConnectNamedPipe, ReadFile,
  *   WriteFile) is outstanding, otherwise by the one thread that took its completion or whose operation
  *   completed at once, or, between a response and its next read, by the pool thread it was deferred to
- *   (pool.c; never across a wait). Only the owner changes its buffers, issues its next operation, closes,
- *   re-arms or frees it.
- * - c->lock guards state, closing, unread_reply and the linger fields. The owner issues every operation
- *   while holding it, after checking closing; the timer and the stop walk take it before they cancel. A
- *   cancel therefore either finds the operation outstanding (CancelIoEx ends it) or is seen by the owner
- *   before it issues the next one: no cancel is lost and none has to be repeated.
- * - Who may cancel: the timer thread (idle, write and linger deadlines) and the stop walk (stop rules and
- *   the drain deadline). Both set closing first. closing is cleared only when the owner re-arms the instance
- *   for a new client, under server->lock, which the stop walk also holds.
- * - Every completion checks closing first: a cancelled connection is closed whatever its operation returned.
- * - When an instance counts as gone: when conn_free has taken it out of the deadline heap, the list and the
- *   live count. server->live also counts reservations (instances being created), so a stop is drained only
- *   when no instance exists or is being created. An instance whose creation ends after the stop began is
- *   closed before it ever accepts.
- * - Who frees: the owner, with no operation outstanding. Others reach a connection only under a lock that
- *   keeps it alive: the timer under server->tlock (conn_free leaves the heap under it first), the stop walk
- *   under server->lock (conn_free leaves the list under it).
+ *   (pool.c; another pool thread or the timer may take the deferred read over while that thread runs a
+ *   handler). Only the owner changes its buffers, issues its next operation, finishes or frees it.
+ * - c->lock guards state, cancel and the deadlines. The owner issues every operation while holding it,
+ *   after checking cancel; the timer and the stop walk take it before they cancel. A cancel therefore
+ *   either finds the operation outstanding (CancelIoEx ends it) or is seen by the owner before it issues
+ *   the next one: none is lost and none has to be repeated.
+ * - Who may cancel: the timer (idle, first-request, write and linger deadlines, and the shrink of a large
+ *   idle buffer), the trim, and the stop walk. Every completion checks cancel first: a connection cancelled
+ *   to end is finished whatever its operation returned; an accept that had already connected when a trim
+ *   cancelled it is served (the client is there); a read cancelled to shrink is re-issued small unless it
+ *   had completed with data.
+ * - Unread replies. DisconnectNamedPipe discards what the client has not read; closing the handle does not.
+ *   An end after a reply (PH_REPLY_CLOSE, too large, over the per-user limit) therefore closes the instance
+ *   when the listener allows it (stopping, or the unlimited pool), and otherwise lingers: a read pending to
+ *   see the client leave (or, in message mode, send again: it has read the reply), bounded by the write
+ *   timeout, then the instance is disconnected and re-armed. At stop every connection between requests ends at once and its instance is
+ *   closed: the client still reads its last reply.
+ * - When an instance counts as gone: when ph__conn_free has taken it out of the deadline heap, the list and
+ *   the live count. server->live also counts reservations (instances being created), so a stop is drained
+ *   only when no instance exists or is being created.
  * - Lock order: server->lock, then c->lock, then server->tlock. The timer thread, which holds tlock when it
- *   finds a connection due, only try-locks c->lock.
+ *   finds a connection due, only try-locks c->lock. Nothing logs while holding a lock (a log callback may
+ *   call back into the server).
  * - Completions. With FILE_SKIP_COMPLETION_PORT_ON_SUCCESS (when the probe at start found it well-behaved),
- *   an operation that completes at once queues no packet and its result is handled by the issuer, in the
- *   same loop; a read ending at once with ERROR_MORE_DATA is handled the way the probe found the system
- *   queues it. Accepts are never handled inline: a packet is posted instead, so that handlers run only on
- *   pool threads.
- * - Failures to create or arm an instance are reported to the refill, which backs off and logs once per
- *   change (failing, recovered); they never loop.
- * - Length framing (PH_FRAMING_LENGTH, a byte-mode pipe): in keeps what was read and not yet consumed, which
- *   may be part of a frame or several pipelined ones. A frame is consumed when its handler returns; the next
- *   buffered frame is dispatched only after the previous response is written, so responses go out in
- *   request order. Every request gets exactly one response frame (PH_NO_REPLY sends an empty one), since a
- *   pipelining client matches responses to requests by position. A declared length over the limit is
- *   answered without reading the body, and the connection closes. Buffered frames not yet dispatched when
- *   the stop begins are not in flight: they are refused like any new request.
- */
+ *   an operation that completes at once queues no packet and its result is handled by the issuer; a read
+ *   ending at once with ERROR_MORE_DATA is handled the way the probe found the system queues it. Accepts are
+ *   never handled inline: a packet is posted instead, so that handlers run only on pool threads.
+ * - Memory. A connection's buffers follow its own requests (the next read is as large as the last request),
+ *   and are given back after PH_SHRINK_IDLE_MS without a request; a declared length grows the buffer only
+ *   with the bytes that arrive. c_buffered counts what connections hold.
+ * - Length framing (a byte-mode pipe): in keeps what was read and not yet consumed (from in_off), possibly
+ *   part of a frame or several pipelined ones. The next buffered frame is dispatched only after the
+ *   previous response is written, so responses go out in request order; every request gets exactly one
+ *   response frame (PH_NO_REPLY sends an empty one). After PH_PIPELINE_TURN frames in a row the connection
+ *   goes back through the port, so one pipelining client cannot hold a pool thread. A declared length over
+ *   the limit is answered without reading the body, and the connection ends. Buffered frames not yet
+ *   dispatched when the stop begins are refused like any new request. */
 #include "server.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 /* A new connection's first read; later first reads follow the size of the last request (up to 1 MiB, and
- * never past max_message_bytes + 1), so a client that sends 64 KiB requests has each read in one piece, and
- * an idle connection pins only a buffer as large as its own requests. */
+ * never past max_message_bytes + 1), so a client that sends 64 KiB requests has each read in one piece. */
 #define PH_FIRST_READ 1024u
 #define PH_MAX_READ_HINT ((size_t)1024 * 1024)
 #define PH_READ_SLACK 256u /* a little more than the last request: the next one may be a few bytes longer */
 #define PH_DRAIN_CHUNK 65536u
-/* A re-armed instance keeps its buffers unless a big message made them larger than this. */
-#define PH_KEEP_BUFFER 65536u
-/* How often a lingering connection looks whether its client has read the last reply (doubling). */
-#define PH_LINGER_POLL_MIN 10u
-#define PH_LINGER_POLL_MAX 250u
+/* An idle connection whose buffers hold more than this gives them back after PH_SHRINK_IDLE_MS. */
+#define PH_IDLE_KEEP 16384u
+#define PH_SHRINK_IDLE_MS 1000u
 /* Reads are deferred (pool.c) only while handlers take less than this on average. */
 #define PH_DEFER_MAX_HANDLER_US 200
-/* Accepts are counted in windows this long to see a burst coming (see on_connected). */
-#define PH_BURST_WINDOW_MS 50u
+/* Pipelined frames dispatched back to back before the connection yields its thread. */
+#define PH_PIPELINE_TURN 16u
 
-/* What issuing an operation led to. */
-typedef enum op_result {
-    OP_PENDING, /* a completion packet will come (or the connection is gone) */
-    OP_INLINE   /* it completed at once: the caller handles *bytes / *err now */
-} op_result;
+/* What a step led to. */
+typedef enum step {
+    STEP_PENDING, /* a completion packet will come (or another thread owns the connection now) */
+    STEP_INLINE,  /* it completed at once: the caller handles *bytes / *err now */
+    STEP_END      /* the connection ends, for the reason in c->ending */
+} step;
 
-static op_result conn_start_request(ph_conn *c, int replied, DWORD *bytes, DWORD *err);
-static op_result conn_dispatch(ph_conn *c, DWORD *bytes, DWORD *err);
-static DWORD conn_accept(ph_conn *c);
+static step start_request(ph_conn *c, int replied, DWORD *bytes, DWORD *err);
+static step dispatch(ph_conn *c, DWORD *bytes, DWORD *err);
 
 static void count(volatile LONG64 *counter, LONG64 delta)
 {
@@ -80,66 +85,42 @@ static ULONGLONG deadline_after(ULONGLONG now, uint32_t ms)
     return ms == PH_INFINITE ? 0 : now + ms;
 }
 
-/* Under c->lock: the cancel used by the timer and the stop walk. */
-static void cancel_locked(ph_conn *c, ph_close_reason why)
+static step end(ph_conn *c, ph_end why)
 {
-    if (c->closing == PH_CLOSE_NONE)
-        c->closing = why;
-    if (c->state != PH_CONN_DISPATCHING)
+    c->ending = why;
+    return STEP_END;
+}
+
+/* Keeps c_buffered in step with what c's buffers hold. */
+static void account(ph_conn *c)
+{
+    size_t now = c->in.cap + c->out.buf.cap;
+
+    if (now != c->buffered) {
+        count(&c->server->c_buffered, (LONG64)now - (LONG64)c->buffered);
+        c->buffered = now;
+    }
+}
+
+static void free_buffers(ph_conn *c)
+{
+    ph__buf_free(&c->in);
+    ph__buf_free(&c->out.buf);
+    c->in_off = 0;
+    account(c);
+}
+
+/* Under c->lock: the cancel used by the timer, the trim and the stop walk. */
+static void cancel_locked(ph_conn *c, ph_end why)
+{
+    if (c->cancel != PH_CANCEL_END) {
+        c->cancel = PH_CANCEL_END;
+        c->cancel_why = why;
+    }
+    if (c->state == PH_CONN_PARKED)
+        PostQueuedCompletionStatus(c->server->iocp, 0, 0, &c->ov); /* nobody owns it: a pool thread ends it */
+    else if (c->state != PH_CONN_DISPATCHING)
         CancelIoEx(c->pipe, &c->ov);
-}
-
-/* FILE_PIPE_LOCAL_INFORMATION (ntifs.h), queried with NtQueryInformationFile class 24. */
-typedef struct ph_pipe_local_info {
-    ULONG NamedPipeType, NamedPipeConfiguration, MaximumInstances, CurrentInstances, InboundQuota,
-        ReadDataAvailable, OutboundQuota, WriteQuotaAvailable, NamedPipeState, NamedPipeEnd;
-} ph_pipe_local_info;
-typedef struct ph_io_status {
-    union {
-        LONG Status;
-        PVOID Pointer;
-    } u;
-    ULONG_PTR Information;
-} ph_io_status;
-typedef LONG(WINAPI *ph_nt_query_file)(HANDLE, ph_io_status *, PVOID, ULONG, int);
-
-/* Unread data in our outbound queue is charged to its quota, so the whole quota being available again means
- * the client has read every reply. An unknown answer (the query failing, or Wine, which reports no quota at
- * all) counts as "not yet": the caller then waits for the client to leave, never discarding a reply. */
-static INIT_ONCE g_query_once = INIT_ONCE_STATIC_INIT;
-static ph_nt_query_file g_query; /* written once, inside InitOnceExecuteOnce, which orders it before readers */
-
-static BOOL CALLBACK resolve_query(PINIT_ONCE once, PVOID param, PVOID *context)
-{
-    HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
-    FARPROC proc = ntdll ? GetProcAddress(ntdll, "NtQueryInformationFile") : NULL;
-
-    (void)once;
-    (void)param;
-    (void)context;
-    /* GetProcAddress hands out every export as a FARPROC; the real type is NtQueryInformationFile's. */
-    g_query = proc ? (ph_nt_query_file)(void (*)(void))proc : NULL;
-    return TRUE;
-}
-
-int ph__reply_consumed(HANDLE pipe)
-{
-    ph_pipe_local_info info;
-    ph_io_status io;
-
-    if (!InitOnceExecuteOnce(&g_query_once, resolve_query, NULL, NULL) || g_query == NULL)
-        return 0;
-    memset(&info, 0, sizeof(info));
-    if (g_query(pipe, &io, &info, sizeof(info), 24 /* FilePipeLocalInformation */) < 0)
-        return 0;
-    return info.OutboundQuota != 0 && info.WriteQuotaAvailable == info.OutboundQuota;
-}
-
-/* Under s->lock: the server takes clients and requests (a client may connect to the first instance while
- * start is still creating the others). */
-static int open_locked(const ph_server *s)
-{
-    return s->state == PH_SRV_RUNNING || (s->state == PH_SRV_STARTING && !s->stop_requested);
 }
 
 static void link_locked(ph_server *s, ph_conn *c)
@@ -162,158 +143,196 @@ static void unlink_locked(ph_server *s, ph_conn *c)
     c->prev = c->next = NULL;
 }
 
-/* Under s->lock: a stop waits until no instance exists or is being created. */
-static void release_live_locked(ph_server *s)
-{
-    s->live--;
-    if (s->live == 0 && s->state == PH_SRV_STOPPING)
-        SetEvent(s->drained);
-}
-
-/* The instance is gone: out of the heap, the list and the live count, then its handle and memory. The
- * caller has already taken it out of the instance and accepting counts. */
-static void conn_free(ph_conn *c)
+void ph__conn_free(ph_conn *c)
 {
     ph_server *s = c->server;
 
     ph__timer_remove(s, c);
+    free_buffers(c);
     AcquireSRWLockExclusive(&s->lock);
     unlink_locked(s, c);
-    release_live_locked(s);
+    s->live--;
+    if (s->live == 0 && s->state == PH_SRV_STOPPING)
+        SetEvent(s->drained);
     ReleaseSRWLockExclusive(&s->lock);
-    CloseHandle(c->pipe);
-    ph__buf_free(&c->in);
-    ph__buf_free(&c->out.buf);
+    CloseHandle(c->pipe); /* never a disconnect: the client may still read what was written */
     free(c);
 }
 
-/* An accepting instance given up (stop, or ConnectNamedPipe failing): uncount and free it. */
-static void conn_drop_accepting(ph_conn *c)
+void ph__conn_reset(ph_conn *c)
 {
-    ph_server *s = c->server;
-
-    AcquireSRWLockExclusive(&s->lock);
-    s->accepting--;
-    s->instances--;
-    ReleaseSRWLockExclusive(&s->lock);
-    conn_free(c);
-}
-
-/* Refill bookkeeping: a failure starts or extends the back-off and is logged when failing begins; the first
- * success afterwards is logged once with the count. */
-static void refill_failed(ph_server *s, DWORD err, const char *call)
-{
-    ULONGLONG at;
-    unsigned n;
-
-    AcquireSRWLockExclusive(&s->lock);
-    n = ++s->refill_failures;
-    s->refill_error = err;
-    s->refill_backoff = s->refill_backoff == 0 ? 10u : (s->refill_backoff >= 500u ? 1000u : 2u * s->refill_backoff);
-    at = GetTickCount64() + s->refill_backoff;
-    s->refill_at = at;
-    ReleaseSRWLockExclusive(&s->lock);
-    if (n == 1)
-        ph__log_win32(&s->log, PH_LOG_ERROR, err, call,
-                      "cannot add a waiting instance to %s; retrying every 10 ms to 1 s until it works",
-                      s->pipe_name);
-    ph__timer_kick(s, at);
-}
-
-/* Ends the current client's session on this instance. The instance is re-armed for the next client when
- * the server wants more waiting instances (saving a CreateNamedPipeW per reconnect), otherwise closed.
- * failed counts the connection in errors_total. The caller owns c; no operation is outstanding. */
-static void conn_close(ph_conn *c, int failed)
-{
-    ph_server *s = c->server;
-    int was_connected, reuse;
-    DWORD err;
-
-    AcquireSRWLockExclusive(&s->lock);
-    was_connected = c->state != PH_CONN_ACCEPTING;
-    if (!was_connected)
-        s->accepting--;
-    reuse = open_locked(s) && s->accepting < s->pending_target && s->refill_at == 0;
-    /* Under s->lock, which the stop walk and the trim also hold: neither can slip between this decision and
-     * the accept, whose closing check then sees them. */
+    /* Its deadlines belong to the client that left: the next one must not inherit them. */
+    ph__timer_remove(c->server, c);
     AcquireSRWLockExclusive(&c->lock);
-    if (reuse && c->closing != PH_CLOSE_TRIM) {
-        s->accepting++;
-        c->state = PH_CONN_ACCEPTING;
-        c->closing = PH_CLOSE_NONE;
-        c->unread_reply = 0;
-    } else {
-        reuse = 0;
-        s->instances--;
-    }
+    c->idle_due = c->shrink_due = c->linger_end = 0;
     ReleaseSRWLockExclusive(&c->lock);
-    ReleaseSRWLockExclusive(&s->lock);
-
-    /* The error first: whoever sees this connection gone from connections_active also sees it counted. */
-    if (failed)
-        count(&s->c_errors, 1);
-    if (was_connected) {
-        count(&s->c_active, -1);
-        ph__log(&s->log, PH_LOG_DEBUG, "connection %llu closed%s", (unsigned long long)c->id,
-                failed ? " after an error" : "");
-        /* Discards anything the client has not read; callers linger first when a reply must arrive. */
-        ph__sys.DisconnectNamedPipe(c->pipe);
-    }
-    if (!reuse) {
-        conn_free(c);
-        return;
-    }
     c->id = 0;
+    c->requests = 0;
     c->draining = 0;
     c->msg_seen = 0;
     c->frame_len = 0;
     c->frame_limits = 0;
+    c->pipelined = 0;
     c->close_after_write = 0;
+    c->close_why = PH_END_NONE;
+    c->ending = PH_END_NONE;
     c->have_identity = 0;
+    c->last_err = 0;
     c->read_hint = PH_FIRST_READ;
     c->sid[0] = '\0';
     memset(&c->info, 0, sizeof(c->info));
-    if (c->in.cap > PH_KEEP_BUFFER)
-        ph__buf_free(&c->in);
-    if (c->out.buf.cap > PH_KEEP_BUFFER)
-        ph__buf_free(&c->out.buf);
+    if (c->in.cap > PH_IDLE_KEEP || c->out.buf.cap > PH_IDLE_KEEP)
+        free_buffers(c);
     ph__buf_reset(&c->in);
     ph__buf_reset(&c->out.buf);
-    err = conn_accept(c);
-    if (err != 0)
-        refill_failed(s, err, "ConnectNamedPipe");
+    c->in_off = 0;
 }
 
-/* A Win32 call on c failed (at once or in its completion): log it unless the client simply left. */
-static void conn_fail(ph_conn *c, DWORD err, const char *call)
+/* ---------------------------------------------------------------------------------------------------------
+ * Per-user connection counts (max_connections_per_user), under s->lock.
+ * ------------------------------------------------------------------------------------------------------- */
+
+/* Counts c under its client's SID; 0, or -1 when the user already holds limit connections (or no memory). */
+static int user_add(ph_server *s, ph_conn *c, unsigned limit)
+{
+    ph_user_count *free_slot = NULL;
+    unsigned i;
+    int rc = -1;
+
+    AcquireSRWLockExclusive(&s->lock);
+    for (i = 0; i < s->nusers; i++) {
+        ph_user_count *u = &s->users[i];
+        if (u->n > 0 && strcmp(u->sid, c->sid) == 0) {
+            if (u->n < limit) {
+                u->n++;
+                rc = 0;
+            }
+            goto done;
+        }
+        if (u->n == 0 && free_slot == NULL)
+            free_slot = u;
+    }
+    if (free_slot == NULL) {
+        if (s->nusers == s->users_cap) {
+            unsigned cap = s->users_cap ? 2 * s->users_cap : 16;
+            ph_user_count *p = realloc(s->users, cap * sizeof(*p));
+            if (p == NULL)
+                goto done;
+            s->users = p;
+            s->users_cap = cap;
+        }
+        free_slot = &s->users[s->nusers++];
+    }
+    memcpy(free_slot->sid, c->sid, sizeof(free_slot->sid));
+    free_slot->n = 1;
+    rc = 0;
+done:
+    ReleaseSRWLockExclusive(&s->lock);
+    c->user_counted = rc == 0;
+    return rc;
+}
+
+static void user_remove(ph_server *s, ph_conn *c)
+{
+    unsigned i;
+
+    AcquireSRWLockExclusive(&s->lock);
+    for (i = 0; i < s->nusers; i++) {
+        if (s->users[i].n > 0 && strcmp(s->users[i].sid, c->sid) == 0) {
+            s->users[i].n--;
+            break;
+        }
+    }
+    ReleaseSRWLockExclusive(&s->lock);
+    c->user_counted = 0;
+}
+
+static void need_identity(ph_conn *c)
+{
+    if (!c->have_identity) {
+        ph__client_identity(c->pipe, &c->info, c->sid, sizeof(c->sid), &c->server->log);
+        c->have_identity = 1;
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * The finish: one table from reason to accounting.
+ * ------------------------------------------------------------------------------------------------------- */
+
+static const struct end_rule {
+    int error;          /* counted in errors_total */
+    ph_log_level level; /* logged at this level (with text), when connected */
+    const char *text;
+} g_end_rules[] = {
+    [PH_END_NONE] = {0, PH_LOG_DEBUG, NULL},
+    [PH_END_LEFT] = {0, PH_LOG_DEBUG, NULL},
+    [PH_END_LEFT_MID] = {1, PH_LOG_INFO, "client left in the middle of a request"},
+    [PH_END_IO_ERROR] = {1, PH_LOG_DEBUG, NULL}, /* logged with the failing call where it happened */
+    [PH_END_IDLE] = {1, PH_LOG_INFO, "idle timeout"},
+    [PH_END_FIRST_REQUEST] = {1, PH_LOG_INFO, "no request within the first-request timeout"},
+    [PH_END_WRITE_TIMEOUT] = {1, PH_LOG_WARN, "client did not read its response in time"},
+    [PH_END_REPLIED_CLOSE] = {0, PH_LOG_DEBUG, NULL},
+    [PH_END_LINGER_DONE] = {0, PH_LOG_DEBUG, NULL},
+    [PH_END_STOP] = {0, PH_LOG_DEBUG, NULL},
+    [PH_END_NOMEM] = {1, PH_LOG_ERROR, "out of memory"},
+    [PH_END_ACCEPT_FAILED] = {0, PH_LOG_DEBUG, NULL}, /* the listener logs failing accepts, once a streak */
+    [PH_END_TRIM] = {0, PH_LOG_DEBUG, NULL},
+};
+
+/* Ends the current client's session on this instance (if any) and hands the instance to the listener. The
+ * caller owns c; no operation is outstanding. */
+static void conn_finish(ph_conn *c, ph_end why)
 {
     ph_server *s = c->server;
-    int client_left = err == ERROR_BROKEN_PIPE || err == ERROR_NO_DATA || err == ERROR_PIPE_NOT_CONNECTED;
-    /* The client abandoned a request if it left while we read part of one or wrote its response. After the
-     * last response (idle or lingering) leaving is exactly what it should do. */
-    int mid_request = c->state == PH_CONN_READING || c->state == PH_CONN_WRITING;
+    const struct end_rule *rule = &g_end_rules[why];
+    int was_connected = c->counted_active;
 
-    if (!client_left && err != ERROR_OPERATION_ABORTED)
-        ph__log_win32(&s->log, PH_LOG_WARN, err, call, "connection %llu", (unsigned long long)c->id);
-    else if (client_left && mid_request)
-        ph__log(&s->log, PH_LOG_INFO, "connection %llu: client left in the middle of a request",
-                (unsigned long long)c->id);
-    conn_close(c, !client_left || mid_request);
+    if (c->user_counted)
+        user_remove(s, c);
+    if (was_connected) {
+        /* The error first: whoever sees this connection gone from connections_active also sees it counted. */
+        if (rule->error)
+            count(&s->c_errors, 1);
+        count(&s->c_active, -1);
+        c->counted_active = 0;
+        if (rule->text != NULL)
+            ph__log(&s->log, rule->level, "connection %llu: %s", (unsigned long long)c->id, rule->text);
+        ph__log(&s->log, PH_LOG_DEBUG, "connection %llu closed%s", (unsigned long long)c->id,
+                rule->error ? " after an error" : "");
+    }
+    ph__listener_release(c, why, was_connected);
 }
 
-/* Starts the accept on an instance counted as accepting. Returns 0 (pending, or given up because the server
- * is stopping) or the Win32 error of a failed ConnectNamedPipe, after dropping the instance. */
-static DWORD conn_accept(ph_conn *c)
+/* A Win32 call on c failed (at once or in its completion): the reason, logged unless the client left. */
+static step io_failed(ph_conn *c, DWORD err, const char *call)
+{
+    int client_left = err == ERROR_BROKEN_PIPE || err == ERROR_NO_DATA || err == ERROR_PIPE_NOT_CONNECTED;
+    /* Leaving while we read part of a request or wrote its response abandons it; after the last response
+     * (idle or lingering) leaving is exactly what a client should do. */
+    int mid_request = c->state == PH_CONN_READING || c->state == PH_CONN_WRITING;
+
+    c->last_err = err;
+    if (client_left)
+        return end(c, mid_request ? PH_END_LEFT_MID : PH_END_LEFT);
+    if (err != ERROR_OPERATION_ABORTED)
+        ph__log_win32(&c->server->log, PH_LOG_WARN, err, call, "connection %llu", (unsigned long long)c->id);
+    return end(c, PH_END_IO_ERROR);
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Instances and accepts.
+ * ------------------------------------------------------------------------------------------------------- */
+
+DWORD ph__conn_accept(ph_conn *c)
 {
     ph_server *s = c->server;
     DWORD err = 0;
     int tries;
 
     AcquireSRWLockExclusive(&c->lock);
-    if (c->closing != PH_CLOSE_NONE) {
+    if (c->cancel == PH_CANCEL_END) {
         ReleaseSRWLockExclusive(&c->lock);
-        conn_drop_accepting(c);
-        return 0;
+        return ERROR_OPERATION_ABORTED;
     }
     for (tries = 0; tries < 3; tries++) {
         memset(&c->ov, 0, sizeof(c->ov));
@@ -348,20 +367,13 @@ static DWORD conn_accept(ph_conn *c)
         ph__sys.DisconnectNamedPipe(c->pipe);
     }
     ReleaseSRWLockExclusive(&c->lock);
-    if (err == 0)
-        err = ERROR_GEN_FAILURE;
-    conn_drop_accepting(c);
-    return err;
+    c->last_err = err != 0 ? err : ERROR_GEN_FAILURE;
+    return c->last_err;
 }
 
-DWORD ph__conn_add_instance(ph_server *s, int first)
+DWORD ph__conn_start_instance(ph_server *s, HANDLE pipe)
 {
-    DWORD open_mode = PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED | (first ? FILE_FLAG_FIRST_PIPE_INSTANCE : 0);
-    DWORD pipe_mode = (s->cfg.framing == PH_FRAMING_LENGTH ? PIPE_TYPE_BYTE | PIPE_READMODE_BYTE
-                                                           : PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE) |
-                      PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS;
-    DWORD max = s->cfg.max_instances >= 255 ? PIPE_UNLIMITED_INSTANCES : s->cfg.max_instances;
-    DWORD err;
+    DWORD err = 0;
     ph_conn *c;
     int open;
 
@@ -371,86 +383,59 @@ DWORD ph__conn_add_instance(ph_server *s, int first)
         goto fail;
     }
     c->server = s;
+    c->pipe = pipe;
     c->t_idx = -1;
     c->read_hint = PH_FIRST_READ;
     InitializeSRWLock(&c->lock);
-    c->pipe = ph__sys.CreateNamedPipeW(s->wpipe_name, open_mode, pipe_mode, max, s->cfg.buffer_size,
-                                       s->cfg.buffer_size, 0, &s->sa);
-    if (c->pipe == INVALID_HANDLE_VALUE) {
-        err = GetLastError();
-        if (err == 0)
-            err = ERROR_GEN_FAILURE;
-        goto fail;
-    }
-    if (CreateIoCompletionPort(c->pipe, s->iocp, 0, 0) == NULL ||
+    if (CreateIoCompletionPort(pipe, s->iocp, 0, 0) == NULL ||
         (s->skip_on_success &&
-         !SetFileCompletionNotificationModes(c->pipe, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS | FILE_SKIP_SET_EVENT_ON_HANDLE))) {
+         !SetFileCompletionNotificationModes(pipe, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS | FILE_SKIP_SET_EVENT_ON_HANDLE))) {
         err = GetLastError();
         goto fail;
     }
+    /* Room for its deadline now, so that arming it never allocates under a lock. */
+    AcquireSRWLockShared(&s->lock);
+    err = ph__timer_reserve(s, (long)s->instances) == 0 ? 0 : ERROR_NOT_ENOUGH_MEMORY;
+    ReleaseSRWLockShared(&s->lock);
+    if (err != 0)
+        goto fail;
     AcquireSRWLockExclusive(&s->lock);
     /* A stop that began while this instance was being created must not find it accepting afterwards. */
-    open = open_locked(s);
+    open = ph__open_locked(s);
     c->state = PH_CONN_ACCEPTING;
-    if (open)
-        link_locked(s, c);
+    link_locked(s, c);
     ReleaseSRWLockExclusive(&s->lock);
     if (!open) {
-        conn_drop_accepting(c);
+        ph__listener_release(c, PH_END_STOP, 0);
         return 0;
     }
-    return conn_accept(c);
+    err = ph__conn_accept(c);
+    if (err != 0) {
+        /* Its reservation stays counted until it is closed here. */
+        AcquireSRWLockExclusive(&s->lock);
+        s->accepting--;
+        s->instances--;
+        ReleaseSRWLockExclusive(&s->lock);
+        ph__conn_free(c);
+    }
+    return err;
 
 fail:
-    /* Release the reservation the caller made; the instance never existed. */
-    if (c != NULL && c->pipe != INVALID_HANDLE_VALUE)
-        CloseHandle(c->pipe);
+    CloseHandle(pipe);
     free(c);
     AcquireSRWLockExclusive(&s->lock);
     s->accepting--;
     s->instances--;
-    release_live_locked(s);
+    s->live--;
+    if (s->live == 0 && s->state == PH_SRV_STOPPING)
+        SetEvent(s->drained);
     ReleaseSRWLockExclusive(&s->lock);
     return err;
 }
 
-DWORD ph__conn_refill(ph_server *s)
-{
-    for (;;) {
-        unsigned recovered = 0;
-        DWORD last = 0, err;
-        int open;
-
-        AcquireSRWLockExclusive(&s->lock);
-        open = open_locked(s) && s->refill_at == 0 && s->accepting < s->pending_target &&
-               (s->cfg.max_instances >= 255 || s->instances < s->cfg.max_instances);
-        if (open) {
-            s->live++;
-            s->instances++;
-            s->accepting++;
-        }
-        ReleaseSRWLockExclusive(&s->lock);
-        if (!open)
-            return 0;
-
-        err = ph__conn_add_instance(s, 0);
-        if (err != 0) {
-            refill_failed(s, err, "CreateNamedPipeW/ConnectNamedPipe");
-            return err;
-        }
-        AcquireSRWLockExclusive(&s->lock);
-        if (s->refill_failures != 0) {
-            recovered = s->refill_failures;
-            last = s->refill_error;
-            s->refill_failures = 0;
-            s->refill_backoff = 0;
-        }
-        ReleaseSRWLockExclusive(&s->lock);
-        if (recovered != 0)
-            ph__log(&s->log, PH_LOG_INFO, "%s has waiting instances again, after %u failed attempts (last error %lu)",
-                    s->pipe_name, recovered, (unsigned long)last);
-    }
-}
+/* ---------------------------------------------------------------------------------------------------------
+ * Reading.
+ * ------------------------------------------------------------------------------------------------------- */
 
 /* At a request's first bytes, in one look at the server: whether it still takes requests, and the limits
  * in force now, which are this request's (even if its read was posted before a ph_server_set_limits). */
@@ -460,37 +445,37 @@ static int take_request_limits(ph_conn *c)
     int open;
 
     AcquireSRWLockShared(&s->lock);
-    open = open_locked(s);
+    open = ph__open_locked(s);
     c->msg_limit = s->limits.max_message_bytes;
     c->write_ms = s->limits.write_timeout_ms;
     ReleaseSRWLockShared(&s->lock);
     return open;
 }
 
-/* Issues a read into buf under c->lock (the caller checked closing and set the state). */
-static op_result issue_read_locked(ph_conn *c, void *buf, DWORD want, DWORD *bytes, DWORD *err)
+/* Issues a read into buf under c->lock (the caller checked cancel and set the state). */
+static step issue_read_locked(ph_conn *c, void *buf, DWORD want, DWORD *bytes, DWORD *err)
 {
     ph_server *s = c->server;
 
     memset(&c->ov, 0, sizeof(c->ov));
     if (ph__sys.ReadFile(c->pipe, buf, want, NULL, &c->ov)) {
         if (!s->skip_on_success)
-            return OP_PENDING;
+            return STEP_PENDING;
         *bytes = (DWORD)c->ov.InternalHigh;
         *err = 0;
-        return OP_INLINE;
+        return STEP_INLINE;
     }
     *err = GetLastError();
     if (*err == ERROR_IO_PENDING)
-        return OP_PENDING;
+        return STEP_PENDING;
     /* ERROR_MORE_DATA is a warning status: the read completed, and whether a packet follows when completions
      * skip the port on success is what the probe found out. */
     if (*err == ERROR_MORE_DATA && (!s->skip_on_success || s->more_data_queues))
-        return OP_PENDING;
+        return STEP_PENDING;
     *bytes = (DWORD)c->ov.InternalHigh;
     if (*err != ERROR_MORE_DATA)
         *bytes = 0;
-    return OP_INLINE;
+    return STEP_INLINE;
 }
 
 /* How many reads a pool thread may hold back: one per thread's share of the connected clients, 1 to
@@ -505,114 +490,159 @@ static unsigned defer_slots(ph_server *s)
     return n < 1 ? 1u : (n > PH_DEFER_SLOTS ? PH_DEFER_SLOTS : (unsigned)n);
 }
 
-/* Waits for the next request, or, when the server is stopping, lingers until the client has taken its last
- * reply (or closes at once when there is none). replied: a response was just written. */
-static op_result conn_start_request(ph_conn *c, int replied, DWORD *bytes, DWORD *err)
+/* Length framing: the unconsumed bytes move to the front (once per read, so tiny pipelined frames cost
+ * linear time, not quadratic). */
+static void compact(ph_conn *c)
+{
+    if (c->in_off == 0)
+        return;
+    memmove(c->in.data, c->in.data + c->in_off, c->in.len - c->in_off);
+    c->in.len -= c->in_off;
+    c->in.data[c->in.len] = '\0';
+    c->in_off = 0;
+}
+
+/* Waits for the next request (replied: a response was just written); when the server is stopping, ends.
+ * Length framing: a next frame already buffered is handled without a read. */
+static step start_request(ph_conn *c, int replied, DWORD *bytes, DWORD *err)
 {
     ph_server *s = c->server;
-    ULONGLONG now = GetTickCount64();
-    uint32_t idle_ms, write_ms;
-    ULONGLONG stop_deadline;
+    ULONGLONG now = GetTickCount64(), idle_due, shrink_due = 0;
+    uint32_t idle_ms, first_ms;
     int running, framed = s->cfg.framing == PH_FRAMING_LENGTH;
     size_t want;
-    op_result r;
+    step r;
 
     AcquireSRWLockShared(&s->lock);
-    running = open_locked(s);
+    running = ph__open_locked(s);
     idle_ms = s->limits.idle_timeout_ms;
-    write_ms = s->limits.write_timeout_ms;
+    first_ms = s->limits.first_request_timeout_ms;
     c->msg_limit = s->limits.max_message_bytes;
-    c->write_ms = write_ms;
-    stop_deadline = s->stop_deadline;
+    c->write_ms = s->limits.write_timeout_ms;
     ReleaseSRWLockShared(&s->lock);
+    /* Stopping: nothing is in flight between requests, and closing (never disconnecting) leaves the last
+     * reply readable. */
+    if (!running)
+        return end(c, PH_END_STOP);
 
     c->draining = 0;
     c->msg_seen = 0;
-    /* Length framing keeps pipelined bytes already read, unless lingering (they are refused). */
-    if (!framed || !running)
-        ph__buf_reset(&c->in);
-    want = c->read_hint;
-    if (want > c->msg_limit + (framed ? 4u : 1u))
-        want = c->msg_limit + (framed ? 4u : 1u);
-    if (!running)
-        want = 1; /* lingering: the read only tells when the client leaves */
-    if (ph__buf_reserve(&c->in, want) != 0) {
-        ph__log(&s->log, PH_LOG_ERROR, "connection %llu: out of memory reading a request", (unsigned long long)c->id);
-        conn_close(c, 1);
-        return OP_PENDING;
+    idle_due = deadline_after(now, idle_ms);
+    if (c->requests == 0) {
+        ULONGLONG first_due = deadline_after(now, first_ms);
+        if (first_due != 0 && (idle_due == 0 || first_due < idle_due))
+            idle_due = first_due;
     }
-
-    AcquireSRWLockExclusive(&c->lock);
-    if (replied)
-        c->unread_reply = 1;
-    if (c->closing != PH_CLOSE_NONE || (!running && !c->unread_reply)) {
-        ReleaseSRWLockExclusive(&c->lock);
-        conn_close(c, c->closing == PH_CLOSE_IDLE || c->closing == PH_CLOSE_WRITE_TIMEOUT);
-        return OP_PENDING;
-    }
-    if (running && c->in.len > 0) {
-        /* Length framing: the next request (or its start) is already here. It is handled as a read of no
-         * bytes that completed at once (on_read, from the completion loop), so no call chain grows per
-         * pipelined request. */
+    if (framed && c->in.len > c->in_off) {
+        /* The next request (or its start) is already here: handled as a read of no bytes that completed at
+         * once, from the completion loop; after PH_PIPELINE_TURN in a row, through the port, so that other
+         * connections get the thread too. */
+        AcquireSRWLockExclusive(&c->lock);
+        if (c->cancel == PH_CANCEL_END) {
+            ReleaseSRWLockExclusive(&c->lock);
+            return end(c, c->cancel_why);
+        }
         c->state = PH_CONN_READING;
-        ph__timer_arm_locked(s, c, PH_CONN_IDLE, deadline_after(now, idle_ms));
+        c->idle_due = idle_due;
+        ph__timer_arm_locked(s, c, PH_CONN_IDLE, idle_due);
+        if (++c->pipelined >= PH_PIPELINE_TURN) {
+            c->pipelined = 0;
+            c->post_bytes = 0;
+            c->post_err = 0;
+            if (PostQueuedCompletionStatus(s->iocp, 0, PH_KEY_RESULT, &c->ov)) {
+                ReleaseSRWLockExclusive(&c->lock);
+                return STEP_PENDING;
+            }
+        }
         ReleaseSRWLockExclusive(&c->lock);
         *bytes = 0;
         *err = 0;
-        return OP_INLINE;
+        return STEP_INLINE;
     }
-    if (running) {
-        ph_worker *w;
+    c->pipelined = 0;
+    if (framed) {
+        ph__buf_reset(&c->in);
+        c->in_off = 0;
+    } else {
+        ph__buf_reset(&c->in);
+    }
+    want = c->read_hint;
+    if (want > c->msg_limit + (framed ? 4u : 1u))
+        want = c->msg_limit + (framed ? 4u : 1u);
+    if (ph__buf_reserve(&c->in, want) != 0)
+        return end(c, PH_END_NOMEM);
+    account(c);
+    if (c->in.cap + c->out.buf.cap > PH_IDLE_KEEP)
+        shrink_due = now + PH_SHRINK_IDLE_MS;
 
-        c->state = PH_CONN_IDLE;
-        ph__timer_arm_locked(s, c, PH_CONN_IDLE, deadline_after(now, idle_ms));
+    AcquireSRWLockExclusive(&c->lock);
+    if (c->cancel == PH_CANCEL_END) {
+        ReleaseSRWLockExclusive(&c->lock);
+        return end(c, c->cancel_why);
+    }
+    c->cancel = PH_CANCEL_NONE; /* a shrink asked of an earlier read is moot */
+    c->state = PH_CONN_IDLE;
+    c->idle_due = idle_due;
+    c->shrink_due = shrink_due;
+    ph__timer_arm_locked(s, c, PH_CONN_IDLE,
+                         (shrink_due != 0 && (idle_due == 0 || shrink_due < idle_due)) ? shrink_due : idle_due);
+    if (replied) {
         /* Just answered, handlers are quick, and this pool thread has a slot free: leave the read to the
          * thread, which posts it after a look at the port (pool.c). */
-        if (replied && (w = ph__current_worker()) != NULL && w->server == s && w->ndeferred < defer_slots(s) &&
-            InterlockedCompareExchange(&s->handler_us, 0, 0) < PH_DEFER_MAX_HANDLER_US) {
+        ph_worker *w = ph__current_worker();
+        if (w != NULL && w->server == s && InterlockedCompareExchange(&s->handler_us, 0, 0) < PH_DEFER_MAX_HANDLER_US &&
+            ph__pool_defer(w, c, defer_slots(s))) {
             c->deferred_want = (DWORD)want;
-            w->deferred[w->ndeferred++] = c;
             ReleaseSRWLockExclusive(&c->lock);
-            return OP_PENDING;
+            return STEP_PENDING;
         }
-    } else {
-        /* Stopping with a reply the client may not have read: wait for it to leave, bounded. */
-        ULONGLONG end = deadline_after(now, write_ms);
-        c->state = PH_CONN_LINGERING;
-        c->linger_end = (end == 0 || end > stop_deadline) ? stop_deadline : end;
-        c->linger_poll = PH_LINGER_POLL_MIN;
-        ph__timer_arm_locked(s, c, PH_CONN_LINGERING, now + c->linger_poll);
     }
     r = issue_read_locked(c, c->in.data + c->in.len, (DWORD)want, bytes, err);
     ReleaseSRWLockExclusive(&c->lock);
     return r;
 }
 
-void ph__conn_post_deferred(ph_conn *c)
+void ph__conn_post_deferred(ph_conn *c, int post)
 {
     DWORD bytes = 0, err = 0;
-    op_result r;
+    step r;
 
     AcquireSRWLockExclusive(&c->lock);
-    if (c->closing != PH_CLOSE_NONE) {
+    if (c->cancel == PH_CANCEL_END) {
+        ph_end why = c->cancel_why;
         ReleaseSRWLockExclusive(&c->lock);
-        conn_close(c, c->closing == PH_CLOSE_IDLE || c->closing == PH_CLOSE_WRITE_TIMEOUT);
+        if (post) {
+            /* Another thread's connection: its end is run by a pool thread, through the port. */
+            c->post_bytes = 0;
+            c->post_err = ERROR_OPERATION_ABORTED;
+            if (PostQueuedCompletionStatus(c->server->iocp, 0, PH_KEY_RESULT, &c->ov))
+                return;
+        }
+        conn_finish(c, why);
         return;
     }
     r = issue_read_locked(c, c->in.data + c->in.len, c->deferred_want, &bytes, &err);
+    if (r == STEP_INLINE && post) {
+        c->post_bytes = bytes;
+        c->post_err = err;
+        if (PostQueuedCompletionStatus(c->server->iocp, 0, PH_KEY_RESULT, &c->ov)) {
+            ReleaseSRWLockExclusive(&c->lock);
+            return;
+        }
+    }
     ReleaseSRWLockExclusive(&c->lock);
-    if (r == OP_INLINE)
+    if (r == STEP_INLINE)
         ph__conn_on_completion(c, bytes, err);
 }
 
-/* Reads the rest of a message after ERROR_MORE_DATA, sized by what the pipe says is left of it. */
-static op_result conn_continue_read(ph_conn *c, DWORD *bytes, DWORD *err)
+/* Reads the rest of a message after ERROR_MORE_DATA, sized by what the pipe says is left of it (bytes that
+ * are there, not a size anyone declared). */
+static step continue_read(ph_conn *c, DWORD *bytes, DWORD *err)
 {
-    ph_server *s = c->server;
     DWORD left = 0;
     size_t want;
     unsigned char *dst;
-    op_result r;
+    step r;
 
     if (!PeekNamedPipe(c->pipe, NULL, 0, NULL, NULL, &left))
         left = 0;
@@ -626,17 +656,14 @@ static op_result conn_continue_read(ph_conn *c, DWORD *bytes, DWORD *err)
         if (want > room)
             want = room;
     }
-    if (ph__buf_reserve(&c->in, want) != 0) {
-        ph__log(&s->log, PH_LOG_ERROR, "connection %llu: out of memory reading a request", (unsigned long long)c->id);
-        conn_close(c, 1);
-        return OP_PENDING;
-    }
+    if (ph__buf_reserve(&c->in, want) != 0)
+        return end(c, PH_END_NOMEM);
+    account(c);
     dst = c->in.data + c->in.len;
     AcquireSRWLockExclusive(&c->lock);
-    if (c->closing != PH_CLOSE_NONE) {
+    if (c->cancel == PH_CANCEL_END) {
         ReleaseSRWLockExclusive(&c->lock);
-        conn_close(c, c->closing == PH_CLOSE_IDLE || c->closing == PH_CLOSE_WRITE_TIMEOUT);
-        return OP_PENDING;
+        return end(c, c->cancel_why);
     }
     c->state = PH_CONN_READING;
     r = issue_read_locked(c, dst, (DWORD)want, bytes, err);
@@ -644,30 +671,31 @@ static op_result conn_continue_read(ph_conn *c, DWORD *bytes, DWORD *err)
     return r;
 }
 
-/* Length framing: reads more of the current frame (or the next one's header) after what is buffered. Once the
- * header is in, the read asks for the rest of the frame at least, so a frame arrives in as few reads as the
- * pipe allows; reading past it only takes pipelined frames early. */
-static op_result frame_read_more(ph_conn *c, DWORD *bytes, DWORD *err)
+/* Length framing: reads more of the current frame (or the next one's header) after what is buffered. The
+ * read grows with what has arrived (doubling), never with what a header declares: a header alone commits
+ * no memory. */
+static step frame_read_more(ph_conn *c, DWORD *bytes, DWORD *err)
 {
-    ph_server *s = c->server;
-    size_t want = c->in.len >= 4 ? 4 + c->frame_len - c->in.len : c->read_hint;
-    op_result r;
+    size_t avail, want;
+    step r;
 
+    compact(c);
+    avail = c->in.len;
+    want = c->read_hint > avail ? c->read_hint : avail;
     if (want < PH_FIRST_READ)
         want = PH_FIRST_READ;
-    if (ph__buf_reserve(&c->in, want) != 0) {
-        ph__log(&s->log, PH_LOG_ERROR, "connection %llu: out of memory reading a request", (unsigned long long)c->id);
-        conn_close(c, 1);
-        return OP_PENDING;
-    }
+    if (avail >= 4 && want > 4 + c->frame_len - avail)
+        want = 4 + c->frame_len - avail; /* the rest of this frame is enough */
+    if (ph__buf_reserve(&c->in, want) != 0)
+        return end(c, PH_END_NOMEM);
+    account(c);
     AcquireSRWLockExclusive(&c->lock);
-    if (c->closing != PH_CLOSE_NONE) {
+    if (c->cancel == PH_CANCEL_END) {
         ReleaseSRWLockExclusive(&c->lock);
-        conn_close(c, c->closing == PH_CLOSE_IDLE || c->closing == PH_CLOSE_WRITE_TIMEOUT);
-        return OP_PENDING;
+        return end(c, c->cancel_why);
     }
     /* Nothing of a request buffered is waiting, as in message mode: the client may leave without blame. */
-    c->state = c->in.len > 0 ? PH_CONN_READING : PH_CONN_IDLE;
+    c->state = avail > 0 ? PH_CONN_READING : PH_CONN_IDLE;
     r = issue_read_locked(c, c->in.data + c->in.len, (DWORD)want, bytes, err);
     ReleaseSRWLockExclusive(&c->lock);
     return r;
@@ -680,45 +708,102 @@ static uint32_t get_le32(const unsigned char *p)
 
 /* Length framing: dispatches the first buffered frame if it is complete (or declares a length over the
  * limit), otherwise reads more. */
-static op_result frame_next(ph_conn *c, DWORD *bytes, DWORD *err)
+static step frame_next(ph_conn *c, DWORD *bytes, DWORD *err)
 {
-    if (c->in.len > 0 && !c->frame_limits) {
-        /* A new request's first bytes: as in message mode, refused by closing once the stop began. */
-        if (!take_request_limits(c)) {
-            conn_close(c, 0);
-            return OP_PENDING;
-        }
+    size_t avail = c->in.len - c->in_off;
+
+    if (avail > 0 && !c->frame_limits) {
+        /* A new request's first bytes: as in message mode, refused once the stop began. */
+        if (!take_request_limits(c))
+            return end(c, PH_END_STOP);
         c->frame_limits = 1;
     }
-    if (c->in.len >= 4) {
-        c->frame_len = get_le32(c->in.data);
+    if (avail >= 4) {
+        c->frame_len = get_le32(c->in.data + c->in_off);
         if (c->frame_len > c->msg_limit) {
             c->draining = 1;
-            return conn_dispatch(c, bytes, err);
+            return dispatch(c, bytes, err);
         }
-        if (c->in.len - 4 >= c->frame_len)
-            return conn_dispatch(c, bytes, err);
+        if (avail - 4 >= c->frame_len)
+            return dispatch(c, bytes, err);
     }
     return frame_read_more(c, bytes, err);
 }
 
-static op_result conn_write(ph_conn *c, DWORD *bytes, DWORD *err)
+static step on_read(ph_conn *c, DWORD bytes, DWORD err, DWORD *out_bytes, DWORD *out_err)
+{
+    ph_server *s = c->server;
+
+    if (err != 0 && err != ERROR_MORE_DATA)
+        return io_failed(c, err, "ReadFile");
+    if (s->cfg.framing == PH_FRAMING_LENGTH) {
+        count(&s->c_bytes_in, (LONG64)bytes);
+        c->in.len += bytes;
+        c->in.data[c->in.len] = '\0';
+        return frame_next(c, out_bytes, out_err);
+    }
+    if (c->msg_seen == 0 && !take_request_limits(c))
+        return end(c, PH_END_STOP); /* a new request after the stop began is not in flight: refused */
+    count(&s->c_bytes_in, (LONG64)bytes);
+    c->msg_seen += bytes;
+    if (!c->draining) {
+        c->in.len += bytes;
+        c->in.data[c->in.len] = '\0';
+        if (c->in.len > c->msg_limit) {
+            c->draining = 1;
+            ph__buf_reset(&c->in);
+        }
+    }
+    if (err == ERROR_MORE_DATA)
+        return continue_read(c, out_bytes, out_err);
+    return dispatch(c, out_bytes, out_err);
+}
+
+/* A read cancelled to give back a large idle buffer (it had not completed with data): read again, small. */
+static step shrink_and_read(ph_conn *c, DWORD *bytes, DWORD *err)
+{
+    ph_server *s = c->server;
+    step r;
+
+    free_buffers(c);
+    c->read_hint = PH_FIRST_READ;
+    if (ph__buf_reserve(&c->in, PH_FIRST_READ) != 0)
+        return end(c, PH_END_NOMEM);
+    account(c);
+    AcquireSRWLockExclusive(&c->lock);
+    if (c->cancel == PH_CANCEL_END) {
+        ReleaseSRWLockExclusive(&c->lock);
+        return end(c, c->cancel_why);
+    }
+    c->cancel = PH_CANCEL_NONE;
+    c->shrink_due = 0;
+    c->state = PH_CONN_IDLE;
+    ph__timer_arm_locked(s, c, PH_CONN_IDLE, c->idle_due);
+    r = issue_read_locked(c, c->in.data, PH_FIRST_READ, bytes, err);
+    ReleaseSRWLockExclusive(&c->lock);
+    return r;
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Dispatching and writing.
+ * ------------------------------------------------------------------------------------------------------- */
+
+static step write_response(ph_conn *c, DWORD *bytes, DWORD *err)
 {
     static const unsigned char empty[1] = {0};
     ph_server *s = c->server;
     const unsigned char *data = c->out.buf.data ? c->out.buf.data : empty;
 
+    account(c);
     if (c->out.buf.len > 0x7fffffffu) {
         ph__log(&s->log, PH_LOG_ERROR, "connection %llu: response of %zu bytes is too large to send",
                 (unsigned long long)c->id, c->out.buf.len);
-        conn_close(c, 1);
-        return OP_PENDING;
+        return end(c, PH_END_IO_ERROR);
     }
     AcquireSRWLockExclusive(&c->lock);
-    if (c->closing != PH_CLOSE_NONE) {
+    if (c->cancel == PH_CANCEL_END) {
         ReleaseSRWLockExclusive(&c->lock);
-        conn_close(c, c->closing != PH_CLOSE_STOP);
-        return OP_PENDING;
+        return end(c, c->cancel_why);
     }
     c->state = PH_CONN_WRITING;
     if (c->t_state == PH_CONN_WRITING && c->t_due != 0)
@@ -727,40 +812,42 @@ static op_result conn_write(ph_conn *c, DWORD *bytes, DWORD *err)
     if (ph__sys.WriteFile(c->pipe, data, (DWORD)c->out.buf.len, NULL, &c->ov)) {
         ReleaseSRWLockExclusive(&c->lock);
         if (!s->skip_on_success)
-            return OP_PENDING;
+            return STEP_PENDING;
         *bytes = (DWORD)c->ov.InternalHigh;
         *err = 0;
-        return OP_INLINE;
+        return STEP_INLINE;
     }
     *err = GetLastError();
     if (*err == ERROR_IO_PENDING) {
         /* The client is not reading: from now on the write timeout runs. */
         ph__timer_arm_locked(s, c, PH_CONN_WRITING, deadline_after(GetTickCount64(), c->write_ms));
         ReleaseSRWLockExclusive(&c->lock);
-        return OP_PENDING;
+        return STEP_PENDING;
     }
     ReleaseSRWLockExclusive(&c->lock);
     *bytes = 0;
-    return OP_INLINE;
+    return STEP_INLINE;
 }
 
-static op_result conn_dispatch(ph_conn *c, DWORD *bytes, DWORD *err)
+/* Runs the handler (or refuses the request) and starts the write of its response. */
+static step dispatch(ph_conn *c, DWORD *bytes, DWORD *err)
 {
     ph_server *s = c->server;
     int framed = s->cfg.framing == PH_FRAMING_LENGTH;
+    unsigned char *frame = framed ? c->in.data + c->in_off : c->in.data;
     unsigned char saved = 0;
+    unsigned user_limit;
     ph_request req;
     ph_handler_result result;
     LARGE_INTEGER t0, t1;
+    int refused = 0;
 
     AcquireSRWLockExclusive(&c->lock);
-    if (c->closing != PH_CLOSE_NONE) {
+    if (c->cancel == PH_CANCEL_END) {
         ReleaseSRWLockExclusive(&c->lock);
-        conn_close(c, c->closing != PH_CLOSE_STOP);
-        return OP_PENDING;
+        return end(c, c->cancel_why);
     }
     c->state = PH_CONN_DISPATCHING;
-    c->unread_reply = 0;
     ReleaseSRWLockExclusive(&c->lock);
 
     if (framed)
@@ -769,51 +856,74 @@ static op_result conn_dispatch(ph_conn *c, DWORD *bytes, DWORD *err)
     c->read_hint = c->msg_seen + PH_READ_SLACK < PH_FIRST_READ ? PH_FIRST_READ
                    : c->msg_seen + PH_READ_SLACK > PH_MAX_READ_HINT ? PH_MAX_READ_HINT
                                                                     : c->msg_seen + PH_READ_SLACK;
+    ph__buf_reset(&c->out.buf);
+    count(&s->c_requests, 1);
+
+    /* The first request of a connection: its client's identity counts it against the per-user limit. */
+    AcquireSRWLockShared(&s->lock);
+    user_limit = s->limits.max_connections_per_user;
+    ReleaseSRWLockShared(&s->lock);
+    if (c->requests++ == 0 && user_limit != 0) {
+        need_identity(c);
+        if (user_add(s, c, user_limit) != 0) {
+            refused = 1;
+            count(&s->c_errors, 1);
+            ph__log(&s->log, PH_LOG_WARN, "connection %llu: user %s already has %u connections; refusing it",
+                    (unsigned long long)c->id, c->sid[0] ? c->sid : "(unknown)", user_limit);
+            ph_response_err(&c->out, "too-many-connections",
+                            "this user already has %u connections to the server, its limit", user_limit);
+        }
+    }
 
     memset(&req, 0, sizeof(req));
-    if (!framed) {
-        req.data = c->draining ? NULL : c->in.data;
-        req.len = c->draining ? c->msg_seen : c->in.len;
-    } else {
+    req.data = c->draining ? NULL : (framed ? frame + 4 : frame);
+    req.len = framed ? c->frame_len : (c->draining ? c->msg_seen : c->in.len);
+    if (framed && !c->draining) {
         /* The frame's body, NUL-terminated in place for the handler's convenience (the byte after it, the
          * start of a pipelined frame or the buffer's own NUL, is put back afterwards). */
-        req.data = c->draining ? NULL : c->in.data + 4;
-        req.len = c->frame_len;
-        if (!c->draining) {
-            saved = c->in.data[4 + c->frame_len];
-            c->in.data[4 + c->frame_len] = '\0';
-        }
+        saved = frame[4 + c->frame_len];
+        frame[4 + c->frame_len] = '\0';
     }
     req.flags = c->draining ? PH_REQ_TOO_LARGE : 0u;
     req.max_message_bytes = c->msg_limit;
     req.connection_id = c->id;
     req.internal_ = c;
-    ph__buf_reset(&c->out.buf);
-    count(&s->c_requests, 1);
 
-    QueryPerformanceCounter(&t0);
-    result = s->cfg.handler(s->cfg.handler_ctx, &req, &c->out);
-    QueryPerformanceCounter(&t1);
-    {
-        /* A moving average of handler run times (1/8 weight per call): deferring reads only pays off, and
-         * only keeps latency low, while handlers are quick. */
-        LONGLONG us = s->qpc_freq.QuadPart > 0 ? (t1.QuadPart - t0.QuadPart) * 1000000 / s->qpc_freq.QuadPart : 0;
-        LONG old = InterlockedCompareExchange(&s->handler_us, 0, 0);
-        LONG now_us = us > 10000000 ? 10000000 : (LONG)us;
-        InterlockedExchange(&s->handler_us, old + (now_us - old) / 8);
+    if (refused) {
+        result = PH_REPLY_CLOSE;
+    } else {
+        ph_worker *w = ph__current_worker();
+
+        /* Reads this thread holds back for other connections must not wait for this handler. */
+        if (w != NULL && w->server == s)
+            ph__pool_handler_begin(w);
+        QueryPerformanceCounter(&t0);
+        result = s->cfg.handler(s->cfg.handler_ctx, &req, &c->out);
+        QueryPerformanceCounter(&t1);
+        if (w != NULL && w->server == s)
+            ph__pool_handler_end(w);
+        {
+            /* A moving average of handler run times (1/8 weight per call): deferring reads only pays off,
+             * and only keeps latency low, while handlers are quick. */
+            LONGLONG us = s->qpc_freq.QuadPart > 0 ? (t1.QuadPart - t0.QuadPart) * 1000000 / s->qpc_freq.QuadPart : 0;
+            LONG old = InterlockedCompareExchange(&s->handler_us, 0, 0);
+            LONG now_us = us > 10000000 ? 10000000 : (LONG)us;
+            InterlockedExchange(&s->handler_us, old + (now_us - old) / 8);
+        }
     }
     if (framed && !c->draining) {
-        /* The frame is consumed: what follows it moves to the front. */
-        size_t end = 4 + c->frame_len;
-
-        c->in.data[end] = saved;
-        memmove(c->in.data, c->in.data + end, c->in.len - end);
-        c->in.len -= end;
-        c->in.data[c->in.len] = '\0';
+        /* The frame is consumed: the next one starts after it. */
+        frame[4 + c->frame_len] = saved;
+        c->in_off += 4 + c->frame_len;
+        if (c->in_off == c->in.len) {
+            c->in_off = 0;
+            ph__buf_reset(&c->in);
+        }
         c->frame_len = 0;
         c->frame_limits = 0;
     }
 
+    c->close_why = PH_END_REPLIED_CLOSE;
     if (c->draining) {
         ph__log(&s->log, PH_LOG_WARN, "connection %llu: request of %zu bytes or more exceeds the limit of %zu; closing",
                 (unsigned long long)c->id, c->msg_seen, c->msg_limit);
@@ -834,8 +944,7 @@ static op_result conn_dispatch(ph_conn *c, DWORD *bytes, DWORD *err)
         if (out->len > 0x7fffffffu - 4u || ph__buf_reserve(out, 4) != 0) {
             ph__log(&s->log, PH_LOG_ERROR, "connection %llu: response of %zu bytes is too large to send",
                     (unsigned long long)c->id, out->len);
-            conn_close(c, 1);
-            return OP_PENDING;
+            return end(c, PH_END_IO_ERROR);
         }
         memmove(out->data + 4, out->data, out->len + 1);
         out->data[0] = (unsigned char)(out->len & 0xff);
@@ -845,9 +954,9 @@ static op_result conn_dispatch(ph_conn *c, DWORD *bytes, DWORD *err)
         out->len += 4;
     }
     if (result == PH_NO_REPLY)
-        return conn_start_request(c, 0, bytes, err);
+        return start_request(c, 0, bytes, err);
     c->close_after_write = result == PH_REPLY_CLOSE;
-    return conn_write(c, bytes, err);
+    return write_response(c, bytes, err);
 }
 
 const ph_client_info *ph_request_client(const ph_request *req)
@@ -859,165 +968,77 @@ const ph_client_info *ph_request_client(const ph_request *req)
         return &unknown;
     /* Only the pool thread dispatching this connection's request gets here, so no lock is needed. */
     c = req->internal_;
-    if (!c->have_identity) {
-        ph__client_identity(c->pipe, &c->info, c->sid, sizeof(c->sid), &c->server->log);
-        c->have_identity = 1;
-    }
+    need_identity(c);
     return &c->info;
 }
 
-static op_result on_connected(ph_conn *c, DWORD err, DWORD *bytes, DWORD *out_err)
+/* Lingers after a last reply on an instance that will be re-armed: a read pending to see the client leave
+ * (what it still sends is discarded), until the linger's end. */
+static step linger(ph_conn *c, DWORD *bytes, DWORD *err)
 {
     ph_server *s = c->server;
     ULONGLONG now = GetTickCount64();
-    int running;
+    uint32_t idle_ms;
+    step r;
 
-    if (err != 0) {
-        if (err != ERROR_OPERATION_ABORTED)
-            ph__log_win32(&s->log, PH_LOG_WARN, err, "ConnectNamedPipe", "accept on %s", s->pipe_name);
-        conn_close(c, 0);
-        return OP_PENDING;
-    }
-    AcquireSRWLockExclusive(&s->lock);
-    running = open_locked(s);
-    if (running) {
-        s->accepting--;
-        /* Clients are taking waiting instances faster than they are replaced: in a burst the next ones find
-         * none and see ERROR_PIPE_BUSY. The server cannot see those refusals (and counts of waiting instances
-         * lag behind queued accepts), so it judges by the rate: more accepts within PH_BURST_WINDOW_MS than
-         * the target, or the last waiting instance taken, while at least as many clients as the target are
-         * connected, double the target. (Clients that connect one after another, however fast, need no
-         * more than one waiting instance.) */
-        if (now - s->burst_start >= PH_BURST_WINDOW_MS) {
-            s->burst_start = now;
-            s->burst_accepts = 0;
-        }
-        s->burst_accepts++;
-        if ((s->accepting == 0 || s->burst_accepts > s->pending_target) &&
-            (uint64_t)InterlockedCompareExchange64(&s->c_active, 0, 0) + 1 >= s->pending_target) {
-            s->last_starved = now;
-            if (s->pending_target < s->pending_cap)
-                s->pending_target = s->pending_target * 2 > s->pending_cap ? s->pending_cap : s->pending_target * 2;
-            s->burst_start = now;
-            s->burst_accepts = 0;
-        }
-        c->id = ++s->next_id;
-        AcquireSRWLockExclusive(&c->lock);
-        c->state = PH_CONN_IDLE; /* connected; conn_start_request arms the real deadline */
-        ReleaseSRWLockExclusive(&c->lock);
-    }
-    ReleaseSRWLockExclusive(&s->lock);
-    if (!running) {
-        conn_close(c, 0);
-        return OP_PENDING;
-    }
-    count(&s->c_total, 1);
-    count(&s->c_active, 1);
-    ph__log(&s->log, PH_LOG_DEBUG, "connection %llu accepted", (unsigned long long)c->id);
-    /* Refill before serving, so the next client of a burst finds a waiting instance. */
-    ph__conn_refill(s);
-    return conn_start_request(c, 0, bytes, out_err);
-}
-
-static op_result on_read(ph_conn *c, DWORD bytes, DWORD err, DWORD *out_bytes, DWORD *out_err)
-{
-    ph_server *s = c->server;
-
-    if (err != 0 && err != ERROR_MORE_DATA) {
-        conn_fail(c, err, "ReadFile");
-        return OP_PENDING;
-    }
-    if (s->cfg.framing == PH_FRAMING_LENGTH) {
-        count(&s->c_bytes_in, (LONG64)bytes);
-        c->in.len += bytes;
-        c->in.data[c->in.len] = '\0';
-        return frame_next(c, out_bytes, out_err);
-    }
-    if (c->msg_seen == 0) {
-        /* A new request after the stop began is not in flight: refuse it by closing. */
-        if (!take_request_limits(c)) {
-            conn_close(c, 0);
-            return OP_PENDING;
-        }
-    }
-    count(&s->c_bytes_in, (LONG64)bytes);
-    c->msg_seen += bytes;
-    if (!c->draining) {
-        c->in.len += bytes;
-        c->in.data[c->in.len] = '\0';
-        if (c->in.len > c->msg_limit) {
-            c->draining = 1;
-            ph__buf_reset(&c->in);
-        }
-    }
-    if (err == ERROR_MORE_DATA)
-        return conn_continue_read(c, out_bytes, out_err);
-    return conn_dispatch(c, out_bytes, out_err);
-}
-
-static op_result on_written(ph_conn *c, DWORD bytes, DWORD err, DWORD *out_bytes, DWORD *out_err)
-{
-    ph_server *s = c->server;
-    ULONGLONG now, end, stop_deadline;
-    uint32_t write_ms;
-    int stopping;
-    op_result r;
-
-    if (err != 0 || bytes != c->out.buf.len) {
-        conn_fail(c, err ? err : ERROR_WRITE_FAULT, "WriteFile");
-        return OP_PENDING;
-    }
-    count(&s->c_bytes_out, (LONG64)bytes);
-    if (!c->close_after_write)
-        return conn_start_request(c, 1, out_bytes, out_err);
-
-    /* Closing now would discard the reply unread (DisconnectNamedPipe drops buffered data); wait, bounded by
-     * the write timeout, for the client to read it and leave. */
-    AcquireSRWLockShared(&s->lock);
-    write_ms = s->limits.write_timeout_ms;
-    stopping = s->state == PH_SRV_STOPPING;
-    stop_deadline = s->stop_deadline;
-    ReleaseSRWLockShared(&s->lock);
-    now = GetTickCount64();
-    end = deadline_after(now, write_ms);
-    if (stopping && (end == 0 || end > stop_deadline))
-        end = stop_deadline;
     ph__buf_reset(&c->in);
-    if (ph__buf_reserve(&c->in, 1) != 0) {
-        conn_close(c, 1);
-        return OP_PENDING;
-    }
+    c->in_off = 0;
+    if (ph__buf_reserve(&c->in, PH_FIRST_READ) != 0)
+        return end(c, PH_END_NOMEM);
+    account(c);
+    AcquireSRWLockShared(&s->lock);
+    idle_ms = s->limits.idle_timeout_ms;
+    ReleaseSRWLockShared(&s->lock);
     AcquireSRWLockExclusive(&c->lock);
-    if (c->closing != PH_CLOSE_NONE) {
+    if (c->cancel == PH_CANCEL_END) {
         ReleaseSRWLockExclusive(&c->lock);
-        conn_close(c, 0);
-        return OP_PENDING;
+        return end(c, c->cancel_why);
     }
-    c->state = PH_CONN_LINGERING;
-    c->linger_end = end;
-    c->linger_poll = PH_LINGER_POLL_MIN;
-    ph__timer_arm_locked(s, c, PH_CONN_LINGERING,
-                         (end != 0 && end < now + c->linger_poll) ? end : now + c->linger_poll);
-    r = issue_read_locked(c, c->in.data, 1, out_bytes, out_err);
-    ReleaseSRWLockExclusive(&c->lock);
-    return r;
-}
-
-/* Length framing, LINGERING: reads and drops whatever the client still sends, into the buffer as it is. */
-static op_result linger_discard(ph_conn *c, DWORD *bytes, DWORD *err)
-{
-    op_result r;
-
-    AcquireSRWLockExclusive(&c->lock);
-    if (c->closing != PH_CLOSE_NONE) {
-        ReleaseSRWLockExclusive(&c->lock);
-        conn_close(c, 0);
-        return OP_PENDING;
+    if (c->state != PH_CONN_LINGERING) {
+        /* Bounded by the write timeout (the time a client has to read a reply), or else the idle one. */
+        c->state = PH_CONN_LINGERING;
+        c->linger_end = deadline_after(now, c->write_ms != PH_INFINITE ? c->write_ms : idle_ms);
+        ph__timer_arm_locked(s, c, PH_CONN_LINGERING, c->linger_end);
     }
-    c->in.len = 0;
     r = issue_read_locked(c, c->in.data, (DWORD)(c->in.cap - 1), bytes, err);
     ReleaseSRWLockExclusive(&c->lock);
     return r;
+}
+
+static step on_written(ph_conn *c, DWORD bytes, DWORD err, DWORD *out_bytes, DWORD *out_err)
+{
+    ph_server *s = c->server;
+
+    if (err != 0 || bytes != c->out.buf.len)
+        return io_failed(c, err ? err : ERROR_WRITE_FAULT, "WriteFile");
+    count(&s->c_bytes_out, (LONG64)bytes);
+    if (!c->close_after_write)
+        return start_request(c, 1, out_bytes, out_err);
+    /* The reply must reach the client: closing the instance keeps it readable; re-arming it would discard
+     * it, so then wait for the client to leave first. */
+    if (ph__listener_may_close(s))
+        return end(c, c->close_why);
+    return linger(c, out_bytes, out_err);
+}
+
+static step on_connected(ph_conn *c, DWORD err, DWORD *bytes, DWORD *out_err)
+{
+    ph_server *s = c->server;
+
+    if (err != 0) {
+        c->last_err = err;
+        return end(c, PH_END_ACCEPT_FAILED);
+    }
+    if (ph__listener_accepted(s, c) != 0)
+        return end(c, PH_END_STOP);
+    AcquireSRWLockExclusive(&c->lock);
+    c->state = PH_CONN_IDLE; /* connected; start_request arms the real deadline */
+    ReleaseSRWLockExclusive(&c->lock);
+    c->counted_active = 1;
+    count(&s->c_total, 1);
+    count(&s->c_active, 1);
+    ph__log(&s->log, PH_LOG_DEBUG, "connection %llu accepted", (unsigned long long)c->id);
+    return start_request(c, 0, bytes, out_err);
 }
 
 void ph__conn_on_completion(ph_conn *c, DWORD bytes, DWORD err)
@@ -1026,23 +1047,31 @@ void ph__conn_on_completion(ph_conn *c, DWORD bytes, DWORD err)
 
     for (;;) {
         ph_conn_state state;
-        ph_close_reason closing;
-        op_result r = OP_PENDING;
+        ph_cancel cancel;
+        ph_end why;
+        step r = STEP_PENDING;
 
-        AcquireSRWLockShared(&c->lock);
+        AcquireSRWLockExclusive(&c->lock);
         state = c->state;
-        closing = c->closing;
-        ReleaseSRWLockShared(&c->lock);
+        cancel = c->cancel;
+        why = c->cancel_why;
+        if (cancel == PH_CANCEL_END && why == PH_END_TRIM && state == PH_CONN_ACCEPTING && err == 0) {
+            /* Trimmed after its client had connected: the client is there, serve it. */
+            c->cancel = cancel = PH_CANCEL_NONE;
+            c->cancel_why = PH_END_NONE;
+        }
+        if (cancel == PH_CANCEL_SHRINK && state == PH_CONN_IDLE && err == ERROR_OPERATION_ABORTED) {
+            ReleaseSRWLockExclusive(&c->lock);
+            r = shrink_and_read(c, &bytes, &err);
+            goto next;
+        }
+        if (cancel == PH_CANCEL_SHRINK)
+            c->cancel = cancel = PH_CANCEL_NONE; /* the read had completed with data: nothing to shrink now */
+        ReleaseSRWLockExclusive(&c->lock);
 
-        /* Closing first: the timer or a stop cancelled this operation, whatever it completed with. */
-        if (closing != PH_CLOSE_NONE) {
-            if (closing == PH_CLOSE_IDLE)
-                ph__log(&s->log, PH_LOG_INFO, "connection %llu: idle timeout", (unsigned long long)c->id);
-            else if (closing == PH_CLOSE_WRITE_TIMEOUT)
-                ph__log(&s->log, PH_LOG_WARN, "connection %llu: client did not read its response in time",
-                        (unsigned long long)c->id);
-            conn_close(c, state != PH_CONN_ACCEPTING &&
-                              (closing == PH_CLOSE_IDLE || closing == PH_CLOSE_WRITE_TIMEOUT));
+        /* Ending first: the timer, the trim or a stop cancelled this operation, whatever it completed with. */
+        if (cancel == PH_CANCEL_END) {
+            conn_finish(c, why);
             return;
         }
         switch (state) {
@@ -1055,25 +1084,31 @@ void ph__conn_on_completion(ph_conn *c, DWORD bytes, DWORD err)
             break;
         case PH_CONN_LINGERING:
             /* Length framing: a pipelining client may still be sending (the rest of an oversized frame, or
-             * requests written before it saw the last reply). Closing now would discard that reply unread,
-             * so what arrives is thrown away until the client leaves or the linger ends. */
+             * requests written before it saw the last reply): discard it and keep waiting. A message-mode
+             * client sends after it has read the reply, so anything it sends ends the linger, as its leaving
+             * does. */
             if (s->cfg.framing == PH_FRAMING_LENGTH && err == 0 && bytes > 0) {
-                r = linger_discard(c, &bytes, &err);
+                r = linger(c, &bytes, &err);
                 break;
             }
-            /* The client left (or, during a stop, sent more): either way this connection is done. */
-            conn_close(c, 0);
-            return;
+            r = end(c, PH_END_LINGER_DONE);
+            break;
         case PH_CONN_WRITING:
             r = on_written(c, bytes, err, &bytes, &err);
             break;
+        case PH_CONN_PARKED:
         case PH_CONN_DISPATCHING:
-            /* No operation is outstanding while dispatching: a packet here is a bug, not a client's doing. */
-            ph__log(&s->log, PH_LOG_ERROR, "connection %llu: unexpected completion while dispatching",
-                    (unsigned long long)c->id);
+            /* No operation is outstanding: a packet here without a cancel is a bug, not a client's doing. */
+            ph__log(&s->log, PH_LOG_ERROR, "connection %llu: unexpected completion in state %d",
+                    (unsigned long long)c->id, (int)state);
             return;
         }
-        if (r != OP_INLINE)
+    next:
+        if (r == STEP_END) {
+            conn_finish(c, c->ending);
+            return;
+        }
+        if (r != STEP_INLINE)
             return;
     }
 }
@@ -1083,21 +1118,26 @@ ULONGLONG ph__conn_on_deadline(ph_conn *c, ULONGLONG now)
     switch (c->state) {
     case PH_CONN_IDLE:
     case PH_CONN_READING:
-        cancel_locked(c, PH_CLOSE_IDLE);
-        return 0;
-    case PH_CONN_WRITING:
-        cancel_locked(c, PH_CLOSE_WRITE_TIMEOUT);
-        return 0;
-    case PH_CONN_LINGERING:
-        if ((c->linger_end != 0 && now >= c->linger_end) || ph__reply_consumed(c->pipe)) {
-            /* Lingering only to let the client read its last reply: it has, or its time is up. */
-            cancel_locked(c, PH_CLOSE_LINGER_DONE);
+        if (c->idle_due != 0 && now >= c->idle_due) {
+            cancel_locked(c, c->requests == 0 ? PH_END_FIRST_REQUEST : PH_END_IDLE);
             return 0;
         }
-        c->linger_poll = c->linger_poll >= PH_LINGER_POLL_MAX / 2 ? PH_LINGER_POLL_MAX : 2 * c->linger_poll;
-        return (c->linger_end != 0 && c->linger_end < now + c->linger_poll) ? c->linger_end : now + c->linger_poll;
+        if (c->state == PH_CONN_IDLE && c->shrink_due != 0 && now >= c->shrink_due && c->cancel == PH_CANCEL_NONE) {
+            /* Idle with large buffers: cancel the read to give them back (shrink_and_read). */
+            c->shrink_due = 0;
+            c->cancel = PH_CANCEL_SHRINK;
+            CancelIoEx(c->pipe, &c->ov);
+        }
+        return c->idle_due;
+    case PH_CONN_WRITING:
+        cancel_locked(c, PH_END_WRITE_TIMEOUT);
+        return 0;
+    case PH_CONN_LINGERING:
+        cancel_locked(c, PH_END_LINGER_DONE);
+        return 0;
     case PH_CONN_ACCEPTING:
     case PH_CONN_DISPATCHING:
+    case PH_CONN_PARKED:
         break;
     }
     return 0;
@@ -1109,8 +1149,8 @@ void ph__conn_trim_locked(ph_server *s, unsigned n)
 
     for (c = s->conns; c != NULL && n > 0; c = c->next) {
         AcquireSRWLockExclusive(&c->lock);
-        if (c->state == PH_CONN_ACCEPTING && c->closing == PH_CLOSE_NONE) {
-            cancel_locked(c, PH_CLOSE_TRIM);
+        if (c->state == PH_CONN_ACCEPTING && c->cancel == PH_CANCEL_NONE) {
+            cancel_locked(c, PH_END_TRIM);
             n--;
         }
         ReleaseSRWLockExclusive(&c->lock);
@@ -1124,18 +1164,16 @@ void ph__conn_stop_walk_locked(ph_server *s, ULONGLONG now)
 
     for (c = s->conns; c != NULL; c = c->next) {
         AcquireSRWLockExclusive(&c->lock);
-        if (c->closing != PH_CLOSE_NONE) {
-            /* Already cancelled; its owner closes it. */
-        } else if (past || c->state == PH_CONN_ACCEPTING ||
-                   (c->state == PH_CONN_IDLE && (!c->unread_reply || ph__reply_consumed(c->pipe)))) {
-            /* At the drain deadline whatever is left goes (a handler still running finds closing set); before
-             * it, accepts go, and so do connections waiting for a request that is refused anyway and owing
-             * the client nothing. */
-            cancel_locked(c, PH_CLOSE_STOP);
+        if (c->cancel == PH_CANCEL_END) {
+            /* Already cancelled; its owner ends it. */
+        } else if (past || c->state == PH_CONN_ACCEPTING || c->state == PH_CONN_IDLE ||
+                   c->state == PH_CONN_LINGERING || c->state == PH_CONN_PARKED) {
+            /* Between requests nothing is in flight: the connection ends now, and its instance is closed
+             * (never disconnected), so a reply the client has not read yet stays readable. At the drain
+             * deadline whatever is left goes (a handler still running finds the cancel when it returns). */
+            cancel_locked(c, PH_END_STOP);
         }
-        /* Idle with a reply maybe unread, lingering: wait for the client to leave or the deadline (the
-         * lingering one's own timer checks the reply). Reading the rest of a request, dispatching or
-         * writing: finish within the deadline. */
+        /* Reading the rest of a request, dispatching or writing: finish within the deadline. */
         ReleaseSRWLockExclusive(&c->lock);
     }
 }

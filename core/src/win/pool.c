@@ -25,11 +25,16 @@
  *   those reads: by then the client has often sent its next request, so the read completes at once instead
  *   of pending (under Wine a pending read costs an APC to this thread, often a signal). A deferred
  *   connection has no operation outstanding and is owned by the thread until the read is posted; it is
- *   never held across a wait. */
+ *   never held across a wait. Nor behind a slow handler: while the thread runs one, the watch (on the timer
+ *   thread) takes over the reads it holds once the handler has run PH_STEAL_MS, and posts them, their
+ *   results going to the port for the other threads. w->lock guards the deferred list between the two. */
 #include "server.h"
+
+#include <string.h>
 
 #define PH_WATCH_MS 50u          /* everyone busy and nobody waiting for this long: wake a parked thread */
 #define PH_WATCH_QUIET_MS 1000u  /* the watch stops polling after this long with nobody busy */
+#define PH_STEAL_MS 10u          /* a handler running this long gives up the reads its thread holds back */
 
 static unsigned clients(ph_server *s)
 {
@@ -89,7 +94,7 @@ static void go_busy(ph_server *s)
         s->p_waiting++; /* on behalf of the thread we wake */
     rouse = !wake && s->p_waiting == 0 && s->p_parked > 0 && s->p_watch_asleep;
     if (rouse)
-        s->p_watch_asleep = 0;
+        InterlockedExchange(&s->p_watch_asleep, 0);
     ReleaseSRWLockExclusive(&s->plock);
     if (wake)
         ReleaseSemaphore(s->park, 1, NULL);
@@ -97,13 +102,40 @@ static void go_busy(ph_server *s)
         SetEvent(s->timer_wake);
 }
 
+/* Takes over the reads a worker holds back while it has been in a handler for PH_STEAL_MS, and posts them
+ * (results to the port). Run by the watch, without plock. */
+static void steal_deferred(ph_server *s, ULONGLONG now)
+{
+    unsigned i;
+
+    for (i = 0; i < s->nworkers; i++) {
+        ph_worker *w = s->workers[i];
+        ph_conn *taken[PH_DEFER_SLOTS];
+        unsigned n = 0, j;
+
+        if (w == NULL)
+            continue;
+        AcquireSRWLockExclusive(&w->lock);
+        if (w->busy_since != 0 && now - w->busy_since >= PH_STEAL_MS && w->ndeferred > 0) {
+            n = w->ndeferred;
+            for (j = 0; j < n; j++)
+                taken[j] = w->deferred[j];
+            w->ndeferred = 0;
+        }
+        ReleaseSRWLockExclusive(&w->lock);
+        for (j = 0; j < n; j++)
+            ph__conn_post_deferred(taken[j], 1);
+    }
+}
+
 ULONGLONG ph__pool_watch(ph_server *s, ULONGLONG now)
 {
     ULONGLONG next = ~(ULONGLONG)0;
-    int wake = 0;
+    int wake = 0, busy;
 
     AcquireSRWLockExclusive(&s->plock);
-    if (s->p_busy > 0)
+    busy = s->p_busy > 0;
+    if (busy)
         s->p_last_busy = now;
     if (s->p_parked > 0 && s->p_waiting == 0 && s->p_busy > 0 && !s->p_quit) {
         if (s->p_stuck_since == 0) {
@@ -117,13 +149,76 @@ ULONGLONG ph__pool_watch(ph_server *s, ULONGLONG now)
     } else {
         s->p_stuck_since = 0;
     }
-    s->p_watch_asleep = now - s->p_last_busy >= PH_WATCH_QUIET_MS;
+    InterlockedExchange(&s->p_watch_asleep, now - s->p_last_busy >= PH_WATCH_QUIET_MS);
     if (!s->p_watch_asleep)
         next = now + PH_WATCH_MS / 2;
     ReleaseSRWLockExclusive(&s->plock);
     if (wake)
         ReleaseSemaphore(s->park, 1, NULL);
+    if (busy)
+        steal_deferred(s, now);
     return next;
+}
+
+int ph__pool_defer(ph_worker *w, ph_conn *c, unsigned slots)
+{
+    int taken = 0;
+
+    AcquireSRWLockExclusive(&w->lock);
+    if (w->ndeferred < slots && w->ndeferred < PH_DEFER_SLOTS) {
+        w->deferred[w->ndeferred++] = c;
+        taken = 1;
+    }
+    ReleaseSRWLockExclusive(&w->lock);
+    return taken;
+}
+
+void ph__pool_handler_begin(ph_worker *w)
+{
+    ph_server *s = w->server;
+    int holds;
+
+    AcquireSRWLockExclusive(&w->lock);
+    holds = w->ndeferred > 0;
+    w->busy_since = GetTickCount64();
+    ReleaseSRWLockExclusive(&w->lock);
+    /* The watch must be polling to take them over should this handler be slow. */
+    if (holds && InterlockedCompareExchange(&s->p_watch_asleep, 0, 1) == 1)
+        SetEvent(s->timer_wake);
+}
+
+void ph__pool_handler_end(ph_worker *w)
+{
+    AcquireSRWLockExclusive(&w->lock);
+    w->busy_since = 0;
+    ReleaseSRWLockExclusive(&w->lock);
+}
+
+/* Takes the oldest deferred read off w (NULL when none). */
+static ph_conn *pop_deferred(ph_worker *w)
+{
+    ph_conn *c = NULL;
+    unsigned i;
+
+    AcquireSRWLockExclusive(&w->lock);
+    if (w->ndeferred > 0) {
+        c = w->deferred[0];
+        for (i = 1; i < w->ndeferred; i++)
+            w->deferred[i - 1] = w->deferred[i];
+        w->ndeferred--;
+    }
+    ReleaseSRWLockExclusive(&w->lock);
+    return c;
+}
+
+static unsigned deferred_count(ph_worker *w)
+{
+    unsigned n;
+
+    AcquireSRWLockShared(&w->lock);
+    n = w->ndeferred;
+    ReleaseSRWLockShared(&w->lock);
+    return n;
 }
 
 static void go_idle(ph_server *s)
@@ -137,7 +232,11 @@ static void go_idle(ph_server *s)
 static int handle_packet(ph_server *s, BOOL ok, DWORD err, DWORD bytes, ULONG_PTR key, LPOVERLAPPED ov)
 {
     if (ov != NULL) {
-        ph__conn_on_completion(ph__container_of(ov, ph_conn, ov), bytes, err);
+        ph_conn *c = ph__container_of(ov, ph_conn, ov);
+        if (key == PH_KEY_RESULT)
+            ph__conn_on_completion(c, c->post_bytes, c->post_err);
+        else
+            ph__conn_on_completion(c, bytes, err);
         return 0;
     }
     if (key == PH_KEY_QUIT)
@@ -149,20 +248,43 @@ static int handle_packet(ph_server *s, BOOL ok, DWORD err, DWORD bytes, ULONG_PT
     return 0;
 }
 
+/* Registers w among the server's workers (so the watch can take its deferred reads over). */
+static void register_worker(ph_server *s, ph_worker *w)
+{
+    AcquireSRWLockExclusive(&s->plock);
+    if (s->workers != NULL && s->nworkers < s->nthreads)
+        s->workers[s->nworkers++] = w;
+    ReleaseSRWLockExclusive(&s->plock);
+}
+
+static void unregister_worker(ph_server *s, ph_worker *w)
+{
+    unsigned i;
+
+    AcquireSRWLockExclusive(&s->plock);
+    for (i = 0; i < s->nworkers; i++)
+        if (s->workers[i] == w)
+            s->workers[i] = NULL;
+    ReleaseSRWLockExclusive(&s->plock);
+}
+
 DWORD WINAPI ph__pool_main(LPVOID arg)
 {
     ph_server *s = arg;
     ph_worker self;
 
+    memset(&self, 0, sizeof(self));
     self.server = s;
-    self.ndeferred = 0;
+    InitializeSRWLock(&self.lock);
     ph__mark_worker(&self);
+    register_worker(s, &self);
     while (take_turn(s) == 0) {
         DWORD bytes = 0, err = 0;
         ULONG_PTR key = 0;
         LPOVERLAPPED ov = NULL;
         BOOL ok = GetQueuedCompletionStatus(s->iocp, &bytes, &key, &ov, INFINITE);
         int quit;
+        unsigned n;
 
         if (!ok)
             err = GetLastError();
@@ -170,12 +292,13 @@ DWORD WINAPI ph__pool_main(LPVOID arg)
         quit = handle_packet(s, ok, err, bytes, key, ov);
         /* Connections whose responses just went out may have left their next reads to us (conn.c defers
          * them): take what the port holds without waiting, while slots are free, then post those reads,
-         * which by then often find the next requests already waiting and complete at once. */
-        while (quit == 0 && self.ndeferred > 0) {
-            ph_conn *batch[PH_DEFER_SLOTS];
-            unsigned i, n;
+         * which by then often find the next requests already waiting and complete at once. They are taken
+         * off the list one at a time, so that the watch can take over those still waiting if a handler run
+         * meanwhile is slow. */
+        while (quit == 0 && (n = deferred_count(&self)) > 0) {
+            unsigned i;
 
-            if (self.ndeferred < PH_DEFER_SLOTS) {
+            if (n < PH_DEFER_SLOTS) {
                 bytes = err = 0;
                 key = 0;
                 ov = NULL;
@@ -187,20 +310,24 @@ DWORD WINAPI ph__pool_main(LPVOID arg)
                     continue;
                 }
             }
-            n = self.ndeferred;
-            for (i = 0; i < n; i++)
-                batch[i] = self.deferred[i];
-            self.ndeferred = 0;
-            for (i = 0; i < n; i++)
-                ph__conn_post_deferred(batch[i]);
+            for (i = 0; i < n; i++) {
+                ph_conn *c = pop_deferred(&self);
+                if (c == NULL)
+                    break;
+                ph__conn_post_deferred(c, 0);
+            }
         }
         /* A quit packet taken while reads were deferred: post them, their connections are not gone yet. */
-        while (self.ndeferred > 0)
-            ph__conn_post_deferred(self.deferred[--self.ndeferred]);
+        {
+            ph_conn *c;
+            while ((c = pop_deferred(&self)) != NULL)
+                ph__conn_post_deferred(c, 0);
+        }
         go_idle(s);
         if (quit != 0)
             break;
     }
+    unregister_worker(s, &self);
     return 0;
 }
 

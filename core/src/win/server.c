@@ -3,7 +3,9 @@
  * The rules; check every change against them.
  * - States: CREATED -> STARTING -> RUNNING -> STOPPING -> STOPPED, changed only under s->lock. A failed
  *   start goes STARTING -> STOPPING -> STOPPED, and leaves nothing behind.
- * - Start and the join of a stop are serialised by s->life. A stop that arrives while the server is
+ * - Start and the join of a stop are serialised by s->life, which start takes before it leaves CREATED: so a
+ *   stop that sees STARTING always finds life held by the start, never takes it first (and never waits for a
+ *   drain that no stop began). A stop that arrives while the server is
  *   STARTING records stop_requested and then waits for start to end (on another thread) or returns at once
  *   (on the starting thread itself, e.g. from the log callback): start sees stop_requested, tears down what
  *   it built and fails with PH_ECANCELED. No instance is created after stop_requested or STOPPING is seen.
@@ -14,6 +16,8 @@
  *   0). The join waits for it, then stops the timer and the pool and releases what start created.
  * - The events and the life lock live as long as the object (new to free), so nothing ever signals a closed
  *   handle, whatever thread calls what when.
+ * - The instances (how many, the fixed pool's descriptor) are the listener's (listener.c): the stop narrows
+ *   a fixed pool's DACL under s->lock before the state says STOPPING, so before any instance may close.
  */
 #include "server.h"
 
@@ -111,7 +115,7 @@ int ph_server_new(const ph_server_config *cfg, ph_server **out)
     if (rc != 0)
         return rc;
     if (cfg->max_instances < 1 || cfg->max_instances > 255 || cfg->pending_instances < 1 ||
-        cfg->pending_instances > cfg->max_instances || cfg->threads > 64 ||
+        cfg->pending_instances > 255 || cfg->threads > 64 ||
         (cfg->buffer_size != 0 && (cfg->buffer_size < 512 || cfg->buffer_size > 16u * 1024 * 1024)) ||
         cfg->log_level < PH_LOG_ERROR || cfg->log_level > PH_LOG_DEBUG ||
         (cfg->framing != PH_FRAMING_MESSAGE && cfg->framing != PH_FRAMING_LENGTH))
@@ -142,11 +146,10 @@ int ph_server_new(const ph_server_config *cfg, ph_server **out)
         s->cfg.buffer_size = 65536;
     if (s->cfg.threads == 0)
         s->cfg.threads = default_threads();
-    /* The waiting target adapts between the configured floor and this cap; a configured instance limit
-     * bounds both. */
+    /* A fixed pool below 255; unlimited at 255, where the waiting target adapts between the configured floor
+     * and this cap. */
+    s->fixed = cfg->max_instances < 255;
     s->pending_cap = cfg->pending_instances > PH_PENDING_CAP ? cfg->pending_instances : PH_PENDING_CAP;
-    if (cfg->max_instances < 255 && s->pending_cap > cfg->max_instances)
-        s->pending_cap = cfg->max_instances;
     s->log.fn = cfg->log;
     s->log.ctx = cfg->log_ctx;
     s->log.level = cfg->log_level;
@@ -167,6 +170,8 @@ static void begin_stop_locked(ph_server *s, uint32_t drain_ms)
 {
     ULONGLONG now = GetTickCount64();
 
+    /* A fixed pool's DACL goes back to the strict one before any instance may close (listener.c). */
+    ph__listener_narrow_locked(s);
     s->state = PH_SRV_STOPPING;
     s->stop_deadline = now + drain_ms;
     ph__conn_stop_walk_locked(s, now);
@@ -187,6 +192,15 @@ static void release_resources(ph_server *s)
     if (s->sd != NULL)
         LocalFree(s->sd);
     s->sd = NULL;
+    if (s->wide_acl != NULL)
+        LocalFree(s->wide_acl);
+    s->wide_acl = NULL;
+    free(s->workers);
+    s->workers = NULL;
+    s->nworkers = 0;
+    free(s->users);
+    s->users = NULL;
+    s->nusers = s->users_cap = 0;
     AcquireSRWLockExclusive(&s->lock);
     s->state = PH_SRV_STOPPED;
     s->joined = 1;
@@ -277,7 +291,8 @@ static int start_build(ph_server *s, DWORD *err)
         return ph__map_win32(*err);
     }
     s->threads = calloc(s->cfg.threads, sizeof(HANDLE));
-    if (s->threads == NULL) {
+    s->workers = calloc(s->cfg.threads, sizeof(*s->workers));
+    if (s->threads == NULL || s->workers == NULL) {
         *err = ERROR_NOT_ENOUGH_MEMORY;
         return PH_ENOMEM;
     }
@@ -295,31 +310,7 @@ static int start_build(ph_server *s, DWORD *err)
         return ph__map_win32(*err);
     }
 
-    /* The first instance claims the name: if someone else holds it, we must not share it with them. */
-    AcquireSRWLockExclusive(&s->lock);
-    s->live++;
-    s->instances++;
-    s->accepting++;
-    ReleaseSRWLockExclusive(&s->lock);
-    *err = ph__conn_add_instance(s, 1);
-    if (*err != 0) {
-        rc = (*err == ERROR_ACCESS_DENIED || *err == ERROR_PIPE_BUSY) ? PH_EADDRINUSE : ph__map_win32(*err);
-        ph__log_win32(&s->log, PH_LOG_ERROR, *err, "CreateNamedPipeW/ConnectNamedPipe", "cannot serve %s",
-                      s->pipe_name);
-        return rc;
-    }
-    /* Judge by whether a create failed, not by how many instances wait now: clients may already be taking
-     * them (the first one is connectable from the moment it exists), and each of those refills its own. */
-    *err = ph__conn_refill(s);
-    if (*err != 0) {
-        rc = ph__map_win32(*err);
-        if (rc == PH_EBUSY)
-            rc = PH_ESYS; /* more instances than the system allows: not a transient "busy" */
-        ph__log(&s->log, PH_LOG_ERROR, "cannot create %u waiting instances of %s", s->cfg.pending_instances,
-                s->pipe_name);
-        return rc;
-    }
-    return 0;
+    return ph__listener_start(s, err);
 }
 
 int ph_server_start(ph_server *s)
@@ -329,9 +320,12 @@ int ph_server_start(ph_server *s)
 
     if (s == NULL)
         return PH_EINVAL;
+    /* life first: a stop that sees STARTING must find it held (see the rules). */
+    EnterCriticalSection(&s->life);
     AcquireSRWLockExclusive(&s->lock);
     if (s->state != PH_SRV_CREATED) {
         ReleaseSRWLockExclusive(&s->lock);
+        LeaveCriticalSection(&s->life);
         return PH_ESTATE;
     }
     s->state = PH_SRV_STARTING;
@@ -339,7 +333,6 @@ int ph_server_start(ph_server *s)
     s->pending_target = s->cfg.pending_instances;
     ReleaseSRWLockExclusive(&s->lock);
 
-    EnterCriticalSection(&s->life);
     s->syserr = 0;
     rc = start_build(s, &err);
     AcquireSRWLockExclusive(&s->lock);
@@ -358,12 +351,29 @@ int ph_server_start(ph_server *s)
         s->syserr = err;
         if (rc == PH_ECANCELED)
             ph__log(&s->log, PH_LOG_INFO, "start of %s cancelled by a stop", s->pipe_name);
+    } else if (s->fixed) {
+        ph__log(&s->log, PH_LOG_INFO, "serving %s with a fixed pool of %u instances and %u threads", s->pipe_name,
+                s->cfg.max_instances, s->nthreads);
     } else {
-        ph__log(&s->log, PH_LOG_INFO, "serving %s with %u waiting instances and %u threads", s->pipe_name,
-                s->cfg.pending_instances, s->nthreads);
+        ph__log(&s->log, PH_LOG_INFO, "serving %s with %u waiting instances (unlimited pool) and %u threads",
+                s->pipe_name, s->cfg.pending_instances, s->nthreads);
     }
     LeaveCriticalSection(&s->life);
     return rc;
+}
+
+/* The narrowing at stop failed: said once, outside the locks. */
+static void log_narrow(ph_server *s)
+{
+    DWORD err;
+
+    AcquireSRWLockExclusive(&s->lock);
+    err = s->narrow_err;
+    s->narrow_err = 0;
+    ReleaseSRWLockExclusive(&s->lock);
+    if (err != 0)
+        ph__log_win32(&s->log, PH_LOG_ERROR, err, "SetSecurityInfo",
+                      "stopping %s: cannot narrow the pipe's DACL back before closing its instances", s->pipe_name);
 }
 
 int ph_server_stop(ph_server *s)
@@ -385,8 +395,10 @@ int ph_server_stop(ph_server *s)
     own = ph__on_server_thread(s) || s->start_thread == GetCurrentThreadId();
     ReleaseSRWLockExclusive(&s->lock);
     /* The host's callback runs outside our lock: it may well ask for the counters, or stop us. */
-    if (began)
+    if (began) {
+        log_narrow(s);
         ph__log(&s->log, PH_LOG_INFO, "stopping %s", s->pipe_name);
+    }
     if (own)
         return 0; /* joining here would wait for ourselves */
 
@@ -397,8 +409,10 @@ int ph_server_stop(ph_server *s)
     if (began)
         begin_stop_locked(s, s->limits.drain_timeout_ms);
     ReleaseSRWLockExclusive(&s->lock);
-    if (began)
+    if (began) {
+        log_narrow(s);
         ph__log(&s->log, PH_LOG_INFO, "stopping %s", s->pipe_name);
+    }
     if (!s->joined) {
         join_all(s);
         ph__log(&s->log, PH_LOG_INFO, "stopped %s", s->pipe_name);
@@ -470,8 +484,10 @@ int ph_server_counters(const ph_server *s, ph_counters *out)
     out->errors_total = read64(&s->c_errors);
     out->bytes_in = read64(&s->c_bytes_in);
     out->bytes_out = read64(&s->c_bytes_out);
+    out->buffered_bytes = read64(&s->c_buffered);
     AcquireSRWLockShared((PSRWLOCK)&s->lock);
     out->instances_pending = s->accepting;
+    out->instances_total = s->instances;
     ReleaseSRWLockShared((PSRWLOCK)&s->lock);
     return 0;
 }

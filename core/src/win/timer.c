@@ -1,20 +1,20 @@
-/* timer.c — deadlines in a binary heap and the one timer thread that enforces them, retries refills, shrinks
- * the waiting-instance target and walks the connections while a stop drains.
+/* timer.c — deadlines in a binary heap and the one timer thread that enforces them, runs the listener's tick
+ * and the pool's watch, and walks the connections while a stop drains.
  *
  * Costs: arming a deadline is O(log n) under tlock, and usually O(1): a connection keeps one heap entry whose
  * key may be earlier than its real deadline (t_due); when the entry reaches the top early it is moved down to
  * t_due then. So a keep-alive request re-arms its idle deadline without touching the heap, and the timer
  * thread wakes only when something is due: nothing walks the connections while the server runs.
  * The timer thread holds tlock when it finds a connection due, so it only try-locks c->lock (the lock order is
- * server->lock, c->lock, tlock); a connection is alive while it is in the heap, since conn_free removes it
- * under tlock before freeing. */
+ * server->lock, c->lock, tlock); a connection is alive while it is in the heap, since ph__conn_free removes it
+ * under tlock before freeing. The heap has room for every instance (ph__timer_reserve, when one is created),
+ * so arming never allocates, never fails and never logs under a lock. */
 #include "server.h"
 
 #include <stdlib.h>
+#include <string.h>
 
-#define PH_STOP_WALK_MS 25u      /* how often a stop re-applies its rules while draining */
-#define PH_SHRINK_AFTER_MS 5000u /* no starved accept for this long: shrink the waiting target */
-#define PH_SHRINK_EVERY_MS 1000u
+#define PH_STOP_WALK_MS 25u /* how often a stop re-applies its rules while draining */
 
 static int heap_less(const ph_conn *a, const ph_conn *b)
 {
@@ -59,17 +59,39 @@ static void sift_down(ph_server *s, long i)
     heap_set(s, i, c);
 }
 
-/* Under tlock. Returns 0, or -1 when the heap cannot grow (the entry is then not added). */
+/* Under tlock: the heap has room for n entries. Returns 0, or -1 when it cannot grow. */
+static int heap_grow(ph_server *s, long n)
+{
+    long cap = s->heap_cap ? s->heap_cap : 64;
+    ph_conn **h;
+
+    if (n <= s->heap_cap)
+        return 0;
+    while (cap < n)
+        cap *= 2;
+    h = realloc(s->heap, (size_t)cap * sizeof(*h)); /* NOLINT(bugprone-sizeof-expression): an array of pointers */
+    if (h == NULL)
+        return -1;
+    s->heap = h;
+    s->heap_cap = cap;
+    return 0;
+}
+
+int ph__timer_reserve(ph_server *s, long n)
+{
+    int rc;
+
+    AcquireSRWLockExclusive(&s->tlock);
+    rc = heap_grow(s, n);
+    ReleaseSRWLockExclusive(&s->tlock);
+    return rc;
+}
+
+/* Under tlock; there is room (ph__timer_reserve). Returns 0, or -1 if there is none after all. */
 static int heap_push(ph_server *s, ph_conn *c)
 {
-    if (s->heap_len == s->heap_cap) {
-        long cap = s->heap_cap ? 2 * s->heap_cap : 64;
-        ph_conn **h = realloc(s->heap, (size_t)cap * sizeof(*h)); /* NOLINT(bugprone-sizeof-expression): an array of pointers */
-        if (h == NULL)
-            return -1;
-        s->heap = h;
-        s->heap_cap = cap;
-    }
+    if (s->heap_len == s->heap_cap && heap_grow(s, s->heap_len + 1) != 0)
+        return -1;
     s->heap_len++;
     heap_set(s, s->heap_len - 1, c);
     sift_up(s, s->heap_len - 1);
@@ -133,13 +155,8 @@ void ph__timer_arm_locked(ph_server *s, ph_conn *c, ph_conn_state st, ULONGLONG 
     if (due != 0) {
         if (c->t_idx < 0) {
             c->t_key = due;
-            if (heap_push(s, c) != 0) {
-                /* Out of memory for the heap: the deadline cannot be enforced, so say so rather than hide it. */
-                ReleaseSRWLockExclusive(&s->tlock);
-                ph__log(&s->log, PH_LOG_ERROR, "connection %llu: out of memory for its deadline",
-                        (unsigned long long)c->id);
-                return;
-            }
+            if (heap_push(s, c) != 0)
+                c->t_due = 0; /* cannot happen: every instance reserved its entry when it was created */
         } else if (due < c->t_key) {
             c->t_key = due;
             sift_up(s, c->t_idx);
@@ -213,16 +230,15 @@ static ULONGLONG run_due(ph_server *s, ULONGLONG now)
 DWORD WINAPI ph__timer_main(LPVOID arg)
 {
     ph_server *s = arg;
-    ULONGLONG next_shrink = 0;
     ph_worker self;
 
+    memset(&self, 0, sizeof(self));
     self.server = s;
-    self.ndeferred = 0;
+    InitializeSRWLock(&self.lock);
     ph__mark_worker(&self);
     for (;;) {
         ULONGLONG now = GetTickCount64(), next, due;
-        int refill = 0, stopping;
-        unsigned trim = 0;
+        int stopping;
         DWORD wait;
 
         next = run_due(s, now);
@@ -230,39 +246,17 @@ DWORD WINAPI ph__timer_main(LPVOID arg)
         if (due < next)
             next = due;
 
-        AcquireSRWLockExclusive(&s->lock);
+        AcquireSRWLockShared(&s->lock);
         if (s->timer_quit) {
-            ReleaseSRWLockExclusive(&s->lock);
+            ReleaseSRWLockShared(&s->lock);
             break;
         }
         stopping = s->state == PH_SRV_STOPPING;
-        if (s->state == PH_SRV_RUNNING && s->refill_at != 0 && now >= s->refill_at) {
-            s->refill_at = 0;
-            refill = 1;
-        }
-        if (s->state == PH_SRV_RUNNING && s->pending_target > s->cfg.pending_instances) {
-            if (now >= next_shrink) {
-                if (now - s->last_starved >= PH_SHRINK_AFTER_MS) {
-                    unsigned t = s->pending_target / 2;
-                    s->pending_target = t < s->cfg.pending_instances ? s->cfg.pending_instances : t;
-                    trim = s->accepting > s->pending_target ? s->accepting - s->pending_target : 0;
-                }
-                next_shrink = now + PH_SHRINK_EVERY_MS;
-            }
-            if (next_shrink < next)
-                next = next_shrink;
-        }
-        if (s->refill_at != 0 && s->refill_at < next)
-            next = s->refill_at;
-        ReleaseSRWLockExclusive(&s->lock);
+        ReleaseSRWLockShared(&s->lock);
 
-        if (trim != 0) {
-            /* Once per second at most, and only while shrinking after a burst: the walk stops at the
-             * trimmed instances' count. */
-            AcquireSRWLockShared(&s->lock);
-            ph__conn_trim_locked(s, trim);
-            ReleaseSRWLockShared(&s->lock);
-        }
+        due = ph__listener_tick(s, now);
+        if (due < next)
+            next = due;
         if (stopping) {
             AcquireSRWLockShared(&s->lock);
             ph__conn_stop_walk_locked(s, now);
@@ -270,8 +264,6 @@ DWORD WINAPI ph__timer_main(LPVOID arg)
             if (now + PH_STOP_WALK_MS < next)
                 next = now + PH_STOP_WALK_MS;
         }
-        if (refill)
-            ph__conn_refill(s);
 
         /* Plan the sleep under both locks, so that a deadline armed or a retry scheduled meanwhile either is
          * seen here or sees the new t_wake_at and signals. */
