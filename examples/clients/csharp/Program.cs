@@ -1,6 +1,6 @@
 // Program.cs — a C# client for a pipehost endpoint in message mode (the default framing): one request, one answer.
 //
-// Run it on Windows with the .NET 8 SDK (or set TargetFramework in PipehostClient.csproj to your .NET 6 or later),
+// Run it on Windows with the .NET 8 SDK (any .NET 6 or later works: set TargetFramework in PipehostClient.csproj),
 // against a running pipehost (the service, or `pipehost run` in another console):
 //
 //   dotnet run -- pipehost PING               -> OK PONG
@@ -8,6 +8,8 @@
 //
 // Arguments: PIPE_NAME (the bare name, e.g. pipehost, or \\.\pipe\pipehost), then the request's words, joined with
 // spaces (default PING). Exit code 0 for an OK answer, 1 for ERR or a connection failure, 2 for bad arguments.
+//
+// Not built or run where pipehost is developed (no .NET SDK there); see ../README.md.
 using System;
 using System.IO;
 using System.IO.Pipes;
@@ -24,16 +26,15 @@ string request = args.Length > 1 ? string.Join(' ', args, 1, args.Length - 1) : 
 
 try
 {
-    // Identification: the server may learn who we are (WHOAMI, per-verb authorization) but cannot act as us.
+    // PipeDirection.InOut opens with GENERIC_READ | GENERIC_WRITE, as every .NET client does; pipehost's default
+    // configuration (a fixed pool) lets ordinary users do that. Against a server configured with MaxInstances=255
+    // (unlimited) an ordinary user is refused: see "Which rights a client needs" in ../README.md.
+    // Identification: the server may learn who we are (WHOAMI, per-verb authorization) but cannot act as us; the
+    // three-argument constructor would leave the default level, which lets the server impersonate us.
     // PipeOptions.None: synchronous I/O is enough for one request. Not PipeOptions.CurrentUserOnly: on a client it
     // requires the pipe to be owned by our own account, which a service running as LocalSystem is not.
-    // The rights, not PipeDirection.InOut: InOut asks for GENERIC_WRITE, which includes the right to create pipe
-    // instances; pipehost's default descriptor withholds that from ordinary users, so Windows would refuse them.
-    // WriteAttributes is what setting ReadMode needs.
-    const PipeAccessRights rights = PipeAccessRights.ReadData | PipeAccessRights.WriteData |
-                                    PipeAccessRights.ReadAttributes | PipeAccessRights.WriteAttributes;
-    using var pipe = new NamedPipeClientStream(".", name, rights, PipeOptions.None,
-                                               TokenImpersonationLevel.Identification, HandleInheritability.None);
+    using var pipe = new NamedPipeClientStream(".", name, PipeDirection.InOut, PipeOptions.None,
+                                               TokenImpersonationLevel.Identification);
     pipe.Connect(5000);                             // waits while every instance is busy; TimeoutException after 5 s
     pipe.ReadMode = PipeTransmissionMode.Message;   // only possible once connected
 

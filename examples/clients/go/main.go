@@ -18,7 +18,10 @@
 //
 // Why DialPipeAccessImpLevel and not DialPipe: DialPipe opens the pipe at the anonymous impersonation level, so the
 // server cannot tell who you are (WHOAMI shows no SID, and verbs restricted to some users refuse you).
-// Identification lets it identify you without being able to act as you.
+// Identification lets it identify you without being able to act as you. The access is DialPipe's own,
+// GENERIC_READ | GENERIC_WRITE: pipehost's default configuration (a fixed pool) lets ordinary users ask for it.
+// Against a server configured with MaxInstances=255 (unlimited), an ordinary user must ask for
+// GENERIC_READ | FILE_WRITE_DATA instead: see "Which rights a client needs" in ../README.md.
 package main
 
 import (
@@ -80,10 +83,8 @@ func run(args []string) int {
 	// Retries while every instance is busy, until the context's deadline.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	// Read and write data only: GENERIC_WRITE includes the right to create pipe instances, which pipehost's
-	// default descriptor withholds from ordinary users, so Windows would refuse the open.
-	const fileWriteData = 0x2
-	conn, err := winio.DialPipeAccessImpLevel(ctx, path, syscall.GENERIC_READ|fileWriteData,
+	// DialPipe's access (GENERIC_READ | GENERIC_WRITE), at the identification level (see the top of this file).
+	conn, err := winio.DialPipeAccessImpLevel(ctx, path, syscall.GENERIC_READ|syscall.GENERIC_WRITE,
 		winio.PipeImpLevelIdentification)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", path, err)

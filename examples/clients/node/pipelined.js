@@ -17,6 +17,10 @@
 // Why length framing: libuv (and so Node.js) reads a pipe as a byte stream and may merge queued writes into one,
 // so on a message-mode pipe it can neither keep requests apart nor tell where an answer ends. With length
 // framing each request and answer is a 4-byte little-endian length followed by that many bytes.
+//
+// Any account can run it against pipehost's default configuration, an ordinary user's included: libuv opens the
+// pipe with GENERIC_READ | GENERIC_WRITE, which the default (a fixed pool of instances) grants to users. A server
+// configured with MaxInstances=255 (unlimited) does not: see "Which rights a client needs" in ../README.md.
 'use strict';
 
 const net = require('node:net');

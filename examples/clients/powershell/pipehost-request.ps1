@@ -1,14 +1,23 @@
-# pipehost-request.ps1 — a PowerShell client for a pipehost endpoint in message mode (the default framing): one
+# pipehost-request.ps1 - a PowerShell client for a pipehost endpoint in message mode (the default framing): one
 # request, one answer.
 #
-# Run it on Windows (Windows PowerShell 5.1 or PowerShell 7), against a running pipehost (the service, or
-# `pipehost run` in another console):
+# For Windows PowerShell 5.1 (.NET Framework 4.x) and PowerShell 7.4 (.NET 8), against a running pipehost (the
+# service, or `pipehost run` in another console):
 #
-#   powershell -ExecutionPolicy Bypass -File .\pipehost-request.ps1 -Pipe pipehost -Request PING          -> OK PONG
-#   pwsh -File .\pipehost-request.ps1 -Pipe pipehost -Request 'ECHO hello world'                         -> OK hello world
+#   powershell -ExecutionPolicy Bypass -File .\pipehost-request.ps1 -Pipe pipehost -Request PING      -> OK PONG
+#   pwsh -File .\pipehost-request.ps1 -Pipe pipehost -Request 'ECHO hello world'                     -> OK hello world
 #
 # -Pipe is the bare name (pipehost) or \\.\pipe\pipehost. The answer is written to the output; the script throws
 # (exit code 1 with -File) when the answer is ERR or the pipe cannot be reached within -TimeoutMs.
+#
+# Not run where pipehost is developed: there is no PowerShell there. What keeps it right for both versions:
+# - a NamedPipeClientStream constructor that both .NET Framework and .NET 8 have (PipeDirection, PipeOptions,
+#   TokenImpersonationLevel); the PipeAccessRights one is missing from .NET Core and
+#   .NET 5 to 8, so PowerShell 7.4 lacks it;
+# - ::new() (PowerShell 5.0 and later) and nothing 5.1 cannot parse: no ??, no ternary ?:, no && or ||;
+# - explicit UTF-8 for the bytes on the wire, and an ASCII-only file, since 5.1 reads a script that has no byte
+#   order mark in the ANSI code page.
+# tests/clients/examples_check.sh checks the constructor, the syntax and the ASCII.
 param(
     [string]$Pipe = 'pipehost',
     [string]$Request = 'PING',
@@ -17,15 +26,15 @@ param(
 $ErrorActionPreference = 'Stop'
 $name = $Pipe -replace '^\\\\\.\\pipe\\', ''
 
+# PipeDirection InOut opens with GENERIC_READ | GENERIC_WRITE, as every .NET client does; pipehost's default
+# configuration (a fixed pool) lets ordinary users do that. Against a server configured with MaxInstances=255
+# (unlimited) an ordinary user is refused: see "Which rights a client needs" in ..\README.md.
 # Identification: the server may learn who we are (WHOAMI, per-verb authorization) but cannot act as us.
-# The rights, not PipeDirection InOut: InOut asks for GENERIC_WRITE, which includes the right to create pipe
-# instances; pipehost's default descriptor withholds that from ordinary users, so Windows would refuse them.
-$rights = [System.IO.Pipes.PipeAccessRights]'ReadData, WriteData, ReadAttributes, WriteAttributes'
 $client = [System.IO.Pipes.NamedPipeClientStream]::new(
-    '.', $name, $rights,
+    '.', $name,
+    [System.IO.Pipes.PipeDirection]::InOut,
     [System.IO.Pipes.PipeOptions]::None,
-    [System.Security.Principal.TokenImpersonationLevel]::Identification,
-    [System.IO.HandleInheritability]::None)
+    [System.Security.Principal.TokenImpersonationLevel]::Identification)
 try {
     $client.Connect($TimeoutMs)                                          # TimeoutException when busy or absent
     $client.ReadMode = [System.IO.Pipes.PipeTransmissionMode]::Message   # only possible once connected

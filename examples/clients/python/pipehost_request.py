@@ -27,9 +27,6 @@ import win32file
 import win32pipe
 import winerror
 
-FILE_WRITE_DATA = 0x0002  # winnt.h
-FILE_WRITE_ATTRIBUTES = 0x0100
-
 
 def request(pipe: str, data: bytes, timeout_s: float = 5.0) -> bytes:
     """Sends one request on a new connection and returns the whole answer (one pipe message)."""
@@ -37,13 +34,14 @@ def request(pipe: str, data: bytes, timeout_s: float = 5.0) -> bytes:
     deadline = time.monotonic() + timeout_s
     while True:
         try:
+            # GENERIC_READ | GENERIC_WRITE, what Python's own open() and multiprocessing ask: pipehost's default
+            # configuration (a fixed pool) lets ordinary users ask for it. Against a server configured with
+            # MaxInstances=255 (unlimited), an ordinary user must ask for GENERIC_READ | FILE_WRITE_DATA |
+            # FILE_WRITE_ATTRIBUTES (0x2 | 0x100) instead: "Which rights a client needs" in ../README.md.
             # Identification: the server may learn who we are (WHOAMI, per-verb authorization) but cannot act as us.
-            # Not GENERIC_WRITE: it includes the right to create pipe instances, which pipehost's default descriptor
-            # withholds from ordinary users (Windows would refuse the open). Write data, and write attributes for
-            # SetNamedPipeHandleState.
             handle = win32file.CreateFile(
                 path,
-                win32file.GENERIC_READ | FILE_WRITE_DATA | FILE_WRITE_ATTRIBUTES,
+                win32file.GENERIC_READ | win32file.GENERIC_WRITE,
                 0, None, win32file.OPEN_EXISTING,
                 win32con.SECURITY_SQOS_PRESENT | win32file.SECURITY_IDENTIFICATION,
                 None)
