@@ -104,7 +104,7 @@ function show(s, c,    kind, x, w, conn, n, t, u) {
             if (x > 0) t = t " · **" x " of " u " unread answers lost**"
             else if (u > 0) t = t " · " med(s, c, "kept") " of " u " unread answers read"
             x = med(s, c, "unclean")
-            if (x > 0) t = t " · **" x " of " conn " not closed (error " med(s, c, "close_error") ")**"
+            if (x > 0) t = t " · **" x " of " conn " saw error " med(s, c, "close_error") ", not a close**"
             else t = t " · " med(s, c, "closed") " of " conn " closed"
         }
     }
@@ -196,9 +196,9 @@ END {
           " sends one request, leaves; the wait is from the start signal to the connected pipe (longest and p99)," \
           " a client fails with no connection within 10 s or a wrong answer. Idle: connections" \
           " opened one by one and held; server working set growth per connection, and one more client's connect" \
-          " plus round trip while they are held. Slow handlers: the quick clients' round-trip latency while the" \
-          " slow clients' requests sleep in the handler, then (alone) the same clients' before them; slow: a slow" \
-          " request's round trip. Stop: from setting the server's stop event to its process exit; then each client" \
+          " plus round trip while they are held. Slow handlers: the quick clients' round trips while the slow" \
+          " clients' requests sleep in the handler; \"alone\": the same clients just before, with no slow request" \
+          " running; \"slow\": a slow request's round trip. Stop: from setting the server's stop event to its process exit; then each client" \
           " reads its unread answer, if it has one, and must find the pipe closed (`ERROR_BROKEN_PIPE`; a" \
           " disconnect, 233, discards unread answers)." \
           " Trace: (lines(" n2 ") − lines(" n1 ")) ÷ " (n2 - n1) " round trips of one client, counting the client's and" \

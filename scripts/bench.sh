@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench.sh — the benchmark matrix: build, boot private Wine prefixes, drive every server with the same client, report.
 #
-#   bash scripts/bench.sh                    # full run: 3 rounds, about 5 minutes on 2 cores
+#   bash scripts/bench.sh                    # full run: 3 rounds, about 5½ minutes on 2 cores
 #   PH_BENCH_QUICK=1 bash scripts/bench.sh   # smoke run: tiny counts, 1 round, short trace; checks correctness
 #
 # What it does:
