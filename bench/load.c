@@ -18,7 +18,9 @@
  * servers keep theirs): the 2,000 idle connections need the unlimited pool (`--max-instances 255`; a fixed
  * pool cannot hold them), and the slow-handler cell needs a verb that takes 1 s in the handler, which only
  * pipehost-bench-host.exe has (pipehost.exe's host plus a bench-only SLEEP verb, bench/server_host.c; the
- * reference servers sleep on the same request, see refstop.h).
+ * reference servers sleep on the same request, see refstop.h). So an A/B run of two pipehost.exe builds
+ * (--server pipehost:LABEL=EXE) compares them in every cell but the slow-handler one, where both run the
+ * bench host, with their own options.
  *
  * The client is deliberately the cheapest correct one: synchronous CreateFileW/WriteFile/ReadFile in
  * message mode, a thread per simulated client, WaitNamedPipeW while every instance is busy. Every answer is
