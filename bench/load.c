@@ -14,6 +14,14 @@
  * "CELL key=value ..." line per cell and server for scripts/bench.sh to aggregate. With --fixed N it starts
  * nothing: one client does N round trips on an existing pipe (the wineserver-trace runs).
  *
+ * Two cells run pipehost in a process of their own, started for the cell and stopped after it (the other
+ * servers keep theirs): the 2,000 idle connections need the unlimited pool (`--max-instances 255`; a fixed
+ * pool cannot hold them), and the slow-handler cell needs a verb that takes 1 s in the handler, which only
+ * pipehost-bench-host.exe has (pipehost.exe's host plus a bench-only SLEEP verb, bench/server_host.c; the
+ * reference servers sleep on the same request, see refstop.h). So an A/B run of two pipehost.exe builds
+ * (--server pipehost:LABEL=EXE) compares them in every cell but the slow-handler one, where both run the
+ * bench host, with their own options.
+ *
  * The client is deliberately the cheapest correct one: synchronous CreateFileW/WriteFile/ReadFile in
  * message mode, a thread per simulated client, WaitNamedPipeW while every instance is busy. Every answer is
  * compared byte for byte with what was sent (pipehost answers "ECHO p" with "OK p", the reference servers
@@ -27,39 +35,52 @@
 #define RECV_CAP (PAYLOAD_MAX + 4096u)   /* an answer longer than the payload plus a prefix is a failure */
 #define STALL_MS 300u                    /* keep-alive cells start once no client has connected for this long */
 
-enum cell_kind { CELL_KEEPALIVE, CELL_CHURN, CELL_BURST, CELL_IDLE, CELL_STOP };
+#define SLOW_MS 1000u                    /* the slow-handler cell: what one slow request takes in the handler */
+#define SLOW_QUICK_CLIENTS 8u            /* ... and its quick clients (4 with --quick) */
+#define SLOW_LEAD_MS 100u                /* the slow requests' head start before the quick clients' window */
+
+enum cell_kind { CELL_KEEPALIVE, CELL_CHURN, CELL_BURST, CELL_IDLE, CELL_SLOW, CELL_STOP };
 
 typedef struct cell_def {
     const char *id;
     enum cell_kind kind;
-    unsigned clients, quick_clients;
+    unsigned clients, quick_clients; /* the slow-handler cell: its slow clients */
     size_t size;
+    /* pipehost runs the cell in a process of its own, with these options added to its command line... */
+    const char *ph_own_args;
+    /* ...or started from pipehost-bench-host.exe (--bench-host), which has the SLEEP verb. */
+    int ph_bench_host;
 } cell_def;
 
 static const cell_def g_cells[] = {
-    {"ka1", CELL_KEEPALIVE, 1, 1, 64},
-    {"ka1big", CELL_KEEPALIVE, 1, 1, PAYLOAD_MAX},
-    {"ka8", CELL_KEEPALIVE, 8, 4, 64},
-    {"ka32", CELL_KEEPALIVE, 32, 6, 64},
-    {"ka64", CELL_KEEPALIVE, 64, 8, 64},
-    {"ka200", CELL_KEEPALIVE, 200, 10, 64},
-    {"ka8big", CELL_KEEPALIVE, 8, 3, PAYLOAD_MAX},
-    {"churn8", CELL_CHURN, 8, 3, 64},
-    {"churn32", CELL_CHURN, 32, 6, 64},
-    {"burst256", CELL_BURST, 256, 16, 64},
-    {"idle2000", CELL_IDLE, 2000, 40, 0},
-    {"stop64", CELL_STOP, 64, 8, 64},
+    {"ka1", CELL_KEEPALIVE, 1, 1, 64, NULL, 0},
+    {"ka1big", CELL_KEEPALIVE, 1, 1, PAYLOAD_MAX, NULL, 0},
+    {"ka8", CELL_KEEPALIVE, 8, 4, 64, NULL, 0},
+    {"ka32", CELL_KEEPALIVE, 32, 6, 64, NULL, 0},
+    {"ka64", CELL_KEEPALIVE, 64, 8, 64, NULL, 0},
+    {"ka200", CELL_KEEPALIVE, 200, 10, 64, NULL, 0},
+    {"ka8big", CELL_KEEPALIVE, 8, 3, PAYLOAD_MAX, NULL, 0},
+    {"churn8", CELL_CHURN, 8, 3, 64, NULL, 0},
+    {"churn32", CELL_CHURN, 32, 6, 64, NULL, 0},
+    {"burst256", CELL_BURST, 256, 16, 64, NULL, 0},
+    {"idle2000", CELL_IDLE, 2000, 40, 0, "--max-instances 255", 0},
+    {"slow4", CELL_SLOW, 4, 2, 64, NULL, 1},
+    {"stop64", CELL_STOP, 64, 8, 64, NULL, 0},
 };
+#define ALL_CELLS "ka1,ka1big,ka8,ka32,ka64,ka200,ka8big,churn8,churn32,burst256,idle2000,slow4,stop64"
+
 
 /* ---- what is measured, and how --------------------------------------------------------------------------- */
 /* One server under test. */
 typedef struct bench {
     wchar_t pipe[160];
-    char kind[16], name[96];
+    char kind[16], name[96], event[128];
+    const char *exe;                      /* the server's executable (host path or Windows path) */
     const char *req_prefix, *resp_prefix; /* "ECHO " / "OK " for pipehost, "" for the echo servers */
     size_t req_prefix_len, resp_prefix_len;
+    int verbs;          /* pipehost: answers "OK " + the payload after the verb; else echoes the message */
     HANDLE server;      /* the server process, when this program started it */
-    HANDLE stop_event;  /* set to stop it */
+    HANDLE stop_event;  /* set to stop it (named event) */
     unsigned duration_ms;
     int quick;
     volatile LONG aborted; /* a cell overran its bound: this server's remaining cells are skipped */
@@ -100,6 +121,11 @@ typedef struct run {
     volatile LONG connected, gave_up; /* the burst counts its clients at the start line in connected */
     ULONGLONG connect_deadline;
     double t0_us;             /* the burst's start */
+    /* The slow-handler cell: the slow clients start on slow_go, the quick clients' second window on
+     * second (their first is start .. stop) and ends with stop2; first_done counts the quick clients
+     * that have finished their first window. */
+    HANDLE slow_go, second;
+    volatile LONG stop2, first_done;
 } run;
 
 typedef struct worker {
@@ -109,6 +135,8 @@ typedef struct worker {
     unsigned char *send, *recv;
     uint32_t *lat_us;         /* samples for the percentiles */
     size_t nlat, cap;
+    size_t first_n;           /* the slow-handler cell: samples of the first window (the rest: the second) */
+    long long first_ok;
     uint32_t seq;
     long long ok, fail, mismatch, busy;
     int saw_busy;
@@ -153,15 +181,15 @@ static HANDLE pipe_connect(const wchar_t *name, ULONGLONG deadline, volatile LON
     }
 }
 
-/* One request and its answer, checked byte for byte. 0 = correct, 1 = wrong bytes, -1 = I/O failure. */
-static int round_trip(worker *w, HANDLE h, size_t size)
+/* Sends one request: a different slice of random bytes each time, stamped with the request's number.
+ * 0, or -1 with w->last_err set. */
+static int send_request(worker *w, HANDLE h, size_t size)
 {
     const bench *b = w->r->b;
     size_t off = ((size_t)w->idx * 7919u + (size_t)w->seq * 104729u) % PAYLOAD_MAX, i;
     unsigned char *payload = w->send + b->req_prefix_len;
-    DWORD n = 0, qlen = (DWORD)(b->req_prefix_len + size), total = 0;
+    DWORD n = 0, qlen = (DWORD)(b->req_prefix_len + size);
 
-    /* A different slice of random bytes each time, stamped with the request's number. */
     memcpy(payload, g_pattern + off, size);
     for (i = 0; i < 4 && i < size; i++)
         payload[i] = (unsigned char)(w->seq >> (8 * i));
@@ -170,11 +198,17 @@ static int round_trip(worker *w, HANDLE h, size_t size)
         w->last_err = GetLastError();
         return -1;
     }
+    return 0;
+}
+
+/* Reads one whole message into w->recv. Its length, or -1 with w->last_err set. */
+static long read_message(worker *w, HANDLE h)
+{
+    DWORD n = 0, total = 0;
+
     for (;;) {
-        if (ReadFile(h, w->recv + total, RECV_CAP - total, &n, NULL)) {
-            total += n;
-            break;
-        }
+        if (ReadFile(h, w->recv + total, RECV_CAP - total, &n, NULL))
+            return (long)(total + n);
         w->last_err = GetLastError();
         if (w->last_err != ERROR_MORE_DATA)
             return -1;
@@ -182,10 +216,49 @@ static int round_trip(worker *w, HANDLE h, size_t size)
         if (total >= RECV_CAP)
             return -1; /* far longer than anything we sent: the connection is no use any more */
     }
-    if (total != b->resp_prefix_len + size || memcmp(w->recv, b->resp_prefix, b->resp_prefix_len) != 0 ||
-        memcmp(w->recv + b->resp_prefix_len, payload, size) != 0)
+}
+
+/* Reads the answer to the request send_request sent last and checks it byte for byte. 0 = correct,
+ * 1 = wrong bytes, -1 = I/O failure. */
+static int read_answer(worker *w, HANDLE h, size_t size)
+{
+    const bench *b = w->r->b;
+    long total = read_message(w, h);
+
+    if (total < 0)
+        return -1;
+    if ((size_t)total != b->resp_prefix_len + size || memcmp(w->recv, b->resp_prefix, b->resp_prefix_len) != 0 ||
+        memcmp(w->recv + b->resp_prefix_len, w->send + b->req_prefix_len, size) != 0)
         return 1;
     return 0;
+}
+
+/* One request and its answer, checked byte for byte. 0 = correct, 1 = wrong bytes, -1 = I/O failure. */
+static int round_trip(worker *w, HANDLE h, size_t size)
+{
+    return send_request(w, h, size) != 0 ? -1 : read_answer(w, h, size);
+}
+
+/* The slow-handler cell's slow request, "SLEEP <ms>", and its answer: "OK <ms>" from pipehost, the message
+ * itself from the echo servers. 0 = correct, 1 = wrong bytes, -1 = I/O failure. */
+static int slow_trip(worker *w, HANDLE h, unsigned ms)
+{
+    const bench *b = w->r->b;
+    char req[32], want[40];
+    int qlen = snprintf(req, sizeof(req), "SLEEP %u", ms), wlen;
+    DWORD n = 0;
+    long total;
+
+    wlen = b->verbs ? snprintf(want, sizeof(want), "%s%s", b->resp_prefix, req + 6)
+                    : snprintf(want, sizeof(want), "%s", req);
+    if (!WriteFile(h, req, (DWORD)qlen, &n, NULL) || n != (DWORD)qlen) {
+        w->last_err = GetLastError();
+        return -1;
+    }
+    total = read_message(w, h);
+    if (total < 0)
+        return -1;
+    return total == wlen && memcmp(w->recv, want, (size_t)wlen) == 0 ? 0 : 1;
 }
 
 static void record(worker *w, double us)
@@ -195,6 +268,35 @@ static void record(worker *w, double us)
 }
 
 /* ---- the client threads --------------------------------------------------------------------------------- */
+/* Round trips on *h until *stop, each counted and timed; after a failure the client connects again (within
+ * 2 s). Returns 0, or -1 when it could not (*h is then invalid). */
+static int keepalive_loop(worker *w, HANDLE *h, volatile LONG *stop)
+{
+    run *r = w->r;
+
+    while (!*stop) {
+        double a = now_us(), z;
+        int rc = round_trip(w, *h, r->size);
+
+        z = now_us();
+        if (*stop)
+            break; /* finished after the window: not counted */
+        if (rc == 0) {
+            w->ok++;
+            record(w, z - a);
+            continue;
+        }
+        w->fail++;
+        if (rc > 0)
+            w->mismatch++;
+        CloseHandle(*h);
+        *h = pipe_connect(r->b->pipe, GetTickCount64() + 2000, stop, &w->busy, &w->last_err);
+        if (*h == INVALID_HANDLE_VALUE)
+            return -1;
+    }
+    return 0;
+}
+
 static DWORD WINAPI keepalive_main(LPVOID arg)
 {
     worker *w = arg;
@@ -207,25 +309,61 @@ static DWORD WINAPI keepalive_main(LPVOID arg)
     }
     InterlockedIncrement(&r->connected);
     WaitForSingleObject(r->start, INFINITE); /* the main thread always sets it */
-    while (!r->stop) {
-        double a = now_us(), z;
-        int rc = round_trip(w, h, r->size);
-
-        z = now_us();
-        if (r->stop)
-            break; /* finished after the window: not counted */
-        if (rc == 0) {
-            w->ok++;
-            record(w, z - a);
-            continue;
-        }
-        w->fail++;
-        if (rc > 0)
-            w->mismatch++;
+    if (keepalive_loop(w, &h, &r->stop) == 0)
         CloseHandle(h);
-        h = pipe_connect(r->b->pipe, GetTickCount64() + 2000, &r->stop, &w->busy, &w->last_err);
-        if (h == INVALID_HANDLE_VALUE)
-            return 0;
+    return 0;
+}
+
+/* The slow-handler cell's quick client: keep-alive round trips in two windows, the first on a server with
+ * nothing else to do, the second while the slow requests run. */
+static DWORD WINAPI quick_main(LPVOID arg)
+{
+    worker *w = arg;
+    run *r = w->r;
+    HANDLE h = pipe_connect(r->b->pipe, r->connect_deadline, NULL, &w->busy, &w->last_err);
+    int alive;
+
+    if (h == INVALID_HANDLE_VALUE) {
+        InterlockedIncrement(&r->gave_up);
+        InterlockedIncrement(&r->first_done);
+        return 0;
+    }
+    InterlockedIncrement(&r->connected);
+    WaitForSingleObject(r->start, INFINITE); /* the main thread sets start and second in every case */
+    alive = keepalive_loop(w, &h, &r->stop) == 0;
+    w->first_n = w->nlat;
+    w->first_ok = w->ok;
+    InterlockedIncrement(&r->first_done);
+    WaitForSingleObject(r->second, INFINITE);
+    if (alive && keepalive_loop(w, &h, &r->stop2) == 0)
+        CloseHandle(h);
+    return 0;
+}
+
+/* The slow-handler cell's slow client: SLEEP requests back to back from slow_go until stop2. */
+static DWORD WINAPI slow_main(LPVOID arg)
+{
+    worker *w = arg;
+    run *r = w->r;
+    HANDLE h = pipe_connect(r->b->pipe, r->connect_deadline, NULL, &w->busy, &w->last_err);
+
+    if (h == INVALID_HANDLE_VALUE) {
+        InterlockedIncrement(&r->gave_up);
+        return 0;
+    }
+    InterlockedIncrement(&r->connected);
+    WaitForSingleObject(r->slow_go, INFINITE); /* the main thread sets it in every case */
+    while (!r->stop2) {
+        double a = now_us();
+        int rc = slow_trip(w, h, SLOW_MS);
+
+        if (rc != 0) {
+            w->fail++;
+            w->mismatch += rc > 0;
+            break;
+        }
+        w->ok++;
+        record(w, now_us() - a);
     }
     CloseHandle(h);
     return 0;
@@ -380,10 +518,31 @@ typedef struct totals {
     double p50_ms, p99_ms, max_ms;
 } totals;
 
-static void sum_workers(const worker *ws, unsigned n, totals *t)
+/* The latency percentiles of ws[0..n)'s samples: all of them (part 0), or those of the slow-handler
+ * cell's first (1) or second (2) window. Left 0 without samples. */
+static void percentiles(const worker *ws, unsigned n, int part, totals *t)
 {
     size_t total = 0, k = 0, j;
     uint32_t *all;
+    unsigned i;
+
+    t->p50_ms = t->p99_ms = t->max_ms = 0;
+    for (i = 0; i < n; i++)
+        total += part == 0 ? ws[i].nlat : part == 1 ? ws[i].first_n : ws[i].nlat - ws[i].first_n;
+    if (total == 0 || (all = malloc(total * sizeof(*all))) == NULL)
+        return;
+    for (i = 0; i < n; i++)
+        for (j = part == 2 ? ws[i].first_n : 0; j < (part == 1 ? ws[i].first_n : ws[i].nlat); j++)
+            all[k++] = ws[i].lat_us[j];
+    qsort(all, total, sizeof(*all), cmp_u32);
+    t->p50_ms = all[total / 2] / 1000.0;
+    t->p99_ms = all[(total * 99) / 100] / 1000.0;
+    t->max_ms = all[total - 1] / 1000.0;
+    free(all);
+}
+
+static void sum_workers(const worker *ws, unsigned n, totals *t)
+{
     unsigned i;
 
     memset(t, 0, sizeof(*t));
@@ -393,18 +552,8 @@ static void sum_workers(const worker *ws, unsigned n, totals *t)
         t->mismatch += ws[i].mismatch;
         t->busy += ws[i].busy;
         t->saw_busy += ws[i].saw_busy;
-        total += ws[i].nlat;
     }
-    if (total == 0 || (all = malloc(total * sizeof(*all))) == NULL)
-        return;
-    for (i = 0; i < n; i++)
-        for (j = 0; j < ws[i].nlat; j++)
-            all[k++] = ws[i].lat_us[j];
-    qsort(all, total, sizeof(*all), cmp_u32);
-    t->p50_ms = all[total / 2] / 1000.0;
-    t->p99_ms = all[(total * 99) / 100] / 1000.0;
-    t->max_ms = all[total - 1] / 1000.0;
-    free(all);
+    percentiles(ws, n, 0, t);
 }
 
 static void print_head(bench *b, const cell_def *d, unsigned clients, size_t size, const char *status)
@@ -486,7 +635,9 @@ static void cell_window(bench *b, const cell_def *d, unsigned clients)
     CloseHandle(r.start);
 }
 
-/* A simultaneous burst: every client connects at the same instant, sends one request, leaves. */
+/* A simultaneous burst: every client connects at the same instant, sends one request, leaves. The connect
+ * wait (start signal to connected pipe) is reported as its median, p99 and maximum, with the clients that
+ * failed (no connection within 10 s, or a wrong answer) and those that were told busy. */
 static void cell_burst(bench *b, const cell_def *d, unsigned clients)
 {
     run r;
@@ -525,10 +676,10 @@ static void cell_burst(bench *b, const cell_def *d, unsigned clients)
         waits[i] = ws[i].wait_us / 1000.0;
     qsort(waits, clients, sizeof(*waits), cmp_double);
     print_head(b, d, clients, d->size, t.fail == 0 ? "ok" : "partial");
-    printf(" ok=%lld fail=%lld mismatch=%lld busy=%lld busy_clients=%lld wait_p50_ms=%.1f wait_max_ms=%.1f "
-           "total_ms=%.0f\n",
-           t.ok, t.fail, t.mismatch, t.busy, t.saw_busy, waits[clients / 2], waits[clients - 1],
-           (tend - r.t0_us) / 1000.0);
+    printf(" ok=%lld fail=%lld mismatch=%lld busy=%lld busy_clients=%lld wait_p50_ms=%.1f wait_p99_ms=%.1f "
+           "wait_max_ms=%.1f total_ms=%.0f\n",
+           t.ok, t.fail, t.mismatch, t.busy, t.saw_busy, waits[clients / 2], waits[(clients * 99) / 100],
+           waits[clients - 1], (tend - r.t0_us) / 1000.0);
     fflush(stdout);
     free(waits);
     free_workers(ws, clients);
@@ -626,44 +777,171 @@ static void cell_idle(bench *b, const cell_def *d, unsigned n)
     free(hs);
 }
 
-/* Stop with n clients connected (each has had one answer): from setting the stop event to the process's
- * exit. The reference servers simply exit; pipehost drains. */
-static void cell_stop(bench *b, const cell_def *d, unsigned n)
+/* Slow handlers: nslow clients send requests that each take SLOW_MS in the handler, back to back, while
+ * SLOW_QUICK_CLIENTS quick clients do 64 B round trips. The quick clients' latency is measured twice on the
+ * same connections: first with nothing else running (the idle figures), then while the slow requests run.
+ * A server that serves every connection on its own thread shows no difference; a pool shows whether a
+ * slow handler holds up other connections' quick requests. */
+static void cell_slow(bench *b, const cell_def *d, unsigned nslow)
 {
-    HANDLE *hs = calloc(n, sizeof(*hs));
-    long long busy = 0;
-    DWORD err = 0, wr;
-    unsigned k, i, served = 0;
-    double t0, ms;
+    unsigned nquick = b->quick ? SLOW_QUICK_CLIENTS / 2 : SLOW_QUICK_CLIENTS, n = nquick + nslow, late, i;
+    DWORD window1 = b->duration_ms, window2 = b->duration_ms > 2 * SLOW_MS ? b->duration_ms : 2 * SLOW_MS;
+    long long ok1 = 0;
+    totals q, quick1, quick2, slow;
+    ULONGLONG until;
+    double t0, t1, t2, t3;
+    LONG connected;
+    worker *ws;
     run r;
-    worker *w;
 
     memset(&r, 0, sizeof(r));
     r.b = b;
-    r.clients = 1;
-    w = make_workers(&r, 0);
-    if (hs == NULL || w == NULL)
+    r.def = d;
+    r.clients = n;
+    r.size = d->size;
+    r.start = CreateEventW(NULL, TRUE, FALSE, NULL);
+    r.second = CreateEventW(NULL, TRUE, FALSE, NULL);
+    r.slow_go = CreateEventW(NULL, TRUE, FALSE, NULL);
+    r.connect_deadline = GetTickCount64() + 5000;
+    ws = make_workers(&r, 32768);
+    if (r.start == NULL || r.second == NULL || r.slow_go == NULL || ws == NULL ||
+        start_workers(ws, nquick, quick_main) != 0 || start_workers(ws + nquick, nslow, slow_main) != 0) {
+        fprintf(stderr, "pipehost-bench: out of resources setting up %s\n", d->id);
+        ExitProcess(3);
+    }
+    while (r.connected + r.gave_up < (LONG)n && GetTickCount64() < r.connect_deadline)
+        Sleep(10);
+    connected = r.connected;
+    /* The first window: the quick clients alone. */
+    t0 = now_us();
+    SetEvent(r.start);
+    Sleep(window1);
+    InterlockedExchange(&r.stop, 1);
+    t1 = now_us();
+    for (until = GetTickCount64() + 10000; r.first_done < (LONG)nquick && GetTickCount64() < until;)
+        Sleep(1);
+    /* The second: the slow requests first, so that they are in their handlers when it begins; it lasts at
+     * least two of them. */
+    SetEvent(r.slow_go);
+    Sleep(SLOW_LEAD_MS);
+    t2 = now_us();
+    SetEvent(r.second);
+    Sleep(window2);
+    InterlockedExchange(&r.stop2, 1);
+    t3 = now_us();
+    late = join_workers(ws, n, GetTickCount64() + SLOW_MS + 10000);
+    if (late > 0) {
+        abort_cell(b, d, n, d->size, late);
+        return; /* the workers are leaked: blocked threads still point at them */
+    }
+    sum_workers(ws, n, &q);
+    b->wrong += q.mismatch;
+    sum_workers(ws + nquick, nslow, &slow);
+    percentiles(ws, nquick, 1, &quick1);
+    percentiles(ws, nquick, 2, &quick2);
+    for (i = 0; i < nquick; i++)
+        ok1 += ws[i].first_ok;
+    print_head(b, d, n, d->size,
+               q.fail == 0 && connected == (LONG)n && ok1 > 0 && q.ok - slow.ok > ok1 && slow.ok > 0 ? "ok"
+                                                                                                   : "partial");
+    printf(" connected=%ld slow=%u quick=%u sleep_ms=%u idle_rps=%.1f idle_p50_ms=%.3f idle_p99_ms=%.3f "
+           "idle_max_ms=%.3f rps=%.1f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f ok=%lld fail=%lld mismatch=%lld "
+           "slow_ok=%lld slow_fail=%lld slow_p50_ms=%.1f slow_max_ms=%.1f window_ms=%.0f\n",
+           connected, nslow, nquick, SLOW_MS, (double)ok1 * 1e6 / (t1 - t0), quick1.p50_ms, quick1.p99_ms,
+           quick1.max_ms, (double)(q.ok - slow.ok - ok1) * 1e6 / (t3 - t2), quick2.p50_ms, quick2.p99_ms,
+           quick2.max_ms, q.ok - slow.ok, q.fail, q.mismatch, slow.ok, slow.fail, slow.p50_ms, slow.max_ms,
+           (t3 - t2) / 1000.0);
+    fflush(stdout);
+    free_workers(ws, n);
+    CloseHandle(r.start);
+    CloseHandle(r.second);
+    CloseHandle(r.slow_go);
+}
+
+/* Stop with n clients connected, each answered once and idle, and the odd ones with one more answer written
+ * but not read yet: from setting the stop event to the process's exit. Then each client reads: an unread
+ * answer must still be there, whole, and after it the pipe must be closed (ERROR_BROKEN_PIPE), as a server
+ * that closes its handles leaves it; a disconnected pipe (ERROR_PIPE_NOT_CONNECTED) has discarded what was
+ * unread. The reference servers simply exit; pipehost stops the way Ctrl+C stops it. */
+static void cell_stop(bench *b, const cell_def *d, unsigned n)
+{
+    HANDLE *hs = calloc(n, sizeof(*hs));
+    unsigned char *unread = calloc(n, 1);
+    long long busy = 0, wrong = 0;
+    DWORD err = 0, wr, lost_err = 0, close_err = 0;
+    unsigned k, i, served = 0, sent = 0, ready = 0, kept = 0, lost = 0, closed = 0, unclean = 0;
+    ULONGLONG until;
+    double t0, ms;
+    worker *ws;
+    run r;
+
+    memset(&r, 0, sizeof(r));
+    r.b = b;
+    r.clients = n;
+    ws = make_workers(&r, 0);
+    if (hs == NULL || unread == NULL || ws == NULL)
         ExitProcess(3);
     if (b->server == NULL || b->stop_event == NULL) {
         print_head(b, d, n, d->size, "skipped");
         printf(" note=no-server-process\n");
+        free(hs);
+        free(unread);
+        free_workers(ws, n);
         return;
     }
     /* Connected and each answered once, so the server has accepted every one of them. The single-instance
      * server takes one: the others give up after 1 s. */
     k = open_many(b, hs, n, GetTickCount64() + 15000, 1000, &busy, &err);
     for (i = 0; i < k; i++)
-        served += round_trip(w, hs[i], d->size) == 0;
+        served += round_trip(&ws[i], hs[i], d->size) == 0;
+    for (i = 1; i < k; i += 2)
+        if (send_request(&ws[i], hs[i], d->size) == 0) {
+            unread[i] = 1;
+            sent++;
+        }
+    /* Each of those answers written (there to read) before the stop, or 5 s gone by. */
+    for (i = 1, until = GetTickCount64() + 5000; i < k; i += 2) {
+        DWORD avail = 0;
+        while (unread[i] && PeekNamedPipe(hs[i], NULL, 0, NULL, &avail, NULL) && avail == 0 &&
+               GetTickCount64() < until)
+            Sleep(1);
+        ready += avail > 0;
+    }
     t0 = now_us();
     SetEvent(b->stop_event);
     wr = WaitForSingleObject(b->server, 20000);
     ms = (now_us() - t0) / 1000.0;
-    print_head(b, d, n, d->size, wr == WAIT_OBJECT_0 && k == n && served == k ? "ok" : "partial");
-    printf(" connected=%u answered=%u", k, served);
+    /* The server is gone, so no read below can block. */
+    for (i = 0; i < k && wr == WAIT_OBJECT_0; i++) {
+        int rc = unread[i] ? read_answer(&ws[i], hs[i], d->size) : 0;
+        kept += unread[i] && rc == 0;
+        wrong += rc > 0;
+        if (rc < 0) {
+            lost++;
+            lost_err = lost_err ? lost_err : ws[i].last_err;
+        }
+        if (read_message(&ws[i], hs[i]) < 0 && ws[i].last_err == ERROR_BROKEN_PIPE) {
+            closed++;
+        } else {
+            unclean++; /* close_error=0: a message came instead of the end */
+            close_err = close_err ? close_err : ws[i].last_err;
+        }
+    }
+    b->wrong += wrong;
+    /* The status says whether the cell ran as designed; what the stop did to the clients (lost=, unclean=)
+     * are figures, which the table shows in bold, like its time. */
+    print_head(b, d, n, d->size, wr == WAIT_OBJECT_0 && k == n && served == k && ready == sent ? "ok" : "partial");
+    printf(" connected=%u answered=%u unread=%u ready=%u", k, served, sent, ready);
     if (wr == WAIT_OBJECT_0) {
         DWORD code = 0;
         GetExitCodeProcess(b->server, &code);
-        printf(" stop_ms=%.1f exit_code=%lu\n", ms, (unsigned long)code);
+        printf(" stop_ms=%.1f exit_code=%lu kept=%u lost=%u mismatch=%lld closed=%u unclean=%u", ms,
+               (unsigned long)code, kept, lost, wrong, closed, unclean);
+        if (lost > 0)
+            printf(" lost_error=%lu", (unsigned long)lost_err);
+        if (unclean > 0)
+            printf(" close_error=%lu", (unsigned long)close_err);
+        printf("\n");
     } else {
         printf(" stop_ms=-1 note=still-running-after-20s\n");
     }
@@ -671,7 +949,8 @@ static void cell_stop(bench *b, const cell_def *d, unsigned n)
     for (i = 0; i < k; i++)
         CloseHandle(hs[i]);
     free(hs);
-    free_workers(w, 1);
+    free(unread);
+    free_workers(ws, n);
 }
 
 /* ---- the server process --------------------------------------------------------------------------------- */
@@ -682,16 +961,25 @@ static HANDLE open_log(const char *path)
                        path ? OPEN_ALWAYS : OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
 }
 
-/* Starts the server (its output to log_path, or nowhere) and waits until its pipe takes clients. */
-static int start_server(bench *b, const char *exe, const char *name, const char *event, const char *log_path)
+/* Starts b->exe on b->pipe with b->event as its stop event (created here), its output to log_path (or
+ * nowhere), own_args added to a pipehost's command line, and waits until its pipe takes clients. */
+static int start_server(bench *b, const char *log_path, const char *own_args)
 {
     char cmd[1024], winexe[512];
     wchar_t wcmd[1024];
     STARTUPINFOW si;
     PROCESS_INFORMATION pi;
-    HANDLE log = open_log(log_path);
+    HANDLE log;
     ULONGLONG deadline;
+    const char *exe = b->exe;
     int n;
+
+    b->stop_event = CreateEventA(NULL, TRUE, FALSE, b->event);
+    if (b->stop_event == NULL) {
+        fprintf(stderr, "pipehost-bench: cannot create %s: error %lu\n", b->event, GetLastError());
+        return -1;
+    }
+    log = open_log(log_path);
 
     if (exe[0] == '/') {
         /* A host path (as ctest passes it under Wine): Wine maps the host's root to drive Z:. */
@@ -713,14 +1001,17 @@ static int start_server(bench *b, const char *exe, const char *name, const char 
             snprintf(var, sizeof(var), "PH_BENCH_ARGS_%s", colon + 1);
             extra = getenv(var);
         }
-        n = snprintf(cmd, sizeof(cmd), "\"%s\" run --pipe %s --stop-event %s --max-message 131072%s%s", exe, name,
-                     event, extra ? " " : "", extra ? extra : "");
+        n = snprintf(cmd, sizeof(cmd), "\"%s\" run --pipe %s --stop-event %s --max-message 131072%s%s%s%s", exe,
+                     b->name, b->event, extra ? " " : "", extra ? extra : "", own_args ? " " : "",
+                     own_args ? own_args : "");
+    } else {
+        n = snprintf(cmd, sizeof(cmd), "\"%s\" \\\\.\\pipe\\%s %s", exe, b->name, b->event);
     }
-    else
-        n = snprintf(cmd, sizeof(cmd), "\"%s\" \\\\.\\pipe\\%s %s", exe, name, event);
     if (n < 0 || (size_t)n >= sizeof(cmd) || !MultiByteToWideChar(CP_UTF8, 0, cmd, -1, wcmd, 1024) ||
         log == INVALID_HANDLE_VALUE) {
         fprintf(stderr, "pipehost-bench: cannot build the server command line or open its log\n");
+        if (log != INVALID_HANDLE_VALUE)
+            CloseHandle(log);
         return -1;
     }
     memset(&si, 0, sizeof(si));
@@ -737,6 +1028,7 @@ static int start_server(bench *b, const char *exe, const char *name, const char 
     CloseHandle(log);
     CloseHandle(pi.hThread);
     b->server = pi.hProcess;
+    fprintf(stderr, "pipehost-bench: started %s\n", cmd);
     deadline = GetTickCount64() + 20000;
     while (GetTickCount64() < deadline) {
         if (WaitNamedPipeW(b->pipe, 100))
@@ -745,7 +1037,7 @@ static int start_server(bench *b, const char *exe, const char *name, const char 
             break;
         Sleep(20);
     }
-    fprintf(stderr, "pipehost-bench: %s did not serve \\\\.\\pipe\\%s within 20 s\n", cmd, name);
+    fprintf(stderr, "pipehost-bench: %s did not serve \\\\.\\pipe\\%s within 20 s\n", cmd, b->name);
     return -1;
 }
 
@@ -759,6 +1051,9 @@ static void stop_server(bench *b)
     }
     CloseHandle(b->server);
     b->server = NULL;
+    if (b->stop_event != NULL)
+        CloseHandle(b->stop_event);
+    b->stop_event = NULL;
 }
 
 /* --fixed N --fixed-clients K: K clients, each connected first, then together N/K round trips each. */
@@ -845,36 +1140,101 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: pipehost-bench --server KIND[:LABEL]=EXE [--server ...] [--cells a,b,...] [--rotate N]\n"
-            "                      [--duration MS] [--quick] [--strict] [--log-dir DIR]\n"
+            "                      [--duration MS] [--quick] [--strict] [--log-dir DIR] [--bench-host EXE]\n"
             "       pipehost-bench --kind KIND --name PIPE --fixed N [--fixed-clients K] [--size BYTES]\n"
             "                      [--stop-event NAME]\n"
             "KIND: raw, single, tpc, iocp (the reference servers of bench/) or pipehost (pipehost.exe)\n"
-            "cells: ka1 ka1big ka8 ka32 ka64 ka200 ka8big churn8 churn32 burst256 idle2000 stop64 (default: all)\n"
+            "cells: ka1 ka1big ka8 ka32 ka64 ka200 ka8big churn8 churn32 burst256 idle2000 slow4 stop64\n"
+            "       (default: all)\n"
+            "--bench-host: pipehost-bench-host.exe, pipehost's host with the SLEEP verb, which runs pipehost's\n"
+            "       slow4 cell (default: the one beside this program)\n"
             "--fixed: N round trips on a running server (by one client, or K together), then sets NAME\n");
+}
+
+/* The server's pipe and stop-event names. */
+static int set_names(bench *b, const char *name)
+{
+    char full[160];
+
+    snprintf(b->name, sizeof(b->name), "%s", name);
+    snprintf(b->event, sizeof(b->event), "Local\\%s-stop", name);
+    snprintf(full, sizeof(full), "\\\\.\\pipe\\%s", name);
+    return MultiByteToWideChar(CP_UTF8, 0, full, -1, b->pipe, (int)(sizeof(b->pipe) / sizeof(b->pipe[0]))) ? 0 : -1;
 }
 
 /* The framing of a kind's requests and answers, and its pipe and stop-event names. */
 static int setup_kind(bench *b, const char *kind, const char *name)
 {
-    char full[160];
-
     if (strcmp(kind, "raw") != 0 && strcmp(kind, "single") != 0 && strcmp(kind, "tpc") != 0 &&
         strcmp(kind, "iocp") != 0 && strcmp(kind, "pipehost") != 0)
         return -1;
     snprintf(b->kind, sizeof(b->kind), "%s", kind);
-    b->req_prefix = strcmp(kind, "pipehost") == 0 ? "ECHO " : "";
-    b->resp_prefix = strcmp(kind, "pipehost") == 0 ? "OK " : "";
+    b->verbs = strcmp(kind, "pipehost") == 0;
+    b->req_prefix = b->verbs ? "ECHO " : "";
+    b->resp_prefix = b->verbs ? "OK " : "";
     b->req_prefix_len = strlen(b->req_prefix);
     b->resp_prefix_len = strlen(b->resp_prefix);
-    snprintf(b->name, sizeof(b->name), "%s", name);
-    snprintf(full, sizeof(full), "\\\\.\\pipe\\%s", name);
-    return MultiByteToWideChar(CP_UTF8, 0, full, -1, b->pipe, (int)(sizeof(b->pipe) / sizeof(b->pipe[0]))) ? 0 : -1;
+    return set_names(b, name);
 }
 
-/* The raw floor serves one client at a time and has no logic to measure beyond that. */
+/* The raw floor serves one client at a time and has no logic to measure beyond that; the single instance
+ * would serve one client of the slow-handler cell, which measures how a server treats the others. */
 static int runs_cell(const bench *b, const cell_def *d)
 {
+    if (d->kind == CELL_SLOW)
+        return strcmp(b->kind, "raw") != 0 && strcmp(b->kind, "single") != 0;
     return strcmp(b->kind, "raw") != 0 || (d->kind == CELL_KEEPALIVE && d->clients == 1);
+}
+
+static const char *g_log_dir;    /* --log-dir, or NULL */
+static const char *g_bench_host; /* --bench-host, or the one beside this program, or NULL */
+
+/* DIR\server-KIND[-CELL].log (a label's ':' becomes '-'), or NULL without --log-dir. */
+static const char *log_path(char *out, size_t size, const bench *b, const cell_def *d)
+{
+    char *c;
+
+    if (g_log_dir == NULL)
+        return NULL;
+    snprintf(out, size, "%s\\server-%s%s%s.log", g_log_dir, b->kind, d ? "-" : "", d ? d->id : "");
+    for (c = strrchr(out, '\\'); c != NULL && *c != '\0'; c++)
+        if (*c == ':')
+            *c = '-';
+    return out;
+}
+
+/* A cell that pipehost runs in a process of its own (cell_def says which and why). */
+static int own_process(const bench *b, const cell_def *d)
+{
+    return b->verbs && (d->ph_own_args != NULL || d->ph_bench_host);
+}
+
+/* Starts that process: b's executable (or the bench host) and options, plus the cell's, on a pipe of its
+ * own. NULL when it did not start (the reason is on stderr). */
+static bench *start_own(const bench *b, const cell_def *d)
+{
+    bench *own = malloc(sizeof(*own));
+    char name[96], path[600];
+
+    if (own == NULL)
+        return NULL;
+    *own = *b;
+    own->server = NULL;
+    own->stop_event = NULL;
+    own->aborted = 0;
+    own->not_ok = 0;
+    own->wrong = 0;
+    if (d->ph_bench_host)
+        own->exe = g_bench_host;
+    snprintf(name, sizeof(name), "%s-%s", b->name, d->id);
+    if (own->exe == NULL) {
+        fprintf(stderr, "pipehost-bench: %s needs pipehost-bench-host.exe (--bench-host)\n", d->id);
+    } else if (set_names(own, name) == 0 && start_server(own, log_path(path, sizeof(path), b, d), d->ph_own_args) == 0) {
+        return own;
+    }
+    stop_server(own);
+    free(own);
+    return NULL;
 }
 
 /* Ends the run when a cell passes its hard bound (every cell normally ends well within it): reports the
@@ -894,6 +1254,8 @@ static DWORD WINAPI watchdog_main(LPVOID arg)
             for (i = 0; i < g_watch.nall; i++)
                 if (g_watch.all[i].server != NULL)
                     TerminateProcess(g_watch.all[i].server, 97);
+            if (g_watch.b->server != NULL)
+                TerminateProcess(g_watch.b->server, 97); /* a cell's own server */
             ExitProcess(4);
         }
         ReleaseSRWLockExclusive(&g_watch.lock);
@@ -913,23 +1275,46 @@ static void watch(bench *b, const cell_def *d, unsigned clients, unsigned bound_
 static void run_cell(bench *b, const cell_def *d)
 {
     unsigned n = b->quick ? d->quick_clients : d->clients;
+    bench *own = NULL, *on = b;
 
-    if (b->aborted || WaitForSingleObject(b->server, 0) == WAIT_OBJECT_0) {
+    if (b->aborted || (!own_process(b, d) && WaitForSingleObject(b->server, 0) == WAIT_OBJECT_0)) {
         print_head(b, d, n, d->size, "skipped");
         printf(" note=%s\n", b->aborted ? "an-earlier-cell-timed-out" : "server-not-running");
         return;
     }
+    if (own_process(b, d)) {
+        if ((own = start_own(b, d)) == NULL) {
+            print_head(b, d, n, d->size, "skipped");
+            printf(" note=its-own-server-did-not-start\n");
+            return;
+        }
+        on = own;
+    }
     /* Hard bounds, well above what each cell's own bounds add up to. */
-    watch(b, d, n, d->kind == CELL_KEEPALIVE || d->kind == CELL_CHURN ? b->duration_ms + 40000 : 90000);
+    watch(on, d, n,
+          d->kind == CELL_KEEPALIVE || d->kind == CELL_CHURN ? b->duration_ms + 40000
+          : d->kind == CELL_SLOW                             ? 2 * b->duration_ms + 60000
+                                                             : 90000);
     if (d->kind == CELL_KEEPALIVE || d->kind == CELL_CHURN)
-        cell_window(b, d, n);
+        cell_window(on, d, n);
     else if (d->kind == CELL_BURST)
-        cell_burst(b, d, n);
+        cell_burst(on, d, n);
     else if (d->kind == CELL_IDLE)
-        cell_idle(b, d, n);
+        cell_idle(on, d, n);
+    else if (d->kind == CELL_SLOW)
+        cell_slow(on, d, n);
     else
-        cell_stop(b, d, n);
-    watch(b, d, n, 0);
+        cell_stop(on, d, n);
+    watch(on, d, n, 0);
+    if (own != NULL) {
+        b->wrong += own->wrong;
+        b->not_ok |= own->not_ok;
+        stop_server(own);
+        if (own->aborted)
+            InterlockedExchange(&b->aborted, 1); /* own is leaked: blocked threads may still point at it */
+        else
+            free(own);
+    }
 }
 
 #define MAX_SERVERS 8
@@ -937,7 +1322,7 @@ static void run_cell(bench *b, const cell_def *d)
 int main(int argc, char **argv)
 {
     static bench servers[MAX_SERVERS];
-    const char *exes[MAX_SERVERS], *cells = NULL, *log_dir = NULL, *name = NULL, *stop_after = NULL;
+    const char *exes[MAX_SERVERS], *cells = NULL, *name = NULL, *stop_after = NULL;
     const char *kind = NULL;
     const cell_def *todo[32];
     char list[512], *tok, *next;
@@ -998,7 +1383,9 @@ int main(int argc, char **argv)
             duration = (unsigned)strtoul(v, NULL, 10);
             duration_set = 1;
         } else if (strcmp(a, "--log-dir") == 0) {
-            log_dir = v;
+            g_log_dir = v;
+        } else if (strcmp(a, "--bench-host") == 0) {
+            g_bench_host = v;
         } else if (strcmp(a, "--name") == 0) {
             name = v;
         } else if (strcmp(a, "--fixed") == 0) {
@@ -1033,8 +1420,7 @@ int main(int argc, char **argv)
         return fixed_run(&servers[0], fixed, fixed_clients, size, stop_after);
     }
 
-    snprintf(list, sizeof(list), "%s",
-             cells ? cells : "ka1,ka1big,ka8,ka32,ka64,ka200,ka8big,churn8,churn32,burst256,idle2000,stop64");
+    snprintf(list, sizeof(list), "%s", cells ? cells : ALL_CELLS);
     for (tok = list; tok != NULL && ntodo < sizeof(todo) / sizeof(todo[0]); tok = next) {
         const cell_def *d = NULL;
         next = strchr(tok, ',');
@@ -1051,16 +1437,24 @@ int main(int argc, char **argv)
         todo[ntodo++] = d;
     }
 
+    if (g_bench_host == NULL) {
+        /* pipehost-bench-host.exe beside this program, as the bench target builds it. */
+        static char here[MAX_PATH + 32];
+        DWORD len = GetModuleFileNameA(NULL, here, MAX_PATH);
+        char *slash = len > 0 && len < MAX_PATH ? strrchr(here, '\\') : NULL;
+        if (slash != NULL) {
+            snprintf(slash + 1, sizeof(here) - (size_t)(slash + 1 - here), "pipehost-bench-host.exe");
+            if (GetFileAttributesA(here) != INVALID_FILE_ATTRIBUTES)
+                g_bench_host = here;
+        }
+    }
     for (i = 0; i < nservers; i++) {
         bench *b = &servers[i];
-        char event[128], log_path[600];
+        char path[600];
         b->duration_ms = duration;
         b->quick = quick;
-        snprintf(event, sizeof(event), "Local\\%s-stop", b->name);
-        if (log_dir != NULL)
-            snprintf(log_path, sizeof(log_path), "%s\\server-%s.log", log_dir, b->kind);
-        b->stop_event = CreateEventA(NULL, TRUE, FALSE, event);
-        if (b->stop_event == NULL || start_server(b, exes[i], b->name, event, log_dir ? log_path : NULL) != 0) {
+        b->exe = exes[i];
+        if (start_server(b, log_path(path, sizeof(path), b, NULL), NULL) != 0) {
             for (j = 0; j <= i; j++)
                 stop_server(&servers[j]);
             return 2;

@@ -1,7 +1,8 @@
-/* refstop.c — the reference servers' stop: exit the process when the benchmark sets a named event. */
+/* refstop.c — what the reference servers share: command line, exit on a named event, the slow request. */
 #include "refstop.h"
 
 #include <stdio.h>
+#include <string.h>
 
 static DWORD WINAPI stop_watcher(LPVOID arg)
 {
@@ -39,4 +40,16 @@ int ref_start(int argc, char **argv)
         return 1;
     }
     return 0;
+}
+
+void ref_maybe_sleep(const char *msg, DWORD len)
+{
+    DWORD ms = 0, i;
+
+    if (len < 7 || memcmp(msg, "SLEEP ", 6) != 0)
+        return;
+    for (i = 6; i < len && msg[i] >= '0' && msg[i] <= '9' && ms <= 10000; i++)
+        ms = ms * 10 + (DWORD)(msg[i] - '0');
+    if (i == len && ms <= 10000)
+        Sleep(ms);
 }

@@ -69,7 +69,7 @@ function worst(s, c,    r, w) {
 }
 
 # The text of one server's cell.
-function show(s, c,    kind, x, w, conn, n, t) {
+function show(s, c,    kind, x, w, conn, n, t, u) {
     if (!((s, c) in ran)) return "—"
     w = worst(s, c)
     if (w == "timeout" || w == "skipped") return "**" w "**"
@@ -82,17 +82,31 @@ function show(s, c,    kind, x, w, conn, n, t) {
     } else if (kind == "ch") {
         t = fmt(med(s, c, "rps")) "/s · " fmt(med(s, c, "busy")) " busy · p99 " fmt(med(s, c, "p99_ms")) " ms"
     } else if (kind == "bu") {
-        t = "max wait " fmt(med(s, c, "wait_max_ms")) " ms · " med(s, c, "fail") " failed · " \
-            med(s, c, "busy_clients") " saw busy"
+        t = "max wait " fmt(med(s, c, "wait_max_ms")) " · p99 " fmt(med(s, c, "wait_p99_ms")) " ms · " \
+            med(s, c, "fail") " failed · " med(s, c, "busy_clients") " saw busy"
     } else if (kind == "id") {
         t = med(s, c, "connected") " of " n
         x = med(s, c, "ws_kib_per_conn")
         if (x != "") t = t " · " fmt(x) " KiB/conn"
         x = med(s, c, "newcomer_ms")
         t = t " · newcomer " (x < 0 ? "not served in 2 s" : fmt(x) " ms")
+    } else if (kind == "sl") {
+        t = "p50 " fmt(med(s, c, "p50_ms")) " · p99 " fmt(med(s, c, "p99_ms")) " ms (alone: p99 " \
+            fmt(med(s, c, "idle_p99_ms")) " ms) · slow " fmt(med(s, c, "slow_p50_ms")) " ms"
+        conn = med(s, c, "connected")
+        if (conn < n) t = t " (" conn " of " n " connected)"
     } else if (kind == "st") {
         x = med(s, c, "stop_ms")
-        t = (x < 0 ? "still running after 20 s" : fmt(x) " ms") " (" med(s, c, "connected") " of " n " connected)"
+        conn = med(s, c, "connected")
+        t = (x < 0 ? "still running after 20 s" : fmt(x) " ms") " (" conn " of " n " connected)"
+        if (x >= 0) {
+            u = med(s, c, "unread"); x = med(s, c, "lost")
+            if (x > 0) t = t " · **" x " of " u " unread answers lost**"
+            else if (u > 0) t = t " · " med(s, c, "kept") " of " u " unread answers read"
+            x = med(s, c, "unclean")
+            if (x > 0) t = t " · **" x " of " conn " saw error " med(s, c, "close_error") ", not a close**"
+            else t = t " · " med(s, c, "closed") " of " conn " closed"
+        }
     }
     x = med(s, c, "fail")
     if (kind != "bu" && x > 0) t = t " · " fmt(x) " failed"
@@ -109,6 +123,9 @@ function row(label, c, best,    s, i, t, r1, r2) {
         r2 = ratio(c, "p99_ms", "tpc", 0)
         if (r2 != "") r1 = r1 " (p99 " r2 ")"
     }
+    # Where requests/s is not the point: the burst's longest connect wait, the quick clients' p99.
+    if (substr(c, 1, 2) == "bu") { r1 = ratio(c, "wait_max_ms", "tpc", 0); if (r1 != "") r1 = "max wait " r1 }
+    if (substr(c, 1, 2) == "sl") { r1 = ratio(c, "p99_ms", "tpc", 0); if (r1 != "") r1 = "p99 " r1 }
     r2 = best ? ratio(c, "rps", best, 0) : ""
     print t " | " (r1 == "" ? "—" : r1) " | " (r2 == "" ? "—" : r2) " |"
 }
@@ -123,7 +140,8 @@ $1 == "CELL" {
     if (!(s in known)) { known[s] = 1; if (s != "raw" && s != "single" && s != "tpc" && s != "pipehost") extra[++nextra] = s }
     st[s, c, r] = f["status"]
     for (k in f) if (f[k] ~ /^-?[0-9.]+$/) v[s, c, r, k] = f[k]
-    full[s, c, r] = !("connected" in f) || substr(c, 1, 2) != "ka" || f["connected"] == f["clients"]
+    full[s, c, r] = !("connected" in f) || (substr(c, 1, 2) != "ka" && substr(c, 1, 2) != "sl") ||
+                    f["connected"] == f["clients"]
     next
 }
 $1 == "TRACE" {
@@ -152,8 +170,9 @@ END {
     row("8 clients, churn (connect, 1 request, leave)", "churn8", "single tpc")
     row("32 clients, churn", "churn32", "single tpc")
     row("256-client simultaneous burst", "burst256", "")
-    row("2,000 idle connections", "idle2000", "")
-    row("stop with 64 clients connected", "stop64", "")
+    row("2,000 idle connections (pipehost: unlimited pool, `--max-instances 255`)", "idle2000", "")
+    row("slow handlers: 8 quick clients while 4 clients' requests take 1 s each", "slow4", "")
+    row("stop with 64 clients connected (32 answers unread)", "stop64", "")
     for (z = 1; z <= 2; z++) {
         size = z == 1 ? 64 : 65536
         t = "| wineserver trace lines per round trip, 1 client, " (z == 1 ? "64 B" : "64 KiB")
@@ -170,15 +189,22 @@ END {
               (ph != "" && best > 0 ? sprintf("%.2f×", ph / best) : "—") " |"
     }
     print ""
-    print "Keep-alive cells: requests/s over the window, round-trip latency p50/p99. Churn: connect, one request," \
+    print "pipehost runs in its default configuration, but for the idle cell (its unlimited pool) and the" \
+          " slow-handler cell (pipehost-bench-host.exe, pipehost's host with a bench-only SLEEP verb)." \
+          " Keep-alive cells: requests/s over the window, round-trip latency p50/p99. Churn: connect, one request," \
           " disconnect, in a loop; \"busy\" counts `ERROR_PIPE_BUSY` answers. Burst: every client connects at once," \
-          " sends one request, leaves; the wait is from the start signal to the connected pipe. Idle: connections" \
+          " sends one request, leaves; the wait is from the start signal to the connected pipe (longest and p99)," \
+          " a client fails with no connection within 10 s or a wrong answer. Idle: connections" \
           " opened one by one and held; server working set growth per connection, and one more client's connect" \
-          " plus round trip while they are held. Stop: from setting the server's stop event to its process exit." \
+          " plus round trip while they are held. Slow handlers: the quick clients' round trips while the slow" \
+          " clients' requests sleep in the handler; \"alone\": the same clients just before, with no slow request" \
+          " running; \"slow\": a slow request's round trip. Stop: from setting the server's stop event to its process exit; then each client" \
+          " reads its unread answer, if it has one, and must find the pipe closed (`ERROR_BROKEN_PIPE`; a" \
+          " disconnect, 233, discards unread answers)." \
           " Trace: (lines(" n2 ") − lines(" n1 ")) ÷ " (n2 - n1) " round trips of one client, counting the client's and" \
           " the server's lines of a `wineserver -d1` trace (one per request and one per reply), all pinned to one CPU," \
           " median of " pairs " pair(s). Ratios above 1 mean pipehost is faster" \
-          " (or, for p99 and trace lines, costs more); best reference is the best of the raw floor, single" \
+          " (or, for p99, connect waits and trace lines, costs more); best reference is the best of the raw floor, single" \
           " instance and thread per client in that cell."
     # Servers beyond the four (PH_BENCH_SERVERS): their keep-alive figures, against thread per client and
     # pipehost, so that a ratio can be told apart from what the platform allows any design.
@@ -188,11 +214,14 @@ END {
         print ""
         print "| cell | " extra[e] " | " extra[e] " ÷ thread per client | pipehost ÷ " extra[e] " |"
         print "|---|---|---|---|"
-        split("ka1 ka8 ka32 ka64 ka200 ka8big", ec, " ")
-        for (j = 1; j <= 6; j++) {
+        split("ka1 ka8 ka32 ka64 ka200 ka8big burst256 slow4 stop64", ec, " ")
+        for (j = 1; j <= 9; j++) {
             if (!((extra[e], ec[j]) in ran)) continue
-            r1 = ratio_of(extra[e], ec[j], "rps", "tpc", 0)
-            r2 = ratio_of("pipehost", ec[j], "rps", extra[e], 0)
+            r1 = r2 = ""
+            if (substr(ec[j], 1, 2) == "ka") {
+                r1 = ratio_of(extra[e], ec[j], "rps", "tpc", 0)
+                r2 = ratio_of("pipehost", ec[j], "rps", extra[e], 0)
+            }
             print "| " ec[j] " | " show(extra[e], ec[j]) " | " (r1 == "" ? "—" : r1) " | " (r2 == "" ? "—" : r2) " |"
         }
     }

@@ -10,8 +10,9 @@
  * Wine each thread blocks in system calls, so the pool must outnumber the cores), one instance at a time
  * waiting in ConnectNamedPipe on the main thread, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS so that operations
  * completing at once are handled by the thread that issued them, the next read posted as soon as the echo
- * is written, 64 KiB buffers. No verbs, limits, timeouts, identity or deferral. It is not in the default
- * matrix (PH_BENCH_SERVERS adds it): it answers whether a cell's ratio is the engine's or the platform's.
+ * is written, 64 KiB buffers; the bench's SLEEP request holds the pool thread that read it. No verbs,
+ * limits, timeouts, identity or deferral. It is not in the default matrix (PH_BENCH_SERVERS adds it): it
+ * answers whether a cell's ratio is the engine's or the platform's.
  * Usage: pipehost-bench-iocp \\.\pipe\NAME [EVENT] */
 #define BUFSIZE 65536
 #define NTHREADS 8
@@ -64,8 +65,10 @@ static void run(conn *c, DWORD n, DWORD err)
             return;
         }
         write = !c->writing;
-        if (write)
+        if (write) {
             c->len = n;
+            ref_maybe_sleep(c->buf, n); /* the slow-handler cell's request holds this pool thread */
+        }
         if (!issue(c, write, &n, &err))
             return;
     }

@@ -7,7 +7,8 @@
 
 /* Written plainly, the way users copy it: one instance at a time waits in ConnectNamedPipe, each client
  * gets its own thread with synchronous ReadFile/WriteFile and 64 KiB buffers, message mode, and the thread
- * flushes, disconnects and closes when the client leaves. Usage: pipehost-bench-tpc \\.\pipe\NAME [EVENT] */
+ * flushes, disconnects and closes when the client leaves. The bench's SLEEP request is slept on the
+ * client's own thread. Usage: pipehost-bench-tpc \\.\pipe\NAME [EVENT] */
 #define BUFSIZE 65536
 
 static DWORD WINAPI instance_thread(LPVOID param)
@@ -23,6 +24,7 @@ static DWORD WINAPI instance_thread(LPVOID param)
     for (;;) {
         if (!ReadFile(pipe, request, BUFSIZE, &got, NULL) || got == 0)
             break;
+        ref_maybe_sleep(request, got); /* the slow-handler cell's request: this thread does the work */
         CopyMemory(reply, request, got);
         if (!WriteFile(pipe, reply, got, &written, NULL) || written != got)
             break;

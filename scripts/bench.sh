@@ -1,17 +1,26 @@
 #!/usr/bin/env bash
 # bench.sh — the benchmark matrix: build, boot private Wine prefixes, drive every server with the same client, report.
 #
-#   bash scripts/bench.sh                    # full run: 3 rounds, about 5 minutes on 2 cores
+#   bash scripts/bench.sh                    # full run: 3 rounds, about 5½ minutes on 2 cores
 #   PH_BENCH_QUICK=1 bash scripts/bench.sh   # smoke run: tiny counts, 1 round, short trace; checks correctness
 #
 # What it does:
-#  1. Builds the `bench` target of the mingw preset (pipehost.exe, the load driver bench/load.c and the
-#     reference servers bench/server_*.c). Configures the preset first if needed, running scripts/setup.sh
+#  1. Builds the `bench` target of the mingw preset (pipehost.exe, the load driver bench/load.c, the
+#     reference servers bench/server_*.c and pipehost-bench-host.exe, pipehost's host with a bench-only SLEEP
+#     verb, bench/server_host.c). Configures the preset first if needed, running scripts/setup.sh
 #     (idempotent) when the toolchain is missing. Installs gnuplot-nox with apt-get when it is missing.
 #  2. Boots a private prefix (build/bench/prefix, kept between runs; its wineserver is stopped at the end,
 #     on failure and on Ctrl+C too) and runs the matrix: a round is one run of the driver, which starts
 #     every server and runs each cell against every server in turn, in an order that rotates from cell to
-#     cell and from round to round (bench/load.c lists the cells).
+#     cell and from round to round (bench/load.c lists the cells). pipehost runs in its default
+#     configuration (`pipehost.exe run --pipe NAME --stop-event EVENT --max-message 131072`), except in two
+#     cells that start a pipehost process of their own: the 2,000 idle connections run it with
+#     `--max-instances 255` (the unlimited pool: a fixed pool cannot hold 2,000 clients), and the slow-handler
+#     cell (4 clients whose requests take 1 s in the handler, 8 quick ones) runs pipehost-bench-host.exe
+#     with the same options, since pipehost.exe has no verb that sleeps. The cells: keep-alive (1..200
+#     clients, 64 B and 64 KiB), churn (8, 32), a 256-client burst (p99 and max connect wait, failures),
+#     2,000 idle connections, slow handlers, and stop with 64 clients (time to exit; whether each client
+#     still reads its unread answer and then sees the pipe closed).
 #  3. Counts wineserver requests per round trip: a second prefix (build/bench/trace-prefix) whose
 #     wineserver is started here as `wineserver -f -p -d1`; one client does N1 and then N2 round trips
 #     against each server, everything pinned to one CPU so that the count does not depend on scheduling,
@@ -115,7 +124,8 @@ if [ "${PH_BENCH_SKIP_BUILD:-0}" != 1 ]; then
   say "built ($(since "$t"))"
 fi
 for f in "$bin/pipehost-bench.exe" "$bin/pipehost-bench-raw.exe" "$bin/pipehost-bench-single.exe" \
-         "$bin/pipehost-bench-tpc.exe" "$bin/pipehost-bench-iocp.exe" build/mingw/service/pipehost.exe; do
+         "$bin/pipehost-bench-tpc.exe" "$bin/pipehost-bench-iocp.exe" "$bin/pipehost-bench-host.exe" \
+         build/mingw/service/pipehost.exe; do
   [ -f "$f" ] || die "$f is missing (build the bench target of the mingw preset)"
 done
 if ! command -v gnuplot >/dev/null; then
@@ -160,8 +170,9 @@ for ((r = 1; r <= rounds; r++)); do
   t=$(now)
   mkdir -p "$work/logs/round$r"
   # Every cell bounds itself; this bounds the whole driver in case the driver itself hangs.
-  fg_wait timeout -k 5 "$([ "$quick" = 1 ] && echo 120 || echo 300)" \
-    wine "$bin/pipehost-bench.exe" "${srv_args[@]}" --rotate "$r" --duration "$window" "${qflag[@]}" \
+  fg_wait timeout -k 5 "$([ "$quick" = 1 ] && echo 180 || echo 420)" \
+    wine "$bin/pipehost-bench.exe" "${srv_args[@]}" --bench-host "$(winpath "$bin/pipehost-bench-host.exe")" \
+      --rotate "$r" --duration "$window" "${qflag[@]}" \
       --log-dir "$(winpath "$work/logs/round$r")" </dev/null >"$work/driver.out" 2>"$work/logs/round$r/driver.err"
   rc=$?
   tr -d '\r' <"$work/driver.out" | sed -n "s/^CELL /CELL round=$r /p" >>"$raw"
