@@ -83,7 +83,7 @@ void svc_config_init(svc_config *cfg, const char *default_pipe)
     if (default_pipe == NULL || ph_pipe_name_normalize(default_pipe, cfg->pipe_name, sizeof(cfg->pipe_name)) != 0)
         (void)ph_pipe_name_normalize("pipehost", cfg->pipe_name, sizeof(cfg->pipe_name));
     ph_limits_init(&lim);
-    cfg->max_instances = 255;
+    cfg->max_instances = PH_DEFAULT_MAX_INSTANCES; /* a fixed pool (pipehost.h) */
     cfg->pending_instances = 4;
     cfg->threads = 0;
     cfg->max_message_bytes = (uint32_t)lim.max_message_bytes;
@@ -545,12 +545,8 @@ int svc_config_check(const svc_config *cfg, svc_cfg_errors *errs)
 {
     int rc = 0;
 
-    if (cfg->pending_instances > cfg->max_instances) {
-        svc_cfg_error(errs, SVC_V_PENDING, "with MaxInstances",
-                      "accepted 1..MaxInstances (%lu), given %lu", (unsigned long)cfg->max_instances,
-                      (unsigned long)cfg->pending_instances);
-        rc = PH_EINVAL;
-    }
+    /* (PendingInstances needs no check against MaxInstances: it is the unlimited pool's, MaxInstances 255, and
+     * a fixed pool's instances all wait.) */
     /* At preshutdown the system waits this long for us; a drain that could outlast it would be cut off. */
     if (cfg->preshutdown_timeout_ms < (uint64_t)cfg->drain_timeout_ms + 1000) {
         svc_cfg_error(errs, SVC_V_PRESHUTDOWN, "with DrainTimeoutMs",

@@ -50,4 +50,14 @@ if(WIN32)
       test_scale)        # no connection cap, 2,000 idle connections, bursts and churn without busy
     ph_add_check_test(NAME ${prog} SOURCES core/${prog}.c LIBS ph_coretest TIMEOUT 60 FIXTURES ${PH_TEST_FIXTURES})
   endforeach()
+
+  # The fixed pool against a second process that tries to add instances of the name.
+  add_executable(ph_squatter core/squatter.c)
+  ph_target_warnings(ph_squatter)
+  target_compile_definitions(ph_squatter PRIVATE WIN32_LEAN_AND_MEAN UNICODE _UNICODE)
+  if(MINGW)
+    target_link_options(ph_squatter PRIVATE -municode)
+  endif()
+  ph_add_check_test(NAME test_fixed SOURCES core/test_fixed.c LIBS ph_coretest TIMEOUT 90 FIXTURES ${PH_TEST_FIXTURES})
+  add_dependencies(test_fixed ph_squatter)
 endif()

@@ -45,7 +45,7 @@ void ph_limits_init(ph_limits *limits)
     limits->write_timeout_ms = 10000;
     limits->drain_timeout_ms = 5000;
     limits->first_request_timeout_ms = 10000;
-    limits->max_connections_per_user = 16;
+    limits->max_connections_per_user = 64;
 }
 
 int ph_limits_validate(const ph_limits *limits)

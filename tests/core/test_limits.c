@@ -15,7 +15,7 @@ START_TEST(defaults)
     ck_assert_uint_eq(cfg.max_instances, PH_DEFAULT_MAX_INSTANCES);
     ck_assert_uint_lt(PH_DEFAULT_MAX_INSTANCES, PH_UNLIMITED_INSTANCES); /* the default is a fixed pool */
     ck_assert_uint_eq(cfg.limits.first_request_timeout_ms, 10000);
-    ck_assert_uint_eq(cfg.limits.max_connections_per_user, 16);
+    ck_assert_uint_eq(cfg.limits.max_connections_per_user, 64);
     ck_assert_uint_eq(cfg.pending_instances, 4);
     ck_assert_uint_eq(cfg.threads, 0);
     ck_assert_uint_eq(cfg.buffer_size, 65536);

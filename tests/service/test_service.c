@@ -201,12 +201,12 @@ START_TEST(config_bad_pipe_name)
 }
 END_TEST
 
+/* (PendingInstances above a fixed pool's MaxInstances is not an error: it is the unlimited pool's setting.) */
 START_TEST(config_pending_over_max)
 {
     svct *t = svct_new("cfgpend", NULL);
-    svct_set_dword(t, "MaxInstances", 2);
-    svct_set_dword(t, "PendingInstances", 3);
-    expect_refused(t, EXIT_CONFIG, NULL, "PendingInstances", "accepted 1..MaxInstances (2), given 3");
+    svct_set_dword(t, "MaxInstances", 256);
+    expect_refused(t, EXIT_CONFIG, NULL, "MaxInstances", "given 256");
 }
 END_TEST
 

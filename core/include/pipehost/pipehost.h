@@ -203,7 +203,7 @@ typedef struct ph_limits {
                                           default 10000; PH_INFINITE (the idle timeout still applies) */
     uint32_t max_connections_per_user; /* connections one user (client SID) may hold; the next one's first
                                           request is answered "ERR too-many-connections" and it closes;
-                                          default 16; 0 = no limit; at most 255 */
+                                          default 64; 0 = no limit; at most 255 */
 } ph_limits;
 
 /* The default security descriptor: protected DACL; network logons denied; SYSTEM, Administrators and the
