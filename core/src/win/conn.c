@@ -382,7 +382,7 @@ DWORD ph__conn_add_instance(ph_server *s, int first)
             err = ERROR_GEN_FAILURE;
         goto fail;
     }
-    if (CreateIoCompletionPort(c->pipe, s->iocp, 0, 0) == NULL ||
+    if (ph__sys.CreateIoCompletionPort(c->pipe, s->iocp, 0, 0) == NULL ||
         (s->skip_on_success &&
          !SetFileCompletionNotificationModes(c->pipe, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS | FILE_SKIP_SET_EVENT_ON_HANDLE))) {
         err = GetLastError();
