@@ -1160,6 +1160,12 @@ ct_skip_mode ct_skip_mode_selected(void)
     exit(1);
 }
 
+static void say_posted(void)
+{
+    printf("coretest: the seam queued %ld ERROR_MORE_DATA packets\n", ct_skip_packets_posted());
+    fflush(stdout);
+}
+
 int ph__probe_skip_mode(int *more_data_queues)
 {
     static volatile LONG said;
@@ -1192,6 +1198,8 @@ int ph__probe_skip_mode(int *more_data_queues)
         break;
     }
     if (InterlockedExchange(&said, 1) == 0) {
+        if (g_simulate_queued)
+            atexit(say_posted);
         printf("coretest: completion mode %s: %s%s\n", what,
                usable ? "skip on success, ERROR_MORE_DATA " : "every completion through the port",
                usable ? (queues ? (g_simulate_queued ? "queued (simulated)" : "queued") : "inline") : "");
