@@ -300,7 +300,7 @@ static void latency_client(void *arg, unsigned index)
         } else {
             InterlockedIncrement(&l->quick_requests);
             note_worst(&l->worst_ms, took);
-            if (took >= 700)
+            if (took >= 800)
                 InterlockedIncrement(&l->over);
         }
     }
@@ -310,10 +310,14 @@ static void latency_client(void *arg, unsigned index)
 /* The defect: after writing a response at once a pool thread may keep the connection's next read (a deferred
  * read, pool.c), and before posting it, it takes what the port holds without waiting, which runs other
  * connections' handlers on the same thread, however slow. A quick client whose read is deferred behind a
- * 1 s handler waits a second for an answer it could have had in a millisecond, although 2 of the 4 pool
- * threads are free.
- * How the test catches it: 4 pool threads, 2 clients sending SLEEP 1000 back to back, 6 clients sending quick
- * echoes back to back, for 5 s; no quick request may take 700 ms or more. (Today several take about 1 s.) */
+ * 1 s handler waits a second for an answer it could have had in a millisecond, although other pool threads
+ * are free.
+ * How the test catches it: 8 pool threads, 6 clients sending SLEEP 1000 back to back (so 2 threads are
+ * always free), 8 clients sending quick echoes back to back, for 5 s; no quick request may take 800 ms or
+ * more. Which thread takes a slow request's packet is up to the port, so each slow request is a chance, not a
+ * certainty, to land on a thread holding deferred reads: 30 of them make a miss of all unlikely. (Today
+ * 6 to 11 quick requests take 1 to 3.7 s per run. With deferral switched off the worst was 440 ms on this
+ * shared machine, hence 800 ms rather than the 700 of the issue.) */
 START_TEST(slow_handler_does_not_delay_quick_clients)
 {
     char name[CT_NAME_MAX];
@@ -325,22 +329,22 @@ START_TEST(slow_handler_does_not_delay_quick_clients)
 
     ct_ctx_init(&ctx);
     ct_config(&cfg, name, sizeof(name), "slowhandler", &ctx, NULL);
-    cfg.threads = 4;
-    cfg.pending_instances = 8;
+    cfg.threads = 8;
+    cfg.pending_instances = 16;
     s = ct_start(&cfg, &ctx);
     memset(&l, 0, sizeof(l));
     l.name = name;
-    l.nslow = 2;
-    t = ct_spawn(8, latency_client, &l);
+    l.nslow = 6;
+    t = ct_spawn(14, latency_client, &l);
     ph_test_sleep_ms(5000);
     InterlockedExchange(&l.stop, 1);
     ck_assert(ct_join(t, 15000));
-    printf("%ld quick requests (worst %ld ms, %ld took 700 ms or more), %ld slow ones, %ld failures\n",
+    printf("%ld quick requests (worst %ld ms, %ld took 800 ms or more), %ld slow ones, %ld failures\n",
            (long)l.quick_requests, (long)l.worst_ms, (long)l.over, (long)l.slow_requests, (long)l.failed);
     ck_assert_int_eq(l.failed, 0);
-    ck_assert_int_ge(l.slow_requests, 4);
+    ck_assert_int_ge(l.slow_requests, 12);
     ck_assert_int_ge(l.quick_requests, 100);
-    ck_assert_msg(l.over == 0, "%ld quick requests waited 700 ms or more (worst %ld ms) behind another client's "
+    ck_assert_msg(l.over == 0, "%ld quick requests waited 800 ms or more (worst %ld ms) behind another client's "
                   "slow handler", (long)l.over, (long)l.worst_ms);
     ph_server_free(s);
     ct_ctx_free(&ctx);
