@@ -4,8 +4,10 @@
 # Every tcase_create("name") found in the sources becomes the ctest entry "prog.name", run with
 # CK_RUN_CASE=name in its own process (Check cannot fork under Windows), with a timeout, and with exit
 # code 77 reported as skipped (a behaviour the platform cannot show), never as passed.
+# VARIANTS suffix=VAR=value… registers every case once more per item, as "prog.name.suffix" with VAR=value
+# added to its environment (the core's completion modes: tests/core.cmake).
 function(ph_add_check_test)
-  cmake_parse_arguments(T "" "NAME;TIMEOUT" "SOURCES;LIBS;FIXTURES" ${ARGN})
+  cmake_parse_arguments(T "" "NAME;TIMEOUT" "SOURCES;LIBS;FIXTURES;VARIANTS" ${ARGN})
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 60)
   endif()
@@ -30,13 +32,31 @@ function(ph_add_check_test)
     message(FATAL_ERROR "${T_NAME}: no tcase_create(\"…\") found in ${T_SOURCES}")
   endif()
   foreach(case IN LISTS cases)
-    add_test(NAME ${T_NAME}.${case} COMMAND ${T_NAME})
-    set_tests_properties(${T_NAME}.${case} PROPERTIES
-      ENVIRONMENT "CK_RUN_CASE=${case};CK_FORK=no;CK_DEFAULT_TIMEOUT=${T_TIMEOUT};CK_VERBOSITY=normal"
-      TIMEOUT ${T_TIMEOUT}
-      SKIP_RETURN_CODE 77)
-    if(T_FIXTURES)
-      set_tests_properties(${T_NAME}.${case} PROPERTIES FIXTURES_REQUIRED "${T_FIXTURES}")
-    endif()
+    set(entries "${T_NAME}.${case}=")
+    foreach(variant IN LISTS T_VARIANTS)
+      string(FIND "${variant}" "=" at)
+      string(SUBSTRING "${variant}" 0 ${at} suffix)
+      math(EXPR at "${at} + 1")
+      string(SUBSTRING "${variant}" ${at} -1 env)
+      list(APPEND entries "${T_NAME}.${case}.${suffix}=${env}")
+    endforeach()
+    foreach(entry IN LISTS entries)
+      string(FIND "${entry}" "=" at)
+      string(SUBSTRING "${entry}" 0 ${at} test)
+      math(EXPR at "${at} + 1")
+      string(SUBSTRING "${entry}" ${at} -1 env)
+      set(environment "CK_RUN_CASE=${case};CK_FORK=no;CK_DEFAULT_TIMEOUT=${T_TIMEOUT};CK_VERBOSITY=normal")
+      if(env)
+        list(APPEND environment "${env}")
+      endif()
+      add_test(NAME ${test} COMMAND ${T_NAME})
+      set_tests_properties(${test} PROPERTIES
+        ENVIRONMENT "${environment}"
+        TIMEOUT ${T_TIMEOUT}
+        SKIP_RETURN_CODE 77)
+      if(T_FIXTURES)
+        set_tests_properties(${test} PROPERTIES FIXTURES_REQUIRED "${T_FIXTURES}")
+      endif()
+    endforeach()
   endforeach()
 endfunction()

@@ -3,6 +3,7 @@
 
 #include "../../core/src/win/ph_win.h"
 
+#include <psapi.h>
 #include <sddl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -358,6 +359,61 @@ int ct_pipe_gone(const char *name)
     return rc == PH_ENOTFOUND;
 }
 
+HANDLE ct_byte_connect(const char *name)
+{
+    wchar_t wname[CT_NAME_MAX + 16];
+    char full[CT_NAME_MAX + 16];
+    HANDLE h;
+    int i;
+
+    ck_assert_int_eq(ph_pipe_name_normalize(name, full, sizeof(full)), 0);
+    MultiByteToWideChar(CP_UTF8, 0, full, -1, wname, (int)(sizeof(wname) / sizeof(wname[0])));
+    for (i = 0; i < 100; i++) {
+        h = CreateFileW(wname, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
+                        SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION, NULL);
+        if (h != INVALID_HANDLE_VALUE)
+            return h;
+        if (GetLastError() != ERROR_PIPE_BUSY)
+            break;
+        WaitNamedPipeW(wname, 100);
+    }
+    ck_abort_msg("cannot open %s: error %lu", full, GetLastError());
+    return INVALID_HANDLE_VALUE;
+}
+
+DWORD ct_read_exact(HANDLE h, void *buf, size_t n, unsigned timeout_ms)
+{
+    ULONGLONG end = GetTickCount64() + timeout_ms;
+    size_t have = 0;
+
+    while (have < n) {
+        DWORD avail = 0, got = 0;
+
+        if (!PeekNamedPipe(h, NULL, 0, NULL, &avail, NULL))
+            return GetLastError();
+        if (avail == 0) {
+            if (GetTickCount64() >= end)
+                return WAIT_TIMEOUT;
+            Sleep(1);
+            continue;
+        }
+        if (avail > n - have)
+            avail = (DWORD)(n - have);
+        if (!ReadFile(h, (unsigned char *)buf + have, avail, &got, NULL))
+            return GetLastError();
+        have += got;
+    }
+    return 0;
+}
+
+void ct_put_le32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v & 0xff);
+    p[1] = (unsigned char)((v >> 8) & 0xff);
+    p[2] = (unsigned char)((v >> 16) & 0xff);
+    p[3] = (unsigned char)((v >> 24) & 0xff);
+}
+
 /* ------------------------------------------------------------------------------------------------------- */
 /* Waiting.                                                                                                 */
 
@@ -555,6 +611,177 @@ void ct_self_sid(char *out, size_t size)
     CloseHandle(token);
 }
 
+size_t ct_private_bytes(void)
+{
+    PROCESS_MEMORY_COUNTERS pmc;
+
+    memset(&pmc, 0, sizeof(pmc));
+    pmc.cb = sizeof(pmc);
+    if (!GetProcessMemoryInfo(GetCurrentProcess(), &pmc, sizeof(pmc)))
+        return 0;
+    return pmc.PagefileUsage;
+}
+
+size_t ct_private_commit(void)
+{
+    SYSTEM_INFO si;
+    MEMORY_BASIC_INFORMATION mbi;
+    const char *p, *end;
+    size_t total = 0;
+
+    GetSystemInfo(&si);
+    p = si.lpMinimumApplicationAddress;
+    end = si.lpMaximumApplicationAddress;
+    while (p < end && VirtualQuery(p, &mbi, sizeof(mbi)) == sizeof(mbi)) {
+        if (mbi.State == MEM_COMMIT && mbi.Type == MEM_PRIVATE)
+            total += mbi.RegionSize;
+        if (mbi.RegionSize == 0)
+            break;
+        p = (const char *)mbi.BaseAddress + mbi.RegionSize;
+    }
+    return total;
+}
+
+unsigned long long ct_cpu_ms(void)
+{
+    FILETIME created, exited, kernel, user;
+    ULARGE_INTEGER k, u;
+
+    if (!GetProcessTimes(GetCurrentProcess(), &created, &exited, &kernel, &user))
+        return 0;
+    k.LowPart = kernel.dwLowDateTime;
+    k.HighPart = kernel.dwHighDateTime;
+    u.LowPart = user.dwLowDateTime;
+    u.HighPart = user.dwHighDateTime;
+    return (k.QuadPart + u.QuadPart) / 10000u;
+}
+
+/* ------------------------------------------------------------------------------------------------------- */
+/* Pausing a thread at a lock (see coretest.h).                                                             */
+
+/* The import address table entry of EnterCriticalSection in this program: every call the core makes to it
+ * goes through this pointer. */
+typedef void(WINAPI *ct_enter_fn)(LPCRITICAL_SECTION);
+extern ct_enter_fn __imp_EnterCriticalSection;
+static ct_enter_fn g_real_enter;
+static INIT_ONCE g_hook_once = INIT_ONCE_STATIC_INIT;
+static volatile LONG g_pause_thread; /* 0 = disarmed */
+static const char *volatile g_pause_lo;
+static volatile size_t g_pause_len;
+static HANDLE g_pause_held, g_pause_go; /* manual-reset */
+
+static void WINAPI hook_enter(LPCRITICAL_SECTION cs)
+{
+    const char *lo = g_pause_lo;
+    DWORD self = GetCurrentThreadId();
+
+    if ((DWORD)g_pause_thread == self && lo != NULL && (const char *)cs >= lo && (const char *)cs < lo + g_pause_len &&
+        InterlockedCompareExchange(&g_pause_thread, 0, (LONG)self) == (LONG)self) {
+        SetEvent(g_pause_held);
+        WaitForSingleObject(g_pause_go, 10000); /* bounded: a test that forgets cannot wedge the library */
+    }
+    g_real_enter(cs);
+}
+
+/* Replaces one entry of this program's import address table (a pointer-sized slot; one aligned store, so a
+ * caller sees the old or the new function, never a mix). */
+static int patch_slot(void *slot, const void *with, size_t size)
+{
+    DWORD old = 0;
+
+    if (!VirtualProtect(slot, size, PAGE_READWRITE, &old))
+        return 0;
+    memcpy(slot, with, size);
+    VirtualProtect(slot, size, old, &old);
+    FlushInstructionCache(GetCurrentProcess(), slot, size);
+    return 1;
+}
+
+static BOOL CALLBACK install_hook(PINIT_ONCE once, PVOID param, PVOID *context)
+{
+    ct_enter_fn hook = hook_enter;
+
+    (void)once;
+    (void)param;
+    (void)context;
+    g_pause_held = CreateEventW(NULL, TRUE, FALSE, NULL);
+    g_pause_go = CreateEventW(NULL, TRUE, FALSE, NULL);
+    g_real_enter = __imp_EnterCriticalSection;
+    if (g_pause_held == NULL || g_pause_go == NULL)
+        return FALSE;
+    return patch_slot(&__imp_EnterCriticalSection, &hook, sizeof(hook));
+}
+
+void ct_pause_arm(DWORD thread, const void *lo, size_t len)
+{
+    ck_assert_msg(InitOnceExecuteOnce(&g_hook_once, install_hook, NULL, NULL), "cannot hook EnterCriticalSection");
+    ResetEvent(g_pause_held);
+    ResetEvent(g_pause_go);
+    g_pause_lo = lo;
+    g_pause_len = len;
+    InterlockedExchange(&g_pause_thread, (LONG)thread);
+}
+
+int ct_pause_wait(unsigned timeout_ms)
+{
+    return WaitForSingleObject(g_pause_held, timeout_ms) == WAIT_OBJECT_0;
+}
+
+void ct_pause_release(void)
+{
+    InterlockedExchange(&g_pause_thread, 0);
+    SetEvent(g_pause_go);
+}
+
+/* ------------------------------------------------------------------------------------------------------- */
+/* Counting the bytes one thread copies (see coretest.h).                                                   */
+
+typedef void *(__cdecl *ct_copy_fn)(void *, const void *, size_t);
+extern ct_copy_fn __imp_memmove;
+extern ct_copy_fn __imp_memcpy;
+static ct_copy_fn g_real_memmove, g_real_memcpy;
+static INIT_ONCE g_copy_once = INIT_ONCE_STATIC_INIT;
+static volatile LONG g_copy_thread;
+static volatile LONG64 g_copy_bytes;
+
+static void *__cdecl hook_memmove(void *dst, const void *src, size_t n)
+{
+    if ((DWORD)g_copy_thread == GetCurrentThreadId())
+        InterlockedExchangeAdd64(&g_copy_bytes, (LONG64)n);
+    return g_real_memmove(dst, src, n);
+}
+
+static void *__cdecl hook_memcpy(void *dst, const void *src, size_t n)
+{
+    if ((DWORD)g_copy_thread == GetCurrentThreadId())
+        InterlockedExchangeAdd64(&g_copy_bytes, (LONG64)n);
+    return g_real_memcpy(dst, src, n);
+}
+
+static BOOL CALLBACK install_copy_hooks(PINIT_ONCE once, PVOID param, PVOID *context)
+{
+    ct_copy_fn mv = hook_memmove, cp = hook_memcpy;
+
+    (void)once;
+    (void)param;
+    (void)context;
+    g_real_memmove = __imp_memmove;
+    g_real_memcpy = __imp_memcpy;
+    return patch_slot(&__imp_memmove, &mv, sizeof(mv)) && patch_slot(&__imp_memcpy, &cp, sizeof(cp));
+}
+
+void ct_copy_count(DWORD thread)
+{
+    ck_assert_msg(InitOnceExecuteOnce(&g_copy_once, install_copy_hooks, NULL, NULL), "cannot hook memmove/memcpy");
+    InterlockedExchange64(&g_copy_bytes, 0);
+    InterlockedExchange(&g_copy_thread, (LONG)thread);
+}
+
+unsigned long long ct_copy_bytes(void)
+{
+    return (unsigned long long)InterlockedCompareExchange64(&g_copy_bytes, 0, 0);
+}
+
 /* ------------------------------------------------------------------------------------------------------- */
 /* The syscall table, wrapped.                                                                              */
 
@@ -564,11 +791,72 @@ static int installed;
 /* The link seam (see ph_win.h): this definition of the core's const table replaces the library's, and its
  * trampolines call through `live`, which only the tests change. real_sys is what the wrappers call on. */
 static const ph_syscalls real_sys = {
-    CreateNamedPipeW, ConnectNamedPipe, ReadFile, WriteFile, DisconnectNamedPipe, CreateFileW,
+    CreateNamedPipeW, ConnectNamedPipe, ReadFile, WriteFile, DisconnectNamedPipe, CreateFileW, CreateIoCompletionPort,
 };
 static ph_syscalls live = {
-    CreateNamedPipeW, ConnectNamedPipe, ReadFile, WriteFile, DisconnectNamedPipe, CreateFileW,
+    CreateNamedPipeW, ConnectNamedPipe, ReadFile, WriteFile, DisconnectNamedPipe, CreateFileW, CreateIoCompletionPort,
 };
+
+/* Which port each instance was associated with, indexed by handle value / 4 (handle values are small multiples
+ * of 4). Written at every association through ph__sys, so a value reused by a later instance is overwritten
+ * before that instance issues anything; readers only look up handles of live server instances. */
+#define CT_PORT_SLOTS (1u << 18)
+typedef struct ct_port_slot {
+    HANDLE port;
+    ULONG_PTR key;
+} ct_port_slot;
+static ct_port_slot g_ports[CT_PORT_SLOTS];
+static SRWLOCK g_ports_lock = SRWLOCK_INIT;
+
+static void record_port(HANDLE file, HANDLE port, ULONG_PTR key)
+{
+    uintptr_t slot = (uintptr_t)file >> 2;
+
+    if (file == NULL || file == INVALID_HANDLE_VALUE || slot >= CT_PORT_SLOTS)
+        return;
+    AcquireSRWLockExclusive(&g_ports_lock);
+    g_ports[slot].port = port;
+    g_ports[slot].key = key;
+    ReleaseSRWLockExclusive(&g_ports_lock);
+}
+
+HANDLE ct_sys_port_of(HANDLE pipe, ULONG_PTR *key)
+{
+    uintptr_t slot = (uintptr_t)pipe >> 2;
+    HANDLE port = NULL;
+
+    if (key != NULL)
+        *key = 0;
+    if (pipe == NULL || pipe == INVALID_HANDLE_VALUE || slot >= CT_PORT_SLOTS)
+        return NULL;
+    AcquireSRWLockShared(&g_ports_lock);
+    port = g_ports[slot].port;
+    if (key != NULL)
+        *key = g_ports[slot].key;
+    ReleaseSRWLockShared(&g_ports_lock);
+    return port;
+}
+
+typedef LONG(WINAPI *ct_nt_set_io_completion)(HANDLE, ULONG_PTR, ULONG_PTR, LONG, SIZE_T);
+
+LONG ct_post_status(HANDLE port, ULONG_PTR key, OVERLAPPED *ov, LONG status, SIZE_T bytes)
+{
+    static ct_nt_set_io_completion set_io_completion;
+    ct_nt_set_io_completion fn = set_io_completion;
+
+    if (fn == NULL) {
+        FARPROC proc = GetProcAddress(GetModuleHandleW(L"ntdll.dll"), "NtSetIoCompletion");
+        /* GetProcAddress hands out every export as a FARPROC; the real type is NtSetIoCompletion's. */
+        fn = proc ? (ct_nt_set_io_completion)(void (*)(void))proc : NULL;
+        if (fn == NULL)
+            return (LONG)0xC0000002L; /* STATUS_NOT_IMPLEMENTED */
+        set_io_completion = fn;
+    }
+    /* The operation's own status block says the same as the packet, as it would after a real completion. */
+    ov->Internal = (ULONG_PTR)(ULONG)status;
+    ov->InternalHigh = bytes;
+    return fn(port, key, (ULONG_PTR)ov, status, bytes);
+}
 
 static HANDLE WINAPI tramp_create_pipe(LPCWSTR name, DWORD open_mode, DWORD pipe_mode, DWORD max, DWORD out_size,
                                        DWORD in_size, DWORD timeout, LPSECURITY_ATTRIBUTES sa)
@@ -581,9 +869,38 @@ static BOOL WINAPI tramp_connect(HANDLE pipe, LPOVERLAPPED ov)
     return live.ConnectNamedPipe(pipe, ov);
 }
 
+static int g_simulate_queued; /* "queued" mode on a system whose inline ERROR_MORE_DATA queues nothing */
+static volatile LONG g_posted;
+
+long ct_skip_packets_posted(void)
+{
+    return (long)InterlockedCompareExchange(&g_posted, 0, 0);
+}
+
 static BOOL WINAPI tramp_read(HANDLE h, LPVOID buf, DWORD n, LPDWORD got, LPOVERLAPPED ov)
 {
-    return live.ReadFile(h, buf, n, got, ov);
+    BOOL ok = live.ReadFile(h, buf, n, got, ov);
+    DWORD err, flags = 0;
+    ULONG_PTR key = 0;
+    HANDLE port;
+
+    if (ok || !g_simulate_queued || ov == NULL)
+        return ok;
+    err = GetLastError();
+    /* A read that ended at once with ERROR_MORE_DATA on a server instance (the client library reads through
+     * this table too, on handles that have no port): queue the packet Windows may queue for it. */
+    if (err == ERROR_MORE_DATA && GetNamedPipeInfo(h, &flags, NULL, NULL, NULL) && (flags & PIPE_SERVER_END) &&
+        (port = ct_sys_port_of(h, &key)) != NULL) {
+        LONG st = ct_post_status(port, key, ov, (LONG)0x80000005L /* STATUS_BUFFER_OVERFLOW */, ov->InternalHigh);
+        if (st != 0) {
+            printf("coretest: cannot queue the ERROR_MORE_DATA packet: NTSTATUS 0x%08lx\n", (unsigned long)st);
+            fflush(stdout);
+        } else {
+            InterlockedIncrement(&g_posted);
+        }
+    }
+    SetLastError(err);
+    return ok;
 }
 
 static BOOL WINAPI tramp_write(HANDLE h, LPCVOID buf, DWORD n, LPDWORD put, LPOVERLAPPED ov)
@@ -602,8 +919,20 @@ static HANDLE WINAPI tramp_create_file(LPCWSTR name, DWORD access, DWORD share, 
     return live.CreateFileW(name, access, share, sa, disp, flags, tmpl);
 }
 
+static HANDLE WINAPI tramp_create_iocp(HANDLE file, HANDLE port, ULONG_PTR key, DWORD threads)
+{
+    HANDLE h = live.CreateIoCompletionPort(file, port, key, threads);
+
+    if (h != NULL && file != INVALID_HANDLE_VALUE) {
+        DWORD err = GetLastError();
+        record_port(file, h, key);
+        SetLastError(err);
+    }
+    return h;
+}
+
 const ph_syscalls ph__sys = {
-    tramp_create_pipe, tramp_connect, tramp_read, tramp_write, tramp_disconnect, tramp_create_file,
+    tramp_create_pipe, tramp_connect, tramp_read, tramp_write, tramp_disconnect, tramp_create_file, tramp_create_iocp,
 };
 
 static HANDLE WINAPI wrap_create_pipe(LPCWSTR name, DWORD open_mode, DWORD pipe_mode, DWORD max, DWORD out_size,
@@ -652,12 +981,42 @@ static HANDLE WINAPI wrap_create_pipe(LPCWSTR name, DWORD open_mode, DWORD pipe_
     return h;
 }
 
+/* One use of an injection counter: n more times (it goes down to 0, never below), or always while negative. */
+static int take_one(volatile LONG *counter, LONG seen)
+{
+    while (seen != 0) {
+        LONG before;
+        if (seen < 0)
+            return 1;
+        before = InterlockedCompareExchange(counter, seen - 1, seen);
+        if (before == seen)
+            return 1;
+        seen = before;
+    }
+    return 0;
+}
+
 static BOOL WINAPI wrap_connect(HANDLE pipe, LPOVERLAPPED ov)
 {
     ct_sys *t = &ct_sys_state;
     LONG race = InterlockedExchange(&t->race, CT_RACE_NONE);
     BOOL ok;
 
+    InterlockedIncrement(&t->nconnects);
+    if (t->fail_connect_async != 0 && ov != NULL) {
+        LONG left = t->fail_connect_async;
+        ULONG_PTR key = 0;
+        HANDLE port = ct_sys_port_of(pipe, &key);
+        if (port != NULL && take_one(&t->fail_connect_async, left)) {
+            /* Pending, then ended with the error: the packet is queued before the caller even sees
+             * ERROR_IO_PENDING, as a listen failing at once in the kernel could be. */
+            InterlockedIncrement(&t->connect_async_failed);
+            if (ct_post_status(port, key, ov, t->fail_connect_async_status, 0) == 0) {
+                SetLastError(ERROR_IO_PENDING);
+                return FALSE;
+            }
+        }
+    }
     if (race != CT_RACE_NONE) {
         /* Only this instance listens (the test arranges it), so the client lands on it. */
         HANDLE c = CreateFileW(t->race_name, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING, 0, NULL);
@@ -744,6 +1103,7 @@ void ct_sys_install(void)
     live.ReadFile = wrap_read;
     live.WriteFile = wrap_write;
     live.CreateFileW = wrap_create_file;
+    live.CreateIoCompletionPort = real_sys.CreateIoCompletionPort;
     installed = 1;
 }
 
@@ -772,4 +1132,81 @@ void ct_sys_arm_race(const char *name, ct_connect_race race)
         ct_sys_state.race_name[i] = (wchar_t)full[i];
     ct_sys_state.race_name[i] = L'\0';
     InterlockedExchange(&ct_sys_state.race, race);
+}
+
+/* ------------------------------------------------------------------------------------------------------- */
+/* Completion modes (see coretest.h): the engine's probe, overridden at link time.                          */
+
+/* The real probe, compiled here under another name: this file's ph__probe_skip_mode below replaces the
+ * library's, and the linker then never pulls probe.c's object (it holds nothing else) out of the library. */
+#define ph__probe_skip_mode ct_real_probe_skip_mode
+#include "../../core/src/win/probe.c"
+#undef ph__probe_skip_mode
+
+int ph__probe_skip_mode(int *more_data_queues);
+
+ct_skip_mode ct_skip_mode_selected(void)
+{
+    const char *v = getenv("PH_TEST_SKIP_MODE");
+
+    if (v == NULL || v[0] == '\0' || strcmp(v, "probe") == 0)
+        return CT_SKIP_PROBE;
+    if (strcmp(v, "inline") == 0)
+        return CT_SKIP_INLINE;
+    if (strcmp(v, "queued") == 0)
+        return CT_SKIP_QUEUED;
+    if (strcmp(v, "noskip") == 0)
+        return CT_SKIP_NOSKIP;
+    printf("coretest: unknown PH_TEST_SKIP_MODE \"%s\" (probe, inline, queued, noskip)\n", v);
+    fflush(stdout);
+    exit(1);
+}
+
+static void say_posted(void)
+{
+    printf("coretest: the seam queued %ld ERROR_MORE_DATA packets\n", ct_skip_packets_posted());
+    fflush(stdout);
+}
+
+int ph__probe_skip_mode(int *more_data_queues)
+{
+    static volatile LONG said;
+    int queues = 1;
+    int usable = ct_real_probe_skip_mode(&queues) == 0;
+    ct_skip_mode mode = ct_skip_mode_selected();
+    const char *what = "probe";
+
+    switch (mode) {
+    case CT_SKIP_PROBE:
+        break;
+    case CT_SKIP_INLINE:
+        /* Nothing can take back a packet the system queued: this mode exists only where it queues none. */
+        if (!usable || queues)
+            ph_test_skip("PH_TEST_SKIP_MODE=inline: this system does not complete ERROR_MORE_DATA reads inline "
+                         "without a packet");
+        what = "inline";
+        break;
+    case CT_SKIP_QUEUED:
+        if (!usable)
+            ph_test_skip("PH_TEST_SKIP_MODE=queued: FILE_SKIP_COMPLETION_PORT_ON_SUCCESS is not usable here");
+        g_simulate_queued = !queues; /* where the system queues the packet itself, it needs no help */
+        queues = 1;
+        what = "queued";
+        break;
+    case CT_SKIP_NOSKIP:
+        usable = 0;
+        queues = 1;
+        what = "noskip";
+        break;
+    }
+    if (InterlockedExchange(&said, 1) == 0) {
+        if (g_simulate_queued)
+            atexit(say_posted);
+        printf("coretest: completion mode %s: %s%s\n", what,
+               usable ? "skip on success, ERROR_MORE_DATA " : "every completion through the port",
+               usable ? (queues ? (g_simulate_queued ? "queued (simulated)" : "queued") : "inline") : "");
+        fflush(stdout);
+    }
+    *more_data_queues = queues;
+    return usable ? 0 : -1;
 }

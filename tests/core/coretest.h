@@ -101,6 +101,13 @@ HANDLE ct_raw_connect(const char *name, DWORD access, int overlapped);
 DWORD ct_raw_read(HANDLE h, void *buf, DWORD size, DWORD *got, unsigned timeout_ms);
 /* True when no pipe of that name exists (an open fails with ERROR_FILE_NOT_FOUND). */
 int ct_pipe_gone(const char *name);
+/* A raw synchronous client in byte mode, for length framing (what a stream API sees); fails the test if the
+ * pipe cannot be opened within about 10 s. */
+HANDLE ct_byte_connect(const char *name);
+/* Reads exactly n bytes from a synchronous byte-mode handle within timeout_ms (polling, so a missing reply
+ * fails instead of hanging): 0, the Win32 error that ended the stream, or WAIT_TIMEOUT. */
+DWORD ct_read_exact(HANDLE h, void *buf, size_t n, unsigned timeout_ms);
+void ct_put_le32(unsigned char *p, uint32_t v);
 
 /* ---------------------------------------------------------------------------------------------------------
  * Waiting, bounded: poll a counter until it equals want; returns 1 when it did within timeout_ms.
@@ -129,6 +136,26 @@ ct_threads *ct_spawn(unsigned n, ct_thread_fn fn, void *arg);
 int ct_join(ct_threads *t, unsigned timeout_ms);
 
 /* ---------------------------------------------------------------------------------------------------------
+ * Pausing a thread inside the library: the test program's import of EnterCriticalSection (which the statically
+ * linked core calls through) is redirected once to a hook that holds one chosen thread, at its next
+ * EnterCriticalSection on a lock within [lo, lo + len), until released (or 10 s pass). This makes a window
+ * between two of the library's steps, which no system call marks, as wide as a test needs. A library that
+ * takes no such lock there never pauses: ct_pause_wait then says so and the test goes on without the window.
+ * ------------------------------------------------------------------------------------------------------- */
+void ct_pause_arm(DWORD thread, const void *lo, size_t len);
+/* 1 once the armed thread is held in the hook (within timeout_ms). */
+int ct_pause_wait(unsigned timeout_ms);
+/* Lets the held thread go on (and disarms). */
+void ct_pause_release(void);
+
+/* Counting what one thread copies: memmove and memcpy, which the statically linked core calls through this
+ * program's import table, are redirected once to wrappers that add the sizes asked of them on that thread.
+ * ct_copy_count starts counting (from 0) for thread (0 = none); ct_copy_bytes says how many so far. Copies
+ * the compiler inlines (small constant sizes) are not seen. */
+void ct_copy_count(DWORD thread);
+unsigned long long ct_copy_bytes(void);
+
+/* ---------------------------------------------------------------------------------------------------------
  * Process probes.
  * ------------------------------------------------------------------------------------------------------- */
 /* Threads of this process (Toolhelp snapshot). */
@@ -138,6 +165,14 @@ int ct_thread_count(void);
 long ct_handle_count(void);
 /* This process's user SID as "S-1-…". */
 void ct_self_sid(char *out, size_t size);
+/* This process's committed private memory in bytes (PROCESS_MEMORY_COUNTERS.PagefileUsage: Wine 8 reports
+ * PrivateUsage as 0, and PagefileUsage as the private commit). */
+size_t ct_private_bytes(void);
+/* This process's committed private memory in bytes, summed over its regions with VirtualQuery (MEM_COMMIT and
+ * MEM_PRIVATE): what Windows calls private bytes, and what Wine tracks the same way, untouched pages included. */
+size_t ct_private_commit(void);
+/* This process's CPU time (user + kernel) in milliseconds. */
+unsigned long long ct_cpu_ms(void);
 
 /* ---------------------------------------------------------------------------------------------------------
  * The core's syscall table (ph__sys), wrapped: records what the server asked for and injects failures and
@@ -182,6 +217,13 @@ typedef struct ct_sys {
     wchar_t race_name[CT_NAME_MAX + 16];
     HANDLE race_client;        /* the client the CONNECTED race opened (message mode, synchronous) */
     volatile LONG race_result; /* the error the real ConnectNamedPipe returned in the race */
+    /* ConnectNamedPipe that fails asynchronously: instead of listening, report ERROR_IO_PENDING and queue a
+     * completion packet with fail_connect_async_status (an NTSTATUS) on the instance's port, as a listen
+     * that ends in an error would: n more times, or always while negative. */
+    volatile LONG fail_connect_async;
+    LONG fail_connect_async_status;
+    volatile LONG connect_async_failed; /* ConnectNamedPipe calls failed that way */
+    volatile LONG nconnects;            /* ConnectNamedPipe calls that reached the wrapper */
     /* ReadFile: hold the server's second read on the first server handle read after arming (a continuation
      * read when the first message is larger than the first read) until release is set. */
     volatile LONG hold_armed;
@@ -200,9 +242,33 @@ typedef struct ct_sys {
 } ct_sys;
 
 extern ct_sys ct_sys_state;
+/* The completion port and key an instance was associated with through ph__sys (recorded whether or not the
+ * wrappers are installed); NULL if none was. */
+HANDLE ct_sys_port_of(HANDLE pipe, ULONG_PTR *key);
+/* Queues a completion packet for ov on port with an NTSTATUS of our choosing (NtSetIoCompletion):
+ * GetQueuedCompletionStatus then returns FALSE with the matching Win32 error for an error or warning status,
+ * as for an operation that ended that way. Returns 0 or the NTSTATUS of the failure. */
+LONG ct_post_status(HANDLE port, ULONG_PTR key, OVERLAPPED *ov, LONG status, SIZE_T bytes);
 /* Makes the next ConnectNamedPipe on pipe `name` (bare or full) meet the given client race. */
 void ct_sys_arm_race(const char *name, ct_connect_race race);
 void ct_sys_install(void);
 void ct_sys_restore(void);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Completion modes. The engine asks ph__probe_skip_mode (probe.c) once how FILE_SKIP_COMPLETION_PORT_ON_SUCCESS
+ * behaves; the test helpers override it at link time (as they do ph__sys) so that the environment variable
+ * PH_TEST_SKIP_MODE chooses what the engine is told and what the system then does:
+ *   unset or "probe"  the real probe's answer (under Wine 8: skip on success, ERROR_MORE_DATA handled inline);
+ *   "inline"          skip on success with an inline ERROR_MORE_DATA queueing no packet (Wine's behaviour; a
+ *                     system where it does queue one cannot show this mode: the case is skipped there);
+ *   "queued"          skip on success with an inline ERROR_MORE_DATA *also* queueing a packet, as Windows may:
+ *                     where the system does not, the ReadFile trampoline queues it itself on the instance's port;
+ *   "noskip"          no skipping: every completion goes through the port.
+ * ------------------------------------------------------------------------------------------------------- */
+typedef enum ct_skip_mode { CT_SKIP_PROBE = 0, CT_SKIP_INLINE, CT_SKIP_QUEUED, CT_SKIP_NOSKIP } ct_skip_mode;
+/* The mode PH_TEST_SKIP_MODE selects (an unknown value fails the test at the first server start). */
+ct_skip_mode ct_skip_mode_selected(void);
+/* How many ERROR_MORE_DATA packets the "queued" mode has queued itself so far. */
+long ct_skip_packets_posted(void);
 
 #endif /* PH_CORETEST_H */

@@ -236,9 +236,15 @@ END_TEST
 
 /* ph_server_set_limits from another thread while servers start and stop over and over: the limits are only
  * stored (no event is signalled), so it can never touch a handle a stop has closed. A stress check: the
- * old defect (SetEvent on a closed handle) had no outcome a test could observe reliably. */
+ * old defect (SetEvent on a closed handle) had no outcome a test could observe reliably.
+ * The test's own hand-over of each server is a handshake: the calling thread reads the server and calls
+ * ph_server_set_limits under `lock`, and the main thread clears the server under the same lock before it
+ * frees it, so no call can still be running on a freed server (before: the main thread slept 1 ms and
+ * hoped, and a caller preempted for longer used freed memory). The lock is never held across a start or a
+ * stop, so the calls still race with both. */
 typedef struct limiter {
-    ph_server *volatile s;
+    CRITICAL_SECTION lock;
+    ph_server *s; /* under lock */
     volatile LONG quit;
     volatile LONG calls, bad;
 } limiter;
@@ -250,16 +256,24 @@ static DWORD WINAPI limits_main(LPVOID arg)
 
     ph_limits_init(&lim);
     while (!l->quit) {
-        ph_server *s = l->s;
-        if (s != NULL) {
+        EnterCriticalSection(&l->lock);
+        if (l->s != NULL) {
             lim.idle_timeout_ms = 1000 + (uint32_t)(l->calls % 1000);
-            if (ph_server_set_limits(s, &lim) != 0)
+            if (ph_server_set_limits(l->s, &lim) != 0)
                 InterlockedIncrement(&l->bad);
             InterlockedIncrement(&l->calls);
         }
+        LeaveCriticalSection(&l->lock);
         SwitchToThread();
     }
     return 0;
+}
+
+static void limiter_set(limiter *l, ph_server *s)
+{
+    EnterCriticalSection(&l->lock);
+    l->s = s;
+    LeaveCriticalSection(&l->lock);
 }
 
 START_TEST(set_limits_while_starting_and_stopping)
@@ -272,6 +286,7 @@ START_TEST(set_limits_while_starting_and_stopping)
     int i;
 
     memset(&l, 0, sizeof(l));
+    InitializeCriticalSection(&l.lock);
     ct_ctx_init(&ctx);
     ct_config(&cfg, name, sizeof(name), "race-limits", &ctx, NULL);
     cfg.max_instances = PH_UNLIMITED_INSTANCES; /* the unlimited pool's instance policy */
@@ -280,11 +295,10 @@ START_TEST(set_limits_while_starting_and_stopping)
     for (i = 0; i < 20; i++) {
         ph_server *s = NULL;
         ck_assert_int_eq(ph_server_new(&cfg, &s), 0);
-        l.s = s;
+        limiter_set(&l, s);
         ck_assert_int_eq(ph_server_start(s), 0);
         ck_assert_int_eq(ph_server_stop(s), 0);
-        l.s = NULL;
-        Sleep(1); /* let an in-flight call on s finish before s is freed */
+        limiter_set(&l, NULL); /* returns only once no call on s is under way */
         ph_server_free(s);
     }
     InterlockedExchange(&l.quit, 1);
@@ -292,6 +306,7 @@ START_TEST(set_limits_while_starting_and_stopping)
     CloseHandle(t);
     ck_assert_int_gt(l.calls, 0);
     ck_assert_int_eq(l.bad, 0);
+    DeleteCriticalSection(&l.lock);
     ct_ctx_free(&ctx);
 }
 END_TEST

@@ -19,6 +19,7 @@ START_TEST(syscall_table_read_only)
     /* (The entries point at the real calls, through import thunks whose addresses differ from module to
      * module, so they are checked for presence only.) */
     ck_assert(ph__sys.CreateNamedPipeW != NULL && ph__sys.ConnectNamedPipe != NULL && ph__sys.ReadFile != NULL &&
+              ph__sys.CreateIoCompletionPort != NULL &&
               ph__sys.WriteFile != NULL && ph__sys.DisconnectNamedPipe != NULL && ph__sys.CreateFileW != NULL);
 }
 END_TEST

@@ -387,7 +387,7 @@ DWORD ph__conn_start_instance(ph_server *s, HANDLE pipe)
     c->t_idx = -1;
     c->read_hint = PH_FIRST_READ;
     InitializeSRWLock(&c->lock);
-    if (CreateIoCompletionPort(pipe, s->iocp, 0, 0) == NULL ||
+    if (ph__sys.CreateIoCompletionPort(pipe, s->iocp, 0, 0) == NULL ||
         (s->skip_on_success &&
          !SetFileCompletionNotificationModes(pipe, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS | FILE_SKIP_SET_EVENT_ON_HANDLE))) {
         err = GetLastError();

@@ -18,6 +18,8 @@ typedef struct ph_syscalls {
     BOOL(WINAPI *WriteFile)(HANDLE, LPCVOID, DWORD, LPDWORD, LPOVERLAPPED);
     BOOL(WINAPI *DisconnectNamedPipe)(HANDLE);
     HANDLE(WINAPI *CreateFileW)(LPCWSTR, DWORD, DWORD, LPSECURITY_ATTRIBUTES, DWORD, DWORD, HANDLE);
+    /* Only to associate an instance with the server's port: a test seam then knows each instance's port. */
+    HANDLE(WINAPI *CreateIoCompletionPort)(HANDLE, HANDLE, ULONG_PTR, DWORD);
 } ph_syscalls;
 extern const ph_syscalls ph__sys;
 

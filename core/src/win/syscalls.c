@@ -3,5 +3,5 @@
 #include "ph_win.h"
 
 const ph_syscalls ph__sys = {
-    CreateNamedPipeW, ConnectNamedPipe, ReadFile, WriteFile, DisconnectNamedPipe, CreateFileW,
+    CreateNamedPipeW, ConnectNamedPipe, ReadFile, WriteFile, DisconnectNamedPipe, CreateFileW, CreateIoCompletionPort,
 };
