@@ -7,10 +7,11 @@
  * this program's output. */
 #include <pipehost/pipehost.h>
 
+#include <windows.h>
+
 #include <psapi.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <windows.h>
 
 static ph_handler_result echo(void *ctx, const ph_request *req, ph_response *resp)
 {

@@ -8,6 +8,7 @@
 #include <wchar.h>
 #include <windows.h>
 
+int wmain(int argc, wchar_t **argv);
 int wmain(int argc, wchar_t **argv)
 {
     HANDLE stop;

@@ -1,6 +1,8 @@
 /* test_fixed.c — the fixed pool: nobody can add an instance of the served name while the server runs. */
 #include "coretest.h"
 
+#include <aclapi.h>
+
 #include <stdio.h>
 #include <string.h>
 

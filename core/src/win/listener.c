@@ -122,13 +122,15 @@ void ph__listener_narrow_locked(ph_server *s)
  * Back-off.
  * ------------------------------------------------------------------------------------------------------- */
 
-/* A create or re-arm failed: starts or extends the back-off, logged when failing begins. */
-static void failed(ph_server *s, DWORD err, const char *call)
+/* A create or re-arm failed: starts or extends the back-off, logged when failing begins. accept: it was an
+ * accept that failed (issued or in its completion), so only a client connecting proves it works again. */
+static void failed(ph_server *s, DWORD err, const char *call, int accept)
 {
     ULONGLONG at;
     unsigned n;
 
     AcquireSRWLockExclusive(&s->lock);
+    s->failing_accepts |= accept;
     n = ++s->refill_failures;
     s->refill_error = err;
     s->refill_backoff = s->refill_backoff == 0 ? 10u : (s->refill_backoff >= 500u ? 1000u : 2u * s->refill_backoff);
@@ -142,16 +144,17 @@ static void failed(ph_server *s, DWORD err, const char *call)
     ph__timer_kick(s, at);
 }
 
-/* A create or re-arm worked: ends a failing streak, logged once. */
-static void succeeded(ph_server *s)
+/* A create or re-arm worked (accepted: a client connected): ends a failing streak, logged once. An accept
+ * issued is no proof while accepts fail in their completions. */
+static void succeeded(ph_server *s, int accepted)
 {
     unsigned recovered = 0;
     DWORD last = 0;
 
     AcquireSRWLockShared(&s->lock);
-    recovered = s->refill_failures;
+    recovered = s->refill_failures != 0 && (accepted || !s->failing_accepts);
     ReleaseSRWLockShared(&s->lock);
-    if (recovered == 0)
+    if (!recovered)
         return;
     AcquireSRWLockExclusive(&s->lock);
     recovered = s->refill_failures;
@@ -159,6 +162,7 @@ static void succeeded(ph_server *s)
     if (s->parked == 0) {
         s->refill_failures = 0;
         s->refill_backoff = 0;
+        s->failing_accepts = 0;
     } else {
         recovered = 0; /* some are still parked: the streak goes on */
     }
@@ -223,10 +227,10 @@ static DWORD refill(ph_server *s)
             return 0;
         err = add_instance(s, first, NULL);
         if (err != 0) {
-            failed(s, err, "CreateNamedPipeW/ConnectNamedPipe");
+            failed(s, err, "CreateNamedPipeW/ConnectNamedPipe", 0);
             return err;
         }
-        succeeded(s);
+        succeeded(s, 0);
     }
 }
 
@@ -250,7 +254,7 @@ static void rearm(ph_conn *c)
     int open, keep;
 
     if (err == 0) {
-        succeeded(s);
+        succeeded(s, 0);
         return;
     }
     AcquireSRWLockExclusive(&s->lock);
@@ -268,10 +272,10 @@ static void rearm(ph_conn *c)
     if (!keep) {
         close_instance(c);
         if (open)
-            failed(s, err, "ConnectNamedPipe");
+            failed(s, err, "ConnectNamedPipe", 1);
         return;
     }
-    failed(s, err, "ConnectNamedPipe");
+    failed(s, err, "ConnectNamedPipe", 1);
 }
 
 int ph__listener_may_close(ph_server *s)
@@ -320,7 +324,7 @@ void ph__listener_release(ph_conn *c, ph_end why, int was_connected)
     ReleaseSRWLockExclusive(&s->lock);
 
     if (why == PH_END_ACCEPT_FAILED && open)
-        failed(s, c->last_err != 0 ? c->last_err : ERROR_GEN_FAILURE, "ConnectNamedPipe");
+        failed(s, c->last_err != 0 ? c->last_err : ERROR_GEN_FAILURE, "ConnectNamedPipe", 1);
     if (!reuse && !park) {
         close_instance(c);
         return;
@@ -367,6 +371,7 @@ int ph__listener_accepted(ph_server *s, ph_conn *c)
     ReleaseSRWLockExclusive(&s->lock);
     if (!open)
         return -1;
+    succeeded(s, 1);
     /* Refill before serving, so the next client of a burst finds a waiting instance. */
     refill(s);
     return 0;

@@ -252,7 +252,7 @@ static int handle_packet(ph_server *s, BOOL ok, DWORD err, DWORD bytes, ULONG_PT
 static void register_worker(ph_server *s, ph_worker *w)
 {
     AcquireSRWLockExclusive(&s->plock);
-    if (s->workers != NULL && s->nworkers < s->nthreads)
+    if (s->workers != NULL && s->nworkers < s->cfg.threads) /* not nthreads: it rises after CreateThread returns */
         s->workers[s->nworkers++] = w;
     ReleaseSRWLockExclusive(&s->plock);
 }

@@ -159,6 +159,7 @@ typedef struct ph_server {
     /* Failures to add or re-arm an instance back off (10 ms doubling to 1 s) and are logged once when they
      * start and once when they clear; only the timer thread retries while backing off. */
     unsigned refill_failures;
+    int failing_accepts;     /* the streak includes accepts that failed: only a connected client ends it */
     DWORD refill_error;
     unsigned refill_backoff;
     ULONGLONG refill_at;     /* 0 = no retry scheduled */
