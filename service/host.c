@@ -101,6 +101,7 @@ static int start_server(svc_host *h)
     rc = ph_router_new(&h->router);
     if (rc == 0) {
         h->verbs.service_name = h->service_utf8;
+        h->verbs.max_instances = h->cfg.max_instances;
         rc = svc_verbs_register(h->router, &h->verbs);
     }
     if (rc == 0 && h->app->extend != NULL) {
@@ -242,6 +243,8 @@ static void reload(svc_host *h)
     h->cfg.idle_timeout_ms = fresh.idle_timeout_ms;
     h->cfg.write_timeout_ms = fresh.write_timeout_ms;
     h->cfg.drain_timeout_ms = fresh.drain_timeout_ms;
+    h->cfg.first_request_timeout_ms = fresh.first_request_timeout_ms;
+    h->cfg.max_connections_per_user = fresh.max_connections_per_user;
     h->cfg.log_level = fresh.log_level;
     h->cfg.log_max_bytes = fresh.log_max_bytes;
     svc_log_set_level(h->log, fresh.log_level);
