@@ -136,6 +136,7 @@ static int start_server(svc_host *h)
     rc = ph_server_start(h->server);
     if (rc != 0) {
         DWORD err = ph_server_syserror(h->server);
+        const char *prefix = svc_pipe_protected_prefix(h->cfg.pipe_name);
         char text[256];
         ph_syserror_text(err, text, sizeof(text));
         if (rc == PH_EBADSDDL)
@@ -146,6 +147,14 @@ static int start_server(svc_host *h)
         else if (rc != PH_EADDRINUSE) /* a name in use is logged by the core ("… is already in use"): said once */
             svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_START_FAILED, "cannot serve %s: %s (%s; Win32 error %lu: %s)",
                           h->cfg.pipe_name, ph_strerror(rc), ph_err_name(rc), (unsigned long)err, text);
+        /* Under a protected prefix (Windows 10 1709+) access denied also means that this account may not create
+         * pipes there; the core, which cannot tell, may have reported the name as in use. */
+        if (err == ERROR_ACCESS_DENIED && prefix != NULL)
+            svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_START_FAILED,
+                          "%s is under ProtectedPrefix\\%s, where only %s may create pipes: if this service runs as "
+                          "another account, run it as that one or choose another PipeName",
+                          h->cfg.pipe_name, prefix,
+                          strcmp(prefix, "Administrators") == 0 ? "Administrators and SYSTEM" : prefix);
     }
     return rc;
 }
