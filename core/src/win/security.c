@@ -375,7 +375,9 @@ int ph__security_widen(PSECURITY_DESCRIPTOR strict, PSECURITY_DESCRIPTOR *wide, 
         *syserr = GetLastError();
         goto cleanup;
     }
-    out = LocalAlloc(LMEM_FIXED, size);
+    /* LocalAlloc, not HeapAlloc: the result is freed with LocalFree, like the descriptors the SDDL functions
+     * return, so callers free both the same way. */
+    out = LocalAlloc(LMEM_FIXED, size); /* cppcheck-suppress LocalAllocCalled */
     if (out == NULL) {
         *syserr = ERROR_NOT_ENOUGH_MEMORY;
         rc = PH_ENOMEM;
