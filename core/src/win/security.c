@@ -336,7 +336,8 @@ int ph__security_widen(PSECURITY_DESCRIPTOR strict, PSECURITY_DESCRIPTOR *wide, 
         *syserr = GetLastError();
         goto cleanup;
     }
-    /* Nothing to widen, and never a descriptor that lets everyone in: the checker refused these already. */
+    /* No DACL, or a NULL one, lets everyone in: nothing to widen, and never passed on (ph_sddl_check refuses
+     * both too). */
     if (!dacl_present || dacl == NULL) {
         *syserr = ERROR_INVALID_SECURITY_DESCR;
         rc = PH_EBADSDDL;
