@@ -14,7 +14,7 @@ typedef struct inst_opts {
     const char *name, *display, *description, *start, *account;
     const char **sets; /* "Name=Value", in command-line order */
     int nsets;
-    int no_failure_actions, start_now, configure_only, keep_config, keep_logs;
+    int no_failure_actions, start_now, configure_only, keep_config, keep_logs, no_protected_name;
 } inst_opts;
 
 static int is(const char *arg, const char *name)
@@ -67,6 +67,8 @@ static int parse(int argc, char **argv, const char *const *flags, const char *co
                 o->keep_config = 1;
             else if (is(name, "--keep-logs"))
                 o->keep_logs = 1;
+            else if (is(name, "--no-protected-name"))
+                o->no_protected_name = 1;
             continue;
         }
         for (f = values; *f && !known; f++)
@@ -134,6 +136,74 @@ static int account_name(const char *account, const wchar_t *service, wchar_t *ou
         return PH_EXIT_USAGE;
     }
     return 0;
+}
+
+/* The protected pipe-name prefix an account may create pipes under (Windows 10 1709 and later: see
+ * ph_pipe_name_normalize): LocalSystem is in the Administrators prefix's DACL, LocalService and NetworkService
+ * each have their own, a virtual account (NT SERVICE\NAME) is in none. NULL for none. */
+static const char *account_prefix(const char *account)
+{
+    if (account == NULL || equal_nocase(account, "LocalSystem"))
+        return "Administrators";
+    if (equal_nocase(account, "LocalService"))
+        return "LocalService";
+    if (equal_nocase(account, "NetworkService"))
+        return "NetworkService";
+    return NULL;
+}
+
+/* A new installation without a PipeName of its own (--set, or a kept configuration) serves the protected name
+ * of its account, \\.\pipe\ProtectedPrefix\<prefix>\NAME, NAME the service's name: then no other user can
+ * create the name first while the service is stopped, restarting or not yet started (FILE_FLAG_FIRST_PIPE_
+ * INSTANCE only stops them sharing it). The price: clients name the longer pipe (`pipehost ping --service NAME`
+ * finds it by itself). --no-protected-name keeps the plain default; an update keeps what it has, as moving the
+ * pipe would strand its clients; a virtual account has no prefix. The value goes to o's --set list (slots for
+ * it: parse allocates argc + 1) and cfg. Returns 0 or PH_EXIT_USAGE (printed). */
+static int default_protected_name(inst_opts *o, svc_config *cfg, int existed, char *setting, size_t size)
+{
+    const char *prefix = account_prefix(o->account);
+    svc_cfg_errors errs;
+
+    if (existed || o->configure_only || o->no_protected_name || (cfg->set_mask & (1u << SVC_V_PIPE_NAME)))
+        return 0;
+    if (prefix == NULL) {
+        printf("pipehost: a virtual account can create no pipe under a protected prefix: serving %s, which another "
+               "user could create while the service is not running (the client's server check still refuses them)\n",
+               cfg->pipe_name);
+        return 0;
+    }
+    memset(&errs, 0, sizeof(errs));
+    snprintf(setting, size, "PipeName=ProtectedPrefix\\%s\\%s", prefix, o->name);
+    if (svc_config_set_string(cfg, SVC_V_PIPE_NAME, setting + sizeof("PipeName=") - 1, "install", &errs) != 0) {
+        fprintf(stderr, "pipehost install: %s (give --set PipeName=... or --no-protected-name)\n",
+                errs.count ? errs.text[0] : "the protected pipe name does not fit");
+        return PH_EXIT_USAGE;
+    }
+    o->sets[o->nsets++] = setting;
+    printf("pipehost: serving %s: only %s can create a pipe under this prefix (Windows 10 1709 and later), so no "
+           "other user can take the name while the service is stopped; clients must use this name "
+           "(--no-protected-name keeps the plain one)\n",
+           cfg->pipe_name, equal_nocase(prefix, "Administrators") ? "Administrators and SYSTEM" : prefix);
+    return 0;
+}
+
+/* A PipeName under a protected prefix that the service's account may not create pipes under would fail every
+ * start (access denied on Windows 10 1709 and later): refused before anything changes. Returns 0 or
+ * PH_EXIT_USAGE (printed). */
+static int check_protected_name(const inst_opts *o, const svc_config *cfg, const wchar_t *account)
+{
+    const char *prefix = svc_pipe_protected_prefix(cfg->pipe_name), *mine = account_prefix(o->account);
+
+    if (prefix == NULL || o->configure_only || (mine != NULL && strcmp(prefix, mine) == 0))
+        return 0;
+    fprintf(stderr,
+            "pipehost install: PipeName %s is under ProtectedPrefix\\%s, where only %s can create pipes, but the "
+            "service would run as %ls: use %s, or another PipeName\n"
+            "pipehost install: nothing was installed or changed\n",
+            cfg->pipe_name, prefix, strcmp(prefix, "Administrators") == 0 ? "Administrators and SYSTEM" : prefix,
+            account, strcmp(prefix, "Administrators") == 0 ? "--account LocalSystem" :
+                     strcmp(prefix, "LocalService") == 0 ? "--account LocalService" : "--account NetworkService");
+    return PH_EXIT_USAGE;
 }
 
 /* Checks every --set Name=Value against the configuration already in force (or saved), with the service's own
@@ -420,7 +490,8 @@ static DWORD configure(inst_state *s)
 
 int svc_admin_install(int argc, char **argv, const ph_service_app *app)
 {
-    static const char *const flags[] = {"--no-failure-actions", "--start-now", "--configure-only", NULL};
+    static const char *const flags[] = {"--no-failure-actions", "--start-now", "--configure-only",
+                                        "--no-protected-name", NULL};
     static const char *const values[] = {"--name", "--service", "--display-name", "--description", "--start",
                                          "--account", "--set", "--set-unless-empty", NULL};
     inst_opts o;
@@ -428,6 +499,7 @@ int svc_admin_install(int argc, char **argv, const ph_service_app *app)
     svc_cfg_errors errs;
     wchar_t *wname = NULL, *wdisplay = NULL, *saved = NULL, *params = NULL;
     wchar_t exe[MAX_PATH + 1], binpath[MAX_PATH + 8], account[300];
+    char protected_setting[SVC_PIPE_NAME_SIZE + 16];
     SC_HANDLE scm = NULL, svc = NULL;
     SERVICE_STATUS_PROCESS st;
     inst_state ist;
@@ -497,6 +569,9 @@ int svc_admin_install(int argc, char **argv, const ph_service_app *app)
     if (restore)
         svc_config_load_key(saved, &cfg, &errs, &found);
     if ((code = check_sets(&o, &cfg, &errs)) != 0)
+        goto out;
+    if ((code = default_protected_name(&o, &cfg, existed, protected_setting, sizeof(protected_setting))) != 0 ||
+        (code = check_protected_name(&o, &cfg, account)) != 0)
         goto out;
     code = PH_ADMIN_FAILED;
 

@@ -215,6 +215,11 @@ static void print_config(const char *name, const svc_config *cfg, const svc_cfg_
         svc_config_value_text(cfg, (svc_value_id)i, text, sizeof(text));
         printf("  %-21s %-40s %s\n", d->name, text, (cfg->set_mask & (1u << i)) ? "registry" : "default");
     }
+    /* What MaxInstances means, said once: the running server's own pool= follows in its STATUS. */
+    svc_config_pool_text(cfg->max_instances, text, sizeof(text));
+    printf("  %-21s %-40s %s\n", "(pool)", text,
+           cfg->max_instances < SVC_UNLIMITED_INSTANCES ? "MaxInstances below 255: every instance created at start"
+                                                        : "MaxInstances 255");
     for (i = 0; i < errs->count && i < SVC_CFG_MAX_ERRORS; i++)
         printf("  ERROR: %s\n", errs->text[i]);
     if (errs->count > 0)

@@ -36,7 +36,11 @@ static void print_help(FILE *out, const ph_service_app *app)
             "          [--start auto|delayed-auto|demand] [--account LocalSystem|LocalService|NetworkService|virtual]\n"
             "          [--no-failure-actions] [--set Name=Value ...] [--start-now] [--configure-only]\n"
             "          [--set-unless-empty Name=Value ...] (for packages: nothing after = sets nothing)\n"
-            "      creates or updates the service (existing Parameters are kept unless --set changes them)\n"
+            "          [--no-protected-name]\n"
+            "      creates or updates the service (existing Parameters are kept unless --set changes them);\n"
+            "      a new service without a PipeName serves \\\\.\\pipe\\ProtectedPrefix\\<account>\\NAME, which\n"
+            "      no other user can create first (LocalSystem: Administrators; LocalService, NetworkService:\n"
+            "      their own; not for virtual accounts); --no-protected-name keeps the plain name\n"
             "  uninstall [--name NAME] [--keep-config] [--keep-logs]\n"
             "  status [--name NAME] [--framing message|length]\n"
             "                            the SCM's view, the effective configuration, the server's STATUS\n"
@@ -55,8 +59,12 @@ static void print_help(FILE *out, const ph_service_app *app)
         char opt[64];
         snprintf(opt, sizeof(opt), "%s %s", d->option, d->type == SVC_T_DWORD ? "N" : "TEXT");
         if (d->type == SVC_T_DWORD)
-            fprintf(out, "  %-27s %-21s REG_DWORD %lu..%lu %s\n", opt, d->name, (unsigned long)d->min,
-                    (unsigned long)d->max, d->unit);
+            fprintf(out, "  %-27s %-21s REG_DWORD %lu..%lu %s%s\n", opt, d->name, (unsigned long)d->min,
+                    (unsigned long)d->max, d->unit,
+                    d->never ? (d->max == SVC_INFINITE ? " (= never)" : " or 4294967295 (never)")
+                    : d->id == SVC_V_MAX_INSTANCES  ? " (255 = unlimited, below: a fixed pool)"
+                    : d->id == SVC_V_MAX_CONN_PER_USER ? " (0 = no limit)"
+                                                       : "");
         else
             fprintf(out, "  %-27s %-21s REG_SZ%s\n", opt, d->name,
                     d->id == SVC_V_LOG_FILE    ? " or REG_EXPAND_SZ"

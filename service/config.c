@@ -11,20 +11,23 @@
 /* One row per value. Ranges are inclusive. A DWORD out of range or a string that does not parse is refused:
  * the service never clamps, guesses or falls back to something weaker. */
 static const svc_value_def value_defs[SVC_V_COUNT] = {
-    {SVC_V_PIPE_NAME, "PipeName", "--pipe", SVC_T_STRING, 1, 265, "", 0},
-    {SVC_V_MAX_INSTANCES, "MaxInstances", "--max-instances", SVC_T_DWORD, 1, 255, "", 0},
-    {SVC_V_PENDING, "PendingInstances", "--pending-instances", SVC_T_DWORD, 1, 255, "", 0},
-    {SVC_V_THREADS, "Threads", "--threads", SVC_T_DWORD, 0, 64, "", 0},
-    {SVC_V_MAX_MESSAGE, "MaxMessageBytes", "--max-message", SVC_T_DWORD, 1, 64u * 1024 * 1024, "bytes", 1},
-    {SVC_V_IDLE_TIMEOUT, "IdleTimeoutMs", "--idle-timeout", SVC_T_DWORD, 100, SVC_INFINITE, "ms", 1},
-    {SVC_V_WRITE_TIMEOUT, "WriteTimeoutMs", "--write-timeout", SVC_T_DWORD, 100, 3600000, "ms", 1},
-    {SVC_V_DRAIN_TIMEOUT, "DrainTimeoutMs", "--drain-timeout", SVC_T_DWORD, 0, 300000, "ms", 1},
-    {SVC_V_PRESHUTDOWN, "PreshutdownTimeoutMs", "--preshutdown-timeout", SVC_T_DWORD, 1000, 3600000, "ms", 0},
-    {SVC_V_SDDL, "Sddl", "--sddl", SVC_T_STRING, 1, 4096, "", 0},
-    {SVC_V_LOG_LEVEL, "LogLevel", "--log-level", SVC_T_STRING, 1, 16, "", 1},
-    {SVC_V_LOG_FILE, "LogFile", "--log-file", SVC_T_STRING, 4, 1024, "", 0},
-    {SVC_V_LOG_MAX_BYTES, "LogMaxBytes", "--log-max-bytes", SVC_T_DWORD, 16384, 1024u * 1024 * 1024, "bytes", 1},
-    {SVC_V_FRAMING, "Framing", "--framing", SVC_T_STRING, 1, 16, "", 0},
+    {SVC_V_PIPE_NAME, "PipeName", "--pipe", SVC_T_STRING, 1, 265, "", 0, 0},
+    {SVC_V_MAX_INSTANCES, "MaxInstances", "--max-instances", SVC_T_DWORD, 1, 255, "", 0, 0},
+    {SVC_V_PENDING, "PendingInstances", "--pending-instances", SVC_T_DWORD, 1, 255, "", 0, 0},
+    {SVC_V_THREADS, "Threads", "--threads", SVC_T_DWORD, 0, 64, "", 0, 0},
+    {SVC_V_MAX_MESSAGE, "MaxMessageBytes", "--max-message", SVC_T_DWORD, 1, 64u * 1024 * 1024, "bytes", 1, 0},
+    {SVC_V_IDLE_TIMEOUT, "IdleTimeoutMs", "--idle-timeout", SVC_T_DWORD, 100, SVC_INFINITE, "ms", 1, 1},
+    {SVC_V_WRITE_TIMEOUT, "WriteTimeoutMs", "--write-timeout", SVC_T_DWORD, 100, 3600000, "ms", 1, 0},
+    {SVC_V_DRAIN_TIMEOUT, "DrainTimeoutMs", "--drain-timeout", SVC_T_DWORD, 0, 300000, "ms", 1, 0},
+    {SVC_V_PRESHUTDOWN, "PreshutdownTimeoutMs", "--preshutdown-timeout", SVC_T_DWORD, 1000, 3600000, "ms", 0, 0},
+    {SVC_V_SDDL, "Sddl", "--sddl", SVC_T_STRING, 1, 4096, "", 0, 0},
+    {SVC_V_LOG_LEVEL, "LogLevel", "--log-level", SVC_T_STRING, 1, 16, "", 1, 0},
+    {SVC_V_LOG_FILE, "LogFile", "--log-file", SVC_T_STRING, 4, 1024, "", 0, 0},
+    {SVC_V_LOG_MAX_BYTES, "LogMaxBytes", "--log-max-bytes", SVC_T_DWORD, 16384, 1024u * 1024 * 1024, "bytes", 1, 0},
+    {SVC_V_FRAMING, "Framing", "--framing", SVC_T_STRING, 1, 16, "", 0, 0},
+    {SVC_V_FIRST_REQUEST_TIMEOUT, "FirstRequestTimeoutMs", "--first-request-timeout-ms", SVC_T_DWORD, 100, 3600000,
+     "ms", 1, 1},
+    {SVC_V_MAX_CONN_PER_USER, "MaxConnectionsPerUser", "--max-connections-per-user", SVC_T_DWORD, 0, 255, "", 1, 0},
 };
 
 static int ascii_lower(int c)
@@ -77,14 +80,17 @@ static char *dup_str(const char *s)
 
 void svc_config_init(svc_config *cfg, const char *default_pipe)
 {
+    ph_server_config core;
     ph_limits lim;
 
     memset(cfg, 0, sizeof(*cfg));
     if (default_pipe == NULL || ph_pipe_name_normalize(default_pipe, cfg->pipe_name, sizeof(cfg->pipe_name)) != 0)
         (void)ph_pipe_name_normalize("pipehost", cfg->pipe_name, sizeof(cfg->pipe_name));
+    /* The pool's defaults are the core's (a fixed pool or unlimited, and its size), so the service follows it. */
+    ph_server_config_init(&core);
     ph_limits_init(&lim);
-    cfg->max_instances = PH_DEFAULT_MAX_INSTANCES; /* a fixed pool (pipehost.h) */
-    cfg->pending_instances = 4;
+    cfg->max_instances = core.max_instances;
+    cfg->pending_instances = core.pending_instances;
     cfg->threads = 0;
     cfg->max_message_bytes = (uint32_t)lim.max_message_bytes;
     cfg->idle_timeout_ms = lim.idle_timeout_ms;
@@ -96,6 +102,8 @@ void svc_config_init(svc_config *cfg, const char *default_pipe)
     cfg->log_file = NULL;
     cfg->log_max_bytes = 10u * 1024 * 1024;
     cfg->framing = PH_FRAMING_MESSAGE;
+    cfg->first_request_timeout_ms = lim.first_request_timeout_ms;
+    cfg->max_connections_per_user = lim.max_connections_per_user;
     cfg->set_mask = 0;
 }
 
@@ -224,6 +232,9 @@ static void range_text(const svc_value_def *def, char *out, size_t size)
     if (def->max == SVC_INFINITE)
         snprintf(out, size, "%lu..%lu %s (%lu = never)", (unsigned long)def->min, (unsigned long)def->max, def->unit,
                  (unsigned long)SVC_INFINITE);
+    else if (def->never)
+        snprintf(out, size, "%lu..%lu %s, or %lu (never)", (unsigned long)def->min, (unsigned long)def->max,
+                 def->unit, (unsigned long)SVC_INFINITE);
     else
         snprintf(out, size, "%lu..%lu%s%s", (unsigned long)def->min, (unsigned long)def->max, def->unit[0] ? " " : "",
                  def->unit);
@@ -236,7 +247,7 @@ int svc_config_set_dword(svc_config *cfg, svc_value_id id, uint32_t value, const
 
     if (def == NULL || def->type != SVC_T_DWORD)
         return PH_EINVAL;
-    if (value < def->min || value > def->max) {
+    if ((value < def->min || value > def->max) && !(def->never && value == SVC_INFINITE)) {
         range_text(def, range, sizeof(range));
         svc_cfg_error(errs, id, source, "accepted range %s, given %lu", range, (unsigned long)value);
         return PH_EINVAL;
@@ -251,6 +262,8 @@ int svc_config_set_dword(svc_config *cfg, svc_value_id id, uint32_t value, const
     case SVC_V_DRAIN_TIMEOUT: cfg->drain_timeout_ms = value; break;
     case SVC_V_PRESHUTDOWN: cfg->preshutdown_timeout_ms = value; break;
     case SVC_V_LOG_MAX_BYTES: cfg->log_max_bytes = value; break;
+    case SVC_V_FIRST_REQUEST_TIMEOUT: cfg->first_request_timeout_ms = value; break;
+    case SVC_V_MAX_CONN_PER_USER: cfg->max_connections_per_user = value; break;
     case SVC_V_PIPE_NAME:
     case SVC_V_SDDL:
     case SVC_V_LOG_LEVEL:
@@ -364,7 +377,9 @@ int svc_config_set_string(svc_config *cfg, svc_value_id id, const char *value, c
         if (ph_pipe_name_normalize(value, full, sizeof(full)) != 0) {
             svc_cfg_error(errs, id, source,
                           "accepted a local pipe name, bare (\"pipehost\") or full (\"\\\\.\\pipe\\pipehost\"), "
-                          "1..%d characters without '\\' or '/', given \"%s\"", PH_PIPE_NAME_MAX, show);
+                          "1..%d characters without '\\' or '/' except after a protected prefix "
+                          "(\"ProtectedPrefix\\Administrators\\NAME\", or LocalService or NetworkService "
+                          "instead of Administrators), given \"%s\"", PH_PIPE_NAME_MAX, show);
             return PH_EINVAL;
         }
         memcpy(cfg->pipe_name, full, strlen(full) + 1);
@@ -421,6 +436,8 @@ int svc_config_set_string(svc_config *cfg, svc_value_id id, const char *value, c
     case SVC_V_DRAIN_TIMEOUT:
     case SVC_V_PRESHUTDOWN:
     case SVC_V_LOG_MAX_BYTES:
+    case SVC_V_FIRST_REQUEST_TIMEOUT:
+    case SVC_V_MAX_CONN_PER_USER:
     case SVC_V_COUNT:
         return PH_EINVAL;
     }
@@ -470,7 +487,7 @@ int svc_config_set_text(svc_config *cfg, svc_value_id id, const char *text, cons
         return PH_EINVAL;
     if (def->type == SVC_T_STRING)
         return svc_config_set_string(cfg, id, text, source, errs);
-    if (def->max == SVC_INFINITE && (equal_nocase(text, "never") || equal_nocase(text, "infinite")))
+    if (def->never && (equal_nocase(text, "never") || equal_nocase(text, "infinite")))
         return svc_config_set_dword(cfg, id, SVC_INFINITE, source, errs);
     if (svc_parse_dword(text, &v) != 0) {
         shown(show, sizeof(show), text);
@@ -564,6 +581,8 @@ void svc_config_limits(const svc_config *cfg, ph_limits *out)
     out->idle_timeout_ms = cfg->idle_timeout_ms;
     out->write_timeout_ms = cfg->write_timeout_ms;
     out->drain_timeout_ms = cfg->drain_timeout_ms;
+    out->first_request_timeout_ms = cfg->first_request_timeout_ms;
+    out->max_connections_per_user = cfg->max_connections_per_user;
 }
 
 void svc_config_server(const svc_config *cfg, ph_server_config *out)
@@ -581,6 +600,7 @@ void svc_config_server(const svc_config *cfg, ph_server_config *out)
 
 void svc_config_value_text(const svc_config *cfg, svc_value_id id, char *out, size_t size)
 {
+    const svc_value_def *def;
     uint32_t v = 0;
     static const char *const levels[] = {"error", "warn", "info", "debug"};
 
@@ -601,12 +621,42 @@ void svc_config_value_text(const svc_config *cfg, svc_value_id id, char *out, si
     case SVC_V_DRAIN_TIMEOUT: v = cfg->drain_timeout_ms; break;
     case SVC_V_PRESHUTDOWN: v = cfg->preshutdown_timeout_ms; break;
     case SVC_V_LOG_MAX_BYTES: v = cfg->log_max_bytes; break;
+    case SVC_V_FIRST_REQUEST_TIMEOUT: v = cfg->first_request_timeout_ms; break;
+    case SVC_V_MAX_CONN_PER_USER: v = cfg->max_connections_per_user; break;
     case SVC_V_COUNT: snprintf(out, size, "?"); return;
     }
-    if (id == SVC_V_IDLE_TIMEOUT && v == SVC_INFINITE)
+    def = svc_value_by_id(id);
+    if (def != NULL && def->never && v == SVC_INFINITE)
         snprintf(out, size, "never");
     else
         snprintf(out, size, "%lu", (unsigned long)v);
+}
+
+const char *svc_pipe_protected_prefix(const char *pipe_name)
+{
+    static const char *const accounts[] = {"Administrators", "LocalService", "NetworkService"};
+    static const char head[] = PH_PIPE_PREFIX "ProtectedPrefix\\";
+    char full[SVC_PIPE_NAME_SIZE];
+    size_t i, n;
+
+    /* Normalised first: the prefix's words then have one spelling, and a name that is not one is no name. */
+    if (pipe_name == NULL || ph_pipe_name_normalize(pipe_name, full, sizeof(full)) != 0 ||
+        strncmp(full, head, sizeof(head) - 1) != 0)
+        return NULL;
+    for (i = 0; i < sizeof(accounts) / sizeof(accounts[0]); i++) {
+        n = strlen(accounts[i]);
+        if (strncmp(full + sizeof(head) - 1, accounts[i], n) == 0 && full[sizeof(head) - 1 + n] == '\\')
+            return accounts[i];
+    }
+    return NULL;
+}
+
+void svc_config_pool_text(uint32_t max_instances, char *out, size_t size)
+{
+    if (max_instances >= SVC_UNLIMITED_INSTANCES)
+        snprintf(out, size, "unlimited");
+    else
+        snprintf(out, size, "fixed %lu", (unsigned long)max_instances);
 }
 
 void svc_config_diff(const svc_config *a, const svc_config *b, svc_config_diff_fn fn, void *ctx)

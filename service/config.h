@@ -25,6 +25,8 @@ typedef enum svc_value_id {
     SVC_V_LOG_FILE,         /* LogFile           --log-file           string (REG_EXPAND_SZ too), absolute */
     SVC_V_LOG_MAX_BYTES,    /* LogMaxBytes       --log-max-bytes      DWORD 16384..1073741824 */
     SVC_V_FRAMING,          /* Framing           --framing            string: message|length */
+    SVC_V_FIRST_REQUEST_TIMEOUT, /* FirstRequestTimeoutMs --first-request-timeout-ms DWORD 100..3600000 or never */
+    SVC_V_MAX_CONN_PER_USER,     /* MaxConnectionsPerUser --max-connections-per-user DWORD 0..255 (0 = no limit) */
     SVC_V_COUNT
 } svc_value_id;
 
@@ -38,6 +40,7 @@ typedef struct svc_value_def {
     uint32_t min, max;    /* DWORD: accepted range; string: accepted length in characters */
     const char *unit;     /* for messages: "bytes", "ms", "" */
     int live;             /* 1 = PARAMCHANGE applies it to a running service; 0 = needs a restart */
+    int never;            /* DWORD: 1 = SVC_INFINITE ("never") is accepted too, also when max is below it */
 } svc_value_def;
 
 /* The definition of a value by id, by registry name (case-insensitive, as the registry is) or by option
@@ -72,6 +75,8 @@ typedef struct svc_config {
     char *log_file;  /* malloc'd, UTF-8; NULL = the default (service: %ProgramData%\pipehost\<name>.log) */
     uint32_t log_max_bytes;
     ph_framing framing; /* how requests and responses are delimited on the pipe; a restart applies it */
+    uint32_t first_request_timeout_ms; /* SVC_INFINITE = never */
+    uint32_t max_connections_per_user; /* 0 = no limit */
     unsigned set_mask; /* bit (1u << id) for each value given explicitly */
     svc_verb_sddl *verb_sddls; /* malloc'd array; NULL when no verb is restricted */
     unsigned verb_sddl_count;
@@ -120,8 +125,19 @@ void svc_cfg_error_verb(svc_cfg_errors *errs, unsigned kind, const char *verb, c
 /* Sets a value from command-line text: DWORDs in decimal or 0x hex (timeouts also "never" where allowed). */
 int svc_config_set_text(svc_config *cfg, svc_value_id id, const char *text, const char *source, svc_cfg_errors *errs);
 /* Checks the rules between values (PendingInstances <= MaxInstances, PreshutdownTimeoutMs > DrainTimeoutMs).
- * Returns 0 or PH_EINVAL with errors recorded. */
+ * Returns 0 or PH_EINVAL with errors recorded. (Sddl against MaxInstances is svc_config_check_sddl's, on
+ * Windows: the SDDL rules are the core's.) */
 int svc_config_check(const svc_config *cfg, svc_cfg_errors *errs);
+
+/* The protected prefix a full pipe name is under ("\\.\pipe\ProtectedPrefix\Administrators\x" ->
+ * "Administrators"; also "LocalService", "NetworkService"), or NULL. Since Windows 10 1709 only Administrators
+ * and SYSTEM, LocalService, or NetworkService respectively may create a pipe there (see ph_pipe_name_normalize). */
+const char *svc_pipe_protected_prefix(const char *pipe_name);
+
+/* MaxInstances below 255 is a fixed pool of that many instances, all created at start; 255 is unlimited. */
+#define SVC_UNLIMITED_INSTANCES 255u
+/* "fixed N" or "unlimited", as STATUS and `pipehost status` show the pool. */
+void svc_config_pool_text(uint32_t max_instances, char *out, size_t size);
 
 /* The exit code for a refused configuration: PH_EXIT_USAGE when the command line itself is wrong,
  * PH_EXIT_SECURITY when only security descriptors (Sddl, the per-verb ones) were refused, else PH_EXIT_CONFIG. */

@@ -88,11 +88,15 @@ static void apply_value(svc_config *cfg, const wchar_t *wname, DWORD type, const
     def = name ? svc_value_by_name(name) : NULL;
     if (def == NULL) {
         /* An unknown name is most likely a typo: applying the default instead would be a guess. */
-        svc_cfg_error_other(errs,
-                            "unknown configuration value \"%s\" (registry): accepted names are PipeName, MaxInstances, "
-                            "PendingInstances, Threads, MaxMessageBytes, IdleTimeoutMs, WriteTimeoutMs, "
-                            "DrainTimeoutMs, PreshutdownTimeoutMs, Sddl, LogLevel, LogFile, LogMaxBytes, Framing",
-                            name ? (name[0] ? name : "(Default)") : "?");
+        char names[400];
+        size_t used = 0;
+        unsigned i;
+        names[0] = '\0';
+        for (i = 0; i < SVC_V_COUNT && used < sizeof(names); i++)
+            used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s", i ? ", " : "",
+                                     svc_value_by_id((svc_value_id)i)->name);
+        svc_cfg_error_other(errs, "unknown configuration value \"%s\" (registry): accepted names are %s",
+                            name ? (name[0] ? name : "(Default)") : "?", names);
         free(name);
         return;
     }
@@ -258,11 +262,19 @@ int svc_config_check_sddl(const svc_config *cfg, svc_cfg_errors *errs)
     unsigned i;
     int rc = 0, r;
 
-    /* No Sddl: the core's default, which the core's own tests pass through the same checker. */
+    /* No Sddl: the core's default, which the core's own tests pass through the same checker. A fixed pool
+     * (MaxInstances below 255) may grant anyone FILE_CREATE_PIPE_INSTANCE: with all its instances created,
+     * nobody can add one. An unlimited pool may not. */
     if (cfg->sddl != NULL) {
-        r = ph_sddl_check(cfg->sddl, PH_SDDL_PIPE, why, sizeof(why));
+        int fixed = cfg->max_instances < SVC_UNLIMITED_INSTANCES;
+        r = ph_sddl_check(cfg->sddl, fixed ? PH_SDDL_PIPE_FIXED : PH_SDDL_PIPE, why, sizeof(why));
         if (r == PH_ENOMEM)
             svc_cfg_error_other(errs, "out of memory checking Sddl");
+        else if (r != 0 && !fixed && ph_sddl_check(cfg->sddl, PH_SDDL_PIPE_FIXED, NULL, 0) == 0)
+            svc_cfg_error(errs, SVC_V_SDDL, "with MaxInstances",
+                          "given \"%.120s\", refused with MaxInstances %lu (an unlimited pool; a fixed pool is "
+                          "MaxInstances 1..254): %s",
+                          cfg->sddl, (unsigned long)cfg->max_instances, why);
         else if (r != 0)
             svc_cfg_error(errs, SVC_V_SDDL, "check", "given \"%.120s\", refused: %s", cfg->sddl, why);
         rc = r != 0 ? PH_EINVAL : rc;

@@ -16,8 +16,10 @@ int svc_config_load_registry(const wchar_t *service, svc_config *cfg, svc_cfg_er
 /* The same for any key under HKLM (path relative to it), e.g. a configuration saved by `uninstall --keep-config`. */
 int svc_config_load_key(const wchar_t *path, svc_config *cfg, svc_cfg_errors *errs, int *found);
 
-/* Sddl must pass the core's ph_sddl_check for a pipe, and each per-verb descriptor ph_sddl_check for
- * AccessCheck. Returns 0 or PH_EINVAL with an error naming the value and the checker's reason. */
+/* Sddl must pass the core's ph_sddl_check for a pipe (PH_SDDL_PIPE_FIXED when MaxInstances is below 255, a
+ * fixed pool; PH_SDDL_PIPE for 255, unlimited), and each per-verb descriptor ph_sddl_check for AccessCheck.
+ * Returns 0 or PH_EINVAL with an error naming the value and the checker's reason (and, for a descriptor only
+ * a fixed pool may have, MaxInstances). */
 int svc_config_check_sddl(const svc_config *cfg, svc_cfg_errors *errs);
 
 #endif /* PH_SVC_CONFIG_WIN_H */

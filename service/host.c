@@ -101,6 +101,7 @@ static int start_server(svc_host *h)
     rc = ph_router_new(&h->router);
     if (rc == 0) {
         h->verbs.service_name = h->service_utf8;
+        h->verbs.max_instances = h->cfg.max_instances;
         rc = svc_verbs_register(h->router, &h->verbs);
     }
     if (rc == 0 && h->app->extend != NULL) {
@@ -135,6 +136,7 @@ static int start_server(svc_host *h)
     rc = ph_server_start(h->server);
     if (rc != 0) {
         DWORD err = ph_server_syserror(h->server);
+        const char *prefix = svc_pipe_protected_prefix(h->cfg.pipe_name);
         char text[256];
         ph_syserror_text(err, text, sizeof(text));
         if (rc == PH_EBADSDDL)
@@ -145,6 +147,14 @@ static int start_server(svc_host *h)
         else if (rc != PH_EADDRINUSE) /* a name in use is logged by the core ("… is already in use"): said once */
             svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_START_FAILED, "cannot serve %s: %s (%s; Win32 error %lu: %s)",
                           h->cfg.pipe_name, ph_strerror(rc), ph_err_name(rc), (unsigned long)err, text);
+        /* Under a protected prefix (Windows 10 1709+) access denied also means that this account may not create
+         * pipes there; the core, which cannot tell, may have reported the name as in use. */
+        if (err == ERROR_ACCESS_DENIED && prefix != NULL)
+            svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_START_FAILED,
+                          "%s is under ProtectedPrefix\\%s, where only %s may create pipes: if this service runs as "
+                          "another account, run it as that one or choose another PipeName",
+                          h->cfg.pipe_name, prefix,
+                          strcmp(prefix, "Administrators") == 0 ? "Administrators and SYSTEM" : prefix);
     }
     return rc;
 }
@@ -242,6 +252,8 @@ static void reload(svc_host *h)
     h->cfg.idle_timeout_ms = fresh.idle_timeout_ms;
     h->cfg.write_timeout_ms = fresh.write_timeout_ms;
     h->cfg.drain_timeout_ms = fresh.drain_timeout_ms;
+    h->cfg.first_request_timeout_ms = fresh.first_request_timeout_ms;
+    h->cfg.max_connections_per_user = fresh.max_connections_per_user;
     h->cfg.log_level = fresh.log_level;
     h->cfg.log_max_bytes = fresh.log_max_bytes;
     svc_log_set_level(h->log, fresh.log_level);

@@ -80,6 +80,18 @@ static ph_handler_result status_reply(ph_response *resp, const ph_server *server
     /* The service host's own keys: how many PARAMCHANGEs it handled and the last outcome. */
     if (rc == 0 && v != NULL)
         rc = ph_response_appendf(resp, "reloads=%lu\nreload_result=%s\n", reloads, result);
+    /* Keys added later come after all of the above, so every earlier key keeps its place. */
+    if (rc == 0)
+        rc = ph_response_appendf(resp, "first_request_timeout_ms=%lu\nmax_connections_per_user=%lu\n",
+                                 (unsigned long)lim.first_request_timeout_ms,
+                                 (unsigned long)lim.max_connections_per_user);
+    /* The pool the server was configured with (a restart applies a change): "fixed N" or "unlimited". Known
+     * to the service host, which holds the configuration; a server of a host program's own leaves it out. */
+    if (rc == 0 && v != NULL && v->max_instances != 0) {
+        char pool[32];
+        svc_config_pool_text(v->max_instances, pool, sizeof(pool));
+        rc = ph_response_appendf(resp, "pool=%s\n", pool);
+    }
     if (rc != 0)
         ph_response_err(resp, "internal", "out of memory building the status");
     return PH_REPLY;

@@ -4,6 +4,8 @@
 
 #include <pipehost/pipehost.h>
 
+#include "config.h"
+
 #include <stdint.h>
 
 #include <windows.h>
@@ -13,6 +15,7 @@ typedef struct svc_verbs {
     ph_server *server;
     uint64_t started_ms;       /* monotonic ms at start, for uptime_ms */
     const char *service_name;  /* UTF-8; "" in console mode */
+    uint32_t max_instances;    /* the pool the server was started with (STATUS's pool=), set once before it starts */
     SRWLOCK lock;              /* guards the two fields below: PARAMCHANGE writes them, STATUS reads them */
     unsigned long reloads;     /* PARAMCHANGE requests handled, accepted or refused */
     char reload_result[400];   /* the last one's outcome: "ok: …" or "refused: …"; "" before the first */

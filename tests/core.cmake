@@ -42,6 +42,7 @@ if(WIN32)
       test_squat         # 5: anti-squatting: first instance, name in use
       test_security      # 6, 7: remote rejection; SDDL read back from the live pipe, bad SDDL
       test_sddl          # the one SDDL checker: refused and accepted descriptors, used at start
+      test_widen         # the fixed pool's widened DACL: built, applied to a live pipe, checked with AccessCheck
       test_authz         # per-verb authorization: AccessCheck of the client before the verb
       test_verify        # the client verifies the server's account (squatting)
       test_identity      # 8: client pid, session, SID

@@ -61,6 +61,10 @@ int ph_limits_validate(const ph_limits *limits)
         return PH_EINVAL;
     if (limits->drain_timeout_ms == PH_INFINITE)
         return PH_EINVAL; /* a stop must be bounded */
+    if (limits->first_request_timeout_ms == 0)
+        return PH_EINVAL; /* like the other timeouts: 0 would close every new connection at once */
+    if (limits->max_connections_per_user > 255)
+        return PH_EINVAL;
     return 0;
 }
 

@@ -28,6 +28,8 @@ START_TEST(defaults)
     ck_assert_uint_eq(cfg.limits.idle_timeout_ms, 120000);
     ck_assert_uint_eq(cfg.limits.write_timeout_ms, 10000);
     ck_assert_uint_eq(cfg.limits.drain_timeout_ms, 5000);
+    ck_assert_uint_eq(cfg.limits.first_request_timeout_ms, 10000);
+    ck_assert_uint_eq(cfg.limits.max_connections_per_user, 64);
     ph_limits_init(&l);
     ck_assert_int_eq(memcmp(&l, &cfg.limits, sizeof(l)), 0);
     ck_assert_int_eq(ph_limits_validate(&l), 0);
@@ -65,6 +67,21 @@ START_TEST(ranges)
     ck_assert_int_eq(ph_limits_validate(&l), PH_EINVAL);
     l.drain_timeout_ms = 0;
     ck_assert_int_eq(ph_limits_validate(&l), 0);
+    /* The first request's deadline: never 0 (every new connection would close at once), "never" allowed. */
+    ph_limits_init(&l);
+    l.first_request_timeout_ms = 0;
+    ck_assert_int_eq(ph_limits_validate(&l), PH_EINVAL);
+    l.first_request_timeout_ms = 1;
+    ck_assert_int_eq(ph_limits_validate(&l), 0);
+    l.first_request_timeout_ms = PH_INFINITE;
+    ck_assert_int_eq(ph_limits_validate(&l), 0);
+    /* Connections per user: 0 (no limit) .. 255. */
+    l.max_connections_per_user = 0;
+    ck_assert_int_eq(ph_limits_validate(&l), 0);
+    l.max_connections_per_user = 255;
+    ck_assert_int_eq(ph_limits_validate(&l), 0);
+    l.max_connections_per_user = 256;
+    ck_assert_int_eq(ph_limits_validate(&l), PH_EINVAL);
     ck_assert_int_eq(ph_limits_validate(NULL), PH_EINVAL);
 }
 END_TEST

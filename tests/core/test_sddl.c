@@ -82,6 +82,30 @@ START_TEST(accepts_safe_descriptors)
 }
 END_TEST
 
+/* A fixed pool (PH_SDDL_PIPE_FIXED) may grant anyone FILE_CREATE_PIPE_INSTANCE, in every spelling (0x4,
+ * GENERIC_WRITE, the widened default's 0x12019f): with all its instances created nobody can add one. The
+ * unlimited pool (PH_SDDL_PIPE) still refuses it, saying so. WRITE_DAC and WRITE_OWNER stay refused for both,
+ * GENERIC_ALL included (it holds them). */
+START_TEST(fixed_pool_accepts_instance_creation)
+{
+    accepted("D:P(A;;GA;;;SY)(A;;GW;;;AU)", PH_SDDL_PIPE_FIXED);
+    accepted("D:P(A;;GA;;;SY)(A;;GRGW;;;AU)", PH_SDDL_PIPE_FIXED);
+    accepted("D:P(A;;GA;;;SY)(A;;0x4;;;BU)", PH_SDDL_PIPE_FIXED);
+    accepted("D:P(D;;GA;;;NU)(A;;GA;;;SY)(A;;GA;;;BA)(A;;GA;;;OW)(A;;0x12019f;;;AU)", PH_SDDL_PIPE_FIXED);
+    accepted(PH_DEFAULT_SDDL, PH_SDDL_PIPE_FIXED);
+    refused("D:P(A;;GA;;;SY)(A;;GW;;;AU)", PH_SDDL_PIPE, "accepted only for a fixed pool");
+    refused("D:P(A;;GA;;;SY)(A;;0x12019f;;;AU)", PH_SDDL_PIPE, "GENERIC_WRITE includes it");
+    refused("D:P(A;;GA;;;SY)(A;;WD;;;AU)", PH_SDDL_PIPE_FIXED, "WRITE_DAC");
+    refused("D:P(A;;GA;;;SY)(A;;WO;;;AU)", PH_SDDL_PIPE_FIXED, "WRITE_OWNER");
+    refused("D:P(A;;GA;;;SY)(A;;GA;;;AU)", PH_SDDL_PIPE_FIXED, "WRITE_DAC, WRITE_OWNER");
+    refused("D:P(A;;GA;;;SY)(A;;GWWD;;;WD)", PH_SDDL_PIPE_FIXED, "to S-1-1-0");
+    /* The other rules are the same for both uses. */
+    refused("D:NO_ACCESS_CONTROL", PH_SDDL_PIPE_FIXED, "NULL DACL");
+    refused("D:P", PH_SDDL_PIPE_FIXED, "DACL is empty");
+    refused("O:SYG:SY", PH_SDDL_PIPE_FIXED, "no DACL");
+}
+END_TEST
+
 START_TEST(bad_arguments)
 {
     char why[8];
@@ -138,6 +162,9 @@ Suite *ph_test_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("accepts_safe_descriptors");
     tcase_add_test(tc, accepts_safe_descriptors);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("fixed_pool_accepts_instance_creation");
+    tcase_add_test(tc, fixed_pool_accepts_instance_creation);
     suite_add_tcase(s, tc);
     tc = tcase_create("bad_arguments");
     tcase_add_test(tc, bad_arguments);

@@ -1,4 +1,4 @@
-/* test_squat.c — behaviour 5: anti-squatting — the first instance claims the name; a name in use fails start clearly. */
+/* test_squat.c — behaviour 5: anti-squatting — the first instance claims the name; a name in use fails start clearly; protected-prefix names. */
 #include "coretest.h"
 
 #include <stdio.h>
@@ -6,7 +6,7 @@
 
 static wchar_t *wide(const char *name, wchar_t *out, size_t size)
 {
-    char full[CT_NAME_MAX + 16];
+    char full[sizeof(PH_PIPE_PREFIX) + PH_PIPE_NAME_MAX];
     size_t i;
 
     ck_assert_int_eq(ph_pipe_name_normalize(name, full, sizeof(full)), 0);
@@ -187,6 +187,92 @@ START_TEST(raw_first_instance_on_served_name_denied)
 }
 END_TEST
 
+/* A name under a protected prefix is served and reached like any other, bare or full, the prefix's words in any
+ * case; a second server on it is refused as usual. Wine does not restrict who may create a pipe under
+ * ProtectedPrefix\Administrators (WINE.md): here that is an ordinary name, so this shows both sides use it;
+ * that only Administrators and SYSTEM can create it is protected_prefix_refuses_users, on Windows. */
+START_TEST(protected_prefix_name_served)
+{
+    char base[CT_NAME_MAX], name[CT_NAME_MAX + 40], full[CT_NAME_MAX + 64], other_case[CT_NAME_MAX + 64];
+    ph_server_config cfg;
+    ct_ctx ctx;
+    ph_server *s, *second = NULL;
+    ph_client *c;
+
+    ct_ctx_init(&ctx);
+    ct_config(&cfg, base, sizeof(base), "squat-prot", &ctx, NULL);
+    snprintf(name, sizeof(name), "ProtectedPrefix\\Administrators\\%s", base);
+    snprintf(full, sizeof(full), "\\\\.\\pipe\\ProtectedPrefix\\Administrators\\%s", base);
+    snprintf(other_case, sizeof(other_case), "\\\\.\\PIPE\\protectedprefix\\ADMINISTRATORS\\%s", base);
+    cfg.pipe_name = name;
+    s = ct_start(&cfg, &ctx);
+    ck_assert_str_eq(ph_server_pipe_name(s), full);
+    c = ct_connect(name);
+    ct_expect_str(c, "bare", "bare");
+    ph_client_free(c);
+    c = ct_connect(full);
+    ct_expect_str(c, "full", "full");
+    ph_client_free(c);
+    c = ct_connect(other_case);
+    ct_expect_str(c, "any case", "any case");
+    ph_client_free(c);
+    /* The plain name is another pipe, which nobody serves. */
+    ck_assert(ct_pipe_gone(base));
+    ck_assert_int_eq(ph_server_new(&cfg, &second), 0);
+    ck_assert_int_eq(ph_server_start(second), PH_EADDRINUSE);
+    ph_server_free(second);
+    ph_server_free(s);
+    ck_assert(ct_pipe_gone(name));
+    ct_ctx_free(&ctx);
+}
+END_TEST
+
+/* The system's side, Windows 10 1709 and later: an ordinary user (Administrators and SYSTEM deny-only) cannot
+ * create a pipe under ProtectedPrefix\Administrators, so cannot take such a name first. */
+START_TEST(protected_prefix_refuses_users)
+{
+    typedef LONG(WINAPI * rtl_get_version_fn)(OSVERSIONINFOW *);
+    char base[CT_NAME_MAX], name[CT_NAME_MAX + 40];
+    wchar_t wname[CT_NAME_MAX + 64];
+    unsigned char admins[SECURITY_MAX_SID_SIZE], system[SECURITY_MAX_SID_SIZE];
+    DWORD size = sizeof(admins), err;
+    SID_AND_ATTRIBUTES disable[2];
+    HANDLE process = NULL, restricted = NULL, h;
+    OSVERSIONINFOW v;
+    rtl_get_version_fn get_version;
+
+    if (ph_test_on_wine())
+        ph_test_skip("Wine does not restrict who creates pipes under ProtectedPrefix\\ (WINE.md); Windows 10 1709+ does");
+    memset(&v, 0, sizeof(v));
+    v.dwOSVersionInfoSize = sizeof(v);
+    get_version = (rtl_get_version_fn)(void (*)(void))GetProcAddress(GetModuleHandleW(L"ntdll.dll"), "RtlGetVersion");
+    if (get_version == NULL || get_version(&v) != 0 || v.dwMajorVersion < 10 || v.dwBuildNumber < 16299)
+        ph_test_skip("the protected prefixes exist from Windows 10 1709 (build 16299) on");
+    ph_test_pipe_name(base, sizeof(base), "squat-protuser");
+    snprintf(name, sizeof(name), "ProtectedPrefix\\Administrators\\%s", base);
+    ck_assert(CreateWellKnownSid(WinBuiltinAdministratorsSid, NULL, admins, &size));
+    size = sizeof(system);
+    ck_assert(CreateWellKnownSid(WinLocalSystemSid, NULL, system, &size));
+    disable[0].Sid = admins;
+    disable[0].Attributes = 0;
+    disable[1].Sid = system;
+    disable[1].Attributes = 0;
+    ck_assert(OpenProcessToken(GetCurrentProcess(), TOKEN_DUPLICATE | TOKEN_QUERY | TOKEN_IMPERSONATE, &process));
+    ck_assert(CreateRestrictedToken(process, 0, 2, disable, 0, NULL, 0, NULL, &restricted));
+    ck_assert(ImpersonateLoggedOnUser(restricted));
+    h = CreateNamedPipeW(wide(name, wname, CT_NAME_MAX + 64), PIPE_ACCESS_DUPLEX | FILE_FLAG_FIRST_PIPE_INSTANCE,
+                         PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE, 1, 4096, 4096, 0, NULL);
+    err = GetLastError();
+    ck_assert(RevertToSelf());
+    if (h != INVALID_HANDLE_VALUE)
+        CloseHandle(h);
+    CloseHandle(restricted);
+    CloseHandle(process);
+    ck_assert_msg(h == INVALID_HANDLE_VALUE, "an ordinary user created %s", name);
+    ck_assert_uint_eq(err, ERROR_ACCESS_DENIED);
+}
+END_TEST
+
 Suite *ph_test_suite(void)
 {
     Suite *s = suite_create("squat");
@@ -209,6 +295,12 @@ Suite *ph_test_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("raw_first_instance_on_served_name_denied");
     tcase_add_test(tc, raw_first_instance_on_served_name_denied);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("protected_prefix_name_served");
+    tcase_add_test(tc, protected_prefix_name_served);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("protected_prefix_refuses_users");
+    tcase_add_test(tc, protected_prefix_refuses_users);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -84,6 +84,20 @@ static long long param_dword(const char *name, const char *value)
     return data;
 }
 
+/* A string from the service's Parameters (UTF-8, in out); 0 when absent. */
+static int param_sz(const char *name, const char *value, char *out, size_t size)
+{
+    wchar_t key[400], v[100], data[600];
+    DWORD bytes = sizeof(data), type = 0;
+
+    wide(params_path(name), key, 400);
+    wide(value, v, 100);
+    if (RegGetValueW(HKEY_LOCAL_MACHINE, key, v, RRF_RT_REG_SZ, &type, data, &bytes) != ERROR_SUCCESS)
+        return 0;
+    WideCharToMultiByte(CP_UTF8, 0, data, -1, out, (int)size, NULL, NULL);
+    return 1;
+}
+
 static void set_param_dword(const char *name, const char *value, DWORD data)
 {
     wchar_t key[400], v[100];
@@ -351,6 +365,82 @@ START_TEST(cli_reinstall_keeps)
     free(out);
     expect_gone(name);
     ck_assert(!hklm_exists(saved));
+}
+END_TEST
+
+/* A new installation without a PipeName serves its account's protected name, ProtectedPrefix\<prefix>\NAME
+ * (LocalSystem: Administrators; LocalService: LocalService), which the client reaches by the service's name or
+ * by the pipe's; --no-protected-name keeps the plain name; a PipeName under a prefix the account may not create
+ * pipes under is refused before anything changes. Wine lets anyone create under the prefixes (WINE.md): what
+ * is shown here is the naming; the protection itself is test_squat.protected_prefix_refuses_users, on Windows. */
+START_TEST(cli_protected_name)
+{
+    char name[80], plain[80], ls[80], text[300], want[300], *out = NULL;
+
+    svct_require_single_scm();
+    unique(name, sizeof(name), "prot");
+    ck_assert_int_eq(ph(&out, "install --name %s --start demand --start-now", name), 0);
+    snprintf(want, sizeof(want), "serving \\\\.\\pipe\\ProtectedPrefix\\Administrators\\%s", name);
+    must_contain(out, want);
+    free(out);
+    ck_assert(param_sz(name, "PipeName", text, sizeof(text)));
+    snprintf(want, sizeof(want), "ProtectedPrefix\\Administrators\\%s", name);
+    ck_assert_str_eq(text, want);
+    snprintf(text, sizeof(text), "pipe=\\\\.\\pipe\\%s\n", want);
+    expect_serving(want, text);
+    ck_assert_int_eq(ph(&out, "ping --service %s", name), 0);
+    must_contain(out, "PONG");
+    free(out);
+    ck_assert_int_eq(ph(&out, "ping --pipe %s --no-verify-server", want), 0);
+    must_contain(out, "PONG");
+    free(out);
+    ck_assert_int_eq(ph(&out, "status --name %s", name), 0);
+    must_contain(out, want);
+    must_contain(out, "(pool)");
+    must_contain(out, "  pool="); /* the server's STATUS, indented */
+    free(out);
+    /* Installing over it keeps its name (moving the pipe would strand its clients). */
+    ck_assert_int_eq(ph(&out, "install --name %s --start demand --no-protected-name", name), 0);
+    free(out);
+    ck_assert(param_sz(name, "PipeName", text, sizeof(text)));
+    ck_assert_str_eq(text, want);
+    ck_assert_int_eq(ph(&out, "uninstall --name %s", name), 0);
+    free(out);
+    expect_gone(name);
+
+    /* Opting out: no PipeName written, the plain default served. */
+    unique(plain, sizeof(plain), "plain");
+    ck_assert_int_eq(ph(&out, "install --name %s --start demand --no-protected-name", plain), 0);
+    free(out);
+    ck_assert(!param_sz(plain, "PipeName", text, sizeof(text)));
+    ck_assert_int_eq(ph(&out, "uninstall --name %s", plain), 0);
+    free(out);
+    expect_gone(plain);
+
+    /* LocalService: its own prefix. A name under another account's prefix is refused, nothing changed. */
+    unique(ls, sizeof(ls), "protls");
+    ck_assert_int_eq(ph(&out, "install --name %s --account LocalService --start demand", ls), 0);
+    free(out);
+    ck_assert(param_sz(ls, "PipeName", text, sizeof(text)));
+    snprintf(want, sizeof(want), "ProtectedPrefix\\LocalService\\%s", ls);
+    ck_assert_str_eq(text, want);
+    ck_assert_int_eq(ph(&out, "install --name %s --account LocalService --start demand "
+                              "--set PipeName=ProtectedPrefix\\Administrators\\x", ls), 64);
+    must_contain(out, "is under ProtectedPrefix\\Administrators, where only Administrators and SYSTEM can create pipes");
+    must_contain(out, "--account LocalSystem");
+    must_contain(out, "nothing was installed or changed");
+    free(out);
+    ck_assert(param_sz(ls, "PipeName", text, sizeof(text)));
+    ck_assert_str_eq(text, want);
+    ck_assert_int_eq(ph(&out, "uninstall --name %s", ls), 0);
+    free(out);
+    expect_gone(ls);
+    /* A virtual account has no prefix at all. */
+    ck_assert_int_eq(ph(&out, "install --name %s --account virtual --set PipeName=ProtectedPrefix\\LocalService\\x",
+                        ls), 64);
+    must_contain(out, "where only LocalService can create pipes");
+    free(out);
+    ck_assert(!query(ls, NULL, NULL, 0));
 }
 END_TEST
 
@@ -929,6 +1019,7 @@ Suite *ph_test_suite(void)
     add(s, tcase_create("cli_uninstall_running"), cli_uninstall_running);
     add(s, tcase_create("cli_uninstall_absent"), cli_uninstall_absent);
     add(s, tcase_create("cli_invalid_set"), cli_invalid_set);
+    add(s, tcase_create("cli_protected_name"), cli_protected_name);
     add(s, tcase_create("cli_rough_edges"), cli_rough_edges);
     add(s, tcase_create("cli_rollback"), cli_rollback);
     add(s, tcase_create("cli_start_fails"), cli_start_fails);

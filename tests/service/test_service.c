@@ -99,6 +99,16 @@ START_TEST(lifecycle)
     ck_assert_msg(strstr(text, want) != NULL, "%s", text);
     ck_assert_msg(strstr(text, "max_message_bytes=2048\n") != NULL, "%s", text);
     ck_assert_msg(strstr(text, "connections_active=2\n") != NULL, "%s", text);
+    /* The pool the defaults make, said as STATUS says it. */
+    {
+        ph_server_config core;
+        ph_server_config_init(&core);
+        if (core.max_instances >= 255)
+            snprintf(want, sizeof(want), "\npool=unlimited\n");
+        else
+            snprintf(want, sizeof(want), "\npool=fixed %u\n", core.max_instances);
+        ck_assert_msg(strstr(text, want) != NULL, "no %s in %s", want + 1, text);
+    }
     {
         static const char *const keys[] = {"uptime_ms=", "connections_total=", "requests_total=", "errors_total=",
                                            "bytes_in=", "bytes_out="};
@@ -255,9 +265,22 @@ END_TEST
 START_TEST(config_dangerous_sddl)
 {
     svct *t = svct_new("cfgdanger", NULL);
-    /* Authenticated Users given GENERIC_WRITE, which includes FILE_CREATE_PIPE_INSTANCE: they could squat. */
+    /* Authenticated Users given GENERIC_WRITE, which includes FILE_CREATE_PIPE_INSTANCE: with an unlimited pool
+     * they could add instances and squat. The refusal names the pool and the rule. */
+    svct_set_dword(t, "MaxInstances", 255);
     svct_set_sz(t, "Sddl", "D:P(A;;GA;;;SY)(A;;GRGW;;;AU)");
-    expect_refused(t, EXIT_SECURITY, NULL, "invalid configuration value Sddl", "FILE_CREATE_PIPE_INSTANCE");
+    expect_refused(t, EXIT_SECURITY, NULL, "invalid configuration value Sddl (with MaxInstances)",
+                   "refused with MaxInstances 255 (an unlimited pool; a fixed pool is MaxInstances 1..254)");
+}
+END_TEST
+
+/* Changing the descriptor stays refused in a fixed pool too. */
+START_TEST(config_dangerous_sddl_fixed_pool)
+{
+    svct *t = svct_new("cfgdangerfix", NULL);
+    svct_set_dword(t, "MaxInstances", 16);
+    svct_set_sz(t, "Sddl", "D:P(A;;GA;;;SY)(A;;GA;;;OW)(A;;GRGWWD;;;AU)");
+    expect_refused(t, EXIT_SECURITY, NULL, "invalid configuration value Sddl (check)", "WRITE_DAC");
 }
 END_TEST
 
@@ -671,6 +694,71 @@ static wchar_t *cmdline(const wchar_t *exe, const char *args)
     swprintf(buf, 2048, L"\"%ls\" %ls", exe, wargs);
     return buf;
 }
+
+/* A service on a protected-prefix name, a fixed pool and the two per-connection limits: the server serves the
+ * name, the client reaches it (the core's client and `pipehost ping|status --pipe`, bare and full), STATUS
+ * shows pool=fixed 8 and the limits, and PARAMCHANGE applies new limits. Wine lets anyone create pipes under
+ * ProtectedPrefix\ (WINE.md), so only the naming is shown here; that only Administrators and SYSTEM can create
+ * the name is test_squat.protected_prefix_refuses_users, on Windows. */
+START_TEST(protected_name_fixed_pool)
+{
+    svct *t = svct_new("prot", NULL);
+    SERVICE_STATUS s;
+    SERVICE_STATUS_PROCESS st;
+    char name[200], full[240], args[400], *text, *out = NULL;
+    unsigned long long t0;
+    int rc, ok = 0;
+
+    snprintf(name, sizeof(name), "ProtectedPrefix\\Administrators\\%s", t->pipe);
+    snprintf(full, sizeof(full), "\\\\.\\pipe\\%s", name);
+    svct_set_sz(t, "PipeName", name);
+    svct_set_dword(t, "MaxInstances", 8);
+    svct_set_dword(t, "FirstRequestTimeoutMs", 3000);
+    svct_set_dword(t, "MaxConnectionsPerUser", 5);
+    svct_start_running(t);
+
+    text = status_text(name);
+    ck_assert_msg(strstr(text, "\npipe=") != NULL && strstr(text, full) != NULL, "%s", text);
+    ck_assert_msg(strstr(text, "\npool=fixed 8\n") != NULL, "%s", text);
+    ck_assert_msg(strstr(text, "\nfirst_request_timeout_ms=3000\nmax_connections_per_user=5\n") != NULL, "%s", text);
+    ph_free(text);
+    /* The plain name is not served. */
+    ck_assert_int_ne(svct_transact(t->pipe, "PING", 4, &(unsigned char *){NULL}, &(size_t){0}), 0);
+
+    snprintf(args, sizeof(args), "ping --pipe %s --no-verify-server", name);
+    rc = svct_run(cmdline(svct_pipehost_exe(), args), 20000, &out);
+    ck_assert_msg(rc == 0 && strstr(out, "PONG") != NULL, "ping --pipe %s: %d\n%s", name, rc, out);
+    free(out);
+    snprintf(args, sizeof(args), "status --pipe %s --no-verify-server", full);
+    rc = svct_run(cmdline(svct_pipehost_exe(), args), 20000, &out);
+    ck_assert_msg(rc == 0 && strstr(out, "pool=fixed 8") != NULL, "status --pipe %s: %d\n%s", full, rc, out);
+    free(out);
+    /* Through the service's own configuration (PipeName from the registry), verifying the server by its pid. */
+    snprintf(args, sizeof(args), "ping --service %s", t->name_a);
+    rc = svct_run(cmdline(svct_pipehost_exe(), args), 20000, &out);
+    ck_assert_msg(rc == 0 && strstr(out, "PONG") != NULL, "ping --service: %d\n%s", rc, out);
+    free(out);
+
+    /* The limits are live: PARAMCHANGE applies them, STATUS reports them. */
+    svct_set_dword(t, "FirstRequestTimeoutMs", 0xFFFFFFFFu);
+    svct_set_dword(t, "MaxConnectionsPerUser", 0);
+    ck_assert_msg(ControlService(t->svc, SERVICE_CONTROL_PARAMCHANGE, &s), "PARAMCHANGE: %lu", GetLastError());
+    t0 = ph_test_now_ms();
+    while (!ok && ph_test_now_ms() - t0 < 10000) {
+        text = status_text(name);
+        ok = strstr(text, "\nfirst_request_timeout_ms=4294967295\nmax_connections_per_user=0\n") != NULL;
+        ph_free(text);
+        if (!ok)
+            ph_test_sleep_ms(50);
+    }
+    ck_assert_msg(ok, "the new limits were not applied within 10 s");
+    ck_assert_msg(svct_log_has(t, 5000, "PARAMCHANGE: FirstRequestTimeoutMs 3000 -> never",
+                               "PARAMCHANGE: MaxConnectionsPerUser 5 -> 0", (const char *)NULL),
+                  "log:\n%s", svct_read_file(t->log_path));
+    svct_stop(t, 20000, &st);
+    ck_assert_uint_eq(st.dwWin32ExitCode, 0);
+}
+END_TEST
 
 START_TEST(net_start_stop)
 {
@@ -1286,6 +1374,8 @@ Suite *ph_test_suite(void)
     add(s, tcase_create("config_bad_sddl"), config_bad_sddl);
     add(s, tcase_create("config_null_dacl"), config_null_dacl);
     add(s, tcase_create("config_dangerous_sddl"), config_dangerous_sddl);
+    add(s, tcase_create("config_dangerous_sddl_fixed_pool"), config_dangerous_sddl_fixed_pool);
+    add(s, tcase_create("protected_name_fixed_pool"), protected_name_fixed_pool);
     add(s, tcase_create("config_empty_dacl"), config_empty_dacl);
     add(s, tcase_create("verbs_restricted"), verbs_restricted);
     add(s, tcase_create("verbs_bad_sddl"), verbs_bad_sddl);

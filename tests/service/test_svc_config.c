@@ -24,10 +24,18 @@ static void teardown(void)
 
 START_TEST(defaults)
 {
+    ph_server_config core;
+
+    ph_server_config_init(&core);
     ck_assert_str_eq(cfg.pipe_name, "\\\\.\\pipe\\pipehost");
     ck_assert_uint_eq(cfg.max_message_bytes, 65536);
-    ck_assert_uint_eq(cfg.max_instances, PH_DEFAULT_MAX_INSTANCES);
-    ck_assert_uint_eq(cfg.pending_instances, 4);
+    /* The pool's defaults are the core's, whatever it picks. */
+    ck_assert_uint_eq(cfg.max_instances, core.max_instances);
+    ck_assert_uint_eq(cfg.pending_instances, core.pending_instances);
+    ck_assert_uint_eq(cfg.first_request_timeout_ms, core.limits.first_request_timeout_ms);
+    ck_assert_uint_eq(cfg.first_request_timeout_ms, 10000);
+    ck_assert_uint_eq(cfg.max_connections_per_user, core.limits.max_connections_per_user);
+    ck_assert_uint_eq(cfg.max_connections_per_user, 64);
     ck_assert_ptr_null(cfg.sddl);
     ck_assert_int_eq(cfg.log_level, PH_LOG_INFO);
     ck_assert_int_eq(svc_config_check(&cfg, &errs), 0);
@@ -315,6 +323,133 @@ START_TEST(cli_options)
 }
 END_TEST
 
+/* FirstRequestTimeoutMs (100..3600000 ms, or never) and MaxConnectionsPerUser (0..255, 0 = no limit): set from
+ * the registry and the command line, range-checked with messages naming them, live at PARAMCHANGE, and handed
+ * to the core's limits, which accept whatever the service accepts. */
+START_TEST(first_request_and_per_user_limits)
+{
+    const svc_value_def *first = svc_value_by_name("firstrequesttimeoutms");
+    const svc_value_def *per_user = svc_value_by_name("MaxConnectionsPerUser");
+    char *argv[] = {"run", "--first-request-timeout-ms", "250", "--max-connections-per-user=0"};
+    svc_run_options o;
+    svc_config other;
+    ph_limits lim;
+    char text[40];
+    int n = 0;
+
+    ck_assert_ptr_eq(first, svc_value_by_id(SVC_V_FIRST_REQUEST_TIMEOUT));
+    ck_assert_ptr_eq(per_user, svc_value_by_id(SVC_V_MAX_CONN_PER_USER));
+    ck_assert_ptr_eq(svc_value_by_option("--first-request-timeout-ms"), first);
+    ck_assert_ptr_eq(svc_value_by_option("--max-connections-per-user"), per_user);
+    ck_assert_int_eq(first->live, 1);
+    ck_assert_int_eq(per_user->live, 1);
+
+    ck_assert_int_eq(svc_config_set_dword(&cfg, SVC_V_FIRST_REQUEST_TIMEOUT, 100, "registry", &errs), 0);
+    ck_assert_int_eq(svc_config_set_dword(&cfg, SVC_V_FIRST_REQUEST_TIMEOUT, 3600000, "registry", &errs), 0);
+    ck_assert_int_eq(svc_config_set_dword(&cfg, SVC_V_FIRST_REQUEST_TIMEOUT, SVC_INFINITE, "registry", &errs), 0);
+    svc_config_value_text(&cfg, SVC_V_FIRST_REQUEST_TIMEOUT, text, sizeof(text));
+    ck_assert_str_eq(text, "never");
+    ck_assert_int_eq(svc_config_set_text(&cfg, SVC_V_FIRST_REQUEST_TIMEOUT, "2000", "--first-request-timeout-ms", &errs),
+                     0);
+    ck_assert_int_eq(svc_config_set_dword(&cfg, SVC_V_MAX_CONN_PER_USER, 0, "registry", &errs), 0);
+    ck_assert_int_eq(svc_config_set_dword(&cfg, SVC_V_MAX_CONN_PER_USER, 255, "registry", &errs), 0);
+    ck_assert_uint_eq(errs.count, 0);
+    ck_assert_uint_eq(cfg.first_request_timeout_ms, 2000);
+    ck_assert_uint_eq(cfg.max_connections_per_user, 255);
+
+    ck_assert_int_eq(svc_config_set_dword(&cfg, SVC_V_FIRST_REQUEST_TIMEOUT, 0, "registry", &errs), PH_EINVAL);
+    ck_assert_int_eq(svc_config_set_dword(&cfg, SVC_V_FIRST_REQUEST_TIMEOUT, 99, "registry", &errs), PH_EINVAL);
+    ck_assert_int_eq(svc_config_set_dword(&cfg, SVC_V_FIRST_REQUEST_TIMEOUT, 3600001, "registry", &errs), PH_EINVAL);
+    ck_assert_int_eq(svc_config_set_dword(&cfg, SVC_V_MAX_CONN_PER_USER, 256, "registry", &errs), PH_EINVAL);
+    ck_assert_int_eq(svc_config_set_text(&cfg, SVC_V_MAX_CONN_PER_USER, "never", "--max-connections-per-user", &errs),
+                     PH_EINVAL);
+    ck_assert_uint_eq(cfg.first_request_timeout_ms, 2000);
+    ck_assert_uint_eq(cfg.max_connections_per_user, 255);
+    ck_assert_uint_eq(errs.count, 5);
+    ck_assert_str_eq(errs.text[0], "invalid configuration value FirstRequestTimeoutMs (registry): accepted range "
+                                   "100..3600000 ms, or 4294967295 (never), given 0");
+    ck_assert_str_eq(errs.text[3], "invalid configuration value MaxConnectionsPerUser (registry): accepted range "
+                                   "0..255, given 256");
+    ck_assert_int_eq(svc_cfg_errors_exit_code(&errs), PH_EXIT_CONFIG);
+
+    /* The command line; then the core's limits carry both, and accept them. */
+    memset(&errs, 0, sizeof(errs));
+    ck_assert_int_eq(svc_parse_run_options(4, argv, 1, &cfg, &o, &errs), 0);
+    ck_assert_uint_eq(cfg.first_request_timeout_ms, 250);
+    ck_assert_uint_eq(cfg.max_connections_per_user, 0);
+    svc_config_limits(&cfg, &lim);
+    ck_assert_uint_eq(lim.first_request_timeout_ms, 250);
+    ck_assert_uint_eq(lim.max_connections_per_user, 0);
+    ck_assert_int_eq(ph_limits_validate(&lim), 0);
+
+    /* A change applies at PARAMCHANGE, like the other limits. */
+    ck_assert_int_eq(svc_config_copy(&other, &cfg), 0);
+    ck_assert_int_eq(svc_config_set_text(&other, SVC_V_FIRST_REQUEST_TIMEOUT, "never", "t", &errs), 0);
+    ck_assert_int_eq(svc_config_set_text(&other, SVC_V_MAX_CONN_PER_USER, "8", "t", &errs), 0);
+    diffs[0] = '\0';
+    svc_config_diff(&cfg, &other, on_diff, &n);
+    ck_assert_int_eq(n, 2);
+    ck_assert_str_eq(diffs, "FirstRequestTimeoutMs 250->never live;MaxConnectionsPerUser 0->8 live;");
+    svc_config_free(&other);
+}
+END_TEST
+
+/* A pipe name under a protected prefix: PipeName and --pipe accept it (the prefix's words in any case, kept in
+ * one spelling), and svc_pipe_protected_prefix tells which account's it is. */
+START_TEST(protected_pipe_names)
+{
+    char *argv[] = {"run", "--pipe", "\\\\.\\pipe\\ProtectedPrefix\\LocalService\\dbg"};
+    char *ping[] = {"ping", "--pipe", "ProtectedPrefix\\Administrators\\pipehost"};
+    svc_cli_options co;
+    svc_run_options o;
+    char why[200];
+
+    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_PIPE_NAME, "protectedprefix\\administrators\\pipehost",
+                                           "registry", &errs), 0);
+    ck_assert_str_eq(cfg.pipe_name, "\\\\.\\pipe\\ProtectedPrefix\\Administrators\\pipehost");
+    ck_assert_str_eq(svc_pipe_protected_prefix(cfg.pipe_name), "Administrators");
+    ck_assert_int_eq(svc_parse_run_options(3, argv, 1, &cfg, &o, &errs), 0);
+    ck_assert_str_eq(cfg.pipe_name, "\\\\.\\pipe\\ProtectedPrefix\\LocalService\\dbg");
+    ck_assert_str_eq(svc_pipe_protected_prefix(cfg.pipe_name), "LocalService");
+    ck_assert_str_eq(svc_pipe_protected_prefix("ProtectedPrefix\\NetworkService\\x"), "NetworkService");
+    ck_assert_ptr_null(svc_pipe_protected_prefix("pipehost"));
+    ck_assert_ptr_null(svc_pipe_protected_prefix("\\\\.\\pipe\\ProtectedPrefixAdministrators"));
+    ck_assert_ptr_null(svc_pipe_protected_prefix("ProtectedPrefix\\Users\\x"));
+    ck_assert_ptr_null(svc_pipe_protected_prefix(NULL));
+    ck_assert_uint_eq(errs.count, 0);
+
+    /* Refused like any bad name, and the message says what is accepted. */
+    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_PIPE_NAME, "ProtectedPrefix\\Users\\x", "registry", &errs),
+                     PH_EINVAL);
+    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_PIPE_NAME, "ProtectedPrefix\\Administrators\\", "registry",
+                                           &errs), PH_EINVAL);
+    ck_assert_str_eq(cfg.pipe_name, "\\\\.\\pipe\\ProtectedPrefix\\LocalService\\dbg");
+    ck_assert_msg(strstr(errs.text[0], "except after a protected prefix (\"ProtectedPrefix\\Administrators\\NAME\"") !=
+                      NULL, "%s", errs.text[0]);
+
+    /* The client's --pipe: taken as given, normalised where it is used. */
+    ck_assert_int_eq(svc_parse_cli(3, ping, &co, why, sizeof(why)), 0);
+    ck_assert_str_eq(co.pipe, "ProtectedPrefix\\Administrators\\pipehost");
+    svc_cli_options_free(&co);
+}
+END_TEST
+
+/* The pool as STATUS and `pipehost status` show it. */
+START_TEST(pool_text)
+{
+    char text[32];
+
+    svc_config_pool_text(255, text, sizeof(text));
+    ck_assert_str_eq(text, "unlimited");
+    svc_config_pool_text(64, text, sizeof(text));
+    ck_assert_str_eq(text, "fixed 64");
+    svc_config_pool_text(1, text, sizeof(text));
+    ck_assert_str_eq(text, "fixed 1");
+    svc_config_pool_text(254, text, 4); /* cut, never overrun */
+    ck_assert_str_eq(text, "fix");
+}
+END_TEST
+
 /* A command-line mistake exits 64 (usage), a bad value 1 (configuration). */
 START_TEST(run_usage_exit_code)
 {
@@ -481,5 +616,8 @@ Suite *ph_test_suite(void)
     add(s, tcase_create("pipe_name_one_limit"), pipe_name_one_limit);
     add(s, tcase_create("cli_service_option"), cli_service_option);
     add(s, tcase_create("framing"), framing);
+    add(s, tcase_create("first_request_and_per_user_limits"), first_request_and_per_user_limits);
+    add(s, tcase_create("protected_pipe_names"), protected_pipe_names);
+    add(s, tcase_create("pool_text"), pool_text);
     return s;
 }

@@ -205,6 +205,7 @@ START_TEST(sddl_checks)
 
     memset(&errs, 0, sizeof(errs));
     svc_config_init(&cfg, "pipehost");
+    ck_assert_int_eq(svc_config_set_dword(&cfg, SVC_V_MAX_INSTANCES, 255, "t", &errs), 0); /* unlimited: PH_SDDL_PIPE */
     ck_assert_int_eq(svc_config_check_sddl(&cfg, &errs), 0); /* the default */
     ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_SDDL, PH_DEFAULT_SDDL, "t", &errs), 0);
     ck_assert_int_eq(svc_config_check_sddl(&cfg, &errs), 0);
@@ -236,6 +237,97 @@ START_TEST(sddl_checks)
     ck_assert_int_eq(svc_config_check_sddl(&cfg, &errs), PH_EINVAL);
     ck_assert_msg(strstr(errs.text[0], "Verbs\\ECHO (check): given \"D:\", refused: the DACL is empty"), "%s", errs.text[0]);
     ck_assert_int_eq(svc_cfg_errors_exit_code(&errs), PH_EXIT_SECURITY);
+    svc_config_free(&cfg);
+}
+END_TEST
+
+/* The pipe's SDDL follows the pool: with MaxInstances below 255 (a fixed pool, where nobody can add an
+ * instance) a grant of FILE_CREATE_PIPE_INSTANCE to users is accepted (PH_SDDL_PIPE_FIXED); with 255 (unlimited)
+ * it is refused, with a sentence naming MaxInstances and the rule; WRITE_DAC never. */
+START_TEST(sddl_checks_follow_the_pool)
+{
+    static const char gw_to_users[] = "D:P(A;;GA;;;SY)(A;;GA;;;OW)(A;;GRGW;;;AU)";
+    svc_config cfg;
+    svc_cfg_errors errs;
+
+    memset(&errs, 0, sizeof(errs));
+    svc_config_init(&cfg, "pipehost");
+    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_SDDL, gw_to_users, "t", &errs), 0);
+    ck_assert_int_eq(svc_config_set_dword(&cfg, SVC_V_MAX_INSTANCES, 255, "registry", &errs), 0);
+    ck_assert_int_eq(svc_config_check_sddl(&cfg, &errs), PH_EINVAL);
+    ck_assert_uint_eq(errs.count, 1);
+    ck_assert_msg(strstr(errs.text[0], "invalid configuration value Sddl (with MaxInstances): given \"D:P(") != NULL &&
+                      strstr(errs.text[0], "refused with MaxInstances 255 (an unlimited pool; a fixed pool is "
+                                           "MaxInstances 1..254)") != NULL &&
+                      strstr(errs.text[0], "FILE_CREATE_PIPE_INSTANCE") != NULL &&
+                      strstr(errs.text[0], "S-1-5-11") != NULL &&
+                      strstr(errs.text[0], "accepted only for a fixed pool") != NULL,
+                  "%s", errs.text[0]);
+    ck_assert_int_eq(svc_cfg_errors_exit_code(&errs), PH_EXIT_SECURITY);
+
+    /* A fixed pool: accepted, at both ends of the range, the widened default's entry too. */
+    memset(&errs, 0, sizeof(errs));
+    ck_assert_int_eq(svc_config_set_dword(&cfg, SVC_V_MAX_INSTANCES, 254, "registry", &errs), 0);
+    ck_assert_int_eq(svc_config_check_sddl(&cfg, &errs), 0);
+    ck_assert_int_eq(svc_config_set_dword(&cfg, SVC_V_MAX_INSTANCES, 1, "registry", &errs), 0);
+    ck_assert_int_eq(svc_config_check_sddl(&cfg, &errs), 0);
+    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_SDDL,
+                                           "D:P(D;;GA;;;NU)(A;;GA;;;SY)(A;;GA;;;BA)(A;;GA;;;OW)(A;;0x12019f;;;AU)", "t",
+                                           &errs), 0);
+    ck_assert_int_eq(svc_config_check_sddl(&cfg, &errs), 0);
+    ck_assert_uint_eq(errs.count, 0);
+
+    /* Changing the descriptor stays refused in a fixed pool, with the checker's own sentence. */
+    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_SDDL, "D:P(A;;GA;;;SY)(A;;GRGWWD;;;AU)", "t", &errs), 0);
+    ck_assert_int_eq(svc_config_check_sddl(&cfg, &errs), PH_EINVAL);
+    ck_assert_msg(strstr(errs.text[0], "Sddl (check)") != NULL && strstr(errs.text[0], "WRITE_DAC") != NULL &&
+                      strstr(errs.text[0], "fixed pool") == NULL, "%s", errs.text[0]);
+    /* An unlimited pool with a descriptor refused for other reasons too: the checker's sentence, not the pool's. */
+    memset(&errs, 0, sizeof(errs));
+    ck_assert_int_eq(svc_config_set_dword(&cfg, SVC_V_MAX_INSTANCES, 255, "registry", &errs), 0);
+    ck_assert_int_eq(svc_config_check_sddl(&cfg, &errs), PH_EINVAL);
+    ck_assert_msg(strstr(errs.text[0], "Sddl (check)") != NULL, "%s", errs.text[0]);
+    svc_config_free(&cfg);
+}
+END_TEST
+
+/* FirstRequestTimeoutMs and MaxConnectionsPerUser from the registry: REG_DWORD, ranges, and the list of names
+ * an unknown value is told about. */
+START_TEST(registry_new_limits)
+{
+    svc_config cfg;
+    svc_cfg_errors errs;
+    int found = 0;
+    DWORD first = 2500, per_user = 0, never = 0xFFFFFFFFu, too_many = 256;
+
+    reg_set(L"FirstRequestTimeoutMs", REG_DWORD, &first, sizeof(first));
+    reg_set(L"MaxConnectionsPerUser", REG_DWORD, &per_user, sizeof(per_user));
+    memset(&errs, 0, sizeof(errs));
+    svc_config_init(&cfg, "pipehost");
+    ck_assert_int_eq(svc_config_load_registry(g_service, &cfg, &errs, &found), 0);
+    ck_assert_uint_eq(cfg.first_request_timeout_ms, 2500);
+    ck_assert_uint_eq(cfg.max_connections_per_user, 0);
+    svc_config_free(&cfg);
+
+    reg_set(L"FirstRequestTimeoutMs", REG_DWORD, &never, sizeof(never));
+    reg_set(L"MaxConnectionsPerUser", REG_DWORD, &too_many, sizeof(too_many));
+    reg_set(L"MaxConnectionPerUser", REG_DWORD, &per_user, sizeof(per_user)); /* a typo */
+    memset(&errs, 0, sizeof(errs));
+    svc_config_init(&cfg, "pipehost");
+    ck_assert_int_eq(svc_config_load_registry(g_service, &cfg, &errs, &found), PH_EINVAL);
+    ck_assert_uint_eq(cfg.first_request_timeout_ms, 0xFFFFFFFFu);
+    ck_assert_uint_eq(cfg.max_connections_per_user, 64);
+    ck_assert_uint_eq(errs.count, 2);
+    ck_assert_msg(strstr(errs.text[0], "MaxConnectionPerUser") != NULL || strstr(errs.text[1], "MaxConnectionPerUser"),
+                  "%s | %s", errs.text[0], errs.text[1]);
+    ck_assert_msg((strstr(errs.text[0], "accepted names are") && strstr(errs.text[0], "FirstRequestTimeoutMs, "
+                                                                                       "MaxConnectionsPerUser")) ||
+                      (strstr(errs.text[1], "accepted names are") &&
+                       strstr(errs.text[1], "FirstRequestTimeoutMs, MaxConnectionsPerUser")),
+                  "%s | %s", errs.text[0], errs.text[1]);
+    ck_assert_msg(strstr(errs.text[0], "MaxConnectionsPerUser (registry): accepted range 0..255, given 256") ||
+                      strstr(errs.text[1], "MaxConnectionsPerUser (registry): accepted range 0..255, given 256"),
+                  "%s | %s", errs.text[0], errs.text[1]);
     svc_config_free(&cfg);
 }
 END_TEST
@@ -530,6 +622,13 @@ Suite *ph_test_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("sddl_checks");
     tcase_add_test(tc, sddl_checks);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("sddl_checks_follow_the_pool");
+    tcase_add_test(tc, sddl_checks_follow_the_pool);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("registry_new_limits");
+    tcase_add_checked_fixture(tc, reg_setup, reg_teardown);
+    tcase_add_test(tc, registry_new_limits);
     suite_add_tcase(s, tc);
     tc = tcase_create("registry_verbs");
     tcase_add_checked_fixture(tc, reg_setup, reg_teardown);

@@ -102,6 +102,12 @@ PH_EXTERN const char *ph_log_level_name(ph_log_level level); /* "error", "warn",
  * Pipe names. Accepts a bare name ("pipehost") or a full local name ("\\.\pipe\pipehost"); writes the full
  * form into out (NUL-terminated). Rejects empty names, names with '\' or '/' after the prefix, control
  * characters, other hosts ("\\server\pipe\x": remote pipes are never served), and names longer than 256.
+ * One exception to the '\' rule: a name under a protected prefix, "ProtectedPrefix\Administrators\NAME",
+ * "ProtectedPrefix\LocalService\NAME" or "ProtectedPrefix\NetworkService\NAME" (bare or full; the prefix's
+ * words in any letter case, written out in this spelling; NAME follows the rules above; 256 characters in
+ * all). Since Windows 10 1709 only Administrators and SYSTEM, LocalService, or NetworkService respectively can
+ * create a pipe under those prefixes, so no other user can take such a name first (undocumented by Microsoft,
+ * stable since; see core/src/name.c). On older systems the name works but is not protected.
  * Returns 0, PH_EBADNAME, or PH_EINVAL if out is too small.
  * ------------------------------------------------------------------------------------------------------- */
 #define PH_PIPE_PREFIX "\\\\.\\pipe\\"
@@ -220,15 +226,22 @@ typedef struct ph_limits {
  *   - no DACL, or a NULL DACL ("D:NO_ACCESS_CONTROL"): both grant everyone full access;
  *   - an empty DACL ("D:", "D:P"), or one whose entries allow nothing: nobody could use the object;
  *   - an ACE type other than allow (A) and deny (D);
- *   - for PH_SDDL_PIPE only: an allow ACE whose mask, with generic rights mapped as for files, includes
+ *   - for PH_SDDL_PIPE: an allow ACE whose mask, with generic rights mapped as for files, includes
  *     FILE_CREATE_PIPE_INSTANCE (the same bit as FILE_APPEND_DATA, so GENERIC_WRITE and GENERIC_ALL include
  *     it), WRITE_DAC or WRITE_OWNER for any principal but SYSTEM (SY), Administrators (BA), LocalService
  *     (LS), NetworkService (NS), OWNER RIGHTS (OW) or a per-service SID S-1-5-80-x-x-x-x-x. Those rights let
- *     the holder add its own instances of the name (and receive other clients' requests) or rewrite the DACL.
+ *     the holder add its own instances of the name (and receive other clients' requests) or rewrite the DACL;
+ *   - for PH_SDDL_PIPE_FIXED: the same, except that FILE_CREATE_PIPE_INSTANCE may be granted to anyone
+ *     (WRITE_DAC and WRITE_OWNER stay refused). That is safe only for a fixed pool: a pipe that already has
+ *     all of its nMaxInstances instances refuses every further CreateNamedPipe on its name with
+ *     ERROR_PIPE_BUSY, whatever its DACL, so the right then only lets clients open it with GENERIC_WRITE
+ *     (which includes it; .NET's PipeDirection.InOut, libuv, go-winio and Python's open() ask for it). Use it
+ *     for max_instances 1..254, never for 255 (unlimited), where anyone holding the right could add an
+ *     instance of the name.
  * PH_SDDL_ACCESS is for descriptors used only with AccessCheck (per-verb authorization, ph_router_restrict),
  * where those rights mean nothing. Returns 0, PH_EBADSDDL, PH_EINVAL (unknown use) or PH_ENOMEM. why may be
- * NULL; 256 bytes hold every message. */
-typedef enum ph_sddl_use { PH_SDDL_PIPE = 0, PH_SDDL_ACCESS = 1 } ph_sddl_use;
+ * NULL (a message that does not fit is cut); 512 bytes hold every message. */
+typedef enum ph_sddl_use { PH_SDDL_PIPE = 0, PH_SDDL_ACCESS = 1, PH_SDDL_PIPE_FIXED = 2 } ph_sddl_use;
 PH_EXTERN int ph_sddl_check(const char *sddl, ph_sddl_use use, char *why, size_t why_size);
 #endif
 

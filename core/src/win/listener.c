@@ -30,7 +30,6 @@
  *   live (instances plus reservations; drained at 0). */
 #include "server.h"
 
-#include <aclapi.h>
 #include <stdlib.h>
 
 #define PH_SHRINK_AFTER_MS 5000u /* unlimited: no starved accept for this long, shrink the waiting target */
@@ -42,80 +41,12 @@
  * The fixed pool's descriptor.
  * ------------------------------------------------------------------------------------------------------- */
 
-/* The strict DACL with FILE_APPEND_DATA added to every allow entry that grants FILE_WRITE_DATA (generic
- * rights mapped as for files): the users it lets write may then open with GENERIC_WRITE. Deny entries,
- * order and everything else are kept. */
-static DWORD widen_dacl(PSECURITY_DESCRIPTOR sd, PACL *out, int *protect)
-{
-    GENERIC_MAPPING map = {FILE_GENERIC_READ, FILE_GENERIC_WRITE, FILE_GENERIC_EXECUTE, FILE_ALL_ACCESS};
-    SECURITY_DESCRIPTOR_CONTROL control = 0;
-    DWORD revision = 0, i;
-    BOOL present = FALSE, defaulted = FALSE;
-    PACL dacl = NULL, wide;
-
-    *out = NULL;
-    if (!GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted) ||
-        !GetSecurityDescriptorControl(sd, &control, &revision))
-        return GetLastError();
-    if (!present || dacl == NULL)
-        return ERROR_INVALID_SECURITY_DESCR; /* the checker refuses these before we get here */
-    *protect = (control & SE_DACL_PROTECTED) != 0;
-    wide = LocalAlloc(LMEM_FIXED, dacl->AclSize);
-    if (wide == NULL)
-        return ERROR_NOT_ENOUGH_MEMORY;
-    memcpy(wide, dacl, dacl->AclSize);
-    for (i = 0; i < wide->AceCount; i++) {
-        ACE_HEADER *ace = NULL;
-        ACCESS_MASK mapped;
-
-        if (!GetAce(wide, i, (LPVOID *)&ace)) {
-            DWORD err = GetLastError();
-            LocalFree(wide);
-            return err;
-        }
-        if (ace->AceType != ACCESS_ALLOWED_ACE_TYPE)
-            continue;
-        mapped = ((ACCESS_ALLOWED_ACE *)ace)->Mask;
-        MapGenericMask(&mapped, &map);
-        if ((mapped & FILE_WRITE_DATA) != 0 && (mapped & FILE_APPEND_DATA) == 0)
-            ((ACCESS_ALLOWED_ACE *)ace)->Mask |= FILE_APPEND_DATA;
-    }
-    *out = wide;
-    return 0;
-}
-
-static DWORD set_dacl(HANDLE pipe, PACL dacl, int protect)
-{
-    SECURITY_INFORMATION what = DACL_SECURITY_INFORMATION |
-                                (protect ? PROTECTED_DACL_SECURITY_INFORMATION : UNPROTECTED_DACL_SECURITY_INFORMATION);
-
-    return SetSecurityInfo(pipe, SE_KERNEL_OBJECT, what, NULL, NULL, dacl, NULL);
-}
-
-static PACL strict_dacl(ph_server *s, int *protect)
-{
-    SECURITY_DESCRIPTOR_CONTROL control = 0;
-    DWORD revision = 0;
-    BOOL present = FALSE, defaulted = FALSE;
-    PACL dacl = NULL;
-
-    GetSecurityDescriptorControl(s->sd, &control, &revision);
-    *protect = (control & SE_DACL_PROTECTED) != 0;
-    if (!GetSecurityDescriptorDacl(s->sd, &present, &dacl, &defaulted) || !present)
-        return NULL;
-    return dacl;
-}
-
 void ph__listener_narrow_locked(ph_server *s)
 {
-    PACL dacl;
-    int protect = 0;
-
     if (!s->widened)
         return;
     s->widened = 0;
-    dacl = strict_dacl(s, &protect);
-    s->narrow_err = dacl == NULL ? ERROR_INVALID_SECURITY_DESCR : set_dacl(s->dacl_pipe, dacl, protect);
+    s->narrow_err = ph__pipe_set_dacl(s->dacl_pipe, s->sd);
 }
 
 /* ---------------------------------------------------------------------------------------------------------
@@ -451,7 +382,6 @@ int ph__listener_start(ph_server *s, DWORD *err)
 {
     HANDLE first = INVALID_HANDLE_VALUE;
     unsigned want, i;
-    int protect = 0;
 
     /* The first instance claims the name: if someone else holds it, we must not share it with them. */
     AcquireSRWLockExclusive(&s->lock);
@@ -500,15 +430,17 @@ int ph__listener_start(ph_server *s, DWORD *err)
             return *err == ERROR_PIPE_BUSY ? PH_EADDRINUSE : ph__map_win32(*err);
         }
     }
-    *err = widen_dacl(s->sd, &s->wide_acl, &protect);
-    if (*err == 0) {
+    if (ph__security_widen(s->sd, &s->wide_sd, err) == 0) {
+        /* Under s->lock, which the stop's narrowing also holds: widened is set only while nothing closes. */
         AcquireSRWLockExclusive(&s->lock);
         s->dacl_pipe = first;
         if (ph__open_locked(s)) {
-            *err = set_dacl(first, s->wide_acl, protect);
+            *err = ph__pipe_set_dacl(first, s->wide_sd);
             s->widened = *err == 0;
         }
         ReleaseSRWLockExclusive(&s->lock);
+    } else if (*err == 0) {
+        *err = ERROR_NOT_ENOUGH_MEMORY;
     }
     if (*err != 0) {
         ph__log_win32(&s->log, PH_LOG_ERROR, *err, "SetSecurityInfo",

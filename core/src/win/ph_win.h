@@ -76,4 +76,20 @@ int ph__token_user_sid(HANDLE token, char *sid, size_t sid_size);
 #define PH_CLIENT_PIPE_ACCESS (GENERIC_READ | FILE_WRITE_DATA | FILE_WRITE_ATTRIBUTES)
 void ph__client_identity(HANDLE pipe, ph_client_info *info, char *sid, size_t sid_size, const ph_logger *lg);
 
+/* The fixed pool's descriptor: a new self-relative copy of strict (LocalFree) whose DACL grants
+ * FILE_APPEND_DATA (= FILE_CREATE_PIPE_INSTANCE) to every allow entry that grants FILE_WRITE_DATA and not
+ * FILE_APPEND_DATA, once generic rights are mapped as for files (inherit-only entries excepted), so that the
+ * users it lets write may open the pipe with GENERIC_WRITE. Deny entries, the order, the DACL's protection,
+ * the owner, group and SACL are kept. PH_DEFAULT_SDDL's 0x12019b for AU becomes 0x12019f. The result passes
+ * ph_sddl_check(PH_SDDL_PIPE_FIXED) whenever strict passes PH_SDDL_PIPE. Safe only while the pipe has all of
+ * its nMaxInstances instances (then nobody can add one, whatever the DACL). Returns 0, PH_EBADSDDL (no DACL
+ * or a NULL one), PH_ENOMEM, PH_EINVAL or PH_ESYS, with *syserr the Win32 error. */
+int ph__security_widen(PSECURITY_DESCRIPTOR strict, PSECURITY_DESCRIPTOR *wide, DWORD *syserr);
+
+/* Applies sd's DACL to the pipe (SetSecurityInfo, SE_KERNEL_OBJECT; PROTECTED_DACL_SECURITY_INFORMATION when
+ * sd's DACL is protected). The handle needs WRITE_DAC: an instance created with WRITE_DAC in its open mode.
+ * All instances of a name share one descriptor, so this changes it for all of them. A missing or NULL DACL is
+ * never applied (ERROR_INVALID_SECURITY_DESCR). Returns 0 or the Win32 error. */
+DWORD ph__pipe_set_dacl(HANDLE pipe, PSECURITY_DESCRIPTOR sd);
+
 #endif /* PH_WIN_H */

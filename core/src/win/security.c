@@ -1,6 +1,8 @@
-/* security.c — the one SDDL checker (ph_sddl_check) and the pipe's security descriptor built only from what it accepts. */
+/* security.c — the one SDDL checker (ph_sddl_check), the pipe's security descriptor built only from what it accepts,
+ * and its widening for a fixed pool. */
 #include "ph_win.h"
 
+#include <aclapi.h>
 #include <sddl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,8 +11,15 @@
 
 /* The rights that let a client squat the pipe name (FILE_CREATE_PIPE_INSTANCE, the same bit as
  * FILE_APPEND_DATA) or take the pipe over (WRITE_DAC, WRITE_OWNER). Checked on the mask after the generic
- * bits are mapped with the file mapping, so GENERIC_ALL and GENERIC_WRITE are caught too. */
+ * bits are mapped with the file mapping, so GENERIC_ALL and GENERIC_WRITE are caught too. For a fixed pool
+ * (PH_SDDL_PIPE_FIXED) FILE_CREATE_PIPE_INSTANCE is not dangerous: with all nMaxInstances instances created,
+ * nobody's CreateNamedPipe on the name can succeed, whatever the DACL grants. */
 #define PH_DANGEROUS_RIGHTS (FILE_CREATE_PIPE_INSTANCE | WRITE_DAC | WRITE_OWNER)
+#define PH_DANGEROUS_RIGHTS_FIXED (WRITE_DAC | WRITE_OWNER)
+
+/* The mapping pipes use for generic rights: the file one. */
+static const GENERIC_MAPPING file_mapping = {FILE_GENERIC_READ, FILE_GENERIC_WRITE, FILE_GENERIC_EXECUTE,
+                                             FILE_ALL_ACCESS};
 
 static void say(char *why, size_t why_size, const char *fmt, ...) PH_PRINTF(3, 4);
 static void say(char *why, size_t why_size, const char *fmt, ...)
@@ -104,10 +113,22 @@ static void rights_text(DWORD mask, char *out, size_t size)
         snprintf(out + n, size - n, "%sWRITE_OWNER", n ? ", " : "");
 }
 
+/* The rights no principal but the server's accounts may hold, for a use. */
+static DWORD dangerous_rights(ph_sddl_use use)
+{
+    switch (use) {
+    case PH_SDDL_PIPE: return PH_DANGEROUS_RIGHTS;
+    case PH_SDDL_PIPE_FIXED: return PH_DANGEROUS_RIGHTS_FIXED;
+    case PH_SDDL_ACCESS: return 0;
+    }
+    return PH_DANGEROUS_RIGHTS;
+}
+
 /* The ACE rules on a parsed DACL. Returns 0 or PH_EBADSDDL with why set. */
 static int check_dacl(const ACL *dacl, ph_sddl_use use, char *why, size_t why_size)
 {
-    GENERIC_MAPPING files = {FILE_GENERIC_READ, FILE_GENERIC_WRITE, FILE_GENERIC_EXECUTE, FILE_ALL_ACCESS};
+    GENERIC_MAPPING files = file_mapping;
+    const DWORD dangerous = dangerous_rights(use);
     WORD i;
     int allows = 0;
 
@@ -141,15 +162,25 @@ static int check_dacl(const ACL *dacl, ph_sddl_use use, char *why, size_t why_si
         MapGenericMask(&mask, &files);
         if (mask != 0)
             allows++;
-        if (use != PH_SDDL_PIPE || (mask & PH_DANGEROUS_RIGHTS) == 0 || sid_is_administrative((PSID)&ace->SidStart))
+        if ((mask & dangerous) == 0 || sid_is_administrative((PSID)&ace->SidStart))
             continue;
-        rights_text(mask & PH_DANGEROUS_RIGHTS, rights, sizeof(rights));
+        rights_text(mask & dangerous, rights, sizeof(rights));
         ConvertSidToStringSidA((PSID)&ace->SidStart, &sid_text);
-        say(why, why_size,
-            "ACE %u grants %s (mask 0x%lx) to %s, which is not SYSTEM, Administrators, LocalService, "
-            "NetworkService, OWNER RIGHTS or a service SID: that principal could add its own instances of the "
-            "pipe or change its security",
-            (unsigned)i + 1, rights, (unsigned long)mask, sid_text ? sid_text : "an unreadable SID");
+        if ((mask & dangerous) == FILE_CREATE_PIPE_INSTANCE) /* only PH_SDDL_PIPE refuses it */
+            say(why, why_size,
+                "ACE %u grants FILE_CREATE_PIPE_INSTANCE (mask 0x%lx; GENERIC_WRITE includes it) to %s, which is "
+                "not SYSTEM, Administrators, LocalService, NetworkService, OWNER RIGHTS or a service SID: with an "
+                "unlimited pool that principal could add its own instances of the pipe; such a grant is accepted "
+                "only for a fixed pool (max_instances below 255)",
+                (unsigned)i + 1, (unsigned long)mask, sid_text ? sid_text : "an unreadable SID");
+        else
+            say(why, why_size,
+                "ACE %u grants %s (mask 0x%lx) to %s, which is not SYSTEM, Administrators, LocalService, "
+                "NetworkService, OWNER RIGHTS or a service SID: that principal could %s",
+                (unsigned)i + 1, rights, (unsigned long)mask, sid_text ? sid_text : "an unreadable SID",
+                (mask & dangerous & FILE_CREATE_PIPE_INSTANCE) ? "add its own instances of the pipe or change its "
+                                                                 "security"
+                                                               : "change the pipe's security");
         if (sid_text != NULL)
             LocalFree(sid_text);
         return PH_EBADSDDL;
@@ -178,7 +209,7 @@ static int parse_checked(const char *sddl, ph_sddl_use use, PSECURITY_DESCRIPTOR
         why[0] = '\0';
     *out = NULL;
     *syserr = ERROR_INVALID_SECURITY_DESCR;
-    if (use != PH_SDDL_PIPE && use != PH_SDDL_ACCESS) {
+    if (use != PH_SDDL_PIPE && use != PH_SDDL_ACCESS && use != PH_SDDL_PIPE_FIXED) {
         *syserr = ERROR_INVALID_PARAMETER;
         say(why, why_size, "unknown use %d", (int)use);
         return PH_EINVAL;
@@ -257,4 +288,137 @@ int ph__security_from_sddl_why(const char *sddl, PSECURITY_DESCRIPTOR *out, DWOR
                                size_t why_size)
 {
     return parse_checked(sddl, PH_SDDL_PIPE, out, syserr, why, why_size);
+}
+
+/* The widening, one ACE: an allow entry that lets its holder write data (FILE_WRITE_DATA, once generic rights
+ * are mapped) but not append gets FILE_APPEND_DATA too, which is FILE_CREATE_PIPE_INSTANCE: then an open
+ * asking GENERIC_WRITE, which includes it, is granted. An inherit-only entry does not apply to the pipe and is
+ * left as it is, like deny entries. */
+static void widen_ace(ACE_HEADER *hdr)
+{
+    ACCESS_ALLOWED_ACE *ace = (ACCESS_ALLOWED_ACE *)hdr; /* the callback type has the same layout up to SidStart */
+    GENERIC_MAPPING files = file_mapping;
+    DWORD mapped;
+
+    if (hdr->AceType != ACCESS_ALLOWED_ACE_TYPE && hdr->AceType != ACCESS_ALLOWED_CALLBACK_ACE_TYPE)
+        return;
+    if (hdr->AceFlags & INHERIT_ONLY_ACE)
+        return;
+    mapped = ace->Mask;
+    MapGenericMask(&mapped, &files);
+    if ((mapped & FILE_WRITE_DATA) && !(mapped & FILE_APPEND_DATA))
+        ace->Mask |= FILE_APPEND_DATA;
+}
+
+int ph__security_widen(PSECURITY_DESCRIPTOR strict, PSECURITY_DESCRIPTOR *wide, DWORD *syserr)
+{
+    SECURITY_DESCRIPTOR abs;
+    SECURITY_DESCRIPTOR_CONTROL control = 0, keep;
+    DWORD revision = 0, size = 0;
+    BOOL dacl_present = FALSE, sacl_present = FALSE, defaulted = FALSE;
+    PACL dacl = NULL, sacl = NULL, copy = NULL;
+    PSID owner = NULL, group = NULL;
+    PSECURITY_DESCRIPTOR out = NULL;
+    WORD i;
+    int rc = PH_ESYS;
+
+    *wide = NULL;
+    *syserr = 0;
+    if (strict == NULL) {
+        *syserr = ERROR_INVALID_PARAMETER;
+        return PH_EINVAL;
+    }
+    if (!GetSecurityDescriptorControl(strict, &control, &revision) ||
+        !GetSecurityDescriptorDacl(strict, &dacl_present, &dacl, &defaulted) ||
+        !GetSecurityDescriptorSacl(strict, &sacl_present, &sacl, &defaulted) ||
+        !GetSecurityDescriptorOwner(strict, &owner, &defaulted) ||
+        !GetSecurityDescriptorGroup(strict, &group, &defaulted)) {
+        *syserr = GetLastError();
+        goto cleanup;
+    }
+    /* No DACL, or a NULL one, lets everyone in: nothing to widen, and never passed on (ph_sddl_check refuses
+     * both too). */
+    if (!dacl_present || dacl == NULL) {
+        *syserr = ERROR_INVALID_SECURITY_DESCR;
+        rc = PH_EBADSDDL;
+        goto cleanup;
+    }
+    /* An ACL is one block (header, then the entries), so a byte copy keeps every entry, its order and the
+     * revision; only the masks of allow entries change, and never in size. */
+    copy = malloc(dacl->AclSize);
+    if (copy == NULL) {
+        *syserr = ERROR_NOT_ENOUGH_MEMORY;
+        rc = PH_ENOMEM;
+        goto cleanup;
+    }
+    memcpy(copy, dacl, dacl->AclSize);
+    for (i = 0; i < copy->AceCount; i++) {
+        ACE_HEADER *hdr = NULL;
+        if (!GetAce(copy, i, (void **)&hdr)) {
+            *syserr = GetLastError();
+            goto cleanup;
+        }
+        widen_ace(hdr);
+    }
+    /* The same descriptor around the new DACL: owner, group and SACL as they were, the DACL's protection and
+     * auto-inheritance flags too. */
+    keep = control & (SE_DACL_PROTECTED | SE_DACL_AUTO_INHERITED | SE_SACL_PROTECTED | SE_SACL_AUTO_INHERITED);
+    if (!InitializeSecurityDescriptor(&abs, SECURITY_DESCRIPTOR_REVISION) ||
+        !SetSecurityDescriptorDacl(&abs, TRUE, copy, FALSE) ||
+        (sacl_present && !SetSecurityDescriptorSacl(&abs, TRUE, sacl, FALSE)) ||
+        (owner != NULL && !SetSecurityDescriptorOwner(&abs, owner, FALSE)) ||
+        (group != NULL && !SetSecurityDescriptorGroup(&abs, group, FALSE)) ||
+        (keep != 0 && !SetSecurityDescriptorControl(&abs, keep, keep))) {
+        *syserr = GetLastError();
+        goto cleanup;
+    }
+    if (MakeSelfRelativeSD(&abs, NULL, &size) || GetLastError() != ERROR_INSUFFICIENT_BUFFER) {
+        *syserr = GetLastError();
+        goto cleanup;
+    }
+    /* LocalAlloc, not HeapAlloc: the result is freed with LocalFree, like the descriptors the SDDL functions
+     * return, so callers free both the same way. */
+    out = LocalAlloc(LMEM_FIXED, size); /* cppcheck-suppress LocalAllocCalled */
+    if (out == NULL) {
+        *syserr = ERROR_NOT_ENOUGH_MEMORY;
+        rc = PH_ENOMEM;
+        goto cleanup;
+    }
+    if (!MakeSelfRelativeSD(&abs, out, &size)) {
+        *syserr = GetLastError();
+        goto cleanup;
+    }
+    *wide = out;
+    out = NULL;
+    rc = 0;
+
+cleanup:
+    if (out != NULL)
+        LocalFree(out);
+    free(copy);
+    if (rc == PH_ESYS && *syserr == 0) /* a call that failed without setting a Win32 error: still say why */
+        *syserr = ERROR_INVALID_SECURITY_DESCR;
+    return rc;
+}
+
+DWORD ph__pipe_set_dacl(HANDLE pipe, PSECURITY_DESCRIPTOR sd)
+{
+    SECURITY_DESCRIPTOR_CONTROL control = 0;
+    SECURITY_INFORMATION what = DACL_SECURITY_INFORMATION;
+    DWORD revision = 0;
+    BOOL present = FALSE, defaulted = FALSE;
+    PACL dacl = NULL;
+
+    if (sd == NULL)
+        return ERROR_INVALID_PARAMETER;
+    if (!GetSecurityDescriptorControl(sd, &control, &revision) ||
+        !GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted))
+        return GetLastError();
+    /* A NULL DACL would let everyone in: never applied. */
+    if (!present || dacl == NULL)
+        return ERROR_INVALID_SECURITY_DESCR;
+    if (control & SE_DACL_PROTECTED)
+        what |= PROTECTED_DACL_SECURITY_INFORMATION;
+    /* One descriptor per pipe: through this instance it changes for every instance of the name. */
+    return SetSecurityInfo(pipe, SE_KERNEL_OBJECT, what, NULL, NULL, dacl, NULL);
 }

@@ -192,9 +192,9 @@ static void release_resources(ph_server *s)
     if (s->sd != NULL)
         LocalFree(s->sd);
     s->sd = NULL;
-    if (s->wide_acl != NULL)
-        LocalFree(s->wide_acl);
-    s->wide_acl = NULL;
+    if (s->wide_sd != NULL)
+        LocalFree(s->wide_sd);
+    s->wide_sd = NULL;
     free(s->workers);
     s->workers = NULL;
     s->nworkers = 0;
@@ -265,7 +265,8 @@ static int start_build(ph_server *s, DWORD *err)
     unsigned i;
     int rc;
 
-    rc = ph__security_from_sddl_why(s->sddl, &s->sd, err, why, sizeof(why));
+    /* A fixed pool may grant instance creation (it is widened to anyway); the unlimited pool may not. */
+    rc = ph__security_parse(s->sddl, s->fixed ? PH_SDDL_PIPE_FIXED : PH_SDDL_PIPE, &s->sd, err, why, sizeof(why));
     if (rc != 0) {
         if (*err != 0 && *err != ERROR_INVALID_SECURITY_DESCR) /* that one is the checker's own refusal */
             ph__log_win32(&s->log, PH_LOG_ERROR, *err, "ConvertStringSecurityDescriptorToSecurityDescriptorW",

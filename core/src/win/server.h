@@ -128,7 +128,7 @@ typedef struct ph_server {
 
     /* Created by start, released after the join (under life): */
     PSECURITY_DESCRIPTOR sd;      /* the strict descriptor every instance is created with */
-    PACL wide_acl;                /* fixed pool: the strict DACL widened (listener.c); LocalFree */
+    PSECURITY_DESCRIPTOR wide_sd; /* fixed pool: the strict one widened (listener.c) */
     SECURITY_ATTRIBUTES sa;
     HANDLE iocp;
     HANDLE *threads;
