@@ -929,8 +929,14 @@ static void cell_stop(bench *b, const cell_def *d, unsigned n)
     }
     b->wrong += wrong;
     /* The status says whether the cell ran as designed; what the stop did to the clients (lost=, unclean=)
-     * are figures, which the table shows in bold, like its time. */
-    print_head(b, d, n, d->size, wr == WAIT_OBJECT_0 && k == n && served == k && ready == sent ? "ok" : "partial");
+     * are figures, which the table shows in bold, like its time. pipehost promises more: a stop loses no
+     * reply and closes every pipe cleanly, so for it a lost reply or an unclean end makes the cell partial
+     * (and the smoke test fail). */
+    print_head(b, d, n, d->size,
+               wr == WAIT_OBJECT_0 && k == n && served == k && ready == sent &&
+                       (strncmp(b->kind, "pipehost", 8) != 0 || (lost == 0 && unclean == 0))
+                   ? "ok"
+                   : "partial");
     printf(" connected=%u answered=%u unread=%u ready=%u", k, served, sent, ready);
     if (wr == WAIT_OBJECT_0) {
         DWORD code = 0;
@@ -1001,7 +1007,10 @@ static int start_server(bench *b, const char *log_path, const char *own_args)
             snprintf(var, sizeof(var), "PH_BENCH_ARGS_%s", colon + 1);
             extra = getenv(var);
         }
-        n = snprintf(cmd, sizeof(cmd), "\"%s\" run --pipe %s --stop-event %s --max-message 131072%s%s%s%s", exe,
+        /* Every client of the matrix is the same user: the per-user limit (64 by default) is lifted, or the
+         * 200-client cells would be refused past 64. Everything else is pipehost's default configuration. */
+        n = snprintf(cmd, sizeof(cmd),
+                     "\"%s\" run --pipe %s --stop-event %s --max-message 131072 --max-connections-per-user 0%s%s%s%s", exe,
                      b->name, b->event, extra ? " " : "", extra ? extra : "", own_args ? " " : "",
                      own_args ? own_args : "");
     } else {

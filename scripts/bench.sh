@@ -13,7 +13,8 @@
 #     on failure and on Ctrl+C too) and runs the matrix: a round is one run of the driver, which starts
 #     every server and runs each cell against every server in turn, in an order that rotates from cell to
 #     cell and from round to round (bench/load.c lists the cells). pipehost runs in its default
-#     configuration (`pipehost.exe run --pipe NAME --stop-event EVENT --max-message 131072`), except in two
+#     configuration (`pipehost.exe run --pipe NAME --stop-event EVENT --max-message 131072
+#     --max-connections-per-user 0`: every bench client is the same user), except in two
 #     cells that start a pipehost process of their own: the 2,000 idle connections run it with
 #     `--max-instances 255` (the unlimited pool: a fixed pool cannot hold 2,000 clients), and the slow-handler
 #     cell (4 clients whose requests take 1 s in the handler, 8 quick ones) runs pipehost-bench-host.exe
@@ -210,7 +211,7 @@ for k in "${servers[@]}"; do
   start=$(stat -c %s "$trace")
   if [ "$k" = pipehost ]; then
     "${pin[@]}" wine "$(server_exe "$k")" run --pipe "$name" --stop-event "$ev" --max-message 131072 \
-      </dev/null >"$work/logs/trace-$k.log" 2>&1 &
+      --max-connections-per-user 0 </dev/null >"$work/logs/trace-$k.log" 2>&1 &
   else
     "${pin[@]}" wine "$(server_exe "$k")" "\\\\.\\pipe\\$name" "$ev" </dev/null >"$work/logs/trace-$k.log" 2>&1 &
   fi

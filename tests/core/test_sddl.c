@@ -119,7 +119,8 @@ START_TEST(bad_arguments)
 END_TEST
 
 /* The server runs the same checker: such a descriptor never reaches a pipe. */
-static void start_refused(const char *sddl)
+/* The unlimited pool's start refuses sddl (fixed: the fixed pool's). */
+static void start_refused_in(const char *sddl, unsigned max_instances)
 {
     char name[CT_NAME_MAX];
     ph_server_config cfg;
@@ -130,22 +131,44 @@ static void start_refused(const char *sddl)
     ct_ctx_init(&ctx);
     ct_config(&cfg, name, sizeof(name), "sddl-start", &ctx, NULL);
     cfg.sddl = sddl;
+    cfg.max_instances = max_instances;
     ck_assert_int_eq(ph_server_new(&cfg, &s), 0);
     rc = ph_server_start(s);
-    ck_assert_msg(rc == PH_EBADSDDL, "SDDL \"%s\": %s", sddl, ph_err_name(rc));
+    ck_assert_msg(rc == PH_EBADSDDL, "SDDL \"%s\" (max_instances %u): %s", sddl, max_instances, ph_err_name(rc));
     ck_assert_uint_eq(ph_server_syserror(s), ERROR_INVALID_SECURITY_DESCR);
     ck_assert_msg(ct_pipe_gone(name), "a pipe exists after a refused SDDL \"%s\"", sddl);
     ph_server_free(s);
     ct_ctx_free(&ctx);
 }
 
+static void start_refused(const char *sddl)
+{
+    start_refused_in(sddl, PH_UNLIMITED_INSTANCES);
+}
+
+/* The unlimited pool applies PH_SDDL_PIPE; the fixed pool PH_SDDL_PIPE_FIXED, which lets users create
+ * instances (nobody can while the pool is full) but still not rewrite the descriptor. */
 START_TEST(server_start_uses_the_checker)
 {
+    char name[CT_NAME_MAX];
+    ph_server_config cfg;
+    ct_ctx ctx;
+    ph_server *s;
+
     start_refused("D:");
     start_refused("D:P(D;;GA;;;WD)");
     start_refused("D:P(A;;GA;;;SY)(A;;GA;;;WD)");
     start_refused("D:P(A;;GA;;;SY)(A;;GW;;;AU)");
     start_refused("D:P(A;;GA;;;SY)(A;;0x4;;;BU)");
+    start_refused_in("D:P(A;;GA;;;SY)(A;;GA;;;WD)", 8);
+    start_refused_in("D:P(A;;GA;;;SY)(A;;WD;;;AU)", 8);
+    ct_ctx_init(&ctx);
+    ct_config(&cfg, name, sizeof(name), "sddl-fixed", &ctx, NULL);
+    cfg.sddl = "D:P(A;;GA;;;SY)(A;;GA;;;BA)(A;;GA;;;OW)(A;;GRGW;;;AU)";
+    cfg.max_instances = 8;
+    s = ct_start(&cfg, &ctx);
+    ph_server_free(s);
+    ct_ctx_free(&ctx);
 }
 END_TEST
 

@@ -35,6 +35,7 @@
 #define PH_WATCH_MS 50u          /* everyone busy and nobody waiting for this long: wake a parked thread */
 #define PH_WATCH_QUIET_MS 1000u  /* the watch stops polling after this long with nobody busy */
 #define PH_STEAL_MS 10u          /* a handler running this long gives up the reads its thread holds back */
+#define PH_DEFER_TAKE 32u        /* packets taken from the port before the deferred reads are posted anyway */
 
 static unsigned clients(ph_server *s)
 {
@@ -284,7 +285,7 @@ DWORD WINAPI ph__pool_main(LPVOID arg)
         LPOVERLAPPED ov = NULL;
         BOOL ok = GetQueuedCompletionStatus(s->iocp, &bytes, &key, &ov, INFINITE);
         int quit;
-        unsigned n;
+        unsigned n, taken;
 
         if (!ok)
             err = GetLastError();
@@ -295,10 +296,13 @@ DWORD WINAPI ph__pool_main(LPVOID arg)
          * which by then often find the next requests already waiting and complete at once. They are taken
          * off the list one at a time, so that the watch can take over those still waiting if a handler run
          * meanwhile is slow. */
+        taken = 0;
         while (quit == 0 && (n = deferred_count(&self)) > 0) {
             unsigned i;
 
-            if (n < PH_DEFER_SLOTS) {
+            /* A port that never empties (a pipelining client's turns, a busy server) must not keep the
+             * reads waiting: after PH_DEFER_TAKE packets they are posted anyway. */
+            if (n < PH_DEFER_SLOTS && taken++ < PH_DEFER_TAKE) {
                 bytes = err = 0;
                 key = 0;
                 ov = NULL;
@@ -316,6 +320,7 @@ DWORD WINAPI ph__pool_main(LPVOID arg)
                     break;
                 ph__conn_post_deferred(c, 0);
             }
+            taken = 0;
         }
         /* A quit packet taken while reads were deferred: post them, their connections are not gone yet. */
         {
