@@ -40,11 +40,6 @@ int ph__map_win32(DWORD err);
 wchar_t *ph__utf8_to_wide(const char *s, DWORD *err);
 unsigned ph__cpu_count(void);
 
-/* The pipe's security descriptor from SDDL, only if ph_sddl_check(PH_SDDL_PIPE) accepts it. Free with
- * LocalFree. Returns 0 or PH_EBADSDDL / PH_ENOMEM with *syserr set (ERROR_INVALID_SECURITY_DESCR for a
- * refusal by the checker's rules). why gets the checker's sentence for the log. */
-int ph__security_from_sddl_why(const char *sddl, PSECURITY_DESCRIPTOR *out, DWORD *syserr, char *why,
-                               size_t why_size);
 /* SYSTEM, LocalService, NetworkService or a per-service SID (S-1-5-80-x-x-x-x-x), given as text. */
 int ph__sid_is_service_account(const char *sid);
 

@@ -258,7 +258,7 @@ static void register_worker(ph_server *s, ph_worker *w)
     ReleaseSRWLockExclusive(&s->plock);
 }
 
-static void unregister_worker(ph_server *s, ph_worker *w)
+static void unregister_worker(ph_server *s, const ph_worker *w)
 {
     unsigned i;
 

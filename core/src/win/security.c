@@ -284,12 +284,6 @@ int ph__security_parse(const char *sddl, ph_sddl_use use, PSECURITY_DESCRIPTOR *
     return parse_checked(sddl, use, out, syserr, why, why_size);
 }
 
-int ph__security_from_sddl_why(const char *sddl, PSECURITY_DESCRIPTOR *out, DWORD *syserr, char *why,
-                               size_t why_size)
-{
-    return parse_checked(sddl, PH_SDDL_PIPE, out, syserr, why, why_size);
-}
-
 /* The widening, one ACE: an allow entry that lets its holder write data (FILE_WRITE_DATA, once generic rights
  * are mapped) but not append gets FILE_APPEND_DATA too, which is FILE_CREATE_PIPE_INSTANCE: then an open
  * asking GENERIC_WRITE, which includes it, is granted. An inherit-only entry does not apply to the pipe and is

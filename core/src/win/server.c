@@ -292,7 +292,7 @@ static int start_build(ph_server *s, DWORD *err)
         return ph__map_win32(*err);
     }
     s->threads = calloc(s->cfg.threads, sizeof(HANDLE));
-    s->workers = calloc(s->cfg.threads, sizeof(*s->workers));
+    s->workers = calloc(s->cfg.threads, sizeof(struct ph_worker *));
     if (s->threads == NULL || s->workers == NULL) {
         *err = ERROR_NOT_ENOUGH_MEMORY;
         return PH_ENOMEM;
