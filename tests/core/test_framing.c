@@ -45,45 +45,18 @@ static void write_all(HANDLE h, const void *data, size_t len)
     ck_assert_uint_eq(put, len);
 }
 
-/* Reads exactly n bytes within timeout_ms (polling, so a missing reply fails instead of hanging). Returns 0, or
- * the Win32 error that ended the stream (ERROR_BROKEN_PIPE: the server closed), or WAIT_TIMEOUT. */
-static DWORD read_exact(HANDLE h, void *buf, size_t n, unsigned timeout_ms)
-{
-    ULONGLONG end = GetTickCount64() + timeout_ms;
-    size_t have = 0;
-
-    while (have < n) {
-        DWORD avail = 0, got = 0;
-
-        if (!PeekNamedPipe(h, NULL, 0, NULL, &avail, NULL))
-            return GetLastError();
-        if (avail == 0) {
-            if (GetTickCount64() >= end)
-                return WAIT_TIMEOUT;
-            Sleep(2);
-            continue;
-        }
-        if (avail > n - have)
-            avail = (DWORD)(n - have);
-        if (!ReadFile(h, (unsigned char *)buf + have, avail, &got, NULL))
-            return GetLastError();
-        have += got;
-    }
-    return 0;
-}
-
 /* Reads one response frame; returns its body (malloc'd, NUL-terminated) and length. */
 static unsigned char *read_frame(HANDLE h, size_t *len)
 {
     unsigned char hdr[4], *body;
-    DWORD err = read_exact(h, hdr, 4, 10000);
+    DWORD err = ct_read_exact(h, hdr, 4, 10000);
     size_t n;
 
     ck_assert_msg(err == 0, "reading a response header: error %lu", err);
     n = (size_t)hdr[0] | (size_t)hdr[1] << 8 | (size_t)hdr[2] << 16 | (size_t)hdr[3] << 24;
     body = malloc(n + 1);
     ck_assert_ptr_nonnull(body);
-    err = read_exact(h, body, n, 10000);
+    err = ct_read_exact(h, body, n, 10000);
     ck_assert_msg(err == 0, "reading a %lu-byte response body: error %lu", (unsigned long)n, err);
     body[n] = '\0';
     *len = n;
@@ -94,7 +67,7 @@ static unsigned char *read_frame(HANDLE h, size_t *len)
 static void expect_closed(HANDLE h)
 {
     unsigned char b;
-    DWORD err = read_exact(h, &b, 1, 10000);
+    DWORD err = ct_read_exact(h, &b, 1, 10000);
 
     ck_assert_msg(err == ERROR_BROKEN_PIPE || err == ERROR_PIPE_NOT_CONNECTED,
                   "expected the server to close, got error %lu", err);

@@ -91,6 +91,18 @@ static step end(ph_conn *c, ph_end why)
     return STEP_END;
 }
 
+/* Takes c->lock to issue the next operation, unless the connection was cancelled to end: then it returns 0
+ * with the lock not held and c->ending set, and the caller returns STEP_END. */
+static int lock_unless_ending(ph_conn *c)
+{
+    AcquireSRWLockExclusive(&c->lock);
+    if (c->cancel != PH_CANCEL_END)
+        return 1;
+    c->ending = c->cancel_why;
+    ReleaseSRWLockExclusive(&c->lock);
+    return 0;
+}
+
 /* Keeps c_buffered in step with what c's buffers hold. */
 static void account(ph_conn *c)
 {
@@ -423,13 +435,7 @@ DWORD ph__conn_start_instance(ph_server *s, HANDLE pipe)
 fail:
     CloseHandle(pipe);
     free(c);
-    AcquireSRWLockExclusive(&s->lock);
-    s->accepting--;
-    s->instances--;
-    s->live--;
-    if (s->live == 0 && s->state == PH_SRV_STOPPING)
-        SetEvent(s->drained);
-    ReleaseSRWLockExclusive(&s->lock);
+    ph__listener_unreserve(s);
     return err;
 }
 
@@ -537,11 +543,8 @@ static step start_request(ph_conn *c, int replied, DWORD *bytes, DWORD *err)
         /* The next request (or its start) is already here: handled as a read of no bytes that completed at
          * once, from the completion loop; after PH_PIPELINE_TURN in a row, through the port, so that other
          * connections get the thread too. */
-        AcquireSRWLockExclusive(&c->lock);
-        if (c->cancel == PH_CANCEL_END) {
-            ReleaseSRWLockExclusive(&c->lock);
-            return end(c, c->cancel_why);
-        }
+        if (!lock_unless_ending(c))
+            return STEP_END;
         c->state = PH_CONN_READING;
         c->idle_due = idle_due;
         ph__timer_arm_locked(s, c, PH_CONN_IDLE, idle_due);
@@ -575,11 +578,8 @@ static step start_request(ph_conn *c, int replied, DWORD *bytes, DWORD *err)
     if (c->in.cap + c->out.buf.cap > PH_IDLE_KEEP)
         shrink_due = now + PH_SHRINK_IDLE_MS;
 
-    AcquireSRWLockExclusive(&c->lock);
-    if (c->cancel == PH_CANCEL_END) {
-        ReleaseSRWLockExclusive(&c->lock);
-        return end(c, c->cancel_why);
-    }
+    if (!lock_unless_ending(c))
+        return STEP_END;
     c->cancel = PH_CANCEL_NONE; /* a shrink asked of an earlier read is moot */
     c->state = PH_CONN_IDLE;
     c->idle_due = idle_due;
@@ -660,11 +660,8 @@ static step continue_read(ph_conn *c, DWORD *bytes, DWORD *err)
         return end(c, PH_END_NOMEM);
     account(c);
     dst = c->in.data + c->in.len;
-    AcquireSRWLockExclusive(&c->lock);
-    if (c->cancel == PH_CANCEL_END) {
-        ReleaseSRWLockExclusive(&c->lock);
-        return end(c, c->cancel_why);
-    }
+    if (!lock_unless_ending(c))
+        return STEP_END;
     c->state = PH_CONN_READING;
     r = issue_read_locked(c, dst, (DWORD)want, bytes, err);
     ReleaseSRWLockExclusive(&c->lock);
@@ -689,11 +686,8 @@ static step frame_read_more(ph_conn *c, DWORD *bytes, DWORD *err)
     if (ph__buf_reserve(&c->in, want) != 0)
         return end(c, PH_END_NOMEM);
     account(c);
-    AcquireSRWLockExclusive(&c->lock);
-    if (c->cancel == PH_CANCEL_END) {
-        ReleaseSRWLockExclusive(&c->lock);
-        return end(c, c->cancel_why);
-    }
+    if (!lock_unless_ending(c))
+        return STEP_END;
     /* Nothing of a request buffered is waiting, as in message mode: the client may leave without blame. */
     c->state = avail > 0 ? PH_CONN_READING : PH_CONN_IDLE;
     r = issue_read_locked(c, c->in.data + c->in.len, (DWORD)want, bytes, err);
@@ -770,11 +764,8 @@ static step shrink_and_read(ph_conn *c, DWORD *bytes, DWORD *err)
     if (ph__buf_reserve(&c->in, PH_FIRST_READ) != 0)
         return end(c, PH_END_NOMEM);
     account(c);
-    AcquireSRWLockExclusive(&c->lock);
-    if (c->cancel == PH_CANCEL_END) {
-        ReleaseSRWLockExclusive(&c->lock);
-        return end(c, c->cancel_why);
-    }
+    if (!lock_unless_ending(c))
+        return STEP_END;
     c->cancel = PH_CANCEL_NONE;
     c->shrink_due = 0;
     c->state = PH_CONN_IDLE;
@@ -800,11 +791,8 @@ static step write_response(ph_conn *c, DWORD *bytes, DWORD *err)
                 (unsigned long long)c->id, c->out.buf.len);
         return end(c, PH_END_IO_ERROR);
     }
-    AcquireSRWLockExclusive(&c->lock);
-    if (c->cancel == PH_CANCEL_END) {
-        ReleaseSRWLockExclusive(&c->lock);
-        return end(c, c->cancel_why);
-    }
+    if (!lock_unless_ending(c))
+        return STEP_END;
     c->state = PH_CONN_WRITING;
     if (c->t_state == PH_CONN_WRITING && c->t_due != 0)
         ph__timer_arm_locked(s, c, PH_CONN_WRITING, 0); /* an earlier write's deadline must not match this one */
@@ -842,11 +830,8 @@ static step dispatch(ph_conn *c, DWORD *bytes, DWORD *err)
     LARGE_INTEGER t0, t1;
     int refused = 0;
 
-    AcquireSRWLockExclusive(&c->lock);
-    if (c->cancel == PH_CANCEL_END) {
-        ReleaseSRWLockExclusive(&c->lock);
-        return end(c, c->cancel_why);
-    }
+    if (!lock_unless_ending(c))
+        return STEP_END;
     c->state = PH_CONN_DISPATCHING;
     ReleaseSRWLockExclusive(&c->lock);
 
@@ -989,11 +974,8 @@ static step linger(ph_conn *c, DWORD *bytes, DWORD *err)
     AcquireSRWLockShared(&s->lock);
     idle_ms = s->limits.idle_timeout_ms;
     ReleaseSRWLockShared(&s->lock);
-    AcquireSRWLockExclusive(&c->lock);
-    if (c->cancel == PH_CANCEL_END) {
-        ReleaseSRWLockExclusive(&c->lock);
-        return end(c, c->cancel_why);
-    }
+    if (!lock_unless_ending(c))
+        return STEP_END;
     if (c->state != PH_CONN_LINGERING) {
         /* Bounded by the write timeout (the time a client has to read a reply), or else the idle one. */
         c->state = PH_CONN_LINGERING;

@@ -107,6 +107,17 @@ static void succeeded(ph_server *s, int accepted)
  * Creating, re-arming, parking, closing.
  * ------------------------------------------------------------------------------------------------------- */
 
+void ph__listener_unreserve(ph_server *s)
+{
+    AcquireSRWLockExclusive(&s->lock);
+    s->accepting--;
+    s->instances--;
+    s->live--;
+    if (s->live == 0 && s->state == PH_SRV_STOPPING)
+        SetEvent(s->drained);
+    ReleaseSRWLockExclusive(&s->lock);
+}
+
 /* Creates one instance and starts it accepting; the caller reserved it (live, instances, accepting). first:
  * claim the name (FILE_FLAG_FIRST_PIPE_INSTANCE). Returns 0 or a Win32 error (the reservation released). */
 static DWORD add_instance(ph_server *s, int first, HANDLE *created)
@@ -125,13 +136,7 @@ static DWORD add_instance(ph_server *s, int first, HANDLE *created)
         *created = pipe;
     if (pipe == INVALID_HANDLE_VALUE) {
         err = GetLastError();
-        AcquireSRWLockExclusive(&s->lock);
-        s->accepting--;
-        s->instances--;
-        s->live--;
-        if (s->live == 0 && s->state == PH_SRV_STOPPING)
-            SetEvent(s->drained);
-        ReleaseSRWLockExclusive(&s->lock);
+        ph__listener_unreserve(s);
         return err != 0 ? err : ERROR_GEN_FAILURE;
     }
     return ph__conn_start_instance(s, pipe);

@@ -214,6 +214,8 @@ int ph__listener_accepted(ph_server *s, ph_conn *c);
  * discards it): it is closed when that is allowed, or lingers first (conn.c) — the caller asks
  * ph__listener_may_close first. was_connected: a client was counted on it. */
 void ph__listener_release(ph_conn *c, ph_end why, int was_connected);
+/* An instance reserved (live, instances, accepting) was never made: the reservation goes. */
+void ph__listener_unreserve(ph_server *s);
 /* Whether ending the connection now may close its instance (stopping, or an unlimited pool that does not
  * need it); otherwise it will be re-armed, and a reply the client has not read must be waited for. */
 int ph__listener_may_close(ph_server *s);
