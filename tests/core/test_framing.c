@@ -6,37 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A raw synchronous client in byte mode (what Node's net module or any stream API sees). */
-static HANDLE open_byte_client(const char *name)
-{
-    wchar_t wname[CT_NAME_MAX + 16];
-    char full[CT_NAME_MAX + 16];
-    HANDLE h;
-    int i;
-
-    ck_assert_int_eq(ph_pipe_name_normalize(name, full, sizeof(full)), 0);
-    MultiByteToWideChar(CP_UTF8, 0, full, -1, wname, (int)(sizeof(wname) / sizeof(wname[0])));
-    for (i = 0; i < 100; i++) {
-        h = CreateFileW(wname, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
-                        SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION, NULL);
-        if (h != INVALID_HANDLE_VALUE)
-            return h;
-        if (GetLastError() != ERROR_PIPE_BUSY)
-            break;
-        WaitNamedPipeW(wname, 100);
-    }
-    ck_abort_msg("cannot open %s: error %lu", full, GetLastError());
-    return INVALID_HANDLE_VALUE;
-}
-
-static void put_le32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)(v & 0xff);
-    p[1] = (unsigned char)((v >> 8) & 0xff);
-    p[2] = (unsigned char)((v >> 16) & 0xff);
-    p[3] = (unsigned char)((v >> 24) & 0xff);
-}
-
 static void write_all(HANDLE h, const void *data, size_t len)
 {
     DWORD put = 0;
@@ -101,7 +70,7 @@ START_TEST(byte_mode_pipe_and_bad_framing_refused)
     ck_assert_ptr_null(bad);
 
     s = start_framed("frame-mode", name, &ctx, NULL, 0);
-    h = open_byte_client(name);
+    h = ct_byte_connect(name);
     ck_assert(GetNamedPipeInfo(h, &flags, NULL, NULL, NULL));
     ck_assert_msg((flags & PIPE_TYPE_MESSAGE) == 0, "a length-framed endpoint is a message-mode pipe");
     CloseHandle(h);
@@ -131,11 +100,11 @@ START_TEST(pipelined_requests_answered_in_order)
     all = malloc(total);
     ck_assert_ptr_nonnull(all);
     for (p = all, i = 0; i < N; i++) {
-        put_le32(p, (uint32_t)sizes[i]);
+        ct_put_le32(p, (uint32_t)sizes[i]);
         ct_fill(p + 4, sizes[i], (unsigned)i);
         p += 4 + sizes[i];
     }
-    h = open_byte_client(name);
+    h = ct_byte_connect(name);
     write_all(h, all, total);
     for (i = 0; i < N; i++) {
         size_t len = 0;
@@ -169,8 +138,8 @@ START_TEST(split_and_large_frames)
 
     ct_ctx_init(&ctx);
     s = start_framed("frame-split", name, &ctx, NULL, 256 * 1024);
-    h = open_byte_client(name);
-    put_le32(hdr, sizeof(body));
+    h = ct_byte_connect(name);
+    ct_put_le32(hdr, sizeof(body));
     ct_fill(body, sizeof(body), 5);
     write_all(h, hdr, 1);
     Sleep(30);
@@ -189,7 +158,7 @@ START_TEST(split_and_large_frames)
 
     big = malloc(4 + n);
     ck_assert_ptr_nonnull(big);
-    put_le32(big, (uint32_t)n);
+    ct_put_le32(big, (uint32_t)n);
     ct_fill(big + 4, n, 6);
     write_all(h, big, 4 + n);
     r = read_frame(h, &len);
@@ -226,13 +195,13 @@ START_TEST(oversized_length_answered_then_closed)
     ck_assert_int_eq(ph_server_get_limits(s, &lim), 0);
     lim.write_timeout_ms = 500;
     ck_assert_int_eq(ph_server_set_limits(s, &lim), 0);
-    put_le32(buf, 5);
+    ct_put_le32(buf, 5);
     memcpy(buf + 4, "hello", 5);
-    put_le32(buf + 9, 3);
+    ct_put_le32(buf + 9, 3);
     memcpy(buf + 13, "abc", 3);
-    put_le32(buf + 16, 5000);
+    ct_put_le32(buf + 16, 5000);
     memset(buf + 20, 'x', 100); /* the start of the oversized body */
-    h = open_byte_client(name);
+    h = ct_byte_connect(name);
     write_all(h, buf, sizeof(buf));
     r = read_frame(h, &len);
     ck_assert_str_eq((char *)r, "hello");
@@ -269,8 +238,8 @@ START_TEST(truncated_frame_counted_abandoned)
     ct_log_init(&lg);
     s = start_framed("frame-trunc", name, &ctx, &lg, 0);
 
-    h = open_byte_client(name);
-    put_le32(buf, 2);
+    h = ct_byte_connect(name);
+    ct_put_le32(buf, 2);
     memcpy(buf + 4, "ok", 2);
     write_all(h, buf, 6);
     r = read_frame(h, &len);
@@ -280,8 +249,8 @@ START_TEST(truncated_frame_counted_abandoned)
     ck_assert(CT_WAIT(s, connections_active, 0, 5000));
     ck_assert_uint_eq(CT_COUNTER(s, errors_total), 0);
 
-    h = open_byte_client(name);
-    put_le32(buf, 100);
+    h = ct_byte_connect(name);
+    ct_put_le32(buf, 100);
     memset(buf + 4, 'y', 10);
     write_all(h, buf, sizeof(buf));
     Sleep(50);
@@ -308,11 +277,11 @@ START_TEST(no_reply_is_an_empty_frame)
 
     ct_ctx_init(&ctx);
     s = start_framed("frame-noreply", name, &ctx, NULL, 0);
-    put_le32(buf, 7);
+    ct_put_le32(buf, 7);
     memcpy(buf + 4, "NOREPLY", 7);
-    put_le32(buf + 11, 4);
+    ct_put_le32(buf + 11, 4);
     memcpy(buf + 15, "next", 4);
-    h = open_byte_client(name);
+    h = ct_byte_connect(name);
     write_all(h, buf, sizeof(buf));
     r = read_frame(h, &len);
     ck_assert_uint_eq(len, 0);
@@ -346,16 +315,16 @@ START_TEST(stop_mid_pipeline_answers_the_running_request_only)
 
     ct_ctx_init(&ctx);
     s = start_framed("frame-stop", name, &ctx, NULL, 0);
-    put_le32(p, 9);
+    ct_put_le32(p, 9);
     memcpy(p + 4, "SLEEP 400", 9);
     p += 13;
-    put_le32(p, 3);
+    ct_put_le32(p, 3);
     memcpy(p + 4, "two", 3);
     p += 7;
-    put_le32(p, 5);
+    ct_put_le32(p, 5);
     memcpy(p + 4, "three", 5);
     p += 9;
-    h = open_byte_client(name);
+    h = ct_byte_connect(name);
     write_all(h, buf, (size_t)(p - buf));
     ck_assert_msg(WaitForSingleObject(ctx.entered, 5000) == WAIT_OBJECT_0, "the first request never ran");
     stopper = CreateThread(NULL, 0, stop_thread, s, 0, NULL);

@@ -9,7 +9,7 @@
  * - Ownership. A connection is owned by the system while an operation (ConnectNamedPipe, ReadFile,
  *   WriteFile) is outstanding, otherwise by the one thread that took its completion or whose operation
  *   completed at once, or, between a response and its next read, by the pool thread it was deferred to
- *   (pool.c; another pool thread or the timer may take the deferred read over while that thread runs a
+ *   (pool.c; the timer thread's watch may take the deferred read over while that thread runs a
  *   handler). Only the owner changes its buffers, issues its next operation, finishes or frees it.
  * - c->lock guards state, cancel and the deadlines. The owner issues every operation while holding it,
  *   after checking cancel; the timer and the stop walk take it before they cancel. A cancel therefore
