@@ -248,27 +248,13 @@ END_TEST
 
 /* -------------------------------------------------------------------------------- what Windows would decide */
 
-/* Does the descriptor (SDDL) grant access to this process's token? AccessCheck wants an impersonation token. */
+/* Does the descriptor (SDDL, as read back in UTF-16) grant access to this process's token? */
 static int descriptor_grants(const wchar_t *sddl, DWORD access)
 {
-    GENERIC_MAPPING map = {FILE_GENERIC_READ, FILE_GENERIC_WRITE, FILE_GENERIC_EXECUTE, FILE_ALL_ACCESS};
-    PSECURITY_DESCRIPTOR sd = NULL;
-    HANDLE token = NULL, imp = NULL;
-    PRIVILEGE_SET privs;
-    DWORD privs_len = sizeof(privs), granted = 0;
-    BOOL ok = FALSE;
+    char text[2048];
 
-    ck_assert_msg(ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl, SDDL_REVISION_1, &sd, NULL),
-                  "%ls: error %lu", sddl, GetLastError());
-    ck_assert(OpenProcessToken(GetCurrentProcess(), TOKEN_DUPLICATE | TOKEN_QUERY, &token));
-    ck_assert(DuplicateToken(token, SecurityIdentification, &imp));
-    MapGenericMask(&access, &map);
-    ck_assert_msg(AccessCheck(sd, imp, access, &map, &privs, &privs_len, &granted, &ok), "AccessCheck: error %lu",
-                  GetLastError());
-    CloseHandle(imp);
-    CloseHandle(token);
-    LocalFree(sd);
-    return ok != FALSE;
+    ck_assert(WideCharToMultiByte(CP_UTF8, 0, sddl, -1, text, (int)sizeof(text), NULL, NULL) > 0);
+    return ph_test_descriptor_grants(text, access);
 }
 
 /* Is an ACE string's trustee (after its last ';') a group every ordinary interactive user is in? */

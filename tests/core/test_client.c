@@ -289,30 +289,6 @@ START_TEST(sqos_identification_by_default)
 }
 END_TEST
 
-/* Whether the descriptor grants `access` (generic rights mapped as for files, which pipes use) to this
- * process's token: the check Windows makes when a client opens a pipe. Wine runs AccessCheck for real, though
- * it does not run it on pipe opens. */
-static int descriptor_grants(const char *sddl, DWORD access)
-{
-    GENERIC_MAPPING map = {FILE_GENERIC_READ, FILE_GENERIC_WRITE, FILE_GENERIC_EXECUTE, FILE_ALL_ACCESS};
-    PSECURITY_DESCRIPTOR sd = NULL;
-    HANDLE token = NULL, imp = NULL;
-    PRIVILEGE_SET privs;
-    DWORD privs_len = sizeof(privs), granted = 0;
-    BOOL ok = FALSE;
-
-    ck_assert(ConvertStringSecurityDescriptorToSecurityDescriptorA(sddl, SDDL_REVISION_1, &sd, NULL));
-    ck_assert(OpenProcessToken(GetCurrentProcess(), TOKEN_DUPLICATE | TOKEN_QUERY, &token));
-    ck_assert(DuplicateToken(token, SecurityIdentification, &imp));
-    MapGenericMask(&access, &map);
-    ck_assert_msg(AccessCheck(sd, imp, access, &map, &privs, &privs_len, &granted, &ok), "AccessCheck: error %lu",
-                  GetLastError());
-    CloseHandle(imp);
-    CloseHandle(token);
-    LocalFree(sd);
-    return ok != FALSE;
-}
-
 /* What the client asks for at open is granted by the default descriptor's entry for ordinary users
  * (Authenticated Users, which this process's token holds; the entries for Administrators and the rest are
  * left out, since the test may run as one). GENERIC_WRITE would not be: it includes FILE_CREATE_PIPE_INSTANCE,
@@ -333,12 +309,12 @@ START_TEST(client_access_fits_the_default_descriptor)
     s = ct_start(&cfg, &ctx);
     ck_assert_int_eq(ph_client_new(&c), 0);
     ck_assert_int_eq(ph_client_connect(c, name, 5000, 0), 0);
-    ck_assert_msg(descriptor_grants(users_only, ct_sys_state.open_access),
+    ck_assert_msg(ph_test_descriptor_grants(users_only, ct_sys_state.open_access),
                   "an ordinary user would be refused the client's access 0x%lx", ct_sys_state.open_access);
-    ck_assert_msg(!descriptor_grants(users_only, GENERIC_READ | GENERIC_WRITE),
+    ck_assert_msg(!ph_test_descriptor_grants(users_only, GENERIC_READ | GENERIC_WRITE),
                   "GENERIC_WRITE granted: the entry lets users create instances");
     ck_assert_int_eq(ph_client_connect(c, name, 5000, PH_CLIENT_LENGTH_FRAMING) == PH_EINVAL, 1);
-    ck_assert_msg(descriptor_grants(users_only, ct_sys_state.open_access), "length framing asks for more");
+    ck_assert_msg(ph_test_descriptor_grants(users_only, ct_sys_state.open_access), "length framing asks for more");
     ph_client_free(c);
     ph_server_free(s);
     ct_sys_restore();

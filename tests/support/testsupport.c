@@ -6,6 +6,8 @@
 
 #ifdef _WIN32
 #include <windows.h>
+
+#include <sddl.h>
 #else
 #include <time.h>
 #include <unistd.h>
@@ -79,3 +81,27 @@ int main(void)
     }
     return failed == 0 ? 0 : 1;
 }
+
+#ifdef _WIN32
+int ph_test_descriptor_grants(const char *sddl, unsigned long access)
+{
+    GENERIC_MAPPING map = {FILE_GENERIC_READ, FILE_GENERIC_WRITE, FILE_GENERIC_EXECUTE, FILE_ALL_ACCESS};
+    PSECURITY_DESCRIPTOR sd = NULL;
+    HANDLE token = NULL, imp = NULL;
+    PRIVILEGE_SET privs;
+    DWORD privs_len = sizeof(privs), granted = 0, want = access;
+    BOOL ok = FALSE;
+
+    ck_assert_msg(ConvertStringSecurityDescriptorToSecurityDescriptorA(sddl, SDDL_REVISION_1, &sd, NULL),
+                  "%s: error %lu", sddl, GetLastError());
+    ck_assert(OpenProcessToken(GetCurrentProcess(), TOKEN_DUPLICATE | TOKEN_QUERY, &token));
+    ck_assert(DuplicateToken(token, SecurityIdentification, &imp)); /* AccessCheck wants an impersonation token */
+    MapGenericMask(&want, &map);
+    ck_assert_msg(AccessCheck(sd, imp, want, &map, &privs, &privs_len, &granted, &ok), "AccessCheck: error %lu",
+                  GetLastError());
+    CloseHandle(imp);
+    CloseHandle(token);
+    LocalFree(sd);
+    return ok != FALSE;
+}
+#endif

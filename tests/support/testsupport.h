@@ -21,4 +21,11 @@ void ph_test_pipe_name(char *buf, size_t size, const char *tag);
 unsigned long long ph_test_now_ms(void);
 void ph_test_sleep_ms(unsigned ms);
 
+#ifdef _WIN32
+/* Whether the descriptor (SDDL) grants access (generic rights mapped as for files, which pipes use) to this
+ * process's token: AccessCheck, the check Windows makes when a client opens a pipe (Wine runs AccessCheck for
+ * real, though not on pipe opens). Fails the test if the SDDL does not parse. */
+int ph_test_descriptor_grants(const char *sddl, unsigned long access);
+#endif
+
 #endif
