@@ -288,10 +288,8 @@ START_TEST(users_cannot_create_instances)
     ph_server_config cfg;
     ct_ctx ctx;
     ph_server *s;
-    HANDLE process_token = NULL, restricted = NULL, h;
-    unsigned char admins[SECURITY_MAX_SID_SIZE], system[SECURITY_MAX_SID_SIZE];
-    DWORD size = sizeof(admins), err;
-    SID_AND_ATTRIBUTES disable[2];
+    HANDLE restricted, h;
+    DWORD err;
     size_t i;
 
     if (ph_test_on_wine())
@@ -299,15 +297,7 @@ START_TEST(users_cannot_create_instances)
     ct_self_sid(me, sizeof(me));
     if (strcmp(me, "S-1-5-18") == 0)
         ph_test_skip("running as SYSTEM, which the default DACL grants full control by user SID");
-    ck_assert(CreateWellKnownSid(WinBuiltinAdministratorsSid, NULL, admins, &size));
-    size = sizeof(system);
-    ck_assert(CreateWellKnownSid(WinLocalSystemSid, NULL, system, &size));
-    disable[0].Sid = admins;
-    disable[0].Attributes = 0;
-    disable[1].Sid = system;
-    disable[1].Attributes = 0;
-    ck_assert(OpenProcessToken(GetCurrentProcess(), TOKEN_DUPLICATE | TOKEN_QUERY | TOKEN_IMPERSONATE, &process_token));
-    ck_assert(CreateRestrictedToken(process_token, 0, 2, disable, 0, NULL, 0, NULL, &restricted));
+    restricted = ph_test_ordinary_user_token();
 
     ct_ctx_init(&ctx);
     ct_config(&cfg, name, sizeof(name), "sec-users", &ctx, NULL);
@@ -326,7 +316,6 @@ START_TEST(users_cannot_create_instances)
     ck_assert_msg(h == INVALID_HANDLE_VALUE, "an ordinary user added an instance to the served pipe");
     ck_assert_uint_eq(err, ERROR_ACCESS_DENIED);
     CloseHandle(restricted);
-    CloseHandle(process_token);
     ph_server_free(s);
     ct_ctx_free(&ctx);
 }

@@ -234,10 +234,8 @@ START_TEST(protected_prefix_refuses_users)
     typedef LONG(WINAPI * rtl_get_version_fn)(OSVERSIONINFOW *);
     char base[CT_NAME_MAX], name[CT_NAME_MAX + 40];
     wchar_t wname[CT_NAME_MAX + 64];
-    unsigned char admins[SECURITY_MAX_SID_SIZE], system[SECURITY_MAX_SID_SIZE];
-    DWORD size = sizeof(admins), err;
-    SID_AND_ATTRIBUTES disable[2];
-    HANDLE process = NULL, restricted = NULL, h;
+    DWORD err;
+    HANDLE restricted, h;
     OSVERSIONINFOW v;
     rtl_get_version_fn get_version;
 
@@ -250,15 +248,7 @@ START_TEST(protected_prefix_refuses_users)
         ph_test_skip("the protected prefixes exist from Windows 10 1709 (build 16299) on");
     ph_test_pipe_name(base, sizeof(base), "squat-protuser");
     snprintf(name, sizeof(name), "ProtectedPrefix\\Administrators\\%s", base);
-    ck_assert(CreateWellKnownSid(WinBuiltinAdministratorsSid, NULL, admins, &size));
-    size = sizeof(system);
-    ck_assert(CreateWellKnownSid(WinLocalSystemSid, NULL, system, &size));
-    disable[0].Sid = admins;
-    disable[0].Attributes = 0;
-    disable[1].Sid = system;
-    disable[1].Attributes = 0;
-    ck_assert(OpenProcessToken(GetCurrentProcess(), TOKEN_DUPLICATE | TOKEN_QUERY | TOKEN_IMPERSONATE, &process));
-    ck_assert(CreateRestrictedToken(process, 0, 2, disable, 0, NULL, 0, NULL, &restricted));
+    restricted = ph_test_ordinary_user_token();
     ck_assert(ImpersonateLoggedOnUser(restricted));
     h = CreateNamedPipeW(wide(name, wname, CT_NAME_MAX + 64), PIPE_ACCESS_DUPLEX | FILE_FLAG_FIRST_PIPE_INSTANCE,
                          PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE, 1, 4096, 4096, 0, NULL);
@@ -267,7 +257,6 @@ START_TEST(protected_prefix_refuses_users)
     if (h != INVALID_HANDLE_VALUE)
         CloseHandle(h);
     CloseHandle(restricted);
-    CloseHandle(process);
     ck_assert_msg(h == INVALID_HANDLE_VALUE, "an ordinary user created %s", name);
     ck_assert_uint_eq(err, ERROR_ACCESS_DENIED);
 }

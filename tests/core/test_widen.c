@@ -85,22 +85,12 @@ static void expect_same_but_masks(PSECURITY_DESCRIPTOR strict, PSECURITY_DESCRIP
  * level, as AccessCheck wants. */
 static HANDLE users_token(void)
 {
-    unsigned char admins[SECURITY_MAX_SID_SIZE], system[SECURITY_MAX_SID_SIZE], users[SECURITY_MAX_SID_SIZE];
+    unsigned char admins[SECURITY_MAX_SID_SIZE], users[SECURITY_MAX_SID_SIZE];
     DWORD size = sizeof(admins);
-    SID_AND_ATTRIBUTES disable[2];
-    HANDLE process = NULL, restricted = NULL, imp = NULL;
+    HANDLE restricted = ph_test_ordinary_user_token(), imp = NULL;
     BOOL member = FALSE;
 
     ck_assert(CreateWellKnownSid(WinBuiltinAdministratorsSid, NULL, admins, &size));
-    size = sizeof(system);
-    ck_assert(CreateWellKnownSid(WinLocalSystemSid, NULL, system, &size));
-    disable[0].Sid = admins;
-    disable[0].Attributes = 0;
-    disable[1].Sid = system;
-    disable[1].Attributes = 0;
-    ck_assert(OpenProcessToken(GetCurrentProcess(), TOKEN_DUPLICATE | TOKEN_QUERY, &process));
-    ck_assert_msg(CreateRestrictedToken(process, 0, 2, disable, 0, NULL, 0, NULL, &restricted),
-                  "CreateRestrictedToken: %lu", GetLastError());
     ck_assert(DuplicateToken(restricted, SecurityIdentification, &imp));
     /* The token must be one Authenticated Users' entry applies to, and no longer an administrator's. */
     size = sizeof(users);
@@ -110,7 +100,6 @@ static HANDLE users_token(void)
     ck_assert(CheckTokenMembership(imp, admins, &member));
     ck_assert_msg(!member, "Administrators still enabled in the restricted token");
     CloseHandle(restricted);
-    CloseHandle(process);
     return imp;
 }
 

@@ -104,4 +104,25 @@ int ph_test_descriptor_grants(const char *sddl, unsigned long access)
     LocalFree(sd);
     return ok != FALSE;
 }
+
+void *ph_test_ordinary_user_token(void)
+{
+    unsigned char admins[SECURITY_MAX_SID_SIZE], system[SECURITY_MAX_SID_SIZE];
+    DWORD size = sizeof(admins);
+    SID_AND_ATTRIBUTES deny_only[2];
+    HANDLE process = NULL, restricted = NULL;
+
+    ck_assert(CreateWellKnownSid(WinBuiltinAdministratorsSid, NULL, admins, &size));
+    size = sizeof(system);
+    ck_assert(CreateWellKnownSid(WinLocalSystemSid, NULL, system, &size));
+    deny_only[0].Sid = admins;
+    deny_only[0].Attributes = 0;
+    deny_only[1].Sid = system;
+    deny_only[1].Attributes = 0;
+    ck_assert(OpenProcessToken(GetCurrentProcess(), TOKEN_DUPLICATE | TOKEN_QUERY | TOKEN_IMPERSONATE, &process));
+    ck_assert_msg(CreateRestrictedToken(process, 0, 2, deny_only, 0, NULL, 0, NULL, &restricted),
+                  "CreateRestrictedToken: error %lu", GetLastError());
+    CloseHandle(process);
+    return restricted;
+}
 #endif

@@ -26,6 +26,11 @@ void ph_test_sleep_ms(unsigned ms);
  * process's token: AccessCheck, the check Windows makes when a client opens a pipe (Wine runs AccessCheck for
  * real, though not on pipe opens). Fails the test if the SDDL does not parse. */
 int ph_test_descriptor_grants(const char *sddl, unsigned long access);
+/* A primary token for "an ordinary user": this process's token with Administrators and SYSTEM made
+ * deny-only (CreateRestrictedToken), so it keeps Authenticated Users and loses what an administrator or
+ * SYSTEM is granted. Impersonate it with ImpersonateLoggedOnUser, or DuplicateToken it for AccessCheck; the
+ * caller closes it. Fails the test if the token cannot be made. */
+void *ph_test_ordinary_user_token(void);
 #endif
 
 #endif
