@@ -24,6 +24,21 @@ int svc_admin_status(int argc, char **argv, const ph_service_app *app);
 int svc_admin_service_pipe(const char *service, const char *default_pipe, char *pipe, size_t size, char *why,
                            size_t why_size);
 
+/* pipehost's recovery policy (SCM failure actions): restart after 5 s, 10 s and 30 s, then no action, so a
+ * service that keeps failing stays stopped instead of restarting every 30 s for ever (exit codes 1, 2, 3 and 5
+ * do not go away by restarting; 4 and 6 may). The count is reset after SVC_ADMIN_FAILURE_RESET_S seconds
+ * without a failure; a non-zero exit code counts as a failure (the flag), not only a crash. With off, no
+ * actions and the flag cleared. Fills actions and points fa at them. */
+#define SVC_ADMIN_FAILURE_ACTIONS 4
+#define SVC_ADMIN_FAILURE_RESET_S 3600u
+void svc_admin_failure_actions(int off, SC_ACTION actions[SVC_ADMIN_FAILURE_ACTIONS], SERVICE_FAILURE_ACTIONSW *fa,
+                               SERVICE_FAILURE_ACTIONS_FLAG *flag);
+
+/* `pipehost config …`: lists an installed service's effective configuration, or changes it (--set Name=Value,
+ * --unset Name), checked with the service's own rules first. Returns 0, PH_EXIT_USAGE (nothing written) or a
+ * PH_ADMIN_… code. */
+int svc_admin_config(int argc, char **argv, const ph_service_app *app);
+
 /* The per-service SID "S-1-5-80-…" Windows derives from a service name (SHA-1 of the upper-cased name);
  * it is what "NT SERVICE\NAME" resolves to. Returns 0 or a Win32 error. */
 DWORD svc_admin_service_sid(const wchar_t *service, wchar_t *out, size_t size);

@@ -34,6 +34,9 @@ int adm_key_exists(const wchar_t *path);
  * *resp (ph_free) on an answer, else a PH_CLI_… code with the message printed. */
 int adm_ask(const char *pipe, const ph_framing *framing, const char *request, uint32_t timeout_ms,
             unsigned char **resp, size_t *resp_len);
+/* Prints a service's effective configuration (registry values merged with the defaults, and any error that would
+ * stop a start), as `status` does. Returns 0. */
+int adm_show_config(const char *name, const wchar_t *wname, const char *default_pipe);
 /* The value of "key=" in a STATUS answer, copied into out ("" if absent). */
 void adm_status_value(const unsigned char *resp, size_t len, const char *key, char *out, size_t size);
 

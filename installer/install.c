@@ -15,6 +15,7 @@ typedef struct inst_opts {
     const char **sets; /* "Name=Value", in command-line order */
     int nsets;
     int no_failure_actions, start_now, configure_only, keep_config, keep_logs, no_protected_name;
+    int failure_actions, update_binary_path; /* an existing service: set pipehost's failure actions, re-point it */
 } inst_opts;
 
 static int is(const char *arg, const char *name)
@@ -69,6 +70,10 @@ static int parse(int argc, char **argv, const char *const *flags, const char *co
                 o->keep_logs = 1;
             else if (is(name, "--no-protected-name"))
                 o->no_protected_name = 1;
+            else if (is(name, "--failure-actions"))
+                o->failure_actions = 1;
+            else if (is(name, "--update-binary-path"))
+                o->update_binary_path = 1;
             continue;
         }
         for (f = values; *f && !known; f++)
@@ -313,11 +318,24 @@ static DWORD config2(SC_HANDLE svc, DWORD level, void *info, const char *what)
     return err;
 }
 
-/* Failure actions: restart after 5 s, 10 s and 30 s, the count reset after a day; a non-zero exit code counts
- * as a failure (FAILURE_ACTIONS_FLAG), not only a crash. With off, both are cleared. */
+void svc_admin_failure_actions(int off, SC_ACTION actions[SVC_ADMIN_FAILURE_ACTIONS], SERVICE_FAILURE_ACTIONSW *fa,
+                               SERVICE_FAILURE_ACTIONS_FLAG *flag)
+{
+    static const SC_ACTION policy[SVC_ADMIN_FAILURE_ACTIONS] = {
+        {SC_ACTION_RESTART, 5000}, {SC_ACTION_RESTART, 10000}, {SC_ACTION_RESTART, 30000}, {SC_ACTION_NONE, 0}};
+
+    memcpy(actions, policy, sizeof(policy));
+    memset(fa, 0, sizeof(*fa));
+    fa->dwResetPeriod = off ? 0 : SVC_ADMIN_FAILURE_RESET_S;
+    fa->cActions = off ? 0 : SVC_ADMIN_FAILURE_ACTIONS;
+    fa->lpsaActions = actions; /* with cActions 0, a non-NULL array deletes the actions */
+    flag->fFailureActionsOnNonCrashFailures = off ? FALSE : TRUE;
+}
+
+/* Sets pipehost's recovery policy (svc_admin_failure_actions), or with off clears the actions and the flag. */
 static DWORD set_failure_actions(SC_HANDLE svc, int off)
 {
-    SC_ACTION actions[3] = {{SC_ACTION_RESTART, 5000}, {SC_ACTION_RESTART, 10000}, {SC_ACTION_RESTART, 30000}};
+    SC_ACTION actions[SVC_ADMIN_FAILURE_ACTIONS];
     SERVICE_FAILURE_ACTIONSW fa;
     SERVICE_FAILURE_ACTIONS_FLAG flag;
     union {
@@ -326,11 +344,7 @@ static DWORD set_failure_actions(SC_HANDLE svc, int off)
     } back;
     DWORD err, need = 0;
 
-    memset(&fa, 0, sizeof(fa));
-    fa.dwResetPeriod = off ? 0 : 86400;
-    fa.cActions = off ? 0 : 3;
-    fa.lpsaActions = actions; /* with cActions 0, a non-NULL array deletes the actions */
-    flag.fFailureActionsOnNonCrashFailures = off ? FALSE : TRUE;
+    svc_admin_failure_actions(off, actions, &fa, &flag);
     err = config2(svc, SERVICE_CONFIG_FAILURE_ACTIONS, &fa, "failure actions");
     if (err == 0)
         err = config2(svc, SERVICE_CONFIG_FAILURE_ACTIONS_FLAG, &flag, "failure actions flag");
@@ -338,10 +352,11 @@ static DWORD set_failure_actions(SC_HANDLE svc, int off)
         return err;
     /* Some systems (Wine) accept the actions and keep nothing: say so rather than claim them. */
     if (!QueryServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS, back.raw, sizeof(back.raw), &need) ||
-        back.fa.cActions != 3)
+        back.fa.cActions != SVC_ADMIN_FAILURE_ACTIONS)
         fprintf(stderr, "pipehost install: warning: failure actions were accepted but not stored by this system\n");
     else
-        printf("pipehost: failure actions: restart after 5 s, 10 s, 30 s; reset after 1 day; non-zero exit counts\n");
+        printf("pipehost: failure actions: restart after 5 s, 10 s, 30 s, then none (it stays stopped); the count "
+               "is reset after %u s without a failure; a non-zero exit code counts\n", SVC_ADMIN_FAILURE_RESET_S);
     return 0;
 }
 
@@ -415,11 +430,51 @@ typedef struct inst_state {
     const ph_service_app *app;
     const svc_config *cfg;      /* the checked configuration: existing or kept values plus --set */
     SC_HANDLE svc;
-    const wchar_t *wname, *exe, *saved;
+    const wchar_t *wname, *saved;
+    const wchar_t *event_exe;   /* the message file for the Event Log source: the service's own executable */
     int restore, local_system;
+    int update;                 /* an existing service (not --configure-only): only what the options name changes */
+    int account_given;          /* --account was given */
+    const char *old_pipe;       /* update: the PipeName in force before --set */
     int created_event, created_dir;
     wchar_t sid[100], logdir[MAX_PATH];
 } inst_state;
+
+static void default_description(const char *pipe, const char *program, char *out, size_t size)
+{
+    snprintf(out, size, "Serves local requests on the named pipe %s (%s)", pipe, program);
+}
+
+/* Whether this run writes the description. A new service: always. A package's (--configure-only): when given, or
+ * when --set changed the pipe its description names. An existing service: when given, or when --set moved the
+ * pipe and the description is still the default one naming the old pipe (then it would be wrong); a description
+ * of the administrator's own is theirs. */
+static int writes_description(const inst_state *s)
+{
+    union {
+        SERVICE_DESCRIPTIONW d;
+        BYTE raw[4096];
+    } cur;
+    char old_text[400];
+    wchar_t *wold;
+    DWORD need = 0;
+    int same;
+
+    if (s->o->description != NULL)
+        return 1;
+    if (!s->update)
+        return !s->o->configure_only || sets_value(s->o, "PipeName");
+    if (!sets_value(s->o, "PipeName") || strcmp(s->old_pipe, s->cfg->pipe_name) == 0)
+        return 0;
+    if (!QueryServiceConfig2W(s->svc, SERVICE_CONFIG_DESCRIPTION, cur.raw, sizeof(cur.raw), &need) ||
+        cur.d.lpDescription == NULL)
+        return 0;
+    default_description(s->old_pipe, s->app->program, old_text, sizeof(old_text));
+    wold = svc_to_wide(old_text, NULL);
+    same = wold != NULL && wcscmp(wold, cur.d.lpDescription) == 0;
+    free(wold);
+    return same;
+}
 
 /* The service's optional settings, its Parameters, Event Log source and log folder. Returns 0 or the Win32
  * error of the step that failed (reported). */
@@ -432,10 +487,8 @@ static DWORD configure(inst_state *s)
     char default_desc[400];
     DWORD err;
 
-    /* A package's own description names the default pipe; it is rewritten when --set changed the pipe. */
-    if (!s->o->configure_only || s->o->description != NULL || sets_value(s->o, "PipeName")) {
-        snprintf(default_desc, sizeof(default_desc), "Serves local requests on the named pipe %s (%s)",
-                 s->cfg->pipe_name, s->app->program);
+    if (writes_description(s)) {
+        default_description(s->cfg->pipe_name, s->app->program, default_desc, sizeof(default_desc));
         desc.lpDescription = svc_to_wide(s->o->description ? s->o->description : default_desc, NULL);
         err = desc.lpDescription ? config2(s->svc, SERVICE_CONFIG_DESCRIPTION, &desc, "description")
                                  : ERROR_NO_UNICODE_TRANSLATION;
@@ -443,16 +496,20 @@ static DWORD configure(inst_state *s)
         if (err != 0)
             return err;
     }
-    if ((err = set_failure_actions(s->svc, s->o->no_failure_actions)) != 0)
+    /* An existing service keeps its failure actions (an administrator may have changed them) unless told. */
+    if ((!s->update || s->o->failure_actions || s->o->no_failure_actions) &&
+        (err = set_failure_actions(s->svc, s->o->no_failure_actions)) != 0)
         return err;
-    if (!s->o->configure_only || s->o->start != NULL) {
+    if ((!s->o->configure_only && !s->update) || s->o->start != NULL) {
         delayed.fDelayedAutostart = s->o->start != NULL && equal_nocase(s->o->start, "delayed-auto");
         if ((err = config2(s->svc, SERVICE_CONFIG_DELAYED_AUTO_START_INFO, &delayed, "delayed auto-start")) != 0)
             return err;
     }
-    /* The service SID in the token: the log folder's ACE for it takes effect, and the pipe's SDDL may name it. */
+    /* The service SID in the token: the log folder's ACE for it takes effect, and the pipe's SDDL may name it.
+     * An existing service got it when installed; it is set again with a new account. */
     sidinfo.dwServiceSidType = SERVICE_SID_TYPE_UNRESTRICTED;
-    if ((err = config2(s->svc, SERVICE_CONFIG_SERVICE_SID_INFO, &sidinfo, "service SID type")) != 0)
+    if ((!s->update || s->account_given) &&
+        (err = config2(s->svc, SERVICE_CONFIG_SERVICE_SID_INFO, &sidinfo, "service SID type")) != 0)
         return err;
     /* Set here once, not at every start: a LocalService or virtual account may not change its own configuration. */
     pre.dwPreshutdownTimeout = s->cfg->preshutdown_timeout_ms;
@@ -463,11 +520,15 @@ static DWORD configure(inst_state *s)
         adm_fail("cannot write the configuration (Parameters)", "RegSetValueExW", err);
         return err;
     }
-    if ((err = register_event_source(s->wname, s->exe, &s->created_event)) != 0) {
+    if (s->event_exe == NULL) {
+        fprintf(stderr, "pipehost install: warning: the service's executable cannot be told from its binary path: "
+                        "the Event Log source is left as it is\n");
+    } else if ((err = register_event_source(s->wname, s->event_exe, &s->created_event)) != 0) {
         adm_fail("cannot register the Event Log source", "RegSetValueExW", err);
         return err;
+    } else {
+        printf("pipehost: Event Log source %s (messages from %ls)\n", s->o->name, s->event_exe);
     }
-    printf("pipehost: Event Log source %s (messages from %ls)\n", s->o->name, s->exe);
     s->sid[0] = L'\0';
     if (!s->local_system &&
         (err = svc_admin_service_sid(s->wname, s->sid, sizeof(s->sid) / sizeof(s->sid[0]))) != 0) {
@@ -488,10 +549,115 @@ static DWORD configure(inst_state *s)
     return 0;
 }
 
+/* What an existing service has: install changes none of it unless an option says so. */
+typedef struct existing_svc {
+    DWORD start_type;
+    int delayed;
+    const char *account_kw;       /* LocalSystem, LocalService, NetworkService, virtual, or "other" (a user) */
+    int has_exe;                  /* exe was found in binpath */
+    wchar_t account[300], binpath[MAX_PATH + 8], exe[MAX_PATH + 1], display[300];
+} existing_svc;
+
+/* The executable in a service's command line: the quoted first word, or an unquoted path up to and including
+ * ".exe" (wixl writes paths with spaces unquoted). Returns 1, or 0 when there is none. */
+static int binary_exe(const wchar_t *cmdline, wchar_t *out, size_t size)
+{
+    const wchar_t *start = cmdline, *end = NULL, *p;
+    size_t n;
+
+    if (*start == L'"') {
+        start++;
+        end = wcschr(start, L'"');
+    } else {
+        for (p = start; *p != L'\0' && end == NULL; p++)
+            if (_wcsnicmp(p, L".exe", 4) == 0 && (p[4] == L'\0' || p[4] == L' '))
+                end = p + 4;
+    }
+    if (end == NULL || end == start || (n = (size_t)(end - start)) >= size)
+        return 0;
+    memcpy(out, start, n * sizeof(wchar_t));
+    out[n] = L'\0';
+    return 1;
+}
+
+/* Reads what an existing service has. Returns 0 or PH_ADMIN_FAILED (printed). */
+static int read_existing(SC_HANDLE svc, const wchar_t *wname, existing_svc *e)
+{
+    union {
+        QUERY_SERVICE_CONFIGW qc;
+        BYTE raw[8192];
+    } cfg;
+    union {
+        SERVICE_DELAYED_AUTO_START_INFO d;
+        BYTE raw[64];
+    } delayed;
+    const wchar_t *acct;
+    wchar_t virt[300];
+    DWORD need = 0;
+
+    memset(e, 0, sizeof(*e));
+    if (!QueryServiceConfigW(svc, &cfg.qc, sizeof(cfg.raw), &need))
+        return adm_fail("cannot read the service's settings", "QueryServiceConfigW", GetLastError());
+    if (QueryServiceConfig2W(svc, SERVICE_CONFIG_DELAYED_AUTO_START_INFO, delayed.raw, sizeof(delayed.raw), &need))
+        e->delayed = delayed.d.fDelayedAutostart != 0;
+    e->start_type = cfg.qc.dwStartType;
+    acct = cfg.qc.lpServiceStartName && cfg.qc.lpServiceStartName[0] ? cfg.qc.lpServiceStartName : L"LocalSystem";
+    swprintf(e->account, sizeof(e->account) / sizeof(e->account[0]), L"%ls", acct);
+    swprintf(virt, sizeof(virt) / sizeof(virt[0]), L"NT SERVICE\\%ls", wname);
+    e->account_kw = _wcsicmp(acct, L"LocalSystem") == 0 || _wcsicmp(acct, L".\\LocalSystem") == 0 ? "LocalSystem"
+                    : _wcsicmp(acct, L"NT AUTHORITY\\LocalService") == 0                           ? "LocalService"
+                    : _wcsicmp(acct, L"NT AUTHORITY\\NetworkService") == 0                         ? "NetworkService"
+                    : _wcsicmp(acct, virt) == 0                                                    ? "virtual"
+                                                                                                   : "other";
+    swprintf(e->binpath, sizeof(e->binpath) / sizeof(e->binpath[0]), L"%ls",
+             cfg.qc.lpBinaryPathName ? cfg.qc.lpBinaryPathName : L"");
+    swprintf(e->display, sizeof(e->display) / sizeof(e->display[0]), L"%ls",
+             cfg.qc.lpDisplayName ? cfg.qc.lpDisplayName : L"");
+    e->has_exe = binary_exe(e->binpath, e->exe, sizeof(e->exe) / sizeof(e->exe[0]));
+    return 0;
+}
+
+static const char *start_text(DWORD type, int delayed)
+{
+    return type == SERVICE_AUTO_START ? (delayed ? "delayed-auto" : "auto")
+           : type == SERVICE_DEMAND_START ? "demand"
+           : type == SERVICE_DISABLED     ? "disabled"
+                                          : "boot/system";
+}
+
+/* install over an existing service changes only what the options name: its account, start type, display name
+ * and binary path (--update-binary-path: this pipehost.exe) with ChangeServiceConfigW, nothing when none is
+ * given. Says what changed and what was kept. Returns 0 or PH_ADMIN_… (printed). */
+static int update_service(SC_HANDLE svc, const inst_opts *o, int account_given, const existing_svc *e,
+                          DWORD start_type, const wchar_t *account, const wchar_t *binpath, const wchar_t *wdisplay)
+{
+    if ((account_given || o->start != NULL || o->display != NULL || o->update_binary_path) &&
+        !ChangeServiceConfigW(svc, SERVICE_NO_CHANGE, o->start ? start_type : SERVICE_NO_CHANGE, SERVICE_NO_CHANGE,
+                              o->update_binary_path ? binpath : NULL, NULL, NULL, NULL,
+                              account_given ? account : NULL, NULL, o->display ? wdisplay : NULL))
+        return adm_fail("cannot update the service", "ChangeServiceConfigW", GetLastError());
+    printf("pipehost: service %s exists: only what the options name is changed\n", o->name);
+    printf("pipehost:   account       %ls%s\n", account_given ? account : e->account,
+           account_given ? " (changed)" : " (kept; --account changes it)");
+    printf("pipehost:   start         %s%s\n", o->start ? o->start : start_text(e->start_type, e->delayed),
+           o->start ? " (changed)" : " (kept; --start changes it)");
+    printf("pipehost:   display name  %ls%s\n", o->display ? wdisplay : e->display,
+           o->display ? " (changed)" : " (kept; --display-name changes it)");
+    printf("pipehost:   binary        %ls%s\n", o->update_binary_path ? binpath : e->binpath,
+           o->update_binary_path ? " (changed)" : " (kept; --update-binary-path points it at this pipehost.exe)");
+    printf("pipehost:   description   %s\n", o->description ? "(changed)" : "(kept; --description changes it)");
+    printf("pipehost:   failure actions %s\n", o->failure_actions      ? "(set to pipehost's)"
+                                           : o->no_failure_actions ? "(removed)"
+                                                                   : "(kept; --failure-actions or "
+                                                                     "--no-failure-actions change them)");
+    printf("pipehost:   Parameters    kept but for --set (`pipehost config` changes them without install)\n");
+    return 0;
+}
+
 int svc_admin_install(int argc, char **argv, const ph_service_app *app)
 {
     static const char *const flags[] = {"--no-failure-actions", "--start-now", "--configure-only",
-                                        "--no-protected-name", NULL};
+                                        "--no-protected-name", "--failure-actions", "--update-binary-path", NULL};
     static const char *const values[] = {"--name", "--service", "--display-name", "--description", "--start",
                                          "--account", "--set", "--set-unless-empty", NULL};
     inst_opts o;
@@ -500,11 +666,14 @@ int svc_admin_install(int argc, char **argv, const ph_service_app *app)
     wchar_t *wname = NULL, *wdisplay = NULL, *saved = NULL, *params = NULL;
     wchar_t exe[MAX_PATH + 1], binpath[MAX_PATH + 8], account[300];
     char protected_setting[SVC_PIPE_NAME_SIZE + 16];
+    char old_pipe[SVC_PIPE_NAME_SIZE];
     SC_HANDLE scm = NULL, svc = NULL;
     SERVICE_STATUS_PROCESS st;
     inst_state ist;
+    existing_svc ex;
     DWORD start_type = SERVICE_AUTO_START, err = 0, n;
     int code = PH_EXIT_USAGE, existed = 0, restore = 0, local_system = 1, found = 0, created_service = 0, rc;
+    int update = 0, account_given = 0;
 
     svc_config_init(&cfg, app->default_pipe);
     memset(&errs, 0, sizeof(errs));
@@ -528,6 +697,11 @@ int svc_admin_install(int argc, char **argv, const ph_service_app *app)
                         "accepted with it\n");
         goto out;
     }
+    if (o.failure_actions && o.no_failure_actions) {
+        fprintf(stderr, "pipehost install: --failure-actions and --no-failure-actions contradict each other\n");
+        goto out;
+    }
+    account_given = o.account != NULL;
     n = GetModuleFileNameW(NULL, exe, MAX_PATH + 1);
     if (n == 0 || n > MAX_PATH) {
         code = adm_fail("cannot find this program's path", "GetModuleFileNameW",
@@ -551,6 +725,19 @@ int svc_admin_install(int argc, char **argv, const ph_service_app *app)
         code = PH_ADMIN_NOT_INSTALLED;
         goto out;
     }
+    /* Installing over a service changes only what the options name. Its account is the one in force (for the
+     * protected-name check and the log folder), not LocalSystem by default. */
+    update = existed && !o.configure_only;
+    if (update) {
+        if ((code = read_existing(svc, wname, &ex)) != 0)
+            goto out;
+        code = PH_EXIT_USAGE;
+        if (!account_given) {
+            o.account = ex.account_kw;
+            local_system = strcmp(ex.account_kw, "LocalSystem") == 0;
+            swprintf(account, sizeof(account) / sizeof(account[0]), L"%ls", ex.account);
+        }
+    }
 
     /* The configuration the service will read: what it has (or what uninstall --keep-config kept) plus --set.
      * It must pass the service's own checks before anything changes. */
@@ -566,6 +753,7 @@ int svc_admin_install(int argc, char **argv, const ph_service_app *app)
     restore = (!existed || o.configure_only) && adm_key_exists(saved);
     if (existed)
         svc_config_load_key(params, &cfg, &errs, &found);
+    memcpy(old_pipe, cfg.pipe_name, sizeof(old_pipe));
     if (restore)
         svc_config_load_key(saved, &cfg, &errs, &found);
     if ((code = check_sets(&o, &cfg, &errs)) != 0)
@@ -592,14 +780,11 @@ int svc_admin_install(int argc, char **argv, const ph_service_app *app)
             created_service = 1;
             printf("pipehost: created service %s (%ls, start %s, account %ls)\n", o.name, binpath,
                    o.start ? o.start : "auto", account);
-        } else if (!ChangeServiceConfigW(svc, SERVICE_WIN32_OWN_PROCESS, start_type, SERVICE_ERROR_NORMAL, binpath,
-                                         NULL, NULL, NULL, account, NULL, wdisplay)) {
-            code = adm_fail("cannot update the service", "ChangeServiceConfigW", GetLastError());
+        } else if ((code = update_service(svc, &o, account_given, &ex, start_type, account, binpath, wdisplay)) !=
+                   0) {
             goto out;
-        } else {
-            printf("pipehost: updated service %s (%ls, start %s, account %ls); its Parameters are kept\n", o.name,
-                   binpath, o.start ? o.start : "auto", account);
         }
+        code = PH_ADMIN_FAILED;
     }
     /* The package created the service; its path may have been written unquoted (wixl does): quote it. */
     if (o.configure_only && !ChangeServiceConfigW(svc, SERVICE_NO_CHANGE, SERVICE_NO_CHANGE, SERVICE_NO_CHANGE, binpath,
@@ -613,10 +798,14 @@ int svc_admin_install(int argc, char **argv, const ph_service_app *app)
     ist.cfg = &cfg;
     ist.svc = svc;
     ist.wname = wname;
-    ist.exe = exe;
+    /* The message file is the executable the service runs: an update that keeps the binary path keeps it. */
+    ist.event_exe = !update || o.update_binary_path ? exe : ex.has_exe ? ex.exe : NULL;
     ist.saved = saved;
     ist.restore = restore;
     ist.local_system = local_system;
+    ist.update = update;
+    ist.account_given = account_given;
+    ist.old_pipe = old_pipe;
     err = configure(&ist);
     if (err != 0) {
         /* Only what this run created is taken back; an existing installation keeps what it had. */

@@ -30,9 +30,10 @@ echo install: created service %NAME% for "%EXE%", start auto, account LocalSyste
 sc description "%NAME%" "Serves local requests on a named pipe (pipehost)" >nul
 if errorlevel 1 (echo install: warning: sc description failed) else (echo install: description set)
 
-rem Restart after 5 s, 10 s and 30 s; forget the failures after a day; a non-zero exit code counts too.
-sc failure "%NAME%" reset= 86400 actions= restart/5000/restart/10000/restart/30000 >nul
-if errorlevel 1 (echo install: warning: sc failure failed: no recovery actions) else (echo install: recovery: restart after 5 s, 10 s, 30 s)
+rem Restart after 5 s, 10 s and 30 s, then nothing (it stays stopped: pipehost install's policy); forget the
+rem failures after an hour without one; a non-zero exit code counts too. "" is the action "none".
+sc failure "%NAME%" reset= 3600 actions= restart/5000/restart/10000/restart/30000/""/0 >nul
+if errorlevel 1 (echo install: warning: sc failure failed: no recovery actions) else (echo install: recovery: restart after 5 s, 10 s, 30 s, then none)
 sc failureflag "%NAME%" 1 >nul 2>&1
 if errorlevel 1 (echo install: warning: sc failureflag is not supported here) else (echo install: a non-zero exit code counts as a failure)
 

@@ -182,10 +182,17 @@ static void print_scm(SC_HANDLE svc, const char *name, const SERVICE_STATUS_PROC
     if (QueryServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS, c2.raw, sizeof(c2.raw), &need) &&
         c2.fa.cActions > 0 && c2.fa.lpsaActions != NULL) {
         printf("on failure   ");
-        for (i = 0; i < c2.fa.cActions; i++)
-            printf("%s%s after %lu ms", i ? ", " : "",
-                   c2.fa.lpsaActions[i].Type == SC_ACTION_RESTART ? "restart" : "other action",
-                   (unsigned long)c2.fa.lpsaActions[i].Delay);
+        for (i = 0; i < c2.fa.cActions; i++) {
+            const SC_ACTION *a = &c2.fa.lpsaActions[i];
+            if (a->Type == SC_ACTION_NONE)
+                printf("%snothing", i ? ", then " : "");
+            else
+                printf("%s%s after %lu ms", i ? ", " : "", a->Type == SC_ACTION_RESTART ? "restart" : "other action",
+                       (unsigned long)a->Delay);
+        }
+        /* The SCM repeats the last action for every further failure. */
+        printf(c2.fa.lpsaActions[c2.fa.cActions - 1].Type == SC_ACTION_NONE ? " (it stays stopped)"
+                                                                           : " (repeated for ever)");
         printf("; count reset after %lu s\n", (unsigned long)c2.fa.dwResetPeriod);
     } else {
         printf("on failure   no recovery actions stored\n");
@@ -224,6 +231,18 @@ static void print_config(const char *name, const svc_config *cfg, const svc_cfg_
         printf("  ERROR: %s\n", errs->text[i]);
     if (errs->count > 0)
         printf("  (with these errors the service refuses to start, and a reload keeps the running values)\n");
+}
+
+int adm_show_config(const char *name, const wchar_t *wname, const char *default_pipe)
+{
+    svc_config cfg;
+    svc_cfg_errors errs;
+
+    svc_config_init(&cfg, default_pipe);
+    load_config(wname, &cfg, &errs);
+    print_config(name, &cfg, &errs);
+    svc_config_free(&cfg);
+    return 0;
 }
 
 int svc_admin_status(int argc, char **argv, const ph_service_app *app)

@@ -12,48 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void print_help(FILE *out, const ph_service_app *app)
+/* The configuration values: their `run` option, registry name, type and range. */
+static void print_values(FILE *out)
 {
     size_t i;
 
-    fprintf(out,
-            "%s %s: a Windows service serving local requests on a named pipe\n"
-            "\n"
-            "Usage:\n"
-            "  %s                        (started by the Service Control Manager)\n"
-            "  %s run [options]          serve in this console until Ctrl+C\n"
-            "  %s ping|status|whoami [--pipe NAME | --service NAME] [--timeout MS] [--quiet]\n"
-            "      [--server-sid SID | --no-verify-server] [--framing message|length]\n"
-            "  %s send VERB [PAYLOAD...] [--pipe NAME | --service NAME] [--timeout MS]\n"
-            "      [--server-sid SID | --no-verify-server] [--framing message|length]\n"
-            "      the client refuses a server not running as SYSTEM, LocalService, NetworkService or a service SID\n"
-            "      (or as --server-sid SID); --no-verify-server talks to a server run by anyone, e.g. `run`;\n"
-            "      --framing insists on the server's framing (default: whichever the pipe serves)\n"
-            "  %s help | version\n"
-            "\n"
-            "Administration (elevated prompt; NAME defaults to %s):\n"
-            "  install [--name NAME] [--display-name TEXT] [--description TEXT]\n"
-            "          [--start auto|delayed-auto|demand] [--account LocalSystem|LocalService|NetworkService|virtual]\n"
-            "          [--no-failure-actions] [--set Name=Value ...] [--start-now] [--configure-only]\n"
-            "          [--set-unless-empty Name=Value ...] (for packages: nothing after = sets nothing)\n"
-            "          [--no-protected-name]\n"
-            "      creates or updates the service (existing Parameters are kept unless --set changes them);\n"
-            "      a new service without a PipeName serves \\\\.\\pipe\\ProtectedPrefix\\<account>\\NAME, which\n"
-            "      no other user can create first (LocalSystem: Administrators; LocalService, NetworkService:\n"
-            "      their own; not for virtual accounts); --no-protected-name keeps the plain name\n"
-            "  uninstall [--name NAME] [--keep-config] [--keep-logs]\n"
-            "  status [--name NAME] [--framing message|length]\n"
-            "                            the SCM's view, the effective configuration, the server's STATUS\n"
-            "  reload [--name NAME] [--framing message|length]\n"
-            "                            PARAMCHANGE, and whether the service accepted the new values\n"
-            "      --framing as for the client commands (default: whichever the pipe serves)\n"
-            "\n"
-            "Options of run, and the registry values of the service (HKLM\\SYSTEM\\CurrentControlSet\\Services\\\n"
-            "NAME\\Parameters) they override; run reads that key only with --service NAME:\n"
-            "  --service NAME              read that service's configuration first\n"
-            "  --stop-event NAME           also stop when this named event is set (for scripts)\n",
-            app->program, PH_VERSION_STRING, app->program, app->program, app->program, app->program, app->program,
-            app->program);
     for (i = 0; i < SVC_V_COUNT; i++) {
         const svc_value_def *d = svc_value_by_id((svc_value_id)i);
         char opt[64];
@@ -72,6 +35,53 @@ static void print_help(FILE *out, const ph_service_app *app)
                     : d->id == SVC_V_FRAMING   ? " message|length"
                                                : "");
     }
+}
+
+static void print_help(FILE *out, const ph_service_app *app)
+{
+    fprintf(out,
+            "%s %s: a Windows service serving local requests on a named pipe\n"
+            "\n"
+            "Usage:\n"
+            "  %s                        (started by the Service Control Manager)\n"
+            "  %s run [options]          serve in this console until Ctrl+C\n"
+            "  %s ping|status|whoami [--pipe NAME | --service NAME] [--timeout MS] [--quiet]\n"
+            "      [--server-sid SID | --no-verify-server] [--framing message|length]\n"
+            "  %s send VERB [PAYLOAD...] [--pipe NAME | --service NAME] [--timeout MS]\n"
+            "      [--server-sid SID | --no-verify-server] [--framing message|length]\n"
+            "      the client refuses a server not running as SYSTEM, LocalService, NetworkService or a service SID\n"
+            "      (or as --server-sid SID); --no-verify-server talks to a server run by anyone, e.g. `run`;\n"
+            "      --framing insists on the server's framing (default: whichever the pipe serves)\n"
+            "  %s help [COMMAND] | version      COMMAND --help: that command's own usage\n"
+            "\n"
+            "Administration (elevated prompt; NAME defaults to %s):\n"
+            "  install [--name NAME] [--display-name TEXT] [--description TEXT]\n"
+            "          [--start auto|delayed-auto|demand] [--account LocalSystem|LocalService|NetworkService|virtual]\n"
+            "          [--failure-actions | --no-failure-actions] [--set Name=Value ...] [--start-now]\n"
+            "          [--configure-only] [--set-unless-empty Name=Value ...] (for packages: nothing after = sets\n"
+            "          nothing) [--no-protected-name] [--update-binary-path]\n"
+            "      creates the service; over an existing one it changes only what the options name (account,\n"
+            "      start, display name, description, failure actions, binary path and Parameters are kept);\n"
+            "      a new service without a PipeName serves \\\\.\\pipe\\ProtectedPrefix\\<account>\\NAME, which\n"
+            "      no other user can create first (LocalSystem: Administrators; LocalService, NetworkService:\n"
+            "      their own; not for virtual accounts); --no-protected-name keeps the plain name\n"
+            "  uninstall [--name NAME] [--keep-config] [--keep-logs]\n"
+            "  config [--name NAME] [--set Name=Value ...] [--unset Name ...]\n"
+            "                            list the effective configuration, or change it (checked first; an\n"
+            "                            invalid value changes nothing); `reload` applies it\n"
+            "  status [--name NAME] [--framing message|length]\n"
+            "                            the SCM's view, the effective configuration, the server's STATUS\n"
+            "  reload [--name NAME] [--framing message|length]\n"
+            "                            PARAMCHANGE, and whether the service accepted the new values\n"
+            "      --framing as for the client commands (default: whichever the pipe serves)\n"
+            "\n"
+            "Options of run, and the registry values of the service (HKLM\\SYSTEM\\CurrentControlSet\\Services\\\n"
+            "NAME\\Parameters) they override; run reads that key only with --service NAME:\n"
+            "  --service NAME              read that service's configuration first\n"
+            "  --stop-event NAME           also stop when this named event is set (for scripts)\n",
+            app->program, PH_VERSION_STRING, app->program, app->program, app->program, app->program, app->program,
+            app->program);
+    print_values(out);
     fprintf(out,
             "  Parameters\\Verbs\\VERB      REG_SZ SDDL: who may call VERB (AccessCheck; e.g. \"D:(A;;GX;;;BA)\")\n"
             "\n"
@@ -83,6 +93,122 @@ static void print_help(FILE *out, const ph_service_app *app)
             "Administration exit codes: 0 done, 1 a step failed (an install removes what it created), 10 not\n"
             "elevated, 11 name taken or marked for deletion, 12 not installed, 13 installed but did not start,\n"
             "14 reload refused, 15 not running, 64 usage or an invalid --set value (nothing changed).\n");
+}
+
+static const char client_options[] =
+    "  --pipe NAME              the pipe, NAME or \\\\.\\pipe\\NAME (default: the PipeName of the service named\n"
+    "                           after this program if one is installed, else the program's default pipe)\n"
+    "  --service NAME           the PipeName of that installed service; its running process must be the server\n"
+    "  --timeout MS             wait at most this long for a free instance and for the answer (1..3600000,\n"
+    "                           default 5000)\n"
+    "  --quiet                  print nothing on success\n"
+    "  --server-sid SID         the server must run as this account (default: a service account)\n"
+    "  --no-verify-server       talk to a server run by anyone (e.g. your own `run`)\n"
+    "  --framing message|length insist on the server's framing (default: whichever the pipe serves)\n"
+    "Exit codes: 0 answered OK, 1 answered ERR, 2 no such pipe, 3 busy or no answer in time, 4 access denied,\n"
+    "5 other failure, 6 the server is not the one required (nothing was sent), 64 usage.\n";
+
+static const char admin_codes[] =
+    "Exit codes: 0 done, 1 a step failed, 10 not elevated, 11 name taken or marked for deletion, 12 not\n"
+    "installed, 13 installed but did not start, 14 reload refused, 15 not running, 64 usage or an invalid\n"
+    "value (nothing changed).\n";
+
+/* The usage of one command (`pipehost COMMAND --help`, `pipehost help COMMAND`). Returns 0, or -1 for a word
+ * that is no command. */
+static int command_usage(FILE *out, const char *cmd, const ph_service_app *app)
+{
+    const char *p = app->program;
+
+    if (strcmp(cmd, "run") == 0) {
+        fprintf(out,
+                "Usage: %s run [--service NAME] [--stop-event NAME] [options]\n"
+                "Serves in this console until Ctrl+C, Ctrl+Break or the console closes; logs to the console.\n"
+                "  --service NAME              read that service's configuration (Parameters) first\n"
+                "  --stop-event NAME           also stop when this named event is set (for scripts)\n"
+                "Options, and the registry values they override:\n", p);
+        print_values(out);
+        fprintf(out, "Exit codes: as the service's (see %s help), 64 usage.\n", p);
+    } else if (strcmp(cmd, "ping") == 0 || strcmp(cmd, "whoami") == 0) {
+        fprintf(out,
+                "Usage: %s %s [--pipe NAME | --service NAME] [--timeout MS] [--quiet]\n"
+                "       [--server-sid SID | --no-verify-server] [--framing message|length]\n"
+                "%s\n%s", p, cmd,
+                cmd[0] == 'p' ? "Sends PING; the server answers PONG." :
+                                "Sends WHOAMI; the server answers with who it sees (user SID, pid, session).",
+                client_options);
+    } else if (strcmp(cmd, "send") == 0) {
+        fprintf(out,
+                "Usage: %s send VERB [PAYLOAD...] [--pipe NAME | --service NAME] [--timeout MS] [--quiet]\n"
+                "       [--server-sid SID | --no-verify-server] [--framing message|length] [-- PAYLOAD...]\n"
+                "Sends \"VERB PAYLOAD\" (payload words joined by single spaces; after a lone -- every argument is\n"
+                "payload) and prints the answer's payload.\n%s", p, client_options);
+    } else if (strcmp(cmd, "status") == 0) {
+        fprintf(out,
+                "Usage: %s status [--name NAME] [--framing message|length] [--timeout MS] [--quiet]\n"
+                "       %s status --pipe NAME [client options, as for ping]\n"
+                "For an installed service (NAME, default %s): the SCM's view (state, pid, last exit codes, start\n"
+                "type, account, binary, failure actions), the effective configuration, then the server's STATUS.\n"
+                "With --pipe, or when no service NAME is installed: the plain client STATUS.\n%s", p, p, p,
+                admin_codes);
+    } else if (strcmp(cmd, "install") == 0) {
+        fprintf(out,
+                "Usage: %s install [--name NAME] [--display-name TEXT] [--description TEXT]\n"
+                "       [--start auto|delayed-auto|demand] [--account LocalSystem|LocalService|NetworkService|virtual]\n"
+                "       [--failure-actions | --no-failure-actions] [--set Name=Value ...] [--start-now]\n"
+                "       [--no-protected-name] [--update-binary-path]\n"
+                "       [--configure-only] [--set-unless-empty Name=Value ...]   (for packages)\n"
+                "Creates the service NAME (default %s): this executable, quoted; auto start; LocalSystem; pipehost's\n"
+                "failure actions; a protected pipe name unless --set PipeName or --no-protected-name; the Event Log\n"
+                "source and the log folder. Over an existing service it changes only what the options name: its\n"
+                "account, start type, display name, description, failure actions, binary path and Parameters are\n"
+                "kept unless given (--update-binary-path points it at this executable). To change the\n"
+                "configuration of an installed service use `%s config --set`.\n"
+                "Every --set value, and the configuration it makes, is checked with the service's rules first: an\n"
+                "invalid one installs and changes nothing.\n%s", p, p, p, admin_codes);
+    } else if (strcmp(cmd, "uninstall") == 0) {
+        fprintf(out,
+                "Usage: %s uninstall [--name NAME] [--keep-config] [--keep-logs]\n"
+                "Stops the service (waits up to 60 s), deletes it, its Event Log source and its default log files.\n"
+                "  --keep-config   keep its Parameters for the next install of NAME\n"
+                "  --keep-logs     keep its log files\n%s", p, admin_codes);
+    } else if (strcmp(cmd, "reload") == 0) {
+        fprintf(out,
+                "Usage: %s reload [--name NAME] [--framing message|length] [--timeout MS]\n"
+                "Sends PARAMCHANGE and waits for the service's verdict: the live values apply at once, the others\n"
+                "after a restart; an invalid configuration is refused and the running one kept (exit 14).\n%s", p,
+                admin_codes);
+    } else if (strcmp(cmd, "config") == 0) {
+        fprintf(out,
+                "Usage: %s config [--name NAME] [--set Name=Value ...] [--unset Name ...]\n"
+                "Without --set or --unset: the effective configuration of the installed service NAME (default %s),\n"
+                "each value from the registry or its default. With them: writes Name=Value (the registry type\n"
+                "comes from the value) and removes Name (its default applies again) in\n"
+                "HKLM\\SYSTEM\\CurrentControlSet\\Services\\NAME\\Parameters, after checking the configuration this\n"
+                "makes with the service's own rules: an invalid value changes nothing (exit 64). Nothing else of\n"
+                "the service changes. `%s reload --name NAME` applies it to a running service. `%s help` lists the\n"
+                "values.\n%s", p, p, p, p, admin_codes);
+    } else if (strcmp(cmd, "help") == 0) {
+        fprintf(out, "Usage: %s help [COMMAND]\nEvery command and option, or COMMAND's own usage.\n", p);
+    } else if (strcmp(cmd, "version") == 0) {
+        fprintf(out, "Usage: %s version\nPrints the program's name and version.\n", p);
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+/* Whether the arguments after a command ask for its usage: --help before a lone "--" (after it, a payload
+ * word), or -h or /? as the only argument (elsewhere they may be payload words of `send`). */
+static int wants_help(int argc, char **argv)
+{
+    int i;
+
+    if (argc == 1 && (strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "/?") == 0))
+        return 1;
+    for (i = 0; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--help") == 0)
+            return 1;
+    return 0;
 }
 
 static int not_under_scm(const ph_service_app *app)
@@ -131,12 +257,14 @@ int ph_service_main(int argc, wchar_t **argv, const ph_service_app *app)
         }
     }
     cmd = args[1];
-    if (strcmp(cmd, "service") == 0) {
+    if (wants_help(argc - 2, args + 2) && command_usage(stdout, cmd, app) == 0) {
+        code = PH_EXIT_OK;
+    } else if (strcmp(cmd, "service") == 0) {
         code = dispatch(app, 0);
     } else if (strcmp(cmd, "run") == 0) {
         code = svc_console_main(argc - 1, args + 1, app);
         if (code < 0) {
-            print_help(stdout, app);
+            command_usage(stdout, "run", app);
             code = PH_EXIT_OK;
         }
     } else if (strcmp(cmd, "install") == 0) {
@@ -145,11 +273,17 @@ int ph_service_main(int argc, wchar_t **argv, const ph_service_app *app)
         code = svc_admin_uninstall(argc - 1, args + 1, app);
     } else if (strcmp(cmd, "reload") == 0) {
         code = svc_admin_reload(argc - 1, args + 1, app);
+    } else if (strcmp(cmd, "config") == 0) {
+        code = svc_admin_config(argc - 1, args + 1, app);
     } else if (strcmp(cmd, "status") == 0 && (code = svc_admin_status(argc - 1, args + 1, app)) >= 0) {
         /* an installed service's status was shown */
     } else if (strcmp(cmd, "ping") == 0 || strcmp(cmd, "status") == 0 || strcmp(cmd, "whoami") == 0 ||
                strcmp(cmd, "send") == 0) {
         code = svc_cli_main(argc - 1, args + 1, app);
+    } else if (strcmp(cmd, "help") == 0 && argc == 3) {
+        code = command_usage(stdout, args[2], app) == 0 ? PH_EXIT_OK : PH_EXIT_USAGE;
+        if (code != PH_EXIT_OK)
+            fprintf(stderr, "%s: no command \"%.80s\" (%s help lists them)\n", app->program, args[2], app->program);
     } else if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
                strcmp(cmd, "/?") == 0) {
         print_help(stdout, app);

@@ -1,5 +1,8 @@
-/* eventlog.c — the Windows Event Log: registers our event source and reports events with UTF-8 text. */
+/* eventlog.c — the Windows Event Log: opens our event source and reports events with UTF-8 text. */
 #include "eventlog.h"
+
+#include "exitcodes.h"
+#include "messages.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,53 +11,36 @@
 
 #define EVENTLOG_KEY L"SYSTEM\\CurrentControlSet\\Services\\EventLog\\Application\\"
 
-/* Writes EventMessageFile and TypesSupported under the source's key if they are not already right. Needs
- * write access to HKLM (the service runs as LocalSystem); a console user without it simply skips this. */
-static DWORD ensure_source(const wchar_t *source)
+static svc_eventlog_hook g_hook;
+static void *g_hook_ctx;
+
+void svc_eventlog_set_hook(svc_eventlog_hook fn, void *ctx)
 {
-    wchar_t exe[MAX_PATH + 1], current[MAX_PATH + 1];
-    wchar_t key_path[sizeof(EVENTLOG_KEY) / sizeof(wchar_t) + 256];
-    DWORD n, type = 0, size = sizeof(current), types = EVENTLOG_ERROR_TYPE | EVENTLOG_WARNING_TYPE |
-                                                       EVENTLOG_INFORMATION_TYPE;
-    HKEY key = NULL;
-    LSTATUS st;
-
-    n = GetModuleFileNameW(NULL, exe, MAX_PATH + 1);
-    if (n == 0 || n > MAX_PATH)
-        return n == 0 ? GetLastError() : ERROR_INSUFFICIENT_BUFFER;
-    if (wcslen(source) > 255)
-        return ERROR_INVALID_NAME;
-    swprintf(key_path, sizeof(key_path) / sizeof(key_path[0]), L"%ls%ls", EVENTLOG_KEY, source);
-
-    st = RegOpenKeyExW(HKEY_LOCAL_MACHINE, key_path, 0, KEY_QUERY_VALUE, &key);
-    if (st == ERROR_SUCCESS) {
-        st = RegQueryValueExW(key, L"EventMessageFile", NULL, &type, (LPBYTE)current, &size);
-        RegCloseKey(key);
-        key = NULL;
-        if (st == ERROR_SUCCESS && (type == REG_SZ || type == REG_EXPAND_SZ) && size >= sizeof(wchar_t)) {
-            current[size / sizeof(wchar_t) - 1] = L'\0';
-            if (_wcsicmp(current, exe) == 0)
-                return 0;
-        }
-    }
-    st = RegCreateKeyExW(HKEY_LOCAL_MACHINE, key_path, 0, NULL, REG_OPTION_NON_VOLATILE, KEY_SET_VALUE, NULL, &key,
-                         NULL);
-    if (st != ERROR_SUCCESS)
-        return (DWORD)st;
-    st = RegSetValueExW(key, L"EventMessageFile", 0, REG_EXPAND_SZ, (const BYTE *)exe,
-                        (DWORD)((wcslen(exe) + 1) * sizeof(wchar_t)));
-    if (st == ERROR_SUCCESS)
-        st = RegSetValueExW(key, L"TypesSupported", 0, REG_DWORD, (const BYTE *)&types, sizeof(types));
-    RegCloseKey(key);
-    return (DWORD)st;
+    g_hook_ctx = ctx;
+    g_hook = fn;
 }
 
-HANDLE svc_eventlog_open(const wchar_t *source, DWORD *err)
+/* Whether the source's key exists. Read only: registering belongs to install/uninstall. */
+static int source_registered(const wchar_t *source)
+{
+    wchar_t key_path[sizeof(EVENTLOG_KEY) / sizeof(wchar_t) + 256];
+    HKEY key = NULL;
+
+    if (wcslen(source) > 255)
+        return 0;
+    swprintf(key_path, sizeof(key_path) / sizeof(key_path[0]), L"%ls%ls", EVENTLOG_KEY, source);
+    if (RegOpenKeyExW(HKEY_LOCAL_MACHINE, key_path, 0, KEY_QUERY_VALUE, &key) != ERROR_SUCCESS)
+        return 0;
+    RegCloseKey(key);
+    return 1;
+}
+
+HANDLE svc_eventlog_open(const wchar_t *source, int *registered, DWORD *err)
 {
     HANDLE h;
 
-    /* Without the registry entry the events are still recorded, only without our texts: go on. */
-    *err = ensure_source(source);
+    *err = 0;
+    *registered = source_registered(source);
     h = RegisterEventSourceW(NULL, source);
     if (h == NULL)
         *err = GetLastError();
@@ -71,6 +57,10 @@ void svc_eventlog_report(HANDLE source, WORD type, DWORD event_id, const char *t
 
     if (source == NULL || text == NULL)
         return;
+    if (g_hook != NULL) {
+        g_hook(g_hook_ctx, type, event_id, text);
+        goto out;
+    }
     n = MultiByteToWideChar(CP_UTF8, 0, text, -1, NULL, 0);
     if (n <= 0)
         goto out;
@@ -93,4 +83,19 @@ void svc_eventlog_close(HANDLE source)
 {
     if (source != NULL)
         DeregisterEventSource(source);
+}
+
+DWORD svc_eventlog_exit_event(int code)
+{
+    switch (code) {
+    case PH_EXIT_OK: return PH_MSG_STOPPED;
+    case PH_EXIT_CONFIG: return PH_MSG_CONFIG_ERROR;
+    case PH_EXIT_PIPE_IN_USE: return PH_MSG_PIPE_IN_USE;
+    case PH_EXIT_SECURITY: return PH_MSG_SECURITY_REFUSED;
+    case PH_EXIT_START_FAILED: return PH_MSG_START_FAILED;
+    case PH_EXIT_LOG: return PH_MSG_LOG_REFUSED;
+    case PH_EXIT_WORKER_ENDED:
+    case PH_EXIT_STOP_HUNG: return PH_MSG_ABNORMAL_STOP;
+    default: return PH_MSG_ERROR;
+    }
 }

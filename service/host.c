@@ -2,6 +2,7 @@
 #include "host.h"
 
 #include "config_win.h"
+#include "eventlog.h"
 #include "exitcodes.h"
 #include "messages.h"
 
@@ -79,10 +80,10 @@ static int restrict_verbs(svc_host *h)
         const svc_verb_sddl *v = &h->cfg.verb_sddls[i];
         rc = ph_router_restrict(h->router, v->verb, v->sddl);
         if (rc == PH_EINVAL)
-            svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_START_FAILED,
+            svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_CONFIG_ERROR,
                           "invalid per-verb security descriptor Verbs\\%s: there is no verb %s", v->verb, v->verb);
         else if (rc != 0)
-            svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_START_FAILED,
+            svc_log_event(h->log, PH_LOG_ERROR, svc_eventlog_exit_event(exit_code_for(rc)),
                           "invalid per-verb security descriptor Verbs\\%s: \"%.200s\" was refused: %s", v->verb,
                           v->sddl, ph_strerror(rc));
         if (rc != 0)
@@ -127,7 +128,8 @@ static int start_server(svc_host *h)
     sc.log_level = PH_LOG_DEBUG; /* svc_log filters, so PARAMCHANGE can change the level */
     rc = ph_server_new(&sc, &h->server);
     if (rc != 0) {
-        svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_START_FAILED, "cannot configure the server for %s: %s",
+        svc_log_event(h->log, PH_LOG_ERROR, svc_eventlog_exit_event(exit_code_for(rc)),
+                      "cannot configure the server for %s: %s",
                       h->cfg.pipe_name, ph_strerror(rc));
         return rc;
     }
@@ -140,12 +142,13 @@ static int start_server(svc_host *h)
         char text[256];
         ph_syserror_text(err, text, sizeof(text));
         if (rc == PH_EBADSDDL)
-            svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_START_FAILED,
+            svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_SECURITY_REFUSED,
                           "invalid configuration value Sddl: the security descriptor \"%.200s\" was refused when "
                           "creating %s (Win32 error %lu: %s)",
                           h->cfg.sddl ? h->cfg.sddl : PH_DEFAULT_SDDL, h->cfg.pipe_name, (unsigned long)err, text);
         else if (rc != PH_EADDRINUSE) /* a name in use is logged by the core ("… is already in use"): said once */
-            svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_START_FAILED, "cannot serve %s: %s (%s; Win32 error %lu: %s)",
+            svc_log_event(h->log, PH_LOG_ERROR, svc_eventlog_exit_event(exit_code_for(rc)),
+                          "cannot serve %s: %s (%s; Win32 error %lu: %s)",
                           h->cfg.pipe_name, ph_strerror(rc), ph_err_name(rc), (unsigned long)err, text);
         /* Under a protected prefix (Windows 10 1709+) access denied also means that this account may not create
          * pipes there; the core, which cannot tell, may have reported the name as in use. */
@@ -226,7 +229,7 @@ static void reload(svc_host *h)
     svc_config_check_sddl(&fresh, &errs);
     if (errs.count > 0) {
         for (i = 0; i < errs.count && i < SVC_CFG_MAX_ERRORS; i++)
-            svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_CONFIG_ERROR, "PARAMCHANGE refused, configuration unchanged: %s",
+            svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_RELOAD_REFUSED, "PARAMCHANGE refused, configuration unchanged: %s",
                           errs.text[i]);
         snprintf(result, sizeof(result), "refused: %s%s", errs.text[0], errs.count > 1 ? " (and more, see the log)" : "");
         svc_verbs_reloaded(&h->verbs, result);
@@ -242,7 +245,8 @@ static void reload(svc_host *h)
     svc_config_limits(&fresh, &lim);
     rc = ph_server_set_limits(h->server, &lim);
     if (rc != 0) {
-        svc_log_msg(h->log, PH_LOG_ERROR, "PARAMCHANGE: the new limits were refused by the server: %s", ph_strerror(rc));
+        svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_RELOAD_REFUSED, "PARAMCHANGE: the new limits were refused by the "
+                      "server: %s", ph_strerror(rc));
         snprintf(result, sizeof(result), "refused: the server refused the new limits (%s)", ph_strerror(rc));
         svc_verbs_reloaded(&h->verbs, result);
         svc_config_free(&fresh);

@@ -159,13 +159,13 @@ static int open_log_file(const wchar_t *name, const svc_config *cfg, svc_log *lo
         }
     }
     if (err != 0 && why[0] != '\0')
-        svc_log_event(log, PH_LOG_ERROR, PH_MSG_START_FAILED,
+        svc_log_event(log, PH_LOG_ERROR, PH_MSG_LOG_REFUSED,
                       "refusing to log to %s: its folder is not safe for a privileged service: %s. Remove the "
                       "folder (the service recreates it with the right permissions), or make it owned by "
                       "SYSTEM or Administrators and writable by them only", upath ? upath : "?", why);
     else if (err != 0)
-        svc_log_win32(log, PH_LOG_ERROR, err, "opening the log file", "cannot log to %s (LogFile)",
-                      upath ? upath : "(the default log path)");
+        svc_log_event_win32(log, PH_LOG_ERROR, PH_MSG_LOG_REFUSED, err, "opening the log file",
+                            "cannot log to %s (LogFile)", upath ? upath : "(the default log path)");
     free(upath);
     free(path);
     return err == 0 ? 0 : PH_EXIT_LOG;
@@ -179,14 +179,15 @@ static int run_service(svc_state *s, const wchar_t *name, svc_log *log)
     svc_cfg_errors errs;
     svc_host host;
     char *uname;
-    DWORD err = 0, budget = 0;
+    DWORD err = 0, events_err = 0, budget = 0;
     ULONGLONG deadline = 0;
-    int found = 0, code, log_code, requested = 0;
+    int found = 0, code, log_code, requested = 0, registered = 0;
     unsigned i;
     HANDLE waits[2];
 
     uname = svc_to_utf8(name, NULL);
-    log->events = svc_eventlog_open(name, &err);
+    /* Only opened: the source's registration is install's (a copy started elsewhere must not move it). */
+    log->events = svc_eventlog_open(name, &registered, &events_err);
 
     memset(&errs, 0, sizeof(errs));
     svc_config_init(&cfg, s->app->default_pipe);
@@ -197,22 +198,28 @@ static int run_service(svc_state *s, const wchar_t *name, svc_log *log)
     /* Even with other values in error, a valid LogFile is used, so the errors land where the operator looks. */
     log_code = open_log_file(name, &cfg, log);
     report_status(s, SERVICE_START_PENDING, 0, 5000);
+    if (log->events == NULL)
+        svc_log_win32(log, PH_LOG_WARN, events_err, "RegisterEventSourceW", "no Event Log entries will be written");
+    else if (!registered)
+        svc_log_msg(log, PH_LOG_WARN, "the Event Log source %s is not registered (`pipehost install` registers it): "
+                    "its entries are recorded without their texts", uname ? uname : "?");
 
     if (errs.count > 0) {
+        /* Every error under the id of the exit code they cause (configuration, or descriptor refused). */
+        code = svc_cfg_errors_exit_code(&errs);
         for (i = 0; i < errs.count && i < SVC_CFG_MAX_ERRORS; i++)
-            svc_log_event(log, PH_LOG_ERROR, PH_MSG_CONFIG_ERROR, "%s", errs.text[i]);
+            svc_log_event(log, PH_LOG_ERROR, svc_eventlog_exit_event(code), "%s", errs.text[i]);
         if (errs.count > SVC_CFG_MAX_ERRORS)
             svc_log_msg(log, PH_LOG_ERROR, "... and %u more configuration error(s)", errs.count - SVC_CFG_MAX_ERRORS);
-        code = svc_cfg_errors_exit_code(&errs);
-        svc_log_event(log, PH_LOG_ERROR, PH_MSG_START_FAILED, "service %s refuses to start: configuration invalid "
-                      "(exit code %d)", uname ? uname : "?", code);
+        svc_log_event(log, PH_LOG_ERROR, svc_eventlog_exit_event(code), "service %s refuses to start: configuration "
+                      "invalid (exit code %d)", uname ? uname : "?", code);
         svc_config_free(&cfg);
         free(uname);
         return code;
     }
     if (log_code != 0) {
-        svc_log_event(log, PH_LOG_ERROR, PH_MSG_START_FAILED, "service %s refuses to start: no log file (exit code %d)",
-                      uname ? uname : "?", log_code);
+        svc_log_event(log, PH_LOG_ERROR, svc_eventlog_exit_event(log_code), "service %s refuses to start: no log "
+                      "file (exit code %d)", uname ? uname : "?", log_code);
         svc_config_free(&cfg);
         free(uname);
         return log_code;
@@ -233,7 +240,8 @@ static int run_service(svc_state *s, const wchar_t *name, svc_log *log)
     if (err == 0)
         err = svc_host_launch(&host);
     if (err != 0) {
-        svc_log_win32(log, PH_LOG_ERROR, err, "creating the worker", "service cannot start");
+        svc_log_event_win32(log, PH_LOG_ERROR, PH_MSG_START_FAILED, err, "creating the worker",
+                            "service cannot start (exit code %d)", PH_EXIT_START_FAILED);
         svc_host_close(&host);
         free(uname);
         return PH_EXIT_START_FAILED;
@@ -286,10 +294,11 @@ static int run_service(svc_state *s, const wchar_t *name, svc_log *log)
     ReleaseSRWLockExclusive(&s->lock);
     if (code == PH_EXIT_OK)
         svc_log_event(log, PH_LOG_INFO, PH_MSG_STOPPED, "service %s stopped (exit code 0)", host.service_utf8);
-    else if (code == PH_EXIT_WORKER_ENDED)
+    else if (code == PH_EXIT_WORKER_ENDED) /* the worker's end was reported as event 8 already */
         svc_log_msg(log, PH_LOG_ERROR, "service %s stopped after a fault (exit code %d)", host.service_utf8, code);
     else
-        svc_log_msg(log, PH_LOG_ERROR, "service %s stopped: could not start (exit code %d)", host.service_utf8, code);
+        svc_log_event(log, PH_LOG_ERROR, svc_eventlog_exit_event(code), "service %s stopped: could not start (exit "
+                      "code %d)", host.service_utf8, code);
     svc_host_close(&host);
     free(uname);
     return code;

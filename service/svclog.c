@@ -112,13 +112,25 @@ void svc_log_event(svc_log *log, ph_log_level level, DWORD event_id, const char 
     SetLastError(saved);
 }
 
+void svc_log_event_win32(svc_log *log, ph_log_level level, DWORD event_id, DWORD err, const char *call,
+                         const char *fmt, ...)
+{
+    DWORD saved = GetLastError();
+    va_list ap;
+
+    va_start(ap, fmt);
+    vemit(log, level, event_id, 1, err, call, fmt, ap);
+    va_end(ap);
+    SetLastError(saved);
+}
+
 void svc_log_core(void *ctx, ph_log_level level, const char *message)
 {
     svc_log *log = ctx;
 
-    /* Only the core's errors (pipe creation, I/O failures) become events: its warnings are about single
-     * clients (a slow reader, an oversized request) and would flood the Event Log. */
+    /* Only the core's errors (pipe creation, I/O failures) become events, with their own id: its warnings are
+     * about single clients (a slow reader, an oversized request) and would flood the Event Log. */
     if ((LONG)level > log->level && level != PH_LOG_ERROR)
         return;
-    emit(log, level, 0, level == PH_LOG_ERROR, message);
+    emit(log, level, level == PH_LOG_ERROR ? PH_MSG_PIPE_ERROR : 0, level == PH_LOG_ERROR, message);
 }

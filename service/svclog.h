@@ -9,7 +9,9 @@
 #include "filelog.h"
 
 /* A message goes to the file and the console when its level is at or below the threshold; errors and
- * warnings, and the explicit events (svc_log_event), also go to the Event Log whatever the threshold. */
+ * warnings, and the explicit events (svc_log_event), also go to the Event Log whatever the threshold: an
+ * explicit event with its own id (messages.mc), the core's errors as PH_MSG_PIPE_ERROR, other errors and
+ * warnings as PH_MSG_ERROR / PH_MSG_WARNING. */
 typedef struct svc_log {
     volatile LONG level;   /* ph_log_level; changed by PARAMCHANGE */
     svc_filelog *file;     /* NULL: no file */
@@ -29,6 +31,9 @@ void svc_log_win32(svc_log *log, ph_log_level level, DWORD err, const char *call
     PH_PRINTF(5, 6);
 /* A message that is also an Event Log event with its own id (PH_MSG_STARTED, …), whatever the threshold. */
 void svc_log_event(svc_log *log, ph_log_level level, DWORD event_id, const char *fmt, ...) PH_PRINTF(4, 5);
+/* The same with a Win32 failure appended, as svc_log_win32 does. */
+void svc_log_event_win32(svc_log *log, ph_log_level level, DWORD event_id, DWORD err, const char *call,
+                         const char *fmt, ...) PH_PRINTF(6, 7);
 
 /* The core's ph_log_fn, with a svc_log as ctx. */
 void svc_log_core(void *ctx, ph_log_level level, const char *message);

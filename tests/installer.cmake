@@ -43,3 +43,30 @@ if(TARGET pipehost_msi)
            COMMAND bash "${CMAKE_CURRENT_SOURCE_DIR}/installer/msi_tables.sh" "${CMAKE_BINARY_DIR}/msi" "${PROJECT_VERSION}")
   set_tests_properties(installer.msi_tables PROPERTIES TIMEOUT 60 SKIP_RETURN_CODE 77)
 endif()
+
+# An administrator's commands that never surprise (install over a service, config, --help, Event Log ids, the
+# recovery policy): tests/installer/test_admin.c. Cases that install a service run in a private prefix each.
+add_executable(test_admin installer/test_admin.c service/svctest.c)
+target_link_libraries(test_admin PRIVATE ph_testsupport pipehost::service advapi32 shell32 ole32 uuid)
+target_include_directories(test_admin PRIVATE "${PROJECT_SOURCE_DIR}/service" "${PROJECT_SOURCE_DIR}/installer"
+                                              "${CMAKE_CURRENT_SOURCE_DIR}/service")
+target_compile_definitions(test_admin PRIVATE WIN32_LEAN_AND_MEAN UNICODE _UNICODE _WIN32_WINNT=0x0602
+  "PH_TEST_PIPEHOST_EXE=\"$<TARGET_FILE:pipehost>\""
+  "PH_TEST_MYSERVICE_EXE=\"$<TARGET_FILE:myservice>\"")
+ph_target_warnings(test_admin)
+add_dependencies(test_admin pipehost myservice)
+set(_ph_admin_private install_keeps_existing config_roundtrip event_source_kept failure_actions_stored events_written)
+set(_ph_admin_shared help_per_command failure_policy event_ids event_plumbing)
+foreach(_case IN LISTS _ph_admin_private _ph_admin_shared)
+  if(_case IN_LIST _ph_admin_private AND CMAKE_CROSSCOMPILING)
+    add_test(NAME test_admin.${_case}
+             COMMAND bash "${CMAKE_CURRENT_SOURCE_DIR}/installer/in_prefix.sh"
+                     "${CMAKE_BINARY_DIR}/wine-admin-${_case}" $<TARGET_FILE:test_admin>)
+  else()
+    add_test(NAME test_admin.${_case} COMMAND test_admin)
+    set_tests_properties(test_admin.${_case} PROPERTIES FIXTURES_REQUIRED "${PH_TEST_FIXTURES}")
+  endif()
+  set_tests_properties(test_admin.${_case} PROPERTIES
+    ENVIRONMENT "CK_RUN_CASE=${_case};CK_FORK=no;CK_DEFAULT_TIMEOUT=200;CK_VERBOSITY=normal"
+    TIMEOUT 240 SKIP_RETURN_CODE 77)
+endforeach()
