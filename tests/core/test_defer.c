@@ -37,7 +37,7 @@ typedef struct dctx {
     unsigned nheld;
     d_event ev[D_MAX_EVENTS];
     unsigned nev;
-    volatile LONG calls, cancels, bad;
+    volatile LONG calls, cancels, bad, marked_closes;
     int refuse_open;
     HANDLE cancel_event; /* auto-reset: set by each cancel callback */
     /* The completer thread's queue (QHOLD). */
@@ -96,6 +96,14 @@ static ph_handler_result dhandler(void *ctx, const ph_request *req, ph_response 
     }
     if (req->len == 0) {
         ph_response_append(resp, "EMPTY", 5);
+        return PH_REPLY;
+    }
+    if (starts(req, "MARK")) {
+        /* The host's data follows the connection: what conn_open set is here, and a change reaches conn_close. */
+        if (ph_request_conn_data(req) != (void *)(uintptr_t)(req->connection_id * 16 + 1))
+            InterlockedIncrement(&d->bad);
+        ph_request_set_conn_data(req, (void *)(uintptr_t)(req->connection_id * 16 + 3));
+        ph_response_append(resp, "MARKED", 6);
         return PH_REPLY;
     }
     if (starts(req, "ID")) {
@@ -186,7 +194,9 @@ static void dclose(void *ctx, uint64_t id, void *data, ph_close_reason why)
 {
     dctx *d = ctx;
 
-    if (data != (void *)(uintptr_t)(id * 16 + 1))
+    if (data == (void *)(uintptr_t)(id * 16 + 3))
+        InterlockedIncrement(&d->marked_closes);
+    else if (data != (void *)(uintptr_t)(id * 16 + 1))
         InterlockedIncrement(&d->bad);
     record(d, 'x', id, (int)why, NULL, 0);
 }
@@ -788,9 +798,11 @@ START_TEST(close_hook_once_per_reason)
 
     left = ct_connect(name);
     id_left = conn_id(left);
+    ct_expect_str(left, "MARK", "MARKED");
     ph_client_free(left);
     ck_assert(wait_close(&d, id_left, 3000));
     ck_assert_int_eq(close_reason_of(&d, id_left), PH_CLOSE_LEFT);
+    ck_assert_int_eq(d.marked_closes, 1); /* conn_close got the data the handler set */
 
     closer = ct_connect(name);
     id_closer = conn_id(closer);

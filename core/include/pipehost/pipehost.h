@@ -176,15 +176,18 @@ typedef ph_handler_result (*ph_handler_fn)(void *ctx, const ph_request *req, ph_
  * the held one is answered. In message mode a client reads its reply before it sends again anyway; in
  * length framing, frames a client pipelined behind a held request wait in their buffer and are dispatched,
  * in order, once its reply is written. Other connections are not affected.
- * While a request is held the server watches the connection (a read of zero bytes): when the client leaves
- * or the server stops (after drain_timeout_ms: held requests count as in flight), the handle is cancelled.
+ * While a request is held the server watches the connection (in length framing it reads ahead what the
+ * client pipelines, up to one frame of max_message_bytes; in message mode it reads nothing, and a client that
+ * sends before its reply ends the watch): when the client leaves or the server stops (after
+ * drain_timeout_ms: held requests count as in flight), the handle is cancelled.
  * The holder learns it from the cancel callback (ph_deferred_on_cancel) or by polling ph_deferred_canceled.
  * Completing a cancelled handle writes nothing and returns PH_ECANCELED. Either way the holder must
  * complete every handle it took, exactly once (that releases it; the library frees it when both the holder
  * and the connection are done with it); a handle is never used after its completion call returned.
  * The request's data is valid only during the handler call: copy what the reply needs. The open-connection
  * hook (below) is not told of later replies; the close hook runs after the held request was completed or
- * cancelled. A held request costs about 100 bytes beyond its reply (requests_held in ph_counters). */
+ * cancelled. A held request costs about 80 bytes of heap beyond its reply (bench/held.c measures it;
+ * requests_held in ph_counters counts them). */
 typedef struct ph_deferred ph_deferred;
 /* Called once when the connection of a held request ends before the holder completed it (client left,
  * server stopped): on a pool thread, with no lock held. It must not block; it may complete d (which then

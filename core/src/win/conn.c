@@ -47,10 +47,11 @@
  *   the limit is answered without reading the body, and the connection ends. Buffered frames not yet
  *   dispatched when the stop begins are refused like any new request.
  * - Held requests (ph_request_defer). A connection whose handler deferred its request is HELD: nobody owns
- *   it, and no request is read or dispatched until the reply, so replies keep request order (frames
- *   pipelined behind it wait in `in`). A zero-byte read (the watch) is pending so that a client leaving is
- *   seen (it consumes nothing: data arriving just ends it, except an empty message in message mode, which
- *   it takes and which becomes the next request, held_empty). Whoever needs the owner back — the holder's
+ *   it, and no request is dispatched until the reply, so replies keep request order. A read (the watch) is
+ *   pending so that a client leaving is seen: in message mode a zero-byte read, which consumes nothing
+ *   (data arriving just ends it, and nothing watches after that, except that an empty message is taken: it
+ *   becomes the next request, held_empty); in length framing a read ahead into `in` of what a pipelining
+ *   client sends, up to one frame of the largest size (held_room), dispatched after the reply. Whoever needs the owner back — the holder's
  *   completion, the timer of a delayed reply, a cancel — calls wake_held_locked under c->lock, which makes
  *   exactly one packet come: cancelling the watch, or posting one when no watch is pending (held_io). The
  *   pool thread that takes it owns the connection again: it takes the reply (held_ready) or, cancelled or
