@@ -1411,13 +1411,16 @@ ULONGLONG ph__conn_on_deadline(ph_conn *c, ULONGLONG now)
         cancel_locked(c, PH_END_LINGER_DONE);
         return 0;
     case PH_CONN_HELD:
-        /* A delayed reply (ph_deferred_complete_after) is due: the owner takes it. */
-        if (c->held_due != 0 && now >= c->held_due && c->cancel != PH_CANCEL_END) {
-            c->held_due = 0;
-            c->held_ready = 1;
-            wake_held_locked(c);
-        }
-        return c->held_due;
+        /* A delayed reply (ph_deferred_complete_after) is due: the owner takes it. Cancelled, it is moot
+         * (never return a due tick already past: the timer would find it due again at once). */
+        if (c->held_due == 0 || c->cancel == PH_CANCEL_END)
+            return 0;
+        if (now < c->held_due)
+            return c->held_due;
+        c->held_due = 0;
+        c->held_ready = 1;
+        wake_held_locked(c);
+        return 0;
     case PH_CONN_ACCEPTING:
     case PH_CONN_DISPATCHING:
     case PH_CONN_PARKED:
