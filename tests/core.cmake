@@ -67,6 +67,10 @@ if(WIN32)
   # Issue 14: the engine defects of its section 5, each forced into view (test_engine2), and the targets of
   # its sections 3 and 4 (test_stop2: a stop that loses nothing and takes milliseconds; test_memory: what idle
   # and half-sent connections pin). A hung defect shows as a failed bound inside the case, well before 120 s.
+  # Issue 16 §1-2: replies that come later (held requests, the timer reply) and the connection hooks.
+  ph_add_check_test(NAME test_defer SOURCES core/test_defer.c LIBS ph_coretest TIMEOUT 90 FIXTURES ${PH_TEST_FIXTURES}
+                    VARIANTS ${PH_CORE_MODES})
+
   foreach(prog IN ITEMS test_engine2 test_stop2 test_memory test_limits2)
     ph_add_check_test(NAME ${prog} SOURCES core/${prog}.c LIBS ph_coretest TIMEOUT 120 FIXTURES ${PH_TEST_FIXTURES}
                       VARIANTS ${PH_CORE_MODES})

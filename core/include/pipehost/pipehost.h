@@ -156,14 +156,98 @@ PH_EXTERN void ph_response_clear(ph_response *resp);
 typedef enum ph_handler_result {
     PH_REPLY = 0,       /* send the response (possibly zero bytes) and keep the connection */
     PH_NO_REPLY = 1,    /* send nothing; keep the connection */
-    PH_REPLY_CLOSE = 2  /* send the response, then close the connection */
+    PH_REPLY_CLOSE = 2, /* send the response, then close the connection */
+    PH_DEFER = 3        /* the reply comes later: the handler took the request with ph_request_defer */
 } ph_handler_result;
 
 /* Called on a server pool thread, once per request, in order per connection; different connections may
- * be handled concurrently, so the handler must be thread-safe. A slow handler occupies one pool thread.
- * For a PH_REQ_TOO_LARGE request the connection is closed after the reply whatever is returned; if the
- * handler leaves the response empty, the server sends "ERR too-large …". */
+ * be handled concurrently, so the handler must be thread-safe. A slow handler occupies one pool thread: a
+ * handler that has to wait defers its request instead (below). For a PH_REQ_TOO_LARGE request the
+ * connection is closed after the reply whatever is returned; if the handler leaves the response empty, the
+ * server sends "ERR too-large …". */
 typedef ph_handler_result (*ph_handler_fn)(void *ctx, const ph_request *req, ph_response *resp);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Replies that come later. A handler that would wait (on a device, a download, another service) calls
+ * ph_request_defer, keeps the handle, and returns PH_DEFER: its pool thread goes back to other clients at
+ * once, and the reply is sent when the holder calls ph_deferred_complete, from any thread (or, after a
+ * delay, ph_deferred_complete_after, with no thread of the host's at all: the server's timer sends it).
+ * Order per connection is kept by holding the connection: it reads and dispatches no further request until
+ * the held one is answered. In message mode a client reads its reply before it sends again anyway; in
+ * length framing, frames a client pipelined behind a held request wait in their buffer and are dispatched,
+ * in order, once its reply is written. Other connections are not affected.
+ * While a request is held the server watches the connection (in length framing it reads ahead what the
+ * client pipelines, up to one frame of max_message_bytes; in message mode it reads nothing, and a client that
+ * sends before its reply ends the watch): when the client leaves or the server stops (after
+ * drain_timeout_ms: held requests count as in flight), the handle is cancelled.
+ * The holder learns it from the cancel callback (ph_deferred_on_cancel) or by polling ph_deferred_canceled.
+ * Completing a cancelled handle writes nothing and returns PH_ECANCELED. Either way the holder must
+ * complete every handle it took, exactly once (that releases it; the library frees it when both the holder
+ * and the connection are done with it); a handle is never used after its completion call returned.
+ * The request's data is valid only during the handler call: copy what the reply needs. The open-connection
+ * hook (below) is not told of later replies; the close hook runs after the held request was completed or
+ * cancelled. A held request costs about 80 bytes of heap beyond its reply (bench/held.c measures it;
+ * requests_held in ph_counters counts them). */
+typedef struct ph_deferred ph_deferred;
+/* Called once when the connection of a held request ends before the holder completed it (client left,
+ * server stopped): on a pool thread, with no lock held. It must not block; it may complete d (which then
+ * returns PH_ECANCELED and releases it) or leave that to the holder. */
+typedef void (*ph_deferred_cancel_fn)(void *ctx, ph_deferred *d);
+
+/* In a handler only: takes req to answer later and returns its handle in *out; the handler then returns
+ * PH_DEFER (another result is treated as PH_DEFER and logged as a bug; PH_DEFER without a deferral is
+ * answered "ERR internal …"). Returns 0, PH_EINVAL (not in a handler, NULL arguments), PH_ESTATE (already
+ * deferred, or a PH_REQ_TOO_LARGE request, which is always answered at once) or PH_ENOMEM. */
+PH_EXTERN int ph_request_defer(const ph_request *req, ph_deferred **out);
+/* Sets the cancel callback (replacing any earlier one). Returns 0, PH_EINVAL, or PH_ECANCELED when the
+ * connection has already ended (fn is not called then). */
+PH_EXTERN int ph_deferred_on_cancel(ph_deferred *d, ph_deferred_cancel_fn fn, void *ctx);
+/* 1 once the connection of a held request has ended without its reply (the holder still completes it). */
+PH_EXTERN int ph_deferred_canceled(ph_deferred *d);
+/* The connection_id of the held request (as in ph_request). */
+PH_EXTERN uint64_t ph_deferred_connection_id(const ph_deferred *d);
+/* The response being built for the held request, empty at first; the holder may fill it with the
+ * ph_response_* functions (from one thread at a time) until it completes the handle. */
+PH_EXTERN ph_response *ph_deferred_response(ph_deferred *d);
+/* Sends the reply: the response built so far with data appended (len bytes; data may be NULL when len is
+ * 0), then does what result says (PH_REPLY, PH_NO_REPLY or PH_REPLY_CLOSE, as for a handler). Any thread,
+ * any time, also inside the handler before it returns. The write itself is done by a pool thread. Returns
+ * 0 (the reply goes out, and the handle is released), PH_ECANCELED (the connection had ended: nothing is
+ * written; the handle is released all the same), PH_EINVAL (bad arguments) or PH_ENOMEM (data could not be
+ * appended); after PH_EINVAL and PH_ENOMEM nothing changed and the handle is still the caller's. */
+PH_EXTERN int ph_deferred_complete(ph_deferred *d, ph_handler_result result, const void *data, size_t len);
+/* The same, sent delay_ms from now (0 .. PH_INFINITE - 1) by the server's timer thread, with no thread of
+ * the caller's: the response and data are taken now, and the handle is released at once (the caller must
+ * not use it again). A stop cancels a reply still waiting at the end of drain_timeout_ms. */
+PH_EXTERN int ph_deferred_complete_after(ph_deferred *d, uint32_t delay_ms, ph_handler_result result,
+                                         const void *data, size_t len);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Connection hooks (ph_server_config: conn_open, conn_close, conn_ctx) and per-connection host data.
+ * conn_open runs on a pool thread just before the first handler call of a connection, with that first
+ * request: the client's identity (ph_request_client) is known then, because a pipe server can read the
+ * client's token only after the client has sent something (impersonation needs a read first), and the
+ * per-user limit has already been applied. A connection that never sends a request costs the host nothing
+ * and gets neither hook. conn_open stores the host's state in *conn_data (NULL before) and returns 0 to
+ * serve the connection; another value answers the request "ERR refused …" and closes the connection (no
+ * close hook then). conn_close runs exactly once for every connection conn_open accepted (every connection
+ * that got a first request, when there is no conn_open), whatever ended it, on a pool thread, after the
+ * last handler call for the connection returned and after its held request (if any) was completed or
+ * cancelled (and its cancel callback ran); ph_server_stop returns only after every conn_close ran. Both
+ * must not block for long, and must not call ph_server_free. */
+typedef enum ph_close_reason {
+    PH_CLOSE_LEFT = 0,        /* the client closed its end (between requests, or abandoning one) */
+    PH_CLOSE_TIMEOUT = 1,     /* no request within idle_timeout_ms, or a reply not read within write_timeout_ms */
+    PH_CLOSE_TOO_LARGE = 2,   /* a request over max_message_bytes was answered, then the connection closed */
+    PH_CLOSE_REPLY_CLOSE = 3, /* the handler (or a held request's completion) answered PH_REPLY_CLOSE */
+    PH_CLOSE_STOP = 4,        /* the server stopped */
+    PH_CLOSE_ERROR = 5        /* a read or write failed for another reason, or memory ran out */
+} ph_close_reason;
+typedef int (*ph_conn_open_fn)(void *ctx, const ph_request *first, void **conn_data);
+typedef void (*ph_conn_close_fn)(void *ctx, uint64_t connection_id, void *conn_data, ph_close_reason why);
+/* The host's per-connection state (set by conn_open, or here), NULL by default; in a handler or conn_open. */
+PH_EXTERN void *ph_request_conn_data(const ph_request *req);
+PH_EXTERN void ph_request_set_conn_data(const ph_request *req, void *data);
 
 /* ---------------------------------------------------------------------------------------------------------
  * Verb router: a ph_handler_fn that dispatches "VERB[ payload]" requests through a table the host extends.
@@ -286,6 +370,9 @@ typedef struct ph_server_config {
     void *log_ctx;
     ph_log_level log_level;      /* messages above this level are not produced; default PH_LOG_INFO */
     ph_framing framing;          /* PH_FRAMING_MESSAGE (default) or PH_FRAMING_LENGTH */
+    ph_conn_open_fn conn_open;   /* optional: see "Connection hooks" above */
+    ph_conn_close_fn conn_close; /* optional */
+    void *conn_ctx;              /* passed to both */
 } ph_server_config;
 
 /* Fill cfg / limits with the defaults above (handler NULL) and set their size members. */
@@ -332,6 +419,7 @@ typedef struct ph_counters {
     uint64_t instances_pending;  /* instances waiting for a client now */
     uint64_t instances_total;    /* instances that exist now (waiting, connected, or kept after a failure) */
     uint64_t buffered_bytes;     /* memory connections hold for requests and responses now */
+    uint64_t requests_held;      /* requests deferred (ph_request_defer) and not yet answered or cancelled */
 } ph_counters;
 /* Zeroes counters and sets its size member: call it before ph_server_counters. */
 PH_EXTERN void ph_counters_init(ph_counters *counters);

@@ -45,7 +45,22 @@
  *   response frame (PH_NO_REPLY sends an empty one). After PH_PIPELINE_TURN frames in a row the connection
  *   goes back through the port, so one pipelining client cannot hold a pool thread. A declared length over
  *   the limit is answered without reading the body, and the connection ends. Buffered frames not yet
- *   dispatched when the stop begins are refused like any new request. */
+ *   dispatched when the stop begins are refused like any new request.
+ * - Held requests (ph_request_defer). A connection whose handler deferred its request is HELD: nobody owns
+ *   it, and no request is dispatched until the reply, so replies keep request order. A read (the watch) is
+ *   pending so that a client leaving is seen: in message mode a zero-byte read, which consumes nothing
+ *   (data arriving just ends it, and nothing watches after that, except that an empty message is taken: it
+ *   becomes the next request, held_empty); in length framing a read ahead into `in` of what a pipelining
+ *   client sends, up to one frame of the largest size (held_room), dispatched after the reply. Whoever needs the owner back — the holder's
+ *   completion, the timer of a delayed reply, a cancel — calls wake_held_locked under c->lock, which makes
+ *   exactly one packet come: cancelling the watch, or posting one when no watch is pending (held_io). The
+ *   pool thread that takes it owns the connection again: it takes the reply (held_ready) or, cancelled or
+ *   the client gone, finishes. A held request is in flight for the stop: cancelled at the drain deadline.
+ * - The handle (struct ph_deferred) outlives whichever of the holder and the connection lets go last
+ *   (refs). The connection's side runs on the owner only; d->lock comes before c->lock. Once the
+ *   connection let go (d->conn NULL), nothing the holder does reaches the connection.
+ * - Hooks. conn_open runs before the first handler call (the identity is known then), conn_close once, in
+ *   conn_finish, after any held request was taken or cancelled; both on the owner, with no lock held. */
 #include "server.h"
 
 #include <stdlib.h>
@@ -74,6 +89,10 @@ typedef enum step {
 
 static step start_request(ph_conn *c, int replied, DWORD *bytes, DWORD *err);
 static step dispatch(ph_conn *c, DWORD *bytes, DWORD *err);
+static step respond(ph_conn *c, ph_handler_result result, DWORD *bytes, DWORD *err);
+static step hold(ph_conn *c, DWORD *bytes, DWORD *err);
+static step take_reply(ph_conn *c, DWORD *bytes, DWORD *err);
+static void wake_held_locked(ph_conn *c);
 
 static void count(volatile LONG64 *counter, LONG64 delta)
 {
@@ -122,6 +141,21 @@ static void free_buffers(ph_conn *c)
     account(c);
 }
 
+/* Under c->lock, HELD: makes exactly one packet come to a pool thread (see the rules), once. */
+static void wake_held_locked(ph_conn *c)
+{
+    if (c->held_io == PH_HELD_WATCHING) {
+        c->held_io = PH_HELD_WAKING;
+        CancelIoEx(c->pipe, &c->ov);
+    } else if (c->held_io == PH_HELD_QUIET) {
+        c->held_io = PH_HELD_WAKING;
+        c->post_bytes = 0;
+        c->post_err = ERROR_OPERATION_ABORTED;
+        if (!PostQueuedCompletionStatus(c->server->iocp, 0, PH_KEY_RESULT, &c->ov))
+            c->held_io = PH_HELD_QUIET; /* no packet: a later wake (at the latest the stop's) tries again */
+    }
+}
+
 /* Under c->lock: the cancel used by the timer, the trim and the stop walk. */
 static void cancel_locked(ph_conn *c, ph_end why)
 {
@@ -131,6 +165,8 @@ static void cancel_locked(ph_conn *c, ph_end why)
     }
     if (c->state == PH_CONN_PARKED)
         PostQueuedCompletionStatus(c->server->iocp, 0, 0, &c->ov); /* nobody owns it: a pool thread ends it */
+    else if (c->state == PH_CONN_HELD)
+        wake_held_locked(c);
     else if (c->state != PH_CONN_DISPATCHING)
         CancelIoEx(c->pipe, &c->ov);
 }
@@ -177,6 +213,8 @@ void ph__conn_reset(ph_conn *c)
     ph__timer_remove(c->server, c);
     AcquireSRWLockExclusive(&c->lock);
     c->idle_due = c->shrink_due = c->linger_end = 0;
+    c->held_ready = 0;
+    c->held_due = 0;
     ReleaseSRWLockExclusive(&c->lock);
     c->id = 0;
     c->requests = 0;
@@ -187,6 +225,10 @@ void ph__conn_reset(ph_conn *c)
     c->pipelined = 0;
     c->close_after_write = 0;
     c->close_why = PH_END_NONE;
+    c->close_too_large = 0;
+    c->opened = 0;
+    c->conn_data = NULL;
+    c->held_empty = 0;
     c->ending = PH_END_NONE;
     c->have_identity = 0;
     c->last_err = 0;
@@ -291,6 +333,59 @@ static const struct end_rule {
     [PH_END_TRIM] = {0, PH_LOG_DEBUG, NULL},
 };
 
+/* The connection lets go of its held request without a reply: the handle is cancelled, and its holder told
+ * (the callback, unless it completed it already). The caller owns c, with no lock held. */
+static void cancel_held(ph_conn *c)
+{
+    ph_deferred *d = c->held;
+    ph_deferred_cancel_fn fn = NULL;
+    void *ctx = NULL;
+
+    c->held = NULL;
+    AcquireSRWLockExclusive(&d->lock);
+    d->conn = NULL;
+    d->canceled = 1;
+    if (!d->holder_done) {
+        fn = d->on_cancel;
+        ctx = d->cancel_ctx;
+    }
+    ReleaseSRWLockExclusive(&d->lock);
+    AcquireSRWLockExclusive(&c->lock);
+    c->held_ready = 0;
+    c->held_due = 0;
+    ReleaseSRWLockExclusive(&c->lock);
+    count(&c->server->c_held, -1);
+    if (fn != NULL)
+        fn(ctx, d); /* the connection's reference keeps d alive through the call */
+    ph__deferred_unref(d);
+}
+
+/* What conn_close is told for an end. */
+static ph_close_reason close_reason(const ph_conn *c, ph_end why)
+{
+    switch (why) {
+    case PH_END_LEFT:
+    case PH_END_LEFT_MID:
+        return PH_CLOSE_LEFT;
+    case PH_END_IDLE:
+    case PH_END_FIRST_REQUEST:
+    case PH_END_WRITE_TIMEOUT:
+        return PH_CLOSE_TIMEOUT;
+    case PH_END_REPLIED_CLOSE:
+    case PH_END_LINGER_DONE:
+        return c->close_too_large ? PH_CLOSE_TOO_LARGE : PH_CLOSE_REPLY_CLOSE;
+    case PH_END_STOP:
+        return PH_CLOSE_STOP;
+    case PH_END_NONE:
+    case PH_END_IO_ERROR:
+    case PH_END_NOMEM:
+    case PH_END_ACCEPT_FAILED:
+    case PH_END_TRIM:
+        break;
+    }
+    return PH_CLOSE_ERROR;
+}
+
 /* Ends the current client's session on this instance (if any) and hands the instance to the listener. The
  * caller owns c; no operation is outstanding. */
 static void conn_finish(ph_conn *c, ph_end why)
@@ -298,6 +393,16 @@ static void conn_finish(ph_conn *c, ph_end why)
     ph_server *s = c->server;
     const struct end_rule *rule = &g_end_rules[why];
     int was_connected = c->counted_active;
+
+    if (c->held != NULL)
+        cancel_held(c);
+    if (c->opened) {
+        /* Once, after the last handler call and after the held request (if any) went. */
+        c->opened = 0;
+        if (s->cfg.conn_close != NULL)
+            s->cfg.conn_close(s->cfg.conn_ctx, c->id, c->conn_data, close_reason(c, why));
+        c->conn_data = NULL;
+    }
 
     if (c->user_counted)
         user_remove(s, c);
@@ -319,9 +424,9 @@ static void conn_finish(ph_conn *c, ph_end why)
 static step io_failed(ph_conn *c, DWORD err, const char *call)
 {
     int client_left = err == ERROR_BROKEN_PIPE || err == ERROR_NO_DATA || err == ERROR_PIPE_NOT_CONNECTED;
-    /* Leaving while we read part of a request or wrote its response abandons it; after the last response
-     * (idle or lingering) leaving is exactly what a client should do. */
-    int mid_request = c->state == PH_CONN_READING || c->state == PH_CONN_WRITING;
+    /* Leaving while we read part of a request, held it or wrote its response abandons it; after the last
+     * response (idle or lingering) leaving is exactly what a client should do. */
+    int mid_request = c->state == PH_CONN_READING || c->state == PH_CONN_WRITING || c->state == PH_CONN_HELD;
 
     c->last_err = err;
     if (client_left)
@@ -586,6 +691,14 @@ static step start_request(ph_conn *c, int replied, DWORD *bytes, DWORD *err)
     c->shrink_due = shrink_due;
     ph__timer_arm_locked(s, c, PH_CONN_IDLE,
                          (shrink_due != 0 && (idle_due == 0 || shrink_due < idle_due)) ? shrink_due : idle_due);
+    if (c->held_empty) {
+        /* Message mode: an empty message that the watch of a held request took is this request. */
+        c->held_empty = 0;
+        ReleaseSRWLockExclusive(&c->lock);
+        *bytes = 0;
+        *err = 0;
+        return STEP_INLINE;
+    }
     if (replied) {
         /* Just answered, handlers are quick, and this pool thread has a slot free: leave the read to the
          * thread, which posts it after a look at the port (pool.c). */
@@ -874,6 +987,18 @@ static step dispatch(ph_conn *c, DWORD *bytes, DWORD *err)
     req.connection_id = c->id;
     req.internal_ = c;
 
+    if (c->requests == 1 && !refused) {
+        /* The first request of the connection: conn_open sees it (the identity is known now) before the
+         * handler does. */
+        if (s->cfg.conn_open != NULL && s->cfg.conn_open(s->cfg.conn_ctx, &req, &c->conn_data) != 0) {
+            refused = 1;
+            c->conn_data = NULL;
+            ph__log(&s->log, PH_LOG_INFO, "connection %llu: refused by the host's conn_open", (unsigned long long)c->id);
+            ph_response_err(&c->out, "refused", "the server refused this connection");
+        } else {
+            c->opened = 1;
+        }
+    }
     if (refused) {
         result = PH_REPLY_CLOSE;
     } else {
@@ -882,9 +1007,11 @@ static step dispatch(ph_conn *c, DWORD *bytes, DWORD *err)
         /* Reads this thread holds back for other connections must not wait for this handler. */
         if (w != NULL && w->server == s)
             ph__pool_handler_begin(w);
+        c->in_handler = 1;
         QueryPerformanceCounter(&t0);
         result = s->cfg.handler(s->cfg.handler_ctx, &req, &c->out);
         QueryPerformanceCounter(&t1);
+        c->in_handler = 0;
         if (w != NULL && w->server == s)
             ph__pool_handler_end(w);
         {
@@ -917,8 +1044,30 @@ static step dispatch(ph_conn *c, DWORD *bytes, DWORD *err)
             ph_response_err(&c->out, "too-large", "request of %zu bytes or more exceeds the limit of %zu bytes",
                             c->msg_seen, c->msg_limit);
         result = PH_REPLY_CLOSE;
+        c->close_too_large = 1;
     }
-    if (framed) {
+    if (c->held != NULL) {
+        if (result != PH_DEFER)
+            ph__log(&s->log, PH_LOG_ERROR, "connection %llu: the handler deferred its request but returned %d; "
+                    "the request stays held", (unsigned long long)c->id, (int)result);
+        return hold(c, bytes, err);
+    }
+    if (result == PH_DEFER) {
+        ph__log(&s->log, PH_LOG_ERROR, "connection %llu: the handler returned %d without deferring its request",
+                (unsigned long long)c->id, (int)result);
+        ph_response_err(&c->out, "internal", "the handler did not answer this request");
+        result = PH_REPLY;
+    }
+    return respond(c, result, bytes, err);
+}
+
+/* Sends the response in c->out as result says (PH_REPLY, PH_NO_REPLY, PH_REPLY_CLOSE): the framing's length
+ * first, then the write; PH_NO_REPLY goes on to the next request (in length framing it sends an empty frame). */
+static step respond(ph_conn *c, ph_handler_result result, DWORD *bytes, DWORD *err)
+{
+    ph_server *s = c->server;
+
+    if (s->cfg.framing == PH_FRAMING_LENGTH) {
         /* One response frame per request, an empty one for PH_NO_REPLY: its 4-byte length goes in front. */
         ph_buf *out = &c->out.buf;
 
@@ -944,6 +1093,147 @@ static step dispatch(ph_conn *c, DWORD *bytes, DWORD *err)
     return write_response(c, bytes, err);
 }
 
+/* Length framing: makes room in `in` for the watch of a held request, which reads ahead what a pipelining
+ * client sends (dispatched only after the reply), up to one frame of the largest size; the bytes to read, 0
+ * when the buffer is full (or no memory: then nothing watches). Message mode watches with zero bytes. */
+static DWORD held_room(ph_conn *c)
+{
+    size_t most = c->msg_limit + 4, want;
+
+    if (c->server->cfg.framing != PH_FRAMING_LENGTH)
+        return 0;
+    compact(c);
+    if (c->in.len >= most)
+        return 0;
+    want = c->read_hint < PH_FIRST_READ ? PH_FIRST_READ : c->read_hint;
+    if (want > most - c->in.len)
+        want = most - c->in.len;
+    if (ph__buf_reserve(&c->in, want) != 0)
+        return 0;
+    account(c);
+    return (DWORD)want;
+}
+
+/* Under c->lock, HELD: issues the watch (see the rules), into the room held_room made in length framing;
+ * with no room there, nothing is pending and a wake posts a packet. */
+static step watch_locked(ph_conn *c, DWORD room, DWORD *bytes, DWORD *err)
+{
+    static unsigned char nothing[1];
+    step r;
+
+    if (room == 0 && c->server->cfg.framing == PH_FRAMING_LENGTH) {
+        c->held_io = PH_HELD_QUIET;
+        return STEP_PENDING;
+    }
+    c->held_io = PH_HELD_WATCHING;
+    r = issue_read_locked(c, room != 0 ? c->in.data + c->in.len : nothing, room, bytes, err);
+    if (r == STEP_INLINE)
+        c->held_io = PH_HELD_WAKING; /* it ended at once: this thread looks at it now (on_held) */
+    return r;
+}
+
+/* Holds c for its deferred request: the reply may already be ready (completed during the handler);
+ * otherwise HELD, watched, with a delayed reply's deadline armed. */
+static step hold(ph_conn *c, DWORD *bytes, DWORD *err)
+{
+    DWORD room = held_room(c);
+    step r;
+
+    if (!lock_unless_ending(c))
+        return STEP_END;
+    if (c->held_ready) {
+        ReleaseSRWLockExclusive(&c->lock);
+        return take_reply(c, bytes, err);
+    }
+    c->state = PH_CONN_HELD;
+    if (c->held_due != 0)
+        ph__timer_arm_locked(c->server, c, PH_CONN_HELD, c->held_due);
+    r = watch_locked(c, room, bytes, err);
+    ReleaseSRWLockExclusive(&c->lock);
+    return r;
+}
+
+/* The held connection's one packet (or its watch's inline end): take the reply, end, or watch on. A posted
+ * wake carries ERROR_OPERATION_ABORTED, as does a cancelled watch. A zero-byte watch that ended with data
+ * (ERROR_MORE_DATA, or 0 in byte mode) consumed nothing, except an empty message in message mode (0). */
+static step on_held(ph_conn *c, DWORD bytes, DWORD err, DWORD *out_bytes, DWORD *out_err)
+{
+    ph_server *s = c->server;
+    int framed = s->cfg.framing == PH_FRAMING_LENGTH;
+    DWORD room = 0;
+    step r;
+
+    if (err != 0 && err != ERROR_MORE_DATA && err != ERROR_OPERATION_ABORTED)
+        return io_failed(c, err, "ReadFile"); /* the client left: the finish cancels the held request */
+    if (framed && bytes > 0) {
+        count(&s->c_bytes_in, (LONG64)bytes);
+        c->in.len += bytes;
+        c->in.data[c->in.len] = '\0';
+    }
+    if (!framed && err == 0)
+        c->held_empty = 1;
+    if (framed && err == 0)
+        room = held_room(c); /* read ahead on, while there is room */
+    if (!lock_unless_ending(c))
+        return STEP_END;
+    if (c->held_ready) {
+        ReleaseSRWLockExclusive(&c->lock);
+        return take_reply(c, out_bytes, out_err);
+    }
+    if (framed && err == 0) {
+        r = watch_locked(c, room, out_bytes, out_err);
+    } else {
+        /* The client sent before its reply in message mode (a zero-byte watch would end at once again), or
+         * a wake found nothing to do: nothing watches now; the next wake posts a packet. */
+        c->held_io = PH_HELD_QUIET;
+        r = STEP_PENDING;
+    }
+    ReleaseSRWLockExclusive(&c->lock);
+    return r;
+}
+
+/* The held request's reply is ready: it becomes c's response (the holder's buffer is swapped in), and the
+ * handle is let go. The caller owns c, with no lock held. */
+static step take_reply(ph_conn *c, DWORD *bytes, DWORD *err)
+{
+    ph_deferred *d = c->held;
+    ph_handler_result result;
+    ph_buf mine;
+
+    c->held = NULL;
+    AcquireSRWLockExclusive(&d->lock);
+    result = d->result;
+    mine = c->out.buf;
+    c->out.buf = d->resp.buf;
+    d->resp.buf = mine; /* what the handler wrote before it deferred goes, with the handle */
+    d->conn = NULL;
+    ReleaseSRWLockExclusive(&d->lock);
+    AcquireSRWLockExclusive(&c->lock);
+    c->state = PH_CONN_DISPATCHING; /* owned again; a cancel is seen before the write */
+    c->held_ready = 0;
+    c->held_due = 0;
+    ReleaseSRWLockExclusive(&c->lock);
+    count(&c->server->c_held, -1);
+    ph__deferred_unref(d);
+    return respond(c, result, bytes, err);
+}
+
+int ph__conn_reply_ready_locked(ph_conn *c, ULONGLONG due)
+{
+    if (c->cancel == PH_CANCEL_END)
+        return PH_ECANCELED; /* it ends without a reply: its finish is under way */
+    if (due == 0) {
+        c->held_ready = 1;
+        if (c->state == PH_CONN_HELD)
+            wake_held_locked(c);
+    } else {
+        /* Still dispatching: hold() arms it when the handler has returned. */
+        c->held_due = due;
+        if (c->state == PH_CONN_HELD)
+            ph__timer_arm_locked(c->server, c, PH_CONN_HELD, due);
+    }
+    return 0;
+}
 const ph_client_info *ph_request_client(const ph_request *req)
 {
     static const ph_client_info unknown = {0, 0, ""};
@@ -1078,6 +1368,9 @@ void ph__conn_on_completion(ph_conn *c, DWORD bytes, DWORD err)
         case PH_CONN_WRITING:
             r = on_written(c, bytes, err, &bytes, &err);
             break;
+        case PH_CONN_HELD:
+            r = on_held(c, bytes, err, &bytes, &err);
+            break;
         case PH_CONN_PARKED:
         case PH_CONN_DISPATCHING:
             /* No operation is outstanding: a packet here without a cancel is a bug, not a client's doing. */
@@ -1116,6 +1409,17 @@ ULONGLONG ph__conn_on_deadline(ph_conn *c, ULONGLONG now)
         return 0;
     case PH_CONN_LINGERING:
         cancel_locked(c, PH_END_LINGER_DONE);
+        return 0;
+    case PH_CONN_HELD:
+        /* A delayed reply (ph_deferred_complete_after) is due: the owner takes it. Cancelled, it is moot
+         * (never return a due tick already past: the timer would find it due again at once). */
+        if (c->held_due == 0 || c->cancel == PH_CANCEL_END)
+            return 0;
+        if (now < c->held_due)
+            return c->held_due;
+        c->held_due = 0;
+        c->held_ready = 1;
+        wake_held_locked(c);
         return 0;
     case PH_CONN_ACCEPTING:
     case PH_CONN_DISPATCHING:

@@ -486,6 +486,7 @@ int ph_server_counters(const ph_server *s, ph_counters *out)
     out->bytes_in = read64(&s->c_bytes_in);
     out->bytes_out = read64(&s->c_bytes_out);
     out->buffered_bytes = read64(&s->c_buffered);
+    out->requests_held = read64(&s->c_held);
     AcquireSRWLockShared((PSRWLOCK)&s->lock);
     out->instances_pending = s->accepting;
     out->instances_total = s->instances;

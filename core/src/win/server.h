@@ -13,9 +13,34 @@ typedef enum ph_conn_state {
     PH_CONN_WRITING,     /* WriteFile issued for a response */
     PH_CONN_LINGERING,   /* last response written, the instance is to be re-armed: a read is pending to see the
                             client leave (what it still sends is discarded) */
-    PH_CONN_PARKED       /* fixed pool: re-arming failed; the instance is kept (its slot held) until the
+    PH_CONN_PARKED,      /* fixed pool: re-arming failed; the instance is kept (its slot held) until the
                             listener's retry (listener.c) */
+    PH_CONN_HELD         /* the handler deferred the request (ph_request_defer): waiting for its reply, with
+                            at most a zero-byte read pending to see the client leave (held_io) */
 } ph_conn_state;
+
+/* A held request's wake-up, under c->lock while the connection is HELD: exactly one packet reaches a pool
+ * thread per wake (conn.c, wake_held_locked). */
+typedef enum ph_held_io {
+    PH_HELD_WATCHING = 0, /* the zero-byte watch read is pending: cancelling it wakes the connection */
+    PH_HELD_QUIET,        /* nothing is pending (data arrived, so the watch ended): a posted packet wakes it */
+    PH_HELD_WAKING        /* a packet is coming, or the owner is looking at the connection now */
+} ph_held_io;
+
+/* A held request's handle (ph_deferred in pipehost.h). Two references: the holder's, released when it
+ * completes the handle, and the connection's, released when the connection takes the reply or ends. */
+struct ph_deferred {
+    SRWLOCK lock;                 /* guards conn, holder_done, canceled, result; before c->lock */
+    struct ph_conn *conn;         /* NULL once the connection let go of the handle */
+    volatile LONG refs;
+    int holder_done;              /* the holder completed it (or handed it to the timer) */
+    int canceled;                 /* the connection ended before the reply was taken */
+    ph_handler_result result;
+    uint64_t conn_id;
+    ph_deferred_cancel_fn on_cancel;
+    void *cancel_ctx;
+    ph_response resp;             /* the holder's until it completes, then the connection's */
+};
 
 /* Why a connection ends. conn.c's finish table (conn_finish) gives each its accounting; listener.c decides
  * what happens to the instance. */
@@ -85,6 +110,16 @@ typedef struct ph_conn {
     ph_end ending;           /* a step's STEP_END reason */
     DWORD post_bytes, post_err; /* a result posted to the port with PH_KEY_RESULT (pool.c, conn.c) */
     ph_end close_why;        /* why, when close_after_write */
+    int close_too_large;     /* the close after the write answers a request over the limit (conn_close's reason) */
+    int in_handler;          /* the handler is running (ph_request_defer is allowed) */
+    int opened;              /* the first request passed conn_open: conn_close runs once at the end */
+    void *conn_data;         /* the host's (ph_request_conn_data) */
+    struct ph_deferred *held; /* the request the handler deferred, until its reply is taken or it is cancelled */
+    int held_empty;          /* message mode: the watch read took an empty message, the next request */
+    /* Under c->lock while a request is held: */
+    ph_held_io held_io;
+    int held_ready;          /* its reply is ready (the holder completed it, or its delay is over) */
+    ULONGLONG held_due;      /* ph_deferred_complete_after: when the timer makes it ready (0 = not timed) */
     int have_identity;
     int user_counted;        /* counted in server->users under the client's SID */
     int counted_active;      /* counted in connections_active */
@@ -186,7 +221,7 @@ typedef struct ph_server {
 
     volatile LONG handler_us; /* recent handler run time (moving average, µs): deferral only for quick ones */
     LARGE_INTEGER qpc_freq;
-    volatile LONG64 c_total, c_active, c_requests, c_errors, c_bytes_in, c_bytes_out, c_buffered;
+    volatile LONG64 c_total, c_active, c_requests, c_errors, c_bytes_in, c_bytes_out, c_buffered, c_held;
 } ph_server;
 
 #define PH_KEY_QUIT ((ULONG_PTR)1)
@@ -248,6 +283,12 @@ void ph__conn_trim_locked(ph_server *s, unsigned n);
 /* The timer found c's deadline due: called under s->tlock with c->lock held. Returns the next due tick for
  * c (0 = none). */
 ULONGLONG ph__conn_on_deadline(ph_conn *c, ULONGLONG now);
+
+/* A held request's reply is ready (due 0) or is to be made ready at due by the timer; under d->lock and
+ * c->lock. Returns 0, or PH_ECANCELED when the connection is ending without it. */
+int ph__conn_reply_ready_locked(ph_conn *c, ULONGLONG due);
+/* request.c: drops one reference to a held request's handle (freed with the last). */
+void ph__deferred_unref(struct ph_deferred *d);
 
 /* timer.c */
 void ph__timer_arm_locked(ph_server *s, ph_conn *c, ph_conn_state st, ULONGLONG due); /* under c->lock */
