@@ -1,4 +1,4 @@
-/* verbs.h — the built-in verbs PING, ECHO, STATUS and WHOAMI, registered on a core verb router. */
+/* verbs.h — the built-in verbs PING, HEALTH, ECHO, STATUS and WHOAMI, registered on a core verb router. */
 #ifndef PH_SVC_VERBS_H
 #define PH_SVC_VERBS_H
 
@@ -21,7 +21,8 @@ typedef struct svc_verbs {
     char reload_result[400];   /* the last one's outcome: "ok: …" or "refused: …"; "" before the first */
 } svc_verbs;
 
-/* Adds PING, ECHO, STATUS, WHOAMI to router with v as their context. Returns 0 or a PH_E… code. */
+/* Adds PING, HEALTH, ECHO, STATUS (restricted to PH_SERVICE_STATUS_SDDL) and WHOAMI to router with v as their
+ * context. Returns 0 or a PH_E… code. */
 int svc_verbs_register(ph_router *router, svc_verbs *v);
 /* Records the outcome of a PARAMCHANGE for STATUS (`pipehost reload` waits for `reloads` to rise). */
 void svc_verbs_reloaded(svc_verbs *v, const char *result);

@@ -456,6 +456,9 @@ PH_EXTERN int ph_client_require_server_pid(ph_client *client, unsigned long pid)
 /* The server account seen by the last verified connect ("S-1-…"), also after a PH_EUNTRUSTED refusal;
  * "" when none was read. */
 PH_EXTERN const char *ph_client_server_account(const ph_client *client);
+/* The id of the process that served the pipe at the last verified connect, also after a PH_EUNTRUSTED
+ * refusal (say, to name a squatter next to the pid that was required); 0 when none was read. */
+PH_EXTERN unsigned long ph_client_server_pid(const ph_client *client);
 /* Connects within timeout_ms, retrying while all instances are busy. flags: PH_CLIENT_IMPERSONATION,
  * PH_CLIENT_VERIFY_SERVER, PH_CLIENT_LENGTH_FRAMING, PH_CLIENT_ANY_FRAMING. The framing must be the server's:
  * without PH_CLIENT_LENGTH_FRAMING the pipe must be a message-type pipe (a server in PH_FRAMING_MESSAGE) and
