@@ -11,8 +11,8 @@ extern "C" {
 #endif
 
 /* Called once per start, on the worker thread, before the pipe is created: add your verbs to router with
- * ph_router_add (the built-in PING, ECHO, STATUS and WHOAMI are already there; adding one of those names
- * replaces it). Return 0, or a PH_E… code to refuse to start (the service then stops with exit code 4). */
+ * ph_router_add (the built-in PING, HEALTH, ECHO, STATUS and WHOAMI are already there; adding one of those
+ * names replaces it, and a replaced STATUS keeps its restriction). Return 0, or a PH_E… code to refuse to start (the service then stops with exit code 4). */
 typedef int (*ph_service_extend_fn)(void *ctx, ph_router *router);
 
 typedef struct ph_service_app {
