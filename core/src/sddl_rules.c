@@ -204,20 +204,20 @@ static int check_owner(const char *owner, char *why, size_t why_size)
     return PH_EBADSDDL;
 }
 
-/* The integrity level of a mandatory label SID ("S-1-16-<level>"), or -1 when it is not one. */
-static long integrity_level(const char *sid)
+/* The integrity level of a mandatory label SID ("S-1-16-<level>", a 32-bit RID) into *level; -1 when it is not one. */
+static int integrity_level(const char *sid, unsigned long *level)
 {
-    long level = 0;
     const char *p;
 
+    *level = 0;
     if (strncmp(sid, "S-1-16-", 7) != 0 || sid[7] == '\0')
         return -1;
     for (p = sid + 7; *p != '\0'; p++) {
-        if (*p < '0' || *p > '9' || level > 0xfffffffL)
+        if (*p < '0' || *p > '9' || *level > (0xffffffffUL - 9) / 10)
             return -1;
-        level = level * 10 + (*p - '0');
+        *level = *level * 10 + (unsigned long)(*p - '0');
     }
-    return level;
+    return 0;
 }
 
 /* The SACL rules: only audit entries and one mandatory label, which must keep processes below Medium integrity
@@ -228,7 +228,7 @@ static int check_sacl(const ph__sd *sd, unsigned use, char *why, size_t why_size
 
     for (i = 0; i < sd->sacl_count; i++) {
         const ph__sd_ace *ace = &sd->sacl[i];
-        long level;
+        unsigned long level = 0;
 
         if (ace->type == PH__ACE_AUDIT || ace->type == PH__ACE_AUDIT_CALLBACK)
             continue; /* auditing grants nothing */
@@ -243,15 +243,14 @@ static int check_sacl(const ph__sd *sd, unsigned use, char *why, size_t why_size
             say(why, why_size, "the SACL holds more than one mandatory label (entry %u): name one", (unsigned)(i + 1));
             return PH_EBADSDDL;
         }
-        level = integrity_level(ace->sid);
-        if (level < 0) {
+        if (integrity_level(ace->sid, &level) != 0) {
             say(why, why_size, "SACL entry %u is a mandatory label for %s, which is no integrity level (S-1-16-…)",
                 (unsigned)(i + 1), ace->sid);
             return PH_EBADSDDL;
         }
         if (use & PH_SDDL_ALLOW_SANDBOXED)
             continue;
-        if (level < (long)INTEGRITY_MEDIUM) {
+        if (level < INTEGRITY_MEDIUM) {
             say(why, why_size,
                 "the mandatory label %s is below Medium integrity: Low-integrity and AppContainer processes could "
                 "use the pipe; allowed only with PH_SDDL_ALLOW_SANDBOXED",
