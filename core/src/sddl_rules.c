@@ -270,7 +270,8 @@ static int check_sacl(const ph__sd *sd, unsigned use, char *why, size_t why_size
 
 /* What earlier deny entries for the very same SID take from an allow entry's rights. Only the same SID counts:
  * a token that matches the allow entry matches a deny entry for that SID too (deny-only groups included), which
- * holds for no broader group (Everyone does not include Anonymous, for one). */
+ * holds for no broader group (Everyone does not include Anonymous, for one). Only unconditional denies count: a
+ * callback (conditional) deny applies only when its condition holds. */
 static uint32_t denied_before(const ph__sd *sd, size_t upto, const char *sid)
 {
     uint32_t denied = 0;
@@ -278,7 +279,7 @@ static uint32_t denied_before(const ph__sd *sd, size_t upto, const char *sid)
 
     for (j = 0; j < upto; j++) {
         const ph__sd_ace *d = &sd->dacl[j];
-        if (is_deny(d->type) && !(d->flags & PH__ACE_INHERIT_ONLY) && strcmp(d->sid, sid) == 0)
+        if (d->type == PH__ACE_DENY && !(d->flags & PH__ACE_INHERIT_ONLY) && strcmp(d->sid, sid) == 0)
             denied |= map_generic(d->mask);
     }
     return denied;

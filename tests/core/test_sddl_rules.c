@@ -245,7 +245,7 @@ START_TEST(take_over)
 }
 END_TEST
 
-/* Earlier deny entries for the same SID take rights out of a later grant: denying FILE_CREATE_PIPE_INSTANCE,
+/* Earlier (unconditional) deny entries for the same SID take rights out of a later grant: denying FILE_CREATE_PIPE_INSTANCE,
  * WRITE_DAC and WRITE_OWNER before GA leaves a safe grant; denying FILE_CREATE_PIPE_INSTANCE alone leaves
  * WRITE_DAC and WRITE_OWNER, with which the holder could rewrite the DACL and give itself the rest. A deny for
  * another SID does not count, not even Everyone (which Anonymous is not part of). */
@@ -261,6 +261,9 @@ START_TEST(deny_then_allow)
         {"D:P(D;;WDWO;;;AU)(A;;GA;;;AU)", U_PIPE, "FILE_CREATE_PIPE_INSTANCE"},
         {"D:P(D;;0xc0004;;;WD)(A;;GA;;;AU)", U_PIPE, "to S-1-5-11"},
         {"D:P(D;;0x4;;;AU)(A;;GW;;;AU)", U_PIPE, NULL},
+        /* A conditional deny applies only when its condition holds: it takes nothing out for sure. */
+        {"D:P(XD;;0xc0004;;;AU;(@User.Project == 1))(A;;GA;;;AU)", U_PIPE, "to S-1-5-11"},
+        {"D:P(XD;;0xc0004;;;AU;(@User.Project == 1))(D;;0xc0004;;;AU)(A;;GA;;;AU)", U_PIPE, NULL},
     };
     CHECK(cases);
 }

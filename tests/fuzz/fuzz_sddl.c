@@ -39,14 +39,13 @@ static int trusted(const char *sid)
            ph__sid_is_service_sid(sid);
 }
 
-/* An allow entry no earlier deny entry names the SID of. */
+/* An allow entry no earlier unconditional deny entry names the SID of. */
 static int undenied(const ph__sd *sd, size_t i)
 {
     size_t j;
 
     for (j = 0; j < i; j++)
-        if ((sd->dacl[j].type == PH__ACE_DENY || sd->dacl[j].type == PH__ACE_DENY_CALLBACK) &&
-            strcmp(sd->dacl[j].sid, sd->dacl[i].sid) == 0)
+        if (sd->dacl[j].type == PH__ACE_DENY && strcmp(sd->dacl[j].sid, sd->dacl[i].sid) == 0)
             return 0;
     return 1;
 }

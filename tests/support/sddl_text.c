@@ -143,7 +143,20 @@ static int take_ace(const char **p, ph__sd_ace *ace, char *sid)
     if (take_rights(&s, &ace->mask) != 0 || strncmp(s, ";;;", 3) != 0)
         return -1;
     s += 3;
-    if (take_sid(&s, sid, SDDL_TEXT_SID_MAX) != 0 || *s++ != ')')
+    if (take_sid(&s, sid, SDDL_TEXT_SID_MAX) != 0)
+        return -1;
+    if (*s == ';') { /* a conditional entry's expression, "(…)", read only for its parentheses */
+        int depth = 0;
+        for (s++; *s != '\0'; s++) {
+            depth += *s == '(' ? 1 : *s == ')' ? -1 : 0;
+            if (depth == 0)
+                break;
+        }
+        if (*s != ')')
+            return -1;
+        s++;
+    }
+    if (*s++ != ')')
         return -1;
     ace->sid = sid;
     *p = s;

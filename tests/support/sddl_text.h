@@ -21,7 +21,7 @@ typedef struct sddl_text {
  * and SID aliases Windows knows for these (A D AU AL ML OA OD XA XD XU; OI CI NP IO ID SA FA; GA GR GW GX RC SD WD
  * WO FA FR FW FX NW NR NX, hex or decimal numbers; SY BA BU BG AU AN WD IU NU LS NS OW CO CG AC RC WR PS and the
  * integrity levels LW ME MP HI SI) or "S-1-…" SIDs, written back in canonical form. Object entries' GUID fields
- * must be empty. Returns 0, or -1 for text outside that subset (Windows may still parse it). */
+ * must be empty; a conditional entry's expression (";(…)" after the SID) is skipped. Returns 0, or -1 for text outside that subset (Windows may still parse it). */
 int sddl_text_parse(const char *text, sddl_text *out);
 
 #endif /* PH_SDDL_TEXT_H */
