@@ -7,6 +7,7 @@
 #include <pipehost/service.h>
 
 #include "config.h"
+#include "svcsid.h"
 #include "svclog.h"
 #include "verbs.h"
 
@@ -35,6 +36,7 @@ typedef struct svc_host {
     ph_server *server;
     ph_router *router;
     svc_verbs verbs;
+    char default_sddl[SVC_DEFAULT_SDDL_MAX]; /* without Sddl: the default for this account (svcsid.h), or "" */
 } svc_host;
 
 /* Creates the events; cfg is moved into the host (the caller must not free it). Returns 0 or a Win32 error. */
