@@ -15,7 +15,7 @@ target_compile_definitions(test_installer PRIVATE WIN32_LEAN_AND_MEAN UNICODE _U
 ph_target_warnings(test_installer)
 add_dependencies(test_installer pipehost myservice)
 if(TARGET pipehost_msi)
-  add_dependencies(test_installer pipehost_msi pipehost_msi_previous)
+  add_dependencies(test_installer pipehost_msi pipehost_msi_previous pipehost_msi_rebuild)
 endif()
 
 # Cases that install something run in a fresh private Wine prefix each (tests/installer/in_prefix.sh), so

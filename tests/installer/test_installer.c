@@ -32,6 +32,9 @@ static void unique(char *out, size_t size, const char *tag)
 /* The pipehost.exe that ph() runs: this build's, or the one an MSI installed. */
 static wchar_t g_exe[MAX_PATH];
 
+/* Every install here passes --allow-unsafe-location: it registers this build's pipehost.exe wherever the build
+ * tree is, which on Windows is often a folder every user may change (the refusal itself is tested by
+ * test_installer.cli_unsafe_location). */
 /* Runs `pipehost.exe ARGS`; returns its exit code, *out its stdout+stderr (malloc'd). */
 static int ph(char **out, const char *fmt, ...) PH_PRINTF(2, 3);
 static int ph(char **out, const char *fmt, ...)
@@ -246,7 +249,7 @@ START_TEST(cli_lifecycle)
     ph_test_pipe_name(pipe, sizeof(pipe), "inst");
     snprintf(full, sizeof(full), "pipe=\\\\.\\pipe\\%s\n", pipe);
     full_name(full);
-    ck_assert_int_eq(ph(&out, "install --name %s --set PipeName=%s --set MaxMessageBytes=4096 --start-now", name, pipe),
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --set PipeName=%s --set MaxMessageBytes=4096 --start-now", name, pipe),
                      0);
     must_contain(out, "installed");
     free(out);
@@ -325,9 +328,9 @@ START_TEST(cli_reinstall_keeps)
 
     svct_require_single_scm();
     unique(name, sizeof(name), "again");
-    ck_assert_int_eq(ph(&out, "install --name %s --start demand --set MaxMessageBytes=1234", name), 0);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --start demand --set MaxMessageBytes=1234", name), 0);
     free(out);
-    ck_assert_int_eq(ph(&out, "install --name %s --start demand --display-name \"Second %s\" --set DrainTimeoutMs=2000",
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --start demand --display-name \"Second %s\" --set DrainTimeoutMs=2000",
                         name, name), 0);
     must_contain(out, "updated");
     free(out);
@@ -337,7 +340,7 @@ START_TEST(cli_reinstall_keeps)
     ck_assert_uint_eq(cfg.qc.dwStartType, SERVICE_DEMAND_START);
     ck_assert_msg(wcsncmp(cfg.qc.lpDisplayName, L"Second ", 7) == 0, "display name %ls", cfg.qc.lpDisplayName);
     /* Another service may not take that display name: exit 11 with a clear message, nothing created. */
-    ck_assert_int_eq(ph(&out, "install --name %s-2 --start demand --display-name \"Second %s\"", name, name), 11);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s-2 --start demand --display-name \"Second %s\"", name, name), 11);
     must_contain(out, "display name is already used");
     free(out);
     snprintf(saved, sizeof(saved), "%s-2", name);
@@ -345,7 +348,7 @@ START_TEST(cli_reinstall_keeps)
 
     /* The merged configuration is checked: the kept DrainTimeoutMs 2000 with a PreshutdownTimeoutMs below it
      * + 1000 is refused, and nothing changes. */
-    ck_assert_int_eq(ph(&out, "install --name %s --set PreshutdownTimeoutMs=2500", name), 64);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --set PreshutdownTimeoutMs=2500", name), 64);
     must_contain(out, "PreshutdownTimeoutMs");
     free(out);
     ck_assert_int_eq(param_dword(name, "PreshutdownTimeoutMs"), -1);
@@ -355,7 +358,7 @@ START_TEST(cli_reinstall_keeps)
     expect_gone(name);
     snprintf(saved, sizeof(saved), "SOFTWARE\\pipehost\\SavedParameters\\%s", name);
     ck_assert(hklm_exists(saved));
-    ck_assert_int_eq(ph(&out, "install --name %s --start demand", name), 0);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --start demand", name), 0);
     must_contain(out, "restored");
     free(out);
     ck_assert_int_eq(param_dword(name, "MaxMessageBytes"), 1234);
@@ -379,7 +382,7 @@ START_TEST(cli_protected_name)
 
     svct_require_single_scm();
     unique(name, sizeof(name), "prot");
-    ck_assert_int_eq(ph(&out, "install --name %s --start demand --start-now", name), 0);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --start demand --start-now", name), 0);
     snprintf(want, sizeof(want), "serving \\\\.\\pipe\\ProtectedPrefix\\Administrators\\%s", name);
     must_contain(out, want);
     free(out);
@@ -400,7 +403,7 @@ START_TEST(cli_protected_name)
     must_contain(out, "  pool="); /* the server's STATUS, indented */
     free(out);
     /* Installing over it keeps its name (moving the pipe would strand its clients). */
-    ck_assert_int_eq(ph(&out, "install --name %s --start demand --no-protected-name", name), 0);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --start demand --no-protected-name", name), 0);
     free(out);
     ck_assert(param_sz(name, "PipeName", text, sizeof(text)));
     ck_assert_str_eq(text, want);
@@ -410,7 +413,7 @@ START_TEST(cli_protected_name)
 
     /* Opting out: no PipeName written, the plain default served. */
     unique(plain, sizeof(plain), "plain");
-    ck_assert_int_eq(ph(&out, "install --name %s --start demand --no-protected-name", plain), 0);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --start demand --no-protected-name", plain), 0);
     free(out);
     ck_assert(!param_sz(plain, "PipeName", text, sizeof(text)));
     ck_assert_int_eq(ph(&out, "uninstall --name %s", plain), 0);
@@ -419,12 +422,12 @@ START_TEST(cli_protected_name)
 
     /* LocalService: its own prefix. A name under another account's prefix is refused, nothing changed. */
     unique(ls, sizeof(ls), "protls");
-    ck_assert_int_eq(ph(&out, "install --name %s --account LocalService --start demand", ls), 0);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --account LocalService --start demand", ls), 0);
     free(out);
     ck_assert(param_sz(ls, "PipeName", text, sizeof(text)));
     snprintf(want, sizeof(want), "ProtectedPrefix\\LocalService\\%s", ls);
     ck_assert_str_eq(text, want);
-    ck_assert_int_eq(ph(&out, "install --name %s --account LocalService --start demand "
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --account LocalService --start demand "
                               "--set PipeName=ProtectedPrefix\\Administrators\\x", ls), 64);
     must_contain(out, "is under ProtectedPrefix\\Administrators, where only Administrators and SYSTEM can create pipes");
     must_contain(out, "--account LocalSystem");
@@ -436,7 +439,7 @@ START_TEST(cli_protected_name)
     free(out);
     expect_gone(ls);
     /* A virtual account has no prefix at all. */
-    ck_assert_int_eq(ph(&out, "install --name %s --account virtual --set PipeName=ProtectedPrefix\\LocalService\\x",
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --account virtual --set PipeName=ProtectedPrefix\\LocalService\\x",
                         ls), 64);
     must_contain(out, "where only LocalService can create pipes");
     free(out);
@@ -454,7 +457,7 @@ START_TEST(cli_uninstall_running)
     svct_require_single_scm();
     unique(name, sizeof(name), "run");
     ph_test_pipe_name(pipe, sizeof(pipe), "instrun");
-    ck_assert_int_eq(ph(&out, "install --name %s --set PipeName=%s --start-now --start demand", name, pipe), 0);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --set PipeName=%s --start-now --start demand", name, pipe), 0);
     free(out);
     ck_assert(query(name, &st, NULL, 0));
     ck_assert_uint_eq(st.dwCurrentState, SERVICE_RUNNING);
@@ -498,16 +501,16 @@ START_TEST(cli_invalid_set)
 
     svct_require_single_scm();
     unique(name, sizeof(name), "bad");
-    ck_assert_int_eq(ph(&out, "install --name %s --set MaxMessageBytes=0", name), 64);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --set MaxMessageBytes=0", name), 64);
     must_contain(out, "MaxMessageBytes");
     must_contain(out, "nothing was installed");
     free(out);
-    ck_assert_int_eq(ph(&out, "install --name %s --set NoSuchValue=1", name), 64);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --set NoSuchValue=1", name), 64);
     must_contain(out, "NoSuchValue");
     free(out);
-    ck_assert_int_eq(ph(&out, "install --name %s --set Sddl=D:NO_ACCESS_CONTROL", name), 64);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --set Sddl=D:NO_ACCESS_CONTROL", name), 64);
     free(out);
-    ck_assert_int_eq(ph(&out, "install --name %s --account Nobody", name), 64);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --account Nobody", name), 64);
     free(out);
     ck_assert(!query(name, NULL, NULL, 0));
     snprintf(path, sizeof(path), SERVICES_KEY "%s", name);
@@ -534,7 +537,7 @@ START_TEST(cli_rollback)
     h = CreateFileW(dir, GENERIC_WRITE, 0, NULL, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
     ck_assert_msg(h != INVALID_HANDLE_VALUE, "cannot create the file %ls: %lu", dir, GetLastError());
     CloseHandle(h);
-    ck_assert_int_eq(ph(&out, "install --name %s --start demand", name), 1);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --start demand", name), 1);
     must_contain(out, "not a plain folder");
     must_contain(out, "rolled back");
     free(out);
@@ -562,7 +565,7 @@ START_TEST(cli_start_fails)
     sc.handler_ctx = router;
     ck_assert_int_eq(ph_server_new(&sc, &squatter), 0);
     ck_assert_int_eq(ph_server_start(squatter), 0);
-    ck_assert_int_eq(ph(&out, "install --name %s --set PipeName=%s --start demand --start-now", name, pipe), 13);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --set PipeName=%s --start demand --start-now", name, pipe), 13);
     must_contain(out, "did not start");
     must_contain(out, "service-specific code 2");
     free(out);
@@ -624,7 +627,7 @@ START_TEST(cli_log_folder)
     LocalFree(sd);
     sd = NULL;
 
-    ck_assert_int_eq(ph(&out, "install --name %s --account LocalService --start demand", name), 0);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --account LocalService --start demand", name), 0);
     free(out);
     ck_assert_int_eq(svc_admin_service_sid(wname, sid, 100), 0);
     ck_assert_int_eq(GetNamedSecurityInfoW(dir, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION,
@@ -726,7 +729,7 @@ START_TEST(sc_scripts)
     snprintf(full, sizeof(full), "pipe=\\\\.\\pipe\\%s\n", pipe);
     full_name(full);
     WideCharToMultiByte(CP_UTF8, 0, svct_pipehost_exe(), -1, exe, MAX_PATH, NULL, NULL);
-    snprintf(args, sizeof(args), "%s \"%s\" %s", name, exe, pipe);
+    snprintf(args, sizeof(args), "%s \"%s\" %s --allow-unsafe-location", name, exe, pipe);
     rc = script(&out, "install.cmd", args);
     printf("install.cmd %s -> %d\n%s\n", args, rc, out);
     ck_assert_msg(rc == 0, "install.cmd failed: %d\n%s", rc, out);
@@ -764,7 +767,7 @@ START_TEST(sc_scripts)
     free(out);
 
     /* A service that cannot start (a pipe name with '/') is removed again, with exit code 1. */
-    snprintf(args, sizeof(args), "%s \"%s\" a/b", name, exe);
+    snprintf(args, sizeof(args), "%s \"%s\" a/b --allow-unsafe-location", name, exe);
     rc = script(&out, "install.cmd", args);
     printf("install.cmd %s -> %d\n%s\n", args, rc, out);
     ck_assert_msg(rc == 1, "install.cmd of a broken service: %d\n%s", rc, out);
