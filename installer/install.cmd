@@ -22,10 +22,11 @@ if not exist "%EXE%" (
   exit /b 1
 )
 set "UNSAFE=%~4"
-if not "%UNSAFE%"=="" if /i not "%UNSAFE%"=="--allow-unsafe-location" (
-  echo install: the 4th argument can only be --allow-unsafe-location, given "%UNSAFE%"
-  exit /b 1
-)
+if "%UNSAFE%"=="" goto args_ok
+if /i "%UNSAFE%"=="--allow-unsafe-location" goto args_ok
+echo install: the 4th argument can only be --allow-unsafe-location, given "%UNSAFE%"
+exit /b 1
+:args_ok
 
 rem Whoever can replace the executable, plant a DLL beside it or swap a folder above it runs code as the service.
 "%EXE%" install --check-location
