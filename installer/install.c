@@ -146,9 +146,9 @@ static int check_package_args(int argc, char **argv)
         for (k = 0; package_values[k] != NULL; k++)
             if (strlen(package_values[k]) == n && strncmp(value, package_values[k], n) == 0)
                 break;
-        if (package_values[k] == NULL || seen[k]++ != 0) {
+        if (eq == NULL || package_values[k] == NULL || seen[k]++ != 0) {
             fprintf(stderr, "pipehost install: --configure-only: \"%.80s\" is %s (nothing was changed)\n", value,
-                    package_values[k] == NULL ? "not PipeName=, Sddl=, Framing=, LogLevel= or MaxInstances="
+                    eq == NULL || package_values[k] == NULL ? "not PipeName=, Sddl=, Framing=, LogLevel= or MaxInstances="
                                               : "given twice");
             return PH_EXIT_USAGE;
         }
@@ -202,7 +202,8 @@ static int check_location(const inst_opts *o, const wchar_t *exe)
             "change it can run code as the service. Put %ls in a folder only administrators can change (e.g. "
             "under %%ProgramFiles%%)%s\n",
             o->allow_unsafe_location && !o->check_location ? "WARNING" : "refused", where, why, (unsigned long)err,
-            exe, o->check_location || o->allow_unsafe_location ? "" : ", or accept the risk with --allow-unsafe-location");
+            exe,
+            o->check_location || o->allow_unsafe_location ? "" : ", or accept the risk with --allow-unsafe-location");
     if (o->allow_unsafe_location && !o->check_location) {
         fprintf(stderr, "pipehost install: WARNING: going on as --allow-unsafe-location says\n");
         return 0;

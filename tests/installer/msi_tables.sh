@@ -6,7 +6,8 @@
 # Checks pipehost-VERSION-x64.msi (and the upgrade tests' pipehost-0.0.1-x64.msi and same-version rebuild): the
 # service and how it is controlled, the configure custom actions, their conditions and where they run, which
 # properties are secure, the upgrade's rows and scheduling, registry rows, the files removed at uninstall, the
-# Add/Remove Programs properties, the file's folder, the product/upgrade codes. Exit status: 0 ok, 1 a check failed, 77 skipped (no msiinfo or no MSI).
+# Add/Remove Programs properties, the file's folder, the product/upgrade codes.
+# Exit status: 0 ok, 1 a check failed, 77 skipped (no msiinfo or no MSI).
 set -uo pipefail
 [ $# -eq 2 ] || { echo "usage: msi_tables.sh MSI_DIR VERSION" >&2; exit 1; }
 dir=$1 version=$2

@@ -250,7 +250,8 @@ START_TEST(cli_lifecycle)
     ph_test_pipe_name(pipe, sizeof(pipe), "inst");
     snprintf(full, sizeof(full), "pipe=\\\\.\\pipe\\%s\n", pipe);
     full_name(full);
-    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --set PipeName=%s --set MaxMessageBytes=4096 --start-now", name, pipe),
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location "
+                              "--name %s --set PipeName=%s --set MaxMessageBytes=4096 --start-now", name, pipe),
                      0);
     must_contain(out, "installed");
     free(out);
@@ -329,9 +330,11 @@ START_TEST(cli_reinstall_keeps)
 
     svct_require_single_scm();
     unique(name, sizeof(name), "again");
-    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --start demand --set MaxMessageBytes=1234", name), 0);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location "
+                              "--name %s --start demand --set MaxMessageBytes=1234", name), 0);
     free(out);
-    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --start demand --display-name \"Second %s\" --set DrainTimeoutMs=2000",
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location "
+                              "--name %s --start demand --display-name \"Second %s\" --set DrainTimeoutMs=2000",
                         name, name), 0);
     must_contain(out, "updated");
     free(out);
@@ -341,7 +344,8 @@ START_TEST(cli_reinstall_keeps)
     ck_assert_uint_eq(cfg.qc.dwStartType, SERVICE_DEMAND_START);
     ck_assert_msg(wcsncmp(cfg.qc.lpDisplayName, L"Second ", 7) == 0, "display name %ls", cfg.qc.lpDisplayName);
     /* Another service may not take that display name: exit 11 with a clear message, nothing created. */
-    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s-2 --start demand --display-name \"Second %s\"", name, name), 11);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location "
+                              "--name %s-2 --start demand --display-name \"Second %s\"", name, name), 11);
     must_contain(out, "display name is already used");
     free(out);
     snprintf(saved, sizeof(saved), "%s-2", name);
@@ -414,7 +418,8 @@ START_TEST(cli_protected_name)
 
     /* Opting out: no PipeName written, the plain default served. */
     unique(plain, sizeof(plain), "plain");
-    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --start demand --no-protected-name", plain), 0);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location "
+                              "--name %s --start demand --no-protected-name", plain), 0);
     free(out);
     ck_assert(!param_sz(plain, "PipeName", text, sizeof(text)));
     ck_assert_int_eq(ph(&out, "uninstall --name %s", plain), 0);
@@ -423,7 +428,8 @@ START_TEST(cli_protected_name)
 
     /* LocalService: its own prefix. A name under another account's prefix is refused, nothing changed. */
     unique(ls, sizeof(ls), "protls");
-    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --account LocalService --start demand", ls), 0);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location "
+                              "--name %s --account LocalService --start demand", ls), 0);
     free(out);
     ck_assert(param_sz(ls, "PipeName", text, sizeof(text)));
     snprintf(want, sizeof(want), "ProtectedPrefix\\LocalService\\%s", ls);
@@ -440,7 +446,8 @@ START_TEST(cli_protected_name)
     free(out);
     expect_gone(ls);
     /* A virtual account has no prefix at all. */
-    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --account virtual --set PipeName=ProtectedPrefix\\LocalService\\x",
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location "
+                              "--name %s --account virtual --set PipeName=ProtectedPrefix\\LocalService\\x",
                         ls), 64);
     must_contain(out, "where only LocalService can create pipes");
     free(out);
@@ -458,7 +465,8 @@ START_TEST(cli_uninstall_running)
     svct_require_single_scm();
     unique(name, sizeof(name), "run");
     ph_test_pipe_name(pipe, sizeof(pipe), "instrun");
-    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --set PipeName=%s --start-now --start demand", name, pipe), 0);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location "
+                              "--name %s --set PipeName=%s --start-now --start demand", name, pipe), 0);
     free(out);
     ck_assert(query(name, &st, NULL, 0));
     ck_assert_uint_eq(st.dwCurrentState, SERVICE_RUNNING);
@@ -566,7 +574,8 @@ START_TEST(cli_start_fails)
     sc.handler_ctx = router;
     ck_assert_int_eq(ph_server_new(&sc, &squatter), 0);
     ck_assert_int_eq(ph_server_start(squatter), 0);
-    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --set PipeName=%s --start demand --start-now", name, pipe), 13);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location "
+                              "--name %s --set PipeName=%s --start demand --start-now", name, pipe), 13);
     must_contain(out, "did not start");
     must_contain(out, "service-specific code 2");
     free(out);
@@ -628,7 +637,8 @@ START_TEST(cli_log_folder)
     LocalFree(sd);
     sd = NULL;
 
-    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --account LocalService --start demand", name), 0);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location "
+                              "--name %s --account LocalService --start demand", name), 0);
     free(out);
     ck_assert_int_eq(svc_admin_service_sid(wname, sid, 100), 0);
     ck_assert_int_eq(GetNamedSecurityInfoW(dir, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION,
@@ -864,9 +874,9 @@ static void package_snapshot(const char *other, char *out, size_t size)
 START_TEST(cli_package_args)
 {
     static const char *const hostile[][5] = {
-        {"x\" --name phi-victim --set-unless-empty \"LogLevel=debug", "", "", "", ""},
+        {"x\" --name @VICTIM@ --set-unless-empty \"LogLevel=debug", "", "", "", ""},
         {"", "", "", "x\" --start-now \"", ""},
-        {"x\\", "D: --no-failure-actions --name phi-victim", "", "", ""},
+        {"x\\", "D: --no-failure-actions --name @VICTIM@", "", "", ""},
         {"", "", "", "", "10\" --set-unless-empty \"MaxInstances=20"},
         {"", "", "length\"", "", ""},
         {"", "", "bytes", "", ""}, /* passes the form, refused by the service's own rules */
@@ -875,7 +885,7 @@ START_TEST(cli_package_args)
         "install --configure-only --set-unless-empty PipeName=a --set-unless-empty PipeName=b",
         "install --configure-only --set-unless-empty LogFile=C:\\x.log",
         "install --configure-only --set LogLevel=debug",
-        "install --configure-only --name phi-victim",
+        "install --configure-only --name phi-other",
         "install --configure-only --set-unless-empty LogLevel=debug extra",
         "install --configure-only --no-failure-actions",
         "install --configure-only --configure-only",
@@ -899,8 +909,9 @@ START_TEST(cli_package_args)
         char *victim;
         expand_package_command(tmpl, hostile[i], cmd, sizeof(cmd));
         /* The injected --name aims at the other service. */
-        while ((victim = strstr(cmd, "phi-victim")) != NULL) {
-            memmove(victim + strlen(other), victim + 10, strlen(victim + 10) + 1);
+        if ((victim = strstr(cmd, "@VICTIM@")) != NULL) {
+            ck_assert(strlen(cmd) + strlen(other) < sizeof(cmd));
+            memmove(victim + strlen(other), victim + 8, strlen(victim + 8) + 1);
             memcpy(victim, other, strlen(other));
         }
         /* The override is part of the form (ALLOWUNSAFELOCATION): it keeps a Windows build tree's location out
@@ -970,8 +981,8 @@ static void make_open(const wchar_t *path, int folder)
     SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, FALSE};
     HANDLE h;
 
-    ck_assert(ConvertStringSecurityDescriptorToSecurityDescriptorW(L"D:P(A;OICI;FA;;;WD)(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)",
-                                                                   SDDL_REVISION_1, &sd, NULL));
+    ck_assert(ConvertStringSecurityDescriptorToSecurityDescriptorW(
+        L"D:P(A;OICI;FA;;;WD)(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)", SDDL_REVISION_1, &sd, NULL));
     sa.lpSecurityDescriptor = sd;
     if (folder) {
         ck_assert_msg(CreateDirectoryW(path, &sa), "CreateDirectoryW(%ls): %lu", path, GetLastError());
@@ -986,19 +997,32 @@ static void make_open(const wchar_t *path, int folder)
 /* install refuses to register an executable that others can change: in a folder every user may write to, exit
  * 16 with the folder and the principal named, and nothing installed; --allow-unsafe-location installs with a
  * warning; --check-location only reports; install.cmd refuses it the same way (exit 16). A DLL beside the
- * executable that everyone may write is refused in an otherwise safe folder. */
+ * executable that everyone may write is refused in an otherwise safe folder. On Windows the test makes the
+ * folder and the DLL with such DACLs itself; Wine ignores a new file's descriptor and derives one from the
+ * Unix mode, so under Wine the ctest wrapper prepares them (PH_TEST_LOCATION_DIR: open/ with mode 777,
+ * safe/helper.dll with mode 666). */
 START_TEST(cli_unsafe_location)
 {
     wchar_t tmp[MAX_PATH], open_dir[MAX_PATH], safe_dir[MAX_PATH], exe[MAX_PATH], dll[MAX_PATH];
     char name[80], args[1200], exe_u8[MAX_PATH], *out = NULL;
+    const char *prepared;
     int rc;
 
     svct_require_single_scm();
     unique(name, sizeof(name), "where");
     ck_assert(GetTempPathW(MAX_PATH, tmp) > 0);
-    swprintf(open_dir, MAX_PATH, L"%lsph-open-%lu", tmp, (unsigned long)GetCurrentProcessId());
-    swprintf(safe_dir, MAX_PATH, L"%lsph-safe-%lu", tmp, (unsigned long)GetCurrentProcessId());
-    make_open(open_dir, 1);
+    prepared = getenv("PH_TEST_LOCATION_DIR");
+    if (prepared != NULL) {
+        snprintf(args, sizeof(args), "%s/open", prepared);
+        svct_exe_path(args, open_dir, MAX_PATH);
+        snprintf(args, sizeof(args), "%s/safe", prepared);
+        svct_exe_path(args, safe_dir, MAX_PATH);
+    } else {
+        swprintf(open_dir, MAX_PATH, L"%lsph-open-%lu", tmp, (unsigned long)GetCurrentProcessId());
+        swprintf(safe_dir, MAX_PATH, L"%lsph-safe-%lu", tmp, (unsigned long)GetCurrentProcessId());
+        make_open(open_dir, 1);
+        ck_assert(CreateDirectoryW(safe_dir, NULL));
+    }
     if (!everyone_may_write(open_dir))
         ph_test_skip("this system did not keep a DACL giving Everyone write access to a new folder");
 
@@ -1038,22 +1062,29 @@ START_TEST(cli_unsafe_location)
 
     /* Where the tree itself passes (under Wine every file is the user's, with no other writer), a DLL that
      * everyone may write, planted beside the executable, is refused. */
-    ck_assert(CreateDirectoryW(safe_dir, NULL));
     swprintf(exe, MAX_PATH, L"%ls\\pipehost.exe", safe_dir);
+    /* A name pipehost.exe does not import: an empty version.dll there is loaded in place of System32's, and
+     * the process dies before main (0xC0000135), which is the very attack. */
+    swprintf(dll, MAX_PATH, L"%ls\\helper.dll", safe_dir);
     ck_assert(CopyFileW(svct_pipehost_exe(), exe, TRUE));
     memcpy(g_exe, exe, sizeof(exe));
-    rc = ph(&out, "install --check-location");
-    free(out);
-    if (rc == 0) {
-        swprintf(dll, MAX_PATH, L"%ls\\version.dll", safe_dir);
-        make_open(dll, 0);
-        ck_assert_int_eq(ph(&out, "install --check-location"), 16);
-        must_contain(out, "version.dll");
+    if (prepared == NULL) {
+        rc = ph(&out, "install --check-location");
         free(out);
-        DeleteFileW(dll);
-    } else {
-        ck_assert_msg(!ph_test_on_wine(), "a folder made by this test is refused under Wine: %d", rc);
+        if (rc != 0) /* the temporary folder is not safe on this system: nothing to show beside it */
+            goto cleanup;
+        make_open(dll, 0);
     }
+    ck_assert_msg(everyone_may_write(dll), "the DLL %ls is not writable by Everyone", dll);
+    ck_assert_int_eq(ph(&out, "install --check-location"), 16);
+    must_contain(out, "helper.dll");
+    must_contain(out, "S-1-1-0");
+    free(out);
+    /* Without it, the same folder passes. */
+    ck_assert(DeleteFileW(dll));
+    ck_assert_int_eq(ph(&out, "install --check-location"), 0);
+    free(out);
+cleanup:
     g_exe[0] = L'\0';
     DeleteFileW(exe);
     RemoveDirectoryW(safe_dir);
