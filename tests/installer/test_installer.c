@@ -1328,22 +1328,42 @@ START_TEST(msi_properties)
 }
 END_TEST
 
-/* A property value that would inject options into the configure action's command line (a '"' closing its
- * quotes, then --name and --start-now) fails the installation, which rolls back: nothing installed. */
+/* Property values that would inject options into the configure action's command line fail the installation,
+ * which rolls back, and the service the injected --name points at is untouched. PIPENAME ends with '\', which
+ * turns the '"' closing it into a literal one, so the quotes end one value later and the rest of SDDL becomes
+ * options: `--name VICTIM --description …` would re-point that service's binary path to the package's
+ * executable (and its pipe name), and the installation would succeed. No value needs a '"' for this; a value
+ * with one is the other way in (cli_package_args; Wine's msiexec does not turn "" into '"' as Windows' does). */
 START_TEST(msi_property_injection)
 {
+    union {
+        QUERY_SERVICE_CONFIGW qc;
+        BYTE raw[8192];
+    } before, after;
+    char victim[80], props[400], pipe_before[300] = "", pipe_after[300] = "", *out = NULL;
     wchar_t exe[MAX_PATH];
     int rc;
 
     svct_require_single_scm();
-    /* msiexec's own quoting: "" inside a quoted value is one '"'. */
-    rc = msiexec("/i", PH_VERSION_STRING, "PIPENAME=\"x\"\" --name phi-injected --start-now \"\"\"");
+    unique(victim, sizeof(victim), "victim");
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --start demand", victim), 0);
+    free(out);
+    ck_assert(query(victim, NULL, &before.qc, sizeof(before)));
+    param_sz(victim, "PipeName", pipe_before, sizeof(pipe_before));
+    snprintf(props, sizeof(props), "PIPENAME=x\\ SDDL=\"D: --name %s --description \"", victim);
+    rc = msiexec("/i", PH_VERSION_STRING, props);
     ck_assert_msg(rc == 1603 % 256 || rc == 1603 || rc == 1627 % 256 || rc == 1627, "msiexec: %d", rc);
     expect_gone("pipehost");
-    ck_assert(!query("phi-injected", NULL, NULL, 0));
     ck_assert_int_eq(installed_products(), 0);
     installed_exe(exe, MAX_PATH);
     ck_assert_msg(GetFileAttributesW(exe) == INVALID_FILE_ATTRIBUTES, "%ls still there", exe);
+    ck_assert(query(victim, NULL, &after.qc, sizeof(after)));
+    ck_assert_msg(wcscmp(before.qc.lpBinaryPathName, after.qc.lpBinaryPathName) == 0, "%s re-pointed: %ls -> %ls",
+                  victim, before.qc.lpBinaryPathName, after.qc.lpBinaryPathName);
+    param_sz(victim, "PipeName", pipe_after, sizeof(pipe_after));
+    ck_assert_str_eq(pipe_before, pipe_after);
+    ck_assert_int_eq(ph(&out, "uninstall --name %s", victim), 0);
+    free(out);
 }
 END_TEST
 
