@@ -147,9 +147,9 @@ static int check_package_args(int argc, char **argv)
             if (strlen(package_values[k]) == n && strncmp(value, package_values[k], n) == 0)
                 break;
         if (eq == NULL || package_values[k] == NULL || seen[k]++ != 0) {
+            int unknown = eq == NULL || package_values[k] == NULL;
             fprintf(stderr, "pipehost install: --configure-only: \"%.80s\" is %s (nothing was changed)\n", value,
-                    eq == NULL || package_values[k] == NULL ? "not PipeName=, Sddl=, Framing=, LogLevel= or MaxInstances="
-                                              : "given twice");
+                    unknown ? "not PipeName=, Sddl=, Framing=, LogLevel= or MaxInstances=" : "given twice");
             return PH_EXIT_USAGE;
         }
         for (p = eq + 1; *p != '\0'; p++)
