@@ -54,6 +54,15 @@ DWORD svc_admin_service_sid(const wchar_t *service, wchar_t *out, size_t size);
  * whether it was made now. path gets the folder. Returns 0 or a Win32 error. */
 DWORD svc_admin_prepare_log_dir(const wchar_t *service_sid, wchar_t *path, size_t size, int *created);
 
+/* Whether exe may run behind a privileged service (installer/location.c): its final path (links and junctions
+ * resolved) is on a local drive; neither it nor a DLL in its folder can be written, deleted or have its
+ * permissions changed by anyone but SYSTEM, Administrators, trusted installers (service SIDs such as
+ * TrustedInstaller) and the account running this check; its folder passes svc_filelog_check_dir (nobody else
+ * may add, rename or remove an entry there); and no folder above it lets anyone else rename or remove an
+ * entry or change its permissions. Returns 0, or the Win32 error of the first refusal with where set to the
+ * path refused and why to the reason. */
+DWORD svc_admin_check_location(const wchar_t *exe, wchar_t *where, size_t where_size, char *why, size_t why_size);
+
 /* The log folder's security descriptor as SDDL: owner SYSTEM, protected DACL as above, keeping the service-SID
  * ACEs of old_dacl (may be NULL). Returns 0 or ERROR_INSUFFICIENT_BUFFER. */
 DWORD svc_admin_log_dir_sddl(const wchar_t *service_sid, PACL old_dacl, wchar_t *sddl, size_t size);

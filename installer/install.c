@@ -16,6 +16,7 @@ typedef struct inst_opts {
     int nsets;
     int no_failure_actions, start_now, configure_only, keep_config, keep_logs, no_protected_name;
     int failure_actions, update_binary_path; /* an existing service: set pipehost's failure actions, re-point it */
+    int allow_unsafe_location, check_location;
 } inst_opts;
 
 static int is(const char *arg, const char *name)
@@ -74,6 +75,10 @@ static int parse(int argc, char **argv, const char *const *flags, const char *co
                 o->failure_actions = 1;
             else if (is(name, "--update-binary-path"))
                 o->update_binary_path = 1;
+            else if (is(name, "--allow-unsafe-location"))
+                o->allow_unsafe_location = 1;
+            else if (is(name, "--check-location"))
+                o->check_location = 1;
             continue;
         }
         for (f = values; *f && !known; f++)
@@ -105,6 +110,59 @@ static int parse(int argc, char **argv, const char *const *flags, const char *co
     return 0;
 }
 
+/* The Parameters values a package's public properties may set through `install --configure-only`, each with
+ * --set-unless-empty at most once. */
+static const char *const package_values[] = {"PipeName", "Sddl", "Framing", "LogLevel", "MaxInstances", NULL};
+
+/* `install --configure-only` runs from a package's custom action as LocalSystem, with property values an
+ * installing user may have chosen pasted into its command line. So it accepts exactly the package's form:
+ * --configure-only once, --allow-unsafe-location at most once, and "--set-unless-empty Name=Value" (two
+ * arguments) for the names in package_values, each at most once; no other option, no positional argument, and
+ * no value holding '"' or a control character (a '"' in a property closes the quotes around it and lets the
+ * rest through as options; an odd run of '\' before the closing quote turns it into a '"' inside the value).
+ * The values themselves are then checked with the service's own rules (check_sets), before anything is
+ * written. Returns 0 or PH_EXIT_USAGE (printed). */
+static int check_package_args(int argc, char **argv)
+{
+    int i, seen[sizeof(package_values) / sizeof(package_values[0])] = {0}, configure = 0, unsafe = 0;
+
+    for (i = 1; i < argc; i++) {
+        const char *arg = argv[i], *value, *eq, *p;
+        size_t k, n;
+
+        if (is(arg, "--configure-only") && configure++ == 0)
+            continue;
+        if (is(arg, "--allow-unsafe-location") && unsafe++ == 0)
+            continue;
+        if (!is(arg, "--set-unless-empty")) {
+            fprintf(stderr, "pipehost install: --configure-only accepts only --set-unless-empty Name=Value for %s, "
+                            "each once, and --allow-unsafe-location; refused \"%.80s\" (nothing was changed)\n",
+                    "PipeName, Sddl, Framing, LogLevel and MaxInstances", arg);
+            return PH_EXIT_USAGE;
+        }
+        value = i + 1 < argc ? argv[++i] : "";
+        eq = strchr(value, '=');
+        n = eq ? (size_t)(eq - value) : 0;
+        for (k = 0; package_values[k] != NULL; k++)
+            if (strlen(package_values[k]) == n && strncmp(value, package_values[k], n) == 0)
+                break;
+        if (eq == NULL || package_values[k] == NULL || seen[k]++ != 0) {
+            int unknown = eq == NULL || package_values[k] == NULL;
+            fprintf(stderr, "pipehost install: --configure-only: \"%.80s\" is %s (nothing was changed)\n", value,
+                    unknown ? "not PipeName=, Sddl=, Framing=, LogLevel= or MaxInstances=" : "given twice");
+            return PH_EXIT_USAGE;
+        }
+        for (p = eq + 1; *p != '\0'; p++)
+            if (*p == '"' || (unsigned char)*p < 0x20 || *p == 0x7f) {
+                fprintf(stderr, "pipehost install: --configure-only: the value of %s holds %s, which no %s may "
+                                "hold (nothing was changed)\n", package_values[k],
+                        *p == '"' ? "a double quote" : "a control character", package_values[k]);
+                return PH_EXIT_USAGE;
+            }
+    }
+    return 0;
+}
+
 static int equal_nocase(const char *a, const char *b)
 {
     return _stricmp(a, b) == 0;
@@ -120,6 +178,39 @@ static int sets_value(const inst_opts *o, const char *name)
         if (_strnicmp(o->sets[i], name, n) == 0 && o->sets[i][n] == '=')
             return 1;
     return 0;
+}
+
+/* A service runs its executable as its account (LocalSystem by default): whoever can replace that file, plant a
+ * DLL beside it or swap a folder on its path runs code as that account. So install refuses to register an
+ * executable svc_admin_check_location refuses (PH_ADMIN_UNSAFE_LOCATION, nothing changed); with
+ * --allow-unsafe-location it says so loudly and goes on. --check-location only reports. Returns 0 or the code
+ * (printed). */
+static int check_location(const inst_opts *o, const wchar_t *exe)
+{
+    wchar_t where[MAX_PATH + 8];
+    char why[400];
+    DWORD err = svc_admin_check_location(exe, where, sizeof(where) / sizeof(where[0]), why, sizeof(why));
+
+    if (err == 0) {
+        if (o->check_location)
+            printf("pipehost: %ls: only administrators (and SYSTEM) can change it, the DLLs beside it or the folders "
+                   "above it\n", exe);
+        return 0;
+    }
+    fprintf(stderr,
+            "pipehost install: %s: %ls is not a safe place for a service's program: %s (error %lu). Whoever can "
+            "change it can run code as the service. Put %ls in a folder only administrators can change (e.g. "
+            "under %%ProgramFiles%%)%s\n",
+            o->allow_unsafe_location && !o->check_location ? "WARNING" : "refused", where, why, (unsigned long)err,
+            exe,
+            o->check_location || o->allow_unsafe_location ? "" : ", or accept the risk with --allow-unsafe-location");
+    if (o->allow_unsafe_location && !o->check_location) {
+        fprintf(stderr, "pipehost install: WARNING: going on as --allow-unsafe-location says\n");
+        return 0;
+    }
+    if (!o->check_location)
+        fprintf(stderr, "pipehost install: nothing was installed or changed\n");
+    return PH_ADMIN_UNSAFE_LOCATION;
 }
 
 /* What the SCM takes for --account: NULL is LocalSystem. */
@@ -657,7 +748,8 @@ static int update_service(SC_HANDLE svc, const inst_opts *o, int account_given, 
 int svc_admin_install(int argc, char **argv, const ph_service_app *app)
 {
     static const char *const flags[] = {"--no-failure-actions", "--start-now", "--configure-only",
-                                        "--no-protected-name", "--failure-actions", "--update-binary-path", NULL};
+                                        "--no-protected-name", "--failure-actions", "--update-binary-path",
+                                        "--allow-unsafe-location", "--check-location", NULL};
     static const char *const values[] = {"--name", "--service", "--display-name", "--description", "--start",
                                          "--account", "--set", "--set-unless-empty", NULL};
     inst_opts o;
@@ -677,6 +769,10 @@ int svc_admin_install(int argc, char **argv, const ph_service_app *app)
 
     svc_config_init(&cfg, app->default_pipe);
     memset(&errs, 0, sizeof(errs));
+    memset(&o, 0, sizeof(o));
+    for (rc = 1; rc < argc; rc++)
+        if (is(argv[rc], "--configure-only") && check_package_args(argc, argv) != 0)
+            goto out;
     if (parse(argc, argv, flags, values, &o) != 0)
         goto out;
     if (o.name == NULL)
@@ -706,6 +802,10 @@ int svc_admin_install(int argc, char **argv, const ph_service_app *app)
     if (n == 0 || n > MAX_PATH) {
         code = adm_fail("cannot find this program's path", "GetModuleFileNameW",
                         n == 0 ? GetLastError() : ERROR_INSUFFICIENT_BUFFER);
+        goto out;
+    }
+    if (o.check_location) {
+        code = check_location(&o, exe);
         goto out;
     }
     /* Quoted: an unquoted path with spaces lets whoever can write C:\Program.exe run as the service. */
@@ -738,6 +838,11 @@ int svc_admin_install(int argc, char **argv, const ph_service_app *app)
             swprintf(account, sizeof(account) / sizeof(account[0]), L"%ls", ex.account);
         }
     }
+
+    /* This executable is registered for a new service, a package's (which quotes the path) and on request. */
+    if ((!update || o.update_binary_path) && (code = check_location(&o, exe)) != 0)
+        goto out;
+    code = PH_EXIT_USAGE;
 
     /* The configuration the service will read: what it has (or what uninstall --keep-config kept) plus --set.
      * It must pass the service's own checks before anything changes. */

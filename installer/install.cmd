@@ -1,11 +1,14 @@
 @echo off
 rem install.cmd — installs pipehost.exe as a Windows service with sc/reg/net, and starts it. Run elevated.
-rem   install.cmd [SERVICE_NAME] [PATH\TO\pipehost.exe] [PIPE_NAME]
+rem   install.cmd [SERVICE_NAME] [PATH\TO\pipehost.exe] [PIPE_NAME] [--allow-unsafe-location]
 rem Defaults: pipehost, the pipehost.exe next to this script, and no PipeName (the service then serves
 rem \\.\pipe\pipehost). More settings: reg add HKLM\SYSTEM\CurrentControlSet\Services\NAME\Parameters (README).
 rem The same as `pipehost install --start-now`, with the tools administrators know. Every step checks its
 rem error level with "if errorlevel 1" (never "||", which some cmd implementations run after success).
-rem Exit code: 0 installed and running, 1 a required step failed (the service is removed again).
+rem The executable must sit where only administrators can change it, the DLLs beside it and the folders above
+rem it (pipehost.exe install --check-location says); --allow-unsafe-location goes on anyway, with a warning.
+rem Exit code: 0 installed and running, 1 a required step failed (the service is removed again), 16 the
+rem executable's location is unsafe (nothing was changed).
 setlocal
 set "NAME=%~1"
 if "%NAME%"=="" set "NAME=pipehost"
@@ -18,6 +21,22 @@ if not exist "%EXE%" (
   echo install: "%EXE%" not found
   exit /b 1
 )
+set "UNSAFE=%~4"
+if "%UNSAFE%"=="" goto args_ok
+if /i "%UNSAFE%"=="--allow-unsafe-location" goto args_ok
+echo install: the 4th argument can only be --allow-unsafe-location, given "%UNSAFE%"
+exit /b 1
+:args_ok
+
+rem Whoever can replace the executable, plant a DLL beside it or swap a folder above it runs code as the service.
+"%EXE%" install --check-location
+if not errorlevel 1 goto located
+if "%UNSAFE%"=="" (
+  echo install: refused: move "%EXE%" under %%ProgramFiles%%, or give --allow-unsafe-location as the 4th argument
+  exit /b 16
+)
+echo install: WARNING: going on with an unsafe location as --allow-unsafe-location says
+:located
 
 rem The path is quoted inside binPath: an unquoted path with spaces is a privilege-escalation hole.
 sc create "%NAME%" binPath= "\"%EXE%\"" start= auto DisplayName= "%NAME%" >nul

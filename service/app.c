@@ -62,12 +62,15 @@ static void print_help(FILE *out, const ph_service_app *app)
             "          [--start auto|delayed-auto|demand] [--account LocalSystem|LocalService|NetworkService|virtual]\n"
             "          [--failure-actions | --no-failure-actions] [--set Name=Value ...] [--start-now]\n"
             "          [--configure-only] [--set-unless-empty Name=Value ...] (for packages: nothing after = sets\n"
-            "          nothing) [--no-protected-name] [--update-binary-path]\n"
+            "          nothing) [--no-protected-name] [--update-binary-path] [--allow-unsafe-location]\n"
+            "          [--check-location]\n"
             "      creates the service; over an existing one it changes only what the options name (account,\n"
             "      start, display name, description, failure actions, binary path and Parameters are kept);\n"
             "      a new service without a PipeName serves \\\\.\\pipe\\ProtectedPrefix\\<account>\\NAME, which\n"
             "      no other user can create first (LocalSystem: Administrators; LocalService, NetworkService:\n"
-            "      their own; not for virtual accounts); --no-protected-name keeps the plain name\n"
+            "      their own; not for virtual accounts); --no-protected-name keeps the plain name; this\n"
+            "      executable is refused (exit 16) where anyone but administrators can change it, a DLL beside\n"
+            "      it or a folder above it (--check-location only checks; --allow-unsafe-location overrides)\n"
             "  uninstall [--name NAME] [--keep-config] [--keep-logs]\n"
             "  config [--name NAME] [--set Name=Value ...] [--unset Name ...]\n"
             "                            list the effective configuration, or change it (checked first; an\n"
@@ -95,7 +98,8 @@ static void print_help(FILE *out, const ph_service_app *app)
             "4 access denied, 5 other failure, 6 the server is not a service's (see --no-verify-server), 64 usage.\n"
             "Administration exit codes: 0 done, 1 a step failed (an install removes what it created), 10 not\n"
             "elevated, 11 name taken or marked for deletion, 12 not installed, 13 installed but did not start,\n"
-            "14 reload refused, 15 not running, 64 usage or an invalid --set value (nothing changed).\n");
+            "14 reload refused, 15 not running, 16 unsafe location, 64 usage or an invalid --set value (nothing\n"
+            "changed).\n");
 }
 
 static const char client_options[] =
@@ -115,8 +119,8 @@ static const char client_options[] =
 
 static const char admin_codes[] =
     "Exit codes: 0 done, 1 a step failed, 10 not elevated, 11 name taken or marked for deletion, 12 not\n"
-    "installed, 13 installed but did not start, 14 reload refused, 15 not running, 64 usage or an invalid\n"
-    "value (nothing changed).\n";
+    "installed, 13 installed but did not start, 14 reload refused, 15 not running, 16 unsafe location of the\n"
+    "executable, 64 usage or an invalid value (nothing changed).\n";
 
 /* The usage of one command (`pipehost COMMAND --help`, `pipehost help COMMAND`). Returns 0, or -1 for a word
  * that is no command. */
@@ -160,7 +164,7 @@ static int command_usage(FILE *out, const char *cmd, const ph_service_app *app)
                 "Usage: %s install [--name NAME] [--display-name TEXT] [--description TEXT]\n"
                 "       [--start auto|delayed-auto|demand] [--account LocalSystem|LocalService|NetworkService|virtual]\n"
                 "       [--failure-actions | --no-failure-actions] [--set Name=Value ...] [--start-now]\n"
-                "       [--no-protected-name] [--update-binary-path]\n"
+                "       [--no-protected-name] [--update-binary-path] [--allow-unsafe-location] [--check-location]\n"
                 "       [--configure-only] [--set-unless-empty Name=Value ...]   (for packages)\n"
                 "Creates the service NAME (default %s): this executable, quoted; auto start; LocalSystem; pipehost's\n"
                 "failure actions; a protected pipe name unless --set PipeName or --no-protected-name; the Event Log\n"
@@ -169,7 +173,15 @@ static int command_usage(FILE *out, const char *cmd, const ph_service_app *app)
                 "kept unless given (--update-binary-path points it at this executable). To change the\n"
                 "configuration of an installed service use `%s config --set`.\n"
                 "Every --set value, and the configuration it makes, is checked with the service's rules first: an\n"
-                "invalid one installs and changes nothing.\n%s", p, p, p, admin_codes);
+                "invalid one installs and changes nothing.\n"
+                "The executable registered (a new service, --update-binary-path, --configure-only) must sit where\n"
+                "only administrators can change it, the DLLs beside it and the folders above it (e.g. under\n"
+                "%%ProgramFiles%%): else exit 16, nothing changed. --allow-unsafe-location goes on with a warning;\n"
+                "--check-location only checks this executable's location.\n"
+                "--configure-only (a package's custom action) accepts only --set-unless-empty Name=Value for\n"
+                "PipeName, Sddl, Framing, LogLevel and MaxInstances, each once, and --allow-unsafe-location; a\n"
+                "value with a double quote or a control character is refused (exit 64, nothing changed).\n%s",
+                p, p, p, admin_codes);
     } else if (strcmp(cmd, "uninstall") == 0) {
         fprintf(out,
                 "Usage: %s uninstall [--name NAME] [--keep-config] [--keep-logs]\n"

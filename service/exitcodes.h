@@ -37,5 +37,8 @@
 #define PH_ADMIN_NOT_STARTED 13   /* installed, but --start-now did not reach RUNNING (see its log) */
 #define PH_ADMIN_REFUSED 14       /* reload: the service refused the new configuration and kept the old one */
 #define PH_ADMIN_NOT_RUNNING 15   /* status/reload: the service is installed but not running */
+#define PH_ADMIN_UNSAFE_LOCATION 16 /* install: the executable, a DLL beside it or a folder above it can be
+                                       changed by someone other than an administrator (nothing was changed;
+                                       --allow-unsafe-location overrides) */
 
 #endif /* PH_SVC_EXITCODES_H */

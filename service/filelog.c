@@ -97,6 +97,11 @@ static int self_sid(char *out, size_t size)
 
 DWORD svc_filelog_check_dir(const wchar_t *dir, char *why, size_t why_size)
 {
+    return svc_filelog_check_writers(dir, SVC_DIR_WRITE_RIGHTS, 0, why, why_size);
+}
+
+DWORD svc_filelog_check_writers(const wchar_t *path, DWORD rights, unsigned flags, char *why, size_t why_size)
+{
     BY_HANDLE_FILE_INFORMATION info;
     PSECURITY_DESCRIPTOR sd = NULL;
     PSID owner = NULL;
@@ -111,8 +116,8 @@ DWORD svc_filelog_check_dir(const wchar_t *dir, char *why, size_t why_size)
         why[0] = '\0';
     if (!self_sid(self, sizeof(self)))
         self[0] = '\0';
-    /* The folder itself, not what a junction or symbolic link in its place points to. */
-    h = CreateFileW(dir, READ_CONTROL | FILE_READ_ATTRIBUTES, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+    /* The object itself, not what a junction or symbolic link in its place points to. */
+    h = CreateFileW(path, READ_CONTROL | FILE_READ_ATTRIBUTES, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
                     NULL, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
     if (h == INVALID_HANDLE_VALUE) {
         err = GetLastError();
@@ -124,11 +129,13 @@ DWORD svc_filelog_check_dir(const wchar_t *dir, char *why, size_t why_size)
         say(why, why_size, "its attributes cannot be read (error %lu)", (unsigned long)err);
         goto cleanup;
     }
-    if (!(info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) || (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)) {
+    if ((!(info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) && !(flags & SVC_WRITERS_FILE)) ||
+        (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)) {
         err = ERROR_CANT_ACCESS_FILE;
-        say(why, why_size, "it is %s, not a plain folder", (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)
-                                                                ? "a junction or symbolic link"
-                                                                : "a file");
+        say(why, why_size, "it is %s, not a plain %s", (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)
+                                                            ? "a junction or symbolic link"
+                                                            : "a file",
+            (flags & SVC_WRITERS_FILE) ? "file" : "folder");
         goto cleanup;
     }
     err = GetSecurityInfo(h, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION, &owner, NULL,
@@ -172,7 +179,7 @@ DWORD svc_filelog_check_dir(const wchar_t *dir, char *why, size_t why_size)
         ace = (ACCESS_ALLOWED_ACE *)hdr;
         mask = ace->Mask;
         MapGenericMask(&mask, &files);
-        if ((mask & SVC_DIR_WRITE_RIGHTS) == 0)
+        if ((mask & rights) == 0 || ((flags & SVC_WRITERS_OWN_ACES) && (hdr->AceFlags & INHERIT_ONLY_ACE)))
             continue;
         if (!ConvertSidToStringSidA((PSID)&ace->SidStart, &text)) {
             err = GetLastError();

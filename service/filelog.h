@@ -27,6 +27,14 @@ DWORD svc_filelog_open(const wchar_t *path, uint32_t max_bytes, const wchar_t *d
  * (ERROR_INVALID_OWNER, ERROR_INVALID_ACL, ERROR_CANT_ACCESS_FILE for a reparse point, or the error that
  * kept it from being read) with why set. */
 DWORD svc_filelog_check_dir(const wchar_t *dir, char *why, size_t why_size);
+/* The same check for any file or folder and any set of rights: a plain file or folder (no reparse point)
+ * owned by a principal svc_filelog_check_dir trusts, whose DACL grants none of rights (after the generic
+ * mapping for files) to any other principal. SVC_WRITERS_FILE accepts a file as well as a folder;
+ * SVC_WRITERS_OWN_ACES ignores inherit-only ACEs, which give rights over the object's future children only.
+ * Returns as svc_filelog_check_dir. */
+#define SVC_WRITERS_FILE 1u
+#define SVC_WRITERS_OWN_ACES 2u
+DWORD svc_filelog_check_writers(const wchar_t *path, DWORD rights, unsigned flags, char *why, size_t why_size);
 /* Appends one line (a "\r\n" is added). Thread-safe; each line is one WriteFile, so lines never interleave. */
 void svc_filelog_write(svc_filelog *log, const char *line, size_t len);
 /* Changes the size bound for later writes. */

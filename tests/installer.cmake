@@ -15,16 +15,23 @@ target_compile_definitions(test_installer PRIVATE WIN32_LEAN_AND_MEAN UNICODE _U
 ph_target_warnings(test_installer)
 add_dependencies(test_installer pipehost myservice)
 if(TARGET pipehost_msi)
-  add_dependencies(test_installer pipehost_msi pipehost_msi_previous)
+  add_dependencies(test_installer pipehost_msi pipehost_msi_previous pipehost_msi_rebuild)
 endif()
 
 # Cases that install something run in a fresh private Wine prefix each (tests/installer/in_prefix.sh), so
 # services, HKLM keys and %ProgramData% start clean; the others share the suite's prefix.
 set(_ph_private cli_lifecycle cli_reinstall_keeps cli_rollback cli_start_fails cli_uninstall_running cli_uninstall_absent cli_invalid_set
-                cli_protected_name cli_log_folder sc_scripts msi_lifecycle msi_upgrade msi_rollback msi_properties)
+                cli_protected_name cli_log_folder cli_package_args cli_unsafe_location sc_scripts msi_lifecycle msi_upgrade
+                msi_rollback msi_properties msi_property_injection msi_same_version msi_uninstall_traces)
 set(_ph_shared cli_rough_edges service_sid log_dir_sddl)
 foreach(_case IN LISTS _ph_private _ph_shared)
-  if(_case IN_LIST _ph_private AND CMAKE_CROSSCOMPILING)
+  if(_case STREQUAL "cli_unsafe_location" AND CMAKE_CROSSCOMPILING)
+    # Wine derives file descriptors from Unix modes: the unsafe folder and DLL are made on the host side.
+    add_test(NAME test_installer.${_case}
+             COMMAND bash "${CMAKE_CURRENT_SOURCE_DIR}/installer/location_dirs.sh" "${CMAKE_BINARY_DIR}/location-test"
+                     bash "${CMAKE_CURRENT_SOURCE_DIR}/installer/in_prefix.sh"
+                     "${CMAKE_BINARY_DIR}/wine-installer-${_case}" $<TARGET_FILE:test_installer>)
+  elseif(_case IN_LIST _ph_private AND CMAKE_CROSSCOMPILING)
     add_test(NAME test_installer.${_case}
              COMMAND bash "${CMAKE_CURRENT_SOURCE_DIR}/installer/in_prefix.sh"
                      "${CMAKE_BINARY_DIR}/wine-installer-${_case}" $<TARGET_FILE:test_installer>)

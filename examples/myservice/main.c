@@ -83,5 +83,9 @@ int wmain(int argc, wchar_t **argv);
 int wmain(int argc, wchar_t **argv)
 {
     static const ph_service_app app = {"myservice", "myservice", add_verbs, NULL};
+
+    /* First thing, as pipehost.exe does: DLLs loaded later come from System32 only, never from the current
+     * folder or PATH, where a user could plant one for the service to load. */
+    (void)SetDefaultDllDirectories(LOAD_LIBRARY_SEARCH_SYSTEM32);
     return ph_service_main(argc, argv, &app);
 }

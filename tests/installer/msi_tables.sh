@@ -3,13 +3,15 @@
 #
 #   tests/installer/msi_tables.sh MSI_DIR VERSION
 #
-# Checks pipehost-VERSION-x64.msi (and the upgrade test's pipehost-0.0.1-x64.msi): the service and how it is
-# controlled, the configure custom action and where it runs, the upgrade's scheduling, registry rows, the file's
-# folder, the product/upgrade codes. Exit status: 0 ok, 1 a check failed, 77 skipped (no msiinfo or no MSI).
+# Checks pipehost-VERSION-x64.msi (and the upgrade tests' pipehost-0.0.1-x64.msi and same-version rebuild): the
+# service and how it is controlled, the configure custom actions, their conditions and where they run, which
+# properties are secure, the upgrade's rows and scheduling, registry rows, the files removed at uninstall, the
+# Add/Remove Programs properties, the file's folder, the product/upgrade codes.
+# Exit status: 0 ok, 1 a check failed, 77 skipped (no msiinfo or no MSI).
 set -uo pipefail
 [ $# -eq 2 ] || { echo "usage: msi_tables.sh MSI_DIR VERSION" >&2; exit 1; }
 dir=$1 version=$2
-msi="$dir/pipehost-$version-x64.msi" old="$dir/pipehost-0.0.1-x64.msi"
+msi="$dir/pipehost-$version-x64.msi" old="$dir/pipehost-0.0.1-x64.msi" rebuild="$dir/pipehost-$version-x64-rebuild.msi"
 command -v msiinfo >/dev/null || { echo "SKIPPED: msiinfo not installed (Debian: msitools)"; exit 77; }
 [ -f "$msi" ] || { echo "SKIPPED: $msi was not built (wixl or msibuild missing at configure time)"; exit 77; }
 
@@ -39,19 +41,41 @@ expect Registry "${T}2${T}SYSTEM\\\\CurrentControlSet\\\\Services\\\\EventLog\\\
   "Event Log source with the executable as message file"
 expect Registry "${T}2${T}SYSTEM\\\\CurrentControlSet\\\\Services\\\\pipehost\\\\Parameters\\\\?${T}LogLevel${T}info${T}" \
   "default Parameters"
-expect CustomAction "^ConfigureService${T}.*--set-unless-empty \"PipeName=\[PIPENAME\]\".*--set-unless-empty \"MaxInstances=\[MAXINSTANCES\]\"" \
+expect CustomAction "^ConfigureService${T}.*--set-unless-empty \"PipeName=\[PIPENAME\]\".*--set-unless-empty \"MaxInstances=\[MAXINSTANCES\]\"${T}" \
   "custom action: the public properties, each set only when given"
-expect Property "^SecureCustomProperties${T}WIX_DOWNGRADE_DETECTED;WIX_UPGRADE_DETECTED;PIPENAME;SDDL;FRAMING;LOGLEVEL;MAXINSTANCES$" \
-  "the public properties are secure (they reach the deferred action under UAC)"
-len=$(msiinfo export "$msi" CustomAction | tr -d '\r' | awk -F'\t' '$1 == "ConfigureService" { print length($4) }')
-if [ -n "$len" ] && [ "$len" -le 255 ]; then
-  echo "ok: the custom action's command line fits its column ($len of 255 characters)"
-else
-  echo "FAILED: the custom action's command line is ${len:-missing} characters (column: 255)" >&2; fail=1
-fi
+expect CustomAction "^ConfigureServiceUnsafe${T}3090${T}pipehost.exe${T}install --configure-only .*--set-unless-empty \"MaxInstances=\[MAXINSTANCES\]\" --allow-unsafe-location${T}" \
+  "custom action with the location override: the same, plus --allow-unsafe-location"
+expect InstallExecuteSequence "^ConfigureService${T}NOT REMOVE=\"ALL\" AND ALLOWUNSAFELOCATION<>\"1\"${T}" \
+  "the configure action runs unless ALLOWUNSAFELOCATION=1"
+expect InstallExecuteSequence "^ConfigureServiceUnsafe${T}NOT REMOVE=\"ALL\" AND ALLOWUNSAFELOCATION=\"1\"${T}" \
+  "the overriding one only with ALLOWUNSAFELOCATION=1"
+# Only MajorUpgrade's properties are secure: PIPENAME, SDDL, FRAMING, LOGLEVEL, MAXINSTANCES and
+# ALLOWUNSAFELOCATION reach the LocalSystem custom action from administrators only.
+expect Property "^SecureCustomProperties${T}WIX_DOWNGRADE_DETECTED;WIX_UPGRADE_DETECTED$" \
+  "no configuration property is secure (an unelevated user's values never reach the installation)"
+for ca in ConfigureService ConfigureServiceUnsafe; do
+  len=$(msiinfo export "$msi" CustomAction | tr -d '\r' | awk -F'\t' -v a=$ca '$1 == a { print length($4) }')
+  if [ -n "$len" ] && [ "$len" -le 255 ]; then
+    echo "ok: $ca's command line fits its column ($len of 255 characters)"
+  else
+    echo "FAILED: $ca's command line is ${len:-missing} characters (column: 255)" >&2; fail=1
+  fi
+done
+# 2 = on uninstall. The log folder row has no file name: the folder itself, if empty.
+expect RemoveFile "^RemoveLog${T}Service${T}pipehost.log${T}LOGDIR${T}2$" "uninstall removes the default log"
+expect RemoveFile "^RemoveLog1${T}Service${T}pipehost.log.1${T}LOGDIR${T}2$" "… and its rotated copy"
+expect RemoveFile "^RemoveLogDir${T}Service${T}${T}LOGDIR${T}2$" "… and the log folder if it is empty"
+expect Directory "^LOGDIR${T}CommonAppDataFolder${T}pipehost$" "the log folder is %ProgramData%\\pipehost"
+expect Property "^ARPNOMODIFY${T}1$" "Add/Remove Programs: no Modify"
+expect Property "^ARPCONTACT${T}pipehost$" "Add/Remove Programs: contact"
+expect Property "^ARPCOMMENTS${T}." "Add/Remove Programs: comments"
 expect Directory "^INSTALLDIR${T}ProgramFiles64Folder${T}pipehost$" "installed under Program Files\\pipehost"
 expect File "^pipehost.exe${T}Service${T}pipehost.exe${T}" "pipehost.exe in the service's component"
-expect Upgrade "^\{94850276-49B4-4718-926E-60740663863B\}${T}${T}$version${T}" "major upgrade of older versions"
+# 513 = migrate features + maximum inclusive: a rebuild of the same version upgrades too (no second entry).
+expect Upgrade "^\{94850276-49B4-4718-926E-60740663863B\}${T}${T}$version${T}${T}513${T}${T}WIX_UPGRADE_DETECTED$" \
+  "major upgrade of older versions and of the same version"
+expect Upgrade "^\{94850276-49B4-4718-926E-60740663863B\}${T}$version${T}${T}${T}2${T}${T}WIX_DOWNGRADE_DETECTED$" \
+  "a newer version installed: only detected (the downgrade is refused)"
 
 i=$(seq_of InstallServices) c=$(seq_of ConfigureService) s=$(seq_of StartServices)
 f=$(seq_of InstallFinalize) r=$(seq_of RemoveExistingProducts)
@@ -69,6 +93,9 @@ fi
 # Product Id="*": every build has its own ProductCode, the UpgradeCode stays.
 if [ -f "$old" ]; then
   code() { msiinfo export "$1" Property | tr -d '\r' | awk -F'\t' -v k="$2" '$1 == k { print $2 }'; }
+  if [ -f "$rebuild" ] && [ "$(code "$msi" ProductCode)" = "$(code "$rebuild" ProductCode)" ]; then
+    echo "FAILED: the same-version rebuild has the same ProductCode" >&2; fail=1
+  fi
   if [ "$(code "$msi" ProductCode)" != "$(code "$old" ProductCode)" ] &&
      [ "$(code "$msi" UpgradeCode)" = "$(code "$old" UpgradeCode)" ] && [ -n "$(code "$msi" ProductCode)" ]; then
     echo "ok: a new ProductCode per build, the same UpgradeCode"

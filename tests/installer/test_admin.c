@@ -26,6 +26,9 @@ static void wide(const char *s, wchar_t *out, size_t size)
     MultiByteToWideChar(CP_UTF8, 0, s, -1, out, (int)size);
 }
 
+/* Every install here passes --allow-unsafe-location: it registers this build's pipehost.exe wherever the build
+ * tree is, which on Windows is often a folder every user may change (the refusal itself is tested by
+ * test_installer.cli_unsafe_location). */
 /* Runs `EXE ARGS` (exe NULL: this build's pipehost.exe); returns its exit code, *out its stdout+stderr. */
 static int run_exe(const wchar_t *exe, char **out, const char *fmt, ...) PH_PRINTF(3, 4);
 static int run_exe(const wchar_t *exe, char **out, const char *fmt, ...)
@@ -189,7 +192,8 @@ START_TEST(install_keeps_existing)
 
     svct_require_single_scm();
     unique(name, sizeof(name), "keep");
-    ck_assert_int_eq(ph(&out, "install --name %s --account LocalService --start demand --no-protected-name "
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location "
+                              "--name %s --account LocalService --start demand --no-protected-name "
                               "--display-name \"Keep %s\" "
                               "--description \"the admin's own words\"", name, name), 0);
     free(out);
@@ -199,7 +203,8 @@ START_TEST(install_keeps_existing)
 
     /* From another copy of pipehost.exe, as an administrator following the old Quick Start step 4. */
     copy_exe("keep", copy, MAX_PATH);
-    ck_assert_int_eq(run_exe(copy, &out, "install --name %s --set MaxMessageBytes=4096", name), 0);
+    ck_assert_int_eq(run_exe(copy, &out, "install --allow-unsafe-location "
+                                         "--name %s --set MaxMessageBytes=4096", name), 0);
     view(name, &after);
     ck_assert_msg(wcscmp(after.account, before.account) == 0, "account %ls became %ls", before.account, after.account);
     ck_assert_msg(wcscmp(after.binpath, before.binpath) == 0, "binary %ls became %ls", before.binpath, after.binpath);
@@ -218,7 +223,8 @@ START_TEST(install_keeps_existing)
     free(out);
 
     /* What is named changes, and only that. */
-    ck_assert_int_eq(run_exe(copy, &out, "install --name %s --start auto --update-binary-path", name), 0);
+    ck_assert_int_eq(run_exe(copy, &out, "install --allow-unsafe-location "
+                                         "--name %s --start auto --update-binary-path", name), 0);
     must_contain(out, "(changed)");
     free(out);
     view(name, &after);
@@ -230,7 +236,8 @@ START_TEST(install_keeps_existing)
     ck_assert_msg(_wcsicmp(after_events, copy) == 0, "EventMessageFile %ls, want %ls", after_events, copy);
     ck_assert_msg(wcscmp(after.description, L"the admin's own words") == 0, "description %ls", after.description);
 
-    ck_assert_int_eq(ph(&out, "install --name %s --failure-actions --no-failure-actions", name), 64);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location "
+                              "--name %s --failure-actions --no-failure-actions", name), 64);
     free(out);
     ck_assert_int_eq(ph(&out, "uninstall --name %s", name), 0);
     free(out);
@@ -239,9 +246,10 @@ START_TEST(install_keeps_existing)
     /* A LocalService service serving its protected name: install --set over it keeps the account, and with it the
      * name its account may create (it used to be refused as if the service were to become LocalSystem). */
     unique(name, sizeof(name), "keepls");
-    ck_assert_int_eq(ph(&out, "install --name %s --account LocalService --start demand", name), 0);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location "
+                              "--name %s --account LocalService --start demand", name), 0);
     free(out);
-    ck_assert_int_eq(ph(&out, "install --name %s --set LogLevel=debug", name), 0);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --set LogLevel=debug", name), 0);
     free(out);
     view(name, &after);
     ck_assert_msg(_wcsicmp(after.account, L"NT AUTHORITY\\LocalService") == 0, "account %ls", after.account);
@@ -264,7 +272,8 @@ START_TEST(config_roundtrip)
     svct_require_single_scm();
     unique(name, sizeof(name), "cfg");
     ph_test_pipe_name(pipe, sizeof(pipe), "admcfg");
-    ck_assert_int_eq(ph(&out, "install --name %s --start demand --set PipeName=%s", name, pipe), 0);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location "
+                              "--name %s --start demand --set PipeName=%s", name, pipe), 0);
     free(out);
     params_key(name, key, 400);
 
@@ -371,7 +380,8 @@ START_TEST(event_source_kept)
     svct_require_single_scm();
     unique(name, sizeof(name), "evsrc");
     ph_test_pipe_name(pipe, sizeof(pipe), "admev");
-    ck_assert_int_eq(ph(&out, "install --name %s --start demand --set PipeName=%s", name, pipe), 0);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location "
+                              "--name %s --start demand --set PipeName=%s", name, pipe), 0);
     free(out);
     event_message_file(name, installed, MAX_PATH + 8);
     ck_assert_msg(_wcsicmp(installed, svct_pipehost_exe()) == 0, "EventMessageFile %ls", installed);
@@ -453,7 +463,7 @@ START_TEST(help_per_command)
         ck_assert_msg(strncmp(out, want, strlen(want)) == 0, "help %s:\n%s", commands[i], out);
         free(out);
     }
-    ck_assert_int_eq(ph(&out, "install --name x --help"), 0);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name x --help"), 0);
     must_contain(out, "Over an existing service it changes only what the options name");
     free(out);
     ck_assert_int_eq(ph(&out, "ping -h"), 0);
@@ -517,7 +527,7 @@ START_TEST(failure_actions_stored)
 
     svct_require_single_scm();
     unique(name, sizeof(name), "fa");
-    ck_assert_int_eq(ph(&out, "install --name %s --start demand", name), 0);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --start demand", name), 0);
     free(out);
     wide(name, w, 100);
     scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
@@ -537,11 +547,11 @@ START_TEST(failure_actions_stored)
     ck_assert_uint_eq(back.fa.cActions, 4);
     ck_assert_uint_eq(back.fa.lpsaActions[3].Type, SC_ACTION_NONE);
     ck_assert_uint_eq(back.fa.dwResetPeriod, 3600);
-    ck_assert_int_eq(ph(&out, "install --name %s --set LogLevel=debug", name), 0);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --set LogLevel=debug", name), 0);
     free(out);
     ck_assert(QueryServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS, back.raw, sizeof(back.raw), &need));
     ck_assert_uint_eq(back.fa.cActions, 4);
-    ck_assert_int_eq(ph(&out, "install --name %s --no-failure-actions", name), 0);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --no-failure-actions", name), 0);
     free(out);
     ck_assert(QueryServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS, back.raw, sizeof(back.raw), &need));
     ck_assert_uint_eq(back.fa.cActions, 0);
@@ -678,7 +688,8 @@ START_TEST(events_written)
     sc.handler_ctx = router;
     ck_assert_int_eq(ph_server_new(&sc, &squatter), 0);
     ck_assert_int_eq(ph_server_start(squatter), 0);
-    ck_assert_int_eq(ph(&out, "install --name %s --start demand --no-failure-actions --set PipeName=%s", name, pipe), 0);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location "
+                              "--name %s --start demand --no-failure-actions --set PipeName=%s", name, pipe), 0);
     free(out);
     control(name, SERVICE_START, 1);
     ck_assert_msg(wait_state(name, SERVICE_STOPPED, 60000, &v), "state %lu", v.state);

@@ -4,6 +4,7 @@
 #include <aclapi.h>
 #include <knownfolders.h>
 #include <msi.h>
+#include <msiquery.h>
 #include <sddl.h>
 #include <shlobj.h>
 #include <stdarg.h>
@@ -32,6 +33,9 @@ static void unique(char *out, size_t size, const char *tag)
 /* The pipehost.exe that ph() runs: this build's, or the one an MSI installed. */
 static wchar_t g_exe[MAX_PATH];
 
+/* Every install here passes --allow-unsafe-location: it registers this build's pipehost.exe wherever the build
+ * tree is, which on Windows is often a folder every user may change (the refusal itself is tested by
+ * test_installer.cli_unsafe_location). */
 /* Runs `pipehost.exe ARGS`; returns its exit code, *out its stdout+stderr (malloc'd). */
 static int ph(char **out, const char *fmt, ...) PH_PRINTF(2, 3);
 static int ph(char **out, const char *fmt, ...)
@@ -246,7 +250,8 @@ START_TEST(cli_lifecycle)
     ph_test_pipe_name(pipe, sizeof(pipe), "inst");
     snprintf(full, sizeof(full), "pipe=\\\\.\\pipe\\%s\n", pipe);
     full_name(full);
-    ck_assert_int_eq(ph(&out, "install --name %s --set PipeName=%s --set MaxMessageBytes=4096 --start-now", name, pipe),
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location "
+                              "--name %s --set PipeName=%s --set MaxMessageBytes=4096 --start-now", name, pipe),
                      0);
     must_contain(out, "installed");
     free(out);
@@ -325,9 +330,11 @@ START_TEST(cli_reinstall_keeps)
 
     svct_require_single_scm();
     unique(name, sizeof(name), "again");
-    ck_assert_int_eq(ph(&out, "install --name %s --start demand --set MaxMessageBytes=1234", name), 0);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location "
+                              "--name %s --start demand --set MaxMessageBytes=1234", name), 0);
     free(out);
-    ck_assert_int_eq(ph(&out, "install --name %s --start demand --display-name \"Second %s\" --set DrainTimeoutMs=2000",
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location "
+                              "--name %s --start demand --display-name \"Second %s\" --set DrainTimeoutMs=2000",
                         name, name), 0);
     must_contain(out, "updated");
     free(out);
@@ -337,7 +344,8 @@ START_TEST(cli_reinstall_keeps)
     ck_assert_uint_eq(cfg.qc.dwStartType, SERVICE_DEMAND_START);
     ck_assert_msg(wcsncmp(cfg.qc.lpDisplayName, L"Second ", 7) == 0, "display name %ls", cfg.qc.lpDisplayName);
     /* Another service may not take that display name: exit 11 with a clear message, nothing created. */
-    ck_assert_int_eq(ph(&out, "install --name %s-2 --start demand --display-name \"Second %s\"", name, name), 11);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location "
+                              "--name %s-2 --start demand --display-name \"Second %s\"", name, name), 11);
     must_contain(out, "display name is already used");
     free(out);
     snprintf(saved, sizeof(saved), "%s-2", name);
@@ -345,7 +353,7 @@ START_TEST(cli_reinstall_keeps)
 
     /* The merged configuration is checked: the kept DrainTimeoutMs 2000 with a PreshutdownTimeoutMs below it
      * + 1000 is refused, and nothing changes. */
-    ck_assert_int_eq(ph(&out, "install --name %s --set PreshutdownTimeoutMs=2500", name), 64);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --set PreshutdownTimeoutMs=2500", name), 64);
     must_contain(out, "PreshutdownTimeoutMs");
     free(out);
     ck_assert_int_eq(param_dword(name, "PreshutdownTimeoutMs"), -1);
@@ -355,7 +363,7 @@ START_TEST(cli_reinstall_keeps)
     expect_gone(name);
     snprintf(saved, sizeof(saved), "SOFTWARE\\pipehost\\SavedParameters\\%s", name);
     ck_assert(hklm_exists(saved));
-    ck_assert_int_eq(ph(&out, "install --name %s --start demand", name), 0);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --start demand", name), 0);
     must_contain(out, "restored");
     free(out);
     ck_assert_int_eq(param_dword(name, "MaxMessageBytes"), 1234);
@@ -379,7 +387,7 @@ START_TEST(cli_protected_name)
 
     svct_require_single_scm();
     unique(name, sizeof(name), "prot");
-    ck_assert_int_eq(ph(&out, "install --name %s --start demand --start-now", name), 0);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --start demand --start-now", name), 0);
     snprintf(want, sizeof(want), "serving \\\\.\\pipe\\ProtectedPrefix\\Administrators\\%s", name);
     must_contain(out, want);
     free(out);
@@ -400,7 +408,7 @@ START_TEST(cli_protected_name)
     must_contain(out, "  pool="); /* the server's STATUS, indented */
     free(out);
     /* Installing over it keeps its name (moving the pipe would strand its clients). */
-    ck_assert_int_eq(ph(&out, "install --name %s --start demand --no-protected-name", name), 0);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --start demand --no-protected-name", name), 0);
     free(out);
     ck_assert(param_sz(name, "PipeName", text, sizeof(text)));
     ck_assert_str_eq(text, want);
@@ -410,7 +418,8 @@ START_TEST(cli_protected_name)
 
     /* Opting out: no PipeName written, the plain default served. */
     unique(plain, sizeof(plain), "plain");
-    ck_assert_int_eq(ph(&out, "install --name %s --start demand --no-protected-name", plain), 0);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location "
+                              "--name %s --start demand --no-protected-name", plain), 0);
     free(out);
     ck_assert(!param_sz(plain, "PipeName", text, sizeof(text)));
     ck_assert_int_eq(ph(&out, "uninstall --name %s", plain), 0);
@@ -419,12 +428,13 @@ START_TEST(cli_protected_name)
 
     /* LocalService: its own prefix. A name under another account's prefix is refused, nothing changed. */
     unique(ls, sizeof(ls), "protls");
-    ck_assert_int_eq(ph(&out, "install --name %s --account LocalService --start demand", ls), 0);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location "
+                              "--name %s --account LocalService --start demand", ls), 0);
     free(out);
     ck_assert(param_sz(ls, "PipeName", text, sizeof(text)));
     snprintf(want, sizeof(want), "ProtectedPrefix\\LocalService\\%s", ls);
     ck_assert_str_eq(text, want);
-    ck_assert_int_eq(ph(&out, "install --name %s --account LocalService --start demand "
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --account LocalService --start demand "
                               "--set PipeName=ProtectedPrefix\\Administrators\\x", ls), 64);
     must_contain(out, "is under ProtectedPrefix\\Administrators, where only Administrators and SYSTEM can create pipes");
     must_contain(out, "--account LocalSystem");
@@ -436,7 +446,8 @@ START_TEST(cli_protected_name)
     free(out);
     expect_gone(ls);
     /* A virtual account has no prefix at all. */
-    ck_assert_int_eq(ph(&out, "install --name %s --account virtual --set PipeName=ProtectedPrefix\\LocalService\\x",
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location "
+                              "--name %s --account virtual --set PipeName=ProtectedPrefix\\LocalService\\x",
                         ls), 64);
     must_contain(out, "where only LocalService can create pipes");
     free(out);
@@ -454,7 +465,8 @@ START_TEST(cli_uninstall_running)
     svct_require_single_scm();
     unique(name, sizeof(name), "run");
     ph_test_pipe_name(pipe, sizeof(pipe), "instrun");
-    ck_assert_int_eq(ph(&out, "install --name %s --set PipeName=%s --start-now --start demand", name, pipe), 0);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location "
+                              "--name %s --set PipeName=%s --start-now --start demand", name, pipe), 0);
     free(out);
     ck_assert(query(name, &st, NULL, 0));
     ck_assert_uint_eq(st.dwCurrentState, SERVICE_RUNNING);
@@ -498,16 +510,16 @@ START_TEST(cli_invalid_set)
 
     svct_require_single_scm();
     unique(name, sizeof(name), "bad");
-    ck_assert_int_eq(ph(&out, "install --name %s --set MaxMessageBytes=0", name), 64);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --set MaxMessageBytes=0", name), 64);
     must_contain(out, "MaxMessageBytes");
     must_contain(out, "nothing was installed");
     free(out);
-    ck_assert_int_eq(ph(&out, "install --name %s --set NoSuchValue=1", name), 64);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --set NoSuchValue=1", name), 64);
     must_contain(out, "NoSuchValue");
     free(out);
-    ck_assert_int_eq(ph(&out, "install --name %s --set Sddl=D:NO_ACCESS_CONTROL", name), 64);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --set Sddl=D:NO_ACCESS_CONTROL", name), 64);
     free(out);
-    ck_assert_int_eq(ph(&out, "install --name %s --account Nobody", name), 64);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --account Nobody", name), 64);
     free(out);
     ck_assert(!query(name, NULL, NULL, 0));
     snprintf(path, sizeof(path), SERVICES_KEY "%s", name);
@@ -534,7 +546,7 @@ START_TEST(cli_rollback)
     h = CreateFileW(dir, GENERIC_WRITE, 0, NULL, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
     ck_assert_msg(h != INVALID_HANDLE_VALUE, "cannot create the file %ls: %lu", dir, GetLastError());
     CloseHandle(h);
-    ck_assert_int_eq(ph(&out, "install --name %s --start demand", name), 1);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --start demand", name), 1);
     must_contain(out, "not a plain folder");
     must_contain(out, "rolled back");
     free(out);
@@ -562,7 +574,8 @@ START_TEST(cli_start_fails)
     sc.handler_ctx = router;
     ck_assert_int_eq(ph_server_new(&sc, &squatter), 0);
     ck_assert_int_eq(ph_server_start(squatter), 0);
-    ck_assert_int_eq(ph(&out, "install --name %s --set PipeName=%s --start demand --start-now", name, pipe), 13);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location "
+                              "--name %s --set PipeName=%s --start demand --start-now", name, pipe), 13);
     must_contain(out, "did not start");
     must_contain(out, "service-specific code 2");
     free(out);
@@ -624,7 +637,8 @@ START_TEST(cli_log_folder)
     LocalFree(sd);
     sd = NULL;
 
-    ck_assert_int_eq(ph(&out, "install --name %s --account LocalService --start demand", name), 0);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location "
+                              "--name %s --account LocalService --start demand", name), 0);
     free(out);
     ck_assert_int_eq(svc_admin_service_sid(wname, sid, 100), 0);
     ck_assert_int_eq(GetNamedSecurityInfoW(dir, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION,
@@ -726,7 +740,7 @@ START_TEST(sc_scripts)
     snprintf(full, sizeof(full), "pipe=\\\\.\\pipe\\%s\n", pipe);
     full_name(full);
     WideCharToMultiByte(CP_UTF8, 0, svct_pipehost_exe(), -1, exe, MAX_PATH, NULL, NULL);
-    snprintf(args, sizeof(args), "%s \"%s\" %s", name, exe, pipe);
+    snprintf(args, sizeof(args), "%s \"%s\" %s --allow-unsafe-location", name, exe, pipe);
     rc = script(&out, "install.cmd", args);
     printf("install.cmd %s -> %d\n%s\n", args, rc, out);
     ck_assert_msg(rc == 0, "install.cmd failed: %d\n%s", rc, out);
@@ -764,7 +778,7 @@ START_TEST(sc_scripts)
     free(out);
 
     /* A service that cannot start (a pipe name with '/') is removed again, with exit code 1. */
-    snprintf(args, sizeof(args), "%s \"%s\" a/b", name, exe);
+    snprintf(args, sizeof(args), "%s \"%s\" a/b --allow-unsafe-location", name, exe);
     rc = script(&out, "install.cmd", args);
     printf("install.cmd %s -> %d\n%s\n", args, rc, out);
     ck_assert_msg(rc == 1, "install.cmd of a broken service: %d\n%s", rc, out);
@@ -774,12 +788,322 @@ START_TEST(sc_scripts)
 }
 END_TEST
 
-/* The MSI built by the pipehost_msi target (and the older one for the upgrade); skips when wixl was missing. */
+/* The command line of the package's configure action (CustomAction ConfigureService), read from the built MSI;
+ * without an MSI, the same text as installer/pipehost.wxs has it. */
+static void package_command(wchar_t *out, size_t size)
+{
+    static const wchar_t copy[] =
+        L"install --configure-only --set-unless-empty \"PipeName=[PIPENAME]\" --set-unless-empty \"Sddl=[SDDL]\" "
+        L"--set-unless-empty \"Framing=[FRAMING]\" --set-unless-empty \"LogLevel=[LOGLEVEL]\" --set-unless-empty "
+        L"\"MaxInstances=[MAXINSTANCES]\"";
+    char unix_path[MAX_PATH];
+    wchar_t msi[MAX_PATH];
+    MSIHANDLE db = 0, view = 0, rec = 0;
+    DWORD len = (DWORD)size;
+
+    swprintf(out, size, L"%ls", copy);
+    snprintf(unix_path, sizeof(unix_path), "%s/pipehost-%s-x64.msi", PH_TEST_MSI_DIR, PH_VERSION_STRING);
+    svct_exe_path(unix_path, msi, MAX_PATH);
+    if (MsiOpenDatabaseW(msi, MSIDBOPEN_READONLY, &db) != ERROR_SUCCESS)
+        return;
+    if (MsiDatabaseOpenViewW(db, L"SELECT `Target` FROM `CustomAction` WHERE `Action` = 'ConfigureService'", &view) ==
+            ERROR_SUCCESS &&
+        MsiViewExecute(view, 0) == ERROR_SUCCESS && MsiViewFetch(view, &rec) == ERROR_SUCCESS)
+        ck_assert_int_eq(MsiRecordGetStringW(rec, 1, out, &len), ERROR_SUCCESS);
+    if (rec)
+        MsiCloseHandle(rec);
+    if (view)
+        MsiCloseHandle(view);
+    MsiCloseHandle(db);
+}
+
+/* What Windows Installer does with the action's text: each [PROPERTY] replaced by the property's value, as is. */
+static void expand_package_command(const wchar_t *tmpl, const char *const values[5], char *out, size_t size)
+{
+    static const char *const names[5] = {"[PIPENAME]", "[SDDL]", "[FRAMING]", "[LOGLEVEL]", "[MAXINSTANCES]"};
+    char t[1024], *o = out;
+    const char *p = t;
+    int k;
+
+    WideCharToMultiByte(CP_UTF8, 0, tmpl, -1, t, (int)sizeof(t), NULL, NULL);
+    while (*p != '\0' && (size_t)(o - out) + 1 < size) {
+        for (k = 0; k < 5; k++)
+            if (strncmp(p, names[k], strlen(names[k])) == 0)
+                break;
+        if (k < 5) {
+            size_t n = strlen(values[k]);
+            ck_assert((size_t)(o - out) + n + 1 < size);
+            memcpy(o, values[k], n);
+            o += n;
+            p += strlen(names[k]);
+        } else {
+            *o++ = *p++;
+        }
+    }
+    *o = '\0';
+}
+
+/* What the configure action may change, as text: the pipehost service's Parameters values the tests set or the
+ * properties name, its failure-action-free path, and the other service's binary path. */
+static void package_snapshot(const char *other, char *out, size_t size)
+{
+    union {
+        QUERY_SERVICE_CONFIGW qc;
+        BYTE raw[8192];
+    } a, b;
+    char pipe[300] = "", sddl[600] = "", framing[40] = "", level[40] = "";
+
+    ck_assert(query("pipehost", NULL, &a.qc, sizeof(a)));
+    ck_assert(query(other, NULL, &b.qc, sizeof(b)));
+    param_sz("pipehost", "PipeName", pipe, sizeof(pipe));
+    param_sz("pipehost", "Sddl", sddl, sizeof(sddl));
+    param_sz("pipehost", "Framing", framing, sizeof(framing));
+    param_sz("pipehost", "LogLevel", level, sizeof(level));
+    snprintf(out, size, "pipehost: %ls start %lu MaxMessageBytes %lld MaxInstances %lld PipeName %s Sddl %s Framing %s "
+             "LogLevel %s | %s: %ls start %lu", a.qc.lpBinaryPathName, (unsigned long)a.qc.dwStartType,
+             param_dword("pipehost", "MaxMessageBytes"), param_dword("pipehost", "MaxInstances"), pipe, sddl, framing,
+             level, other, b.qc.lpBinaryPathName, (unsigned long)b.qc.dwStartType);
+}
+
+/* `install --configure-only` is what the MSI runs as LocalSystem, with the public properties pasted into its
+ * command line. The package's own command line (read from the built MSI) with hostile property values — a '"'
+ * closing the quotes to add options (--name another service, --start-now), a '\' turning the closing quote into
+ * one inside the value, a second MaxInstances — is refused, and so are duplicates, other options and other
+ * values given directly: exit 64, and neither the pipehost service nor another one has changed. Then honest
+ * values are applied. */
+START_TEST(cli_package_args)
+{
+    static const char *const hostile[][5] = {
+        {"x\" --name @VICTIM@ --set-unless-empty \"LogLevel=debug", "", "", "", ""},
+        {"", "", "", "x\" --start-now \"", ""},
+        {"x\\", "D: --no-failure-actions --name @VICTIM@", "", "", ""},
+        {"", "", "", "", "10\" --set-unless-empty \"MaxInstances=20"},
+        {"", "", "length\"", "", ""},
+        {"", "", "bytes", "", ""}, /* passes the form, refused by the service's own rules */
+    };
+    static const char *const direct[] = {
+        "install --configure-only --set-unless-empty PipeName=a --set-unless-empty PipeName=b",
+        "install --configure-only --set-unless-empty LogFile=C:\\x.log",
+        "install --configure-only --set LogLevel=debug",
+        "install --configure-only --name phi-other",
+        "install --configure-only --set-unless-empty LogLevel=debug extra",
+        "install --configure-only --no-failure-actions",
+        "install --configure-only --configure-only",
+        "install --configure-only --set-unless-empty=LogLevel=debug",
+    };
+    const char *honest[5] = {"", "", "length", "debug", "7"};
+    char other[80], before[3000], after[3000], cmd[2048], *out = NULL;
+    wchar_t tmpl[1024];
+    size_t i;
+
+    svct_require_single_scm();
+    unique(other, sizeof(other), "victim");
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name pipehost --start demand --no-protected-name "
+                              "--set MaxMessageBytes=1234"), 0);
+    free(out);
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --start demand", other), 0);
+    free(out);
+    package_command(tmpl, 1024);
+    package_snapshot(other, before, sizeof(before));
+    for (i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+        char *victim;
+        expand_package_command(tmpl, hostile[i], cmd, sizeof(cmd));
+        /* The injected --name aims at the other service. */
+        if ((victim = strstr(cmd, "@VICTIM@")) != NULL) {
+            ck_assert(strlen(cmd) + strlen(other) < sizeof(cmd));
+            memmove(victim + strlen(other), victim + 8, strlen(victim + 8) + 1);
+            memcpy(victim, other, strlen(other));
+        }
+        /* The override is part of the form (ALLOWUNSAFELOCATION): it keeps a Windows build tree's location out
+         * of the verdict. */
+        ck_assert_int_eq(ph(&out, "%s --allow-unsafe-location", cmd), 64);
+        must_contain(out, "nothing was");
+        free(out);
+        package_snapshot(other, after, sizeof(after));
+        ck_assert_msg(strcmp(before, after) == 0, "%s\nchanged:\n%s\n%s", cmd, before, after);
+    }
+    for (i = 0; i < sizeof(direct) / sizeof(direct[0]); i++) {
+        ck_assert_int_eq(ph(&out, "%s", direct[i]), 64);
+        must_contain(out, "nothing was changed");
+        free(out);
+        package_snapshot(other, after, sizeof(after));
+        ck_assert_msg(strcmp(before, after) == 0, "%s\nchanged:\n%s\n%s", direct[i], before, after);
+    }
+    expand_package_command(tmpl, honest, cmd, sizeof(cmd));
+    ck_assert_int_eq(ph(&out, "%s --allow-unsafe-location", cmd), 0);
+    free(out);
+    ck_assert_int_eq(param_dword("pipehost", "MaxInstances"), 7);
+    ck_assert_int_eq(param_dword("pipehost", "MaxMessageBytes"), 1234);
+    ck_assert(param_sz("pipehost", "LogLevel", cmd, sizeof(cmd)));
+    ck_assert_str_eq(cmd, "debug");
+    ck_assert_int_eq(ph(&out, "uninstall --name pipehost"), 0);
+    free(out);
+    ck_assert_int_eq(ph(&out, "uninstall --name %s", other), 0);
+    free(out);
+    expect_gone("pipehost");
+    expect_gone(other);
+}
+END_TEST
+
+/* Whether the DACL of path grants Everyone (S-1-1-0) the right to add files: how the test knows that the system
+ * kept the descriptor it was given (Wine maps it onto the Unix mode). */
+static int everyone_may_write(const wchar_t *path)
+{
+    GENERIC_MAPPING files = {FILE_GENERIC_READ, FILE_GENERIC_WRITE, FILE_GENERIC_EXECUTE, FILE_ALL_ACCESS};
+    PSECURITY_DESCRIPTOR sd = NULL;
+    PACL dacl = NULL;
+    PSID everyone = NULL;
+    DWORD i;
+    int yes = 0;
+
+    if (GetNamedSecurityInfoW(path, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, &dacl, NULL, &sd) != 0)
+        return 0;
+    ck_assert(ConvertStringSidToSidW(L"S-1-1-0", &everyone));
+    for (i = 0; dacl != NULL && i < dacl->AceCount && !yes; i++) {
+        ACCESS_ALLOWED_ACE *ace = NULL;
+        DWORD mask;
+        if (!GetAce(dacl, i, (void **)&ace) || ace->Header.AceType != ACCESS_ALLOWED_ACE_TYPE ||
+            !EqualSid((PSID)&ace->SidStart, everyone))
+            continue;
+        mask = ace->Mask;
+        MapGenericMask(&mask, &files);
+        yes = (mask & FILE_ADD_FILE) != 0;
+    }
+    LocalFree(everyone);
+    LocalFree(sd);
+    return yes;
+}
+
+/* A folder or file whose DACL gives Everyone full control (besides SYSTEM and Administrators). */
+static void make_open(const wchar_t *path, int folder)
+{
+    PSECURITY_DESCRIPTOR sd = NULL;
+    SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, FALSE};
+    HANDLE h;
+
+    ck_assert(ConvertStringSecurityDescriptorToSecurityDescriptorW(
+        L"D:P(A;OICI;FA;;;WD)(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)", SDDL_REVISION_1, &sd, NULL));
+    sa.lpSecurityDescriptor = sd;
+    if (folder) {
+        ck_assert_msg(CreateDirectoryW(path, &sa), "CreateDirectoryW(%ls): %lu", path, GetLastError());
+    } else {
+        h = CreateFileW(path, GENERIC_WRITE, 0, &sa, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
+        ck_assert_msg(h != INVALID_HANDLE_VALUE, "CreateFileW(%ls): %lu", path, GetLastError());
+        CloseHandle(h);
+    }
+    LocalFree(sd);
+}
+
+/* install refuses to register an executable that others can change: in a folder every user may write to, exit
+ * 16 with the folder and the principal named, and nothing installed; --allow-unsafe-location installs with a
+ * warning; --check-location only reports; install.cmd refuses it the same way (exit 16). A DLL beside the
+ * executable that everyone may write is refused in an otherwise safe folder. On Windows the test makes the
+ * folder and the DLL with such DACLs itself; Wine ignores a new file's descriptor and derives one from the
+ * Unix mode, so under Wine the ctest wrapper prepares them (PH_TEST_LOCATION_DIR: open/ with mode 777,
+ * safe/helper.dll with mode 666). */
+START_TEST(cli_unsafe_location)
+{
+    wchar_t tmp[MAX_PATH], open_dir[MAX_PATH], safe_dir[MAX_PATH], exe[MAX_PATH], dll[MAX_PATH];
+    char name[80], args[1200], exe_u8[MAX_PATH], *out = NULL;
+    const char *prepared;
+    int rc;
+
+    svct_require_single_scm();
+    unique(name, sizeof(name), "where");
+    ck_assert(GetTempPathW(MAX_PATH, tmp) > 0);
+    prepared = getenv("PH_TEST_LOCATION_DIR");
+    if (prepared != NULL) {
+        snprintf(args, sizeof(args), "%s/open", prepared);
+        svct_exe_path(args, open_dir, MAX_PATH);
+        snprintf(args, sizeof(args), "%s/safe", prepared);
+        svct_exe_path(args, safe_dir, MAX_PATH);
+    } else {
+        swprintf(open_dir, MAX_PATH, L"%lsph-open-%lu", tmp, (unsigned long)GetCurrentProcessId());
+        swprintf(safe_dir, MAX_PATH, L"%lsph-safe-%lu", tmp, (unsigned long)GetCurrentProcessId());
+        make_open(open_dir, 1);
+        ck_assert(CreateDirectoryW(safe_dir, NULL));
+    }
+    if (!everyone_may_write(open_dir))
+        ph_test_skip("this system did not keep a DACL giving Everyone write access to a new folder");
+
+    swprintf(exe, MAX_PATH, L"%ls\\pipehost.exe", open_dir);
+    ck_assert_msg(CopyFileW(svct_pipehost_exe(), exe, TRUE), "CopyFileW: %lu", GetLastError());
+    memcpy(g_exe, exe, sizeof(exe));
+    ck_assert_int_eq(ph(&out, "install --check-location"), 16);
+    must_contain(out, "not a safe place for a service's program");
+    must_contain(out, "S-1-1-0");
+    free(out);
+    ck_assert_int_eq(ph(&out, "install --name %s --start demand", name), 16);
+    must_contain(out, "--allow-unsafe-location");
+    must_contain(out, "nothing was installed or changed");
+    free(out);
+    ck_assert(!query(name, NULL, NULL, 0));
+    snprintf(args, sizeof(args), EVENTLOG_KEY "%s", name);
+    ck_assert(!hklm_exists(args));
+    /* The override: installed, loudly. */
+    ck_assert_int_eq(ph(&out, "install --name %s --start demand --allow-unsafe-location", name), 0);
+    must_contain(out, "WARNING");
+    free(out);
+    ck_assert(query(name, NULL, NULL, 0));
+    ck_assert_int_eq(ph(&out, "uninstall --name %s", name), 0);
+    free(out);
+    expect_gone(name);
+    g_exe[0] = L'\0';
+
+    /* install.cmd asks the executable. */
+    WideCharToMultiByte(CP_UTF8, 0, exe, -1, exe_u8, MAX_PATH, NULL, NULL);
+    snprintf(args, sizeof(args), "%s \"%s\"", name, exe_u8);
+    rc = script(&out, "install.cmd", args);
+    printf("install.cmd %s -> %d\n%s\n", args, rc, out);
+    ck_assert_msg(rc == 16, "install.cmd from an unsafe folder: %d\n%s", rc, out);
+    must_contain(out, "refused");
+    free(out);
+    ck_assert(!query(name, NULL, NULL, 0));
+
+    /* Where the tree itself passes (under Wine every file is the user's, with no other writer), a DLL that
+     * everyone may write, planted beside the executable, is refused. */
+    swprintf(exe, MAX_PATH, L"%ls\\pipehost.exe", safe_dir);
+    /* A name pipehost.exe does not import: an empty version.dll there is loaded in place of System32's, and
+     * the process dies before main (0xC0000135), which is the very attack. */
+    swprintf(dll, MAX_PATH, L"%ls\\helper.dll", safe_dir);
+    ck_assert(CopyFileW(svct_pipehost_exe(), exe, TRUE));
+    memcpy(g_exe, exe, sizeof(exe));
+    if (prepared == NULL) {
+        rc = ph(&out, "install --check-location");
+        free(out);
+        if (rc != 0) /* the temporary folder is not safe on this system: nothing to show beside it */
+            goto cleanup;
+        make_open(dll, 0);
+    }
+    ck_assert_msg(everyone_may_write(dll), "the DLL %ls is not writable by Everyone", dll);
+    ck_assert_int_eq(ph(&out, "install --check-location"), 16);
+    must_contain(out, "helper.dll");
+    must_contain(out, "S-1-1-0");
+    free(out);
+    /* Without it, the same folder passes. */
+    ck_assert(DeleteFileW(dll));
+    ck_assert_int_eq(ph(&out, "install --check-location"), 0);
+    free(out);
+cleanup:
+    g_exe[0] = L'\0';
+    DeleteFileW(exe);
+    RemoveDirectoryW(safe_dir);
+    swprintf(exe, MAX_PATH, L"%ls\\pipehost.exe", open_dir);
+    DeleteFileW(exe);
+    RemoveDirectoryW(open_dir);
+}
+END_TEST
+
+/* The MSI built by the pipehost_msi target (and the older one for the upgrade, and the same version built again
+ * for the same-version upgrade: version "0.1.0-rebuild" is pipehost-0.1.0-x64-rebuild.msi); skips when wixl
+ * was missing. */
 static void msi_path(const char *version, wchar_t *out, size_t size)
 {
-    char unix_path[MAX_PATH];
+    char unix_path[MAX_PATH], v[40];
+    const char *dash = strchr(version, '-');
 
-    snprintf(unix_path, sizeof(unix_path), "%s/pipehost-%s-x64.msi", PH_TEST_MSI_DIR, version);
+    snprintf(v, sizeof(v), "%.*s", dash ? (int)(dash - version) : (int)strlen(version), version);
+    snprintf(unix_path, sizeof(unix_path), "%s/pipehost-%s-x64%s.msi", PH_TEST_MSI_DIR, v, dash ? dash : "");
     svct_exe_path(unix_path, out, size);
     if (GetFileAttributesW(out) == INVALID_FILE_ATTRIBUTES)
         ph_test_skip("no MSI was built (wixl or msibuild not installed when the build was configured)");
@@ -1004,6 +1328,147 @@ START_TEST(msi_properties)
 }
 END_TEST
 
+/* Property values that would inject options into the configure action's command line fail the installation,
+ * which rolls back, and the service the injected --name points at is untouched. PIPENAME ends with '\', which
+ * turns the '"' closing it into a literal one, so the quotes end one value later and the rest of SDDL becomes
+ * options: `--name VICTIM --description …` would re-point that service's binary path to the package's
+ * executable (and its pipe name), and the installation would succeed. No value needs a '"' for this; a value
+ * with one is the other way in (cli_package_args; Wine's msiexec does not turn "" into '"' as Windows' does). */
+START_TEST(msi_property_injection)
+{
+    union {
+        QUERY_SERVICE_CONFIGW qc;
+        BYTE raw[8192];
+    } before, after;
+    char victim[80], props[400], pipe_before[300] = "", pipe_after[300] = "", *out = NULL;
+    wchar_t exe[MAX_PATH];
+    int rc;
+
+    svct_require_single_scm();
+    unique(victim, sizeof(victim), "victim");
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --start demand", victim), 0);
+    free(out);
+    ck_assert(query(victim, NULL, &before.qc, sizeof(before)));
+    param_sz(victim, "PipeName", pipe_before, sizeof(pipe_before));
+    snprintf(props, sizeof(props), "PIPENAME=x\\ SDDL=\"D: --name %s --description \"", victim);
+    rc = msiexec("/i", PH_VERSION_STRING, props);
+    ck_assert_msg(rc == 1603 % 256 || rc == 1603 || rc == 1627 % 256 || rc == 1627, "msiexec: %d", rc);
+    expect_gone("pipehost");
+    ck_assert_int_eq(installed_products(), 0);
+    installed_exe(exe, MAX_PATH);
+    ck_assert_msg(GetFileAttributesW(exe) == INVALID_FILE_ATTRIBUTES, "%ls still there", exe);
+    ck_assert(query(victim, NULL, &after.qc, sizeof(after)));
+    ck_assert_msg(wcscmp(before.qc.lpBinaryPathName, after.qc.lpBinaryPathName) == 0, "%s re-pointed: %ls -> %ls",
+                  victim, before.qc.lpBinaryPathName, after.qc.lpBinaryPathName);
+    param_sz(victim, "PipeName", pipe_after, sizeof(pipe_after));
+    ck_assert_str_eq(pipe_before, pipe_after);
+    ck_assert_int_eq(ph(&out, "uninstall --name %s", victim), 0);
+    free(out);
+}
+END_TEST
+
+/* The same version built again (another ProductCode) installs over the installed one: one product, not two,
+ * the service running with its configuration; removing it removes everything. */
+START_TEST(msi_same_version)
+{
+    SERVICE_STATUS_PROCESS st;
+    char rebuild[60];
+
+    svct_require_single_scm();
+    snprintf(rebuild, sizeof(rebuild), "%s-rebuild", PH_VERSION_STRING);
+    ck_assert_int_eq(msiexec("/i", PH_VERSION_STRING, NULL), 0);
+    ck_assert_int_eq(installed_products(), 1);
+    ck_assert(wait_state("pipehost", SERVICE_RUNNING, 30000));
+    set_param_dword("pipehost", "MaxMessageBytes", 4321);
+    ck_assert_int_eq(msiexec("/i", rebuild, NULL), 0);
+    ck_assert_int_eq(installed_products(), 1);
+    ck_assert(query("pipehost", &st, NULL, 0));
+    ck_assert_uint_eq(st.dwCurrentState, SERVICE_RUNNING);
+    ck_assert_int_eq(param_dword("pipehost", "MaxMessageBytes"), 4321);
+    ck_assert_int_eq(msiexec("/x", rebuild, NULL), 0);
+    expect_gone("pipehost");
+    ck_assert_int_eq(installed_products(), 0);
+}
+END_TEST
+
+/* What an uninstall may leave of the service named pipehost, as a list ("" when nothing). */
+static void traces(char *out, size_t size)
+{
+    static const char *const keys[] = {SERVICES_KEY "pipehost", EVENTLOG_KEY "pipehost", "SOFTWARE\\pipehost"};
+    wchar_t log[MAX_PATH], other[MAX_PATH + 4];
+    size_t i;
+
+    out[0] = '\0';
+    if (query("pipehost", NULL, NULL, 0))
+        snprintf(out + strlen(out), size - strlen(out), "service; ");
+    for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (hklm_exists(keys[i]))
+            snprintf(out + strlen(out), size - strlen(out), "HKLM\\%s; ", keys[i]);
+    default_log("pipehost", log, MAX_PATH);
+    if (GetFileAttributesW(log) != INVALID_FILE_ATTRIBUTES)
+        snprintf(out + strlen(out), size - strlen(out), "%ls; ", log);
+    swprintf(other, MAX_PATH + 4, L"%ls.1", log);
+    if (GetFileAttributesW(other) != INVALID_FILE_ATTRIBUTES)
+        snprintf(out + strlen(out), size - strlen(out), "%ls; ", other);
+    *wcsrchr(log, L'\\') = L'\0';
+    if (GetFileAttributesW(log) != INVALID_FILE_ATTRIBUTES)
+        snprintf(out + strlen(out), size - strlen(out), "%ls; ", log);
+}
+
+/* A rotated log beside the service's own, as the service leaves after a rotation. */
+static void plant_rotated_log(void)
+{
+    wchar_t log[MAX_PATH + 4];
+    HANDLE h;
+
+    default_log("pipehost", log, MAX_PATH);
+    ck_assert_msg(GetFileAttributesW(log) != INVALID_FILE_ATTRIBUTES, "the service wrote no log %ls", log);
+    wcscat(log, L".1");
+    h = CreateFileW(log, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+    ck_assert_msg(h != INVALID_HANDLE_VALUE, "%ls: %lu", log, GetLastError());
+    CloseHandle(h);
+}
+
+/* msiexec /x and `pipehost uninstall` leave the same traces: none of the service, its keys, its event source, its
+ * default log files and the log folder (empty). (The MSI also removes the executable it installed; the command
+ * never copied one.) */
+START_TEST(msi_uninstall_traces)
+{
+    SERVICE_STATUS_PROCESS st;
+    char msi_left[2000], cli_left[2000], *out = NULL;
+    HANDLE proc;
+
+    svct_require_single_scm();
+    ck_assert_int_eq(msiexec("/i", PH_VERSION_STRING, NULL), 0);
+    ck_assert(wait_state("pipehost", SERVICE_RUNNING, 30000));
+    expect_reply("pipehost", "PING", "OK PONG");
+    plant_rotated_log();
+    /* Stopped and its process waited for first, as in msi_lifecycle (a process still exiting holds its files). */
+    ck_assert(query("pipehost", &st, NULL, 0));
+    proc = OpenProcess(SYNCHRONIZE, FALSE, st.dwProcessId);
+    stop_service("pipehost");
+    if (proc != NULL) {
+        ck_assert_uint_eq(WaitForSingleObject(proc, 30000), WAIT_OBJECT_0);
+        CloseHandle(proc);
+    }
+    ck_assert_int_eq(msiexec("/x", PH_VERSION_STRING, NULL), 0);
+    expect_gone("pipehost");
+    traces(msi_left, sizeof(msi_left));
+
+    ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name pipehost --no-protected-name --start-now"), 0);
+    free(out);
+    expect_reply("pipehost", "PING", "OK PONG");
+    plant_rotated_log();
+    ck_assert_int_eq(ph(&out, "uninstall --name pipehost"), 0);
+    free(out);
+    expect_gone("pipehost");
+    traces(cli_left, sizeof(cli_left));
+    ck_assert_msg(strcmp(msi_left, cli_left) == 0, "msiexec /x left \"%s\", pipehost uninstall left \"%s\"", msi_left,
+                  cli_left);
+    ck_assert_msg(msi_left[0] == '\0', "left behind: %s", msi_left);
+}
+END_TEST
+
 static void add(Suite *s, TCase *tc, const TTest *test)
 {
     tcase_add_test(tc, test);
@@ -1024,6 +1489,8 @@ Suite *ph_test_suite(void)
     add(s, tcase_create("cli_rollback"), cli_rollback);
     add(s, tcase_create("cli_start_fails"), cli_start_fails);
     add(s, tcase_create("cli_log_folder"), cli_log_folder);
+    add(s, tcase_create("cli_package_args"), cli_package_args);
+    add(s, tcase_create("cli_unsafe_location"), cli_unsafe_location);
     add(s, tcase_create("service_sid"), service_sid);
     add(s, tcase_create("log_dir_sddl"), log_dir_sddl);
     add(s, tcase_create("sc_scripts"), sc_scripts);
@@ -1031,5 +1498,8 @@ Suite *ph_test_suite(void)
     add(s, tcase_create("msi_upgrade"), msi_upgrade);
     add(s, tcase_create("msi_rollback"), msi_rollback);
     add(s, tcase_create("msi_properties"), msi_properties);
+    add(s, tcase_create("msi_property_injection"), msi_property_injection);
+    add(s, tcase_create("msi_same_version"), msi_same_version);
+    add(s, tcase_create("msi_uninstall_traces"), msi_uninstall_traces);
     return s;
 }
