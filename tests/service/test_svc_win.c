@@ -7,6 +7,7 @@
 #include "exitcodes.h"
 #include "filelog.h"
 #include "host.h"
+#include "svclog.h"
 #include "winutil.h"
 
 #include <aclapi.h>
@@ -752,6 +753,58 @@ START_TEST(log_link_on_the_way_refused)
 }
 END_TEST
 
+/* --- the core's lines are rate-limited per user and kind (service/lograte.c) ------------------------------- */
+
+static size_t count_in(const char *text, const char *needle)
+{
+    size_t n = 0;
+    const char *p = text;
+
+    while ((p = strstr(p, needle)) != NULL) {
+        n++;
+        p += strlen(needle);
+    }
+    return n;
+}
+
+/* A user refused 2,000 times in a row: the file gets the first lines of the flood and a summary with the
+ * count, not 2,000 lines; another user's refusal and the service's own lines still get in. */
+START_TEST(core_lines_rate_limited)
+{
+    wchar_t path[MAX_PATH];
+    svc_log log;
+    char line[200], why[700];
+    static char buf[200000];
+    HANDLE h;
+    DWORD got = 0;
+    int i;
+
+    swprintf(path, MAX_PATH, L"%ls\\flood\\x.log", g_logdir);
+    svc_log_init(&log, PH_LOG_INFO);
+    ck_assert_msg(svc_filelog_open(path, 1u << 20, NULL, &log.file, why, sizeof(why)) == 0, "%s", why);
+    for (i = 0; i < 2000; i++) {
+        snprintf(line, sizeof(line), "connection %d: PING forbidden for user S-1-5-21-9-9-9-666 (pid 77): not granted "
+                 "by the verb's security descriptor", i + 1);
+        svc_log_core(&log, PH_LOG_WARN, line);
+    }
+    svc_log_core(&log, PH_LOG_WARN, "connection 9999: PING forbidden for user S-1-5-21-1-2-3-1001 (pid 78): not "
+                 "granted by the verb's security descriptor");
+    svc_log_msg(&log, PH_LOG_INFO, "the service's own line");
+    svc_log_close(&log);
+    h = CreateFileW(path, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_EXISTING, 0,
+                    NULL);
+    ck_assert(h != INVALID_HANDLE_VALUE);
+    ck_assert(ReadFile(h, buf, sizeof(buf) - 1, &got, NULL));
+    CloseHandle(h);
+    buf[got] = '\0';
+    ck_assert_uint_eq(count_in(buf, "user S-1-5-21-9-9-9-666 (pid"), SVC_LOGRATE_BURST);
+    ck_assert_msg(strstr(buf, "1990 similar lines suppressed (user S-1-5-21-9-9-9-666)") != NULL, "%.3000s", buf);
+    ck_assert_uint_eq(count_in(buf, "user S-1-5-21-1-2-3-1001 (pid"), 1);
+    ck_assert_uint_eq(count_in(buf, "the service's own line"), 1);
+    DeleteFileW(path);
+}
+END_TEST
+
 /* --- the worker: an end without a stop request is a fault --------------------------------------------------- */
 
 START_TEST(worker_end_without_stop_is_a_fault)
@@ -864,6 +917,10 @@ Suite *ph_test_suite(void)
     tc = tcase_create("log_link_on_the_way_refused");
     tcase_add_checked_fixture(tc, logdir_setup, logdir_teardown);
     tcase_add_test(tc, log_link_on_the_way_refused);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("core_lines_rate_limited");
+    tcase_add_checked_fixture(tc, logdir_setup, logdir_teardown);
+    tcase_add_test(tc, core_lines_rate_limited);
     suite_add_tcase(s, tc);
     tc = tcase_create("worker_end_without_stop_is_a_fault");
     tcase_add_test(tc, worker_end_without_stop_is_a_fault);
