@@ -26,6 +26,7 @@ typedef struct {
     ULONG_PTR Information;
 } svc_io_status;
 typedef LONG(NTAPI *svc_set_info_fn)(HANDLE, svc_io_status *, PVOID, ULONG, int);
+typedef ULONG(NTAPI *svc_status_fn)(LONG);
 #define SVC_FILE_RENAME_INFORMATION 10
 
 struct svc_filelog {
@@ -99,9 +100,7 @@ static int self_sid(char *out, size_t size)
     return ok;
 }
 
-/* The check of svc_filelog_check_dir on a folder already open (with READ_CONTROL and FILE_READ_ATTRIBUTES,
- * without following a reparse point). */
-static DWORD check_dir_handle(HANDLE h, char *why, size_t why_size)
+DWORD svc_filelog_check_dir_handle(HANDLE h, char *why, size_t why_size)
 {
     BY_HANDLE_FILE_INFORMATION info;
     PSECURITY_DESCRIPTOR sd = NULL;
@@ -207,7 +206,7 @@ DWORD svc_filelog_check_dir(const wchar_t *dir, char *why, size_t why_size)
         say(why, why_size, "its security cannot be read (CreateFileW failed: error %lu)", (unsigned long)err);
         return err;
     }
-    err = check_dir_handle(h, why, why_size);
+    err = svc_filelog_check_dir_handle(h, why, why_size);
     CloseHandle(h);
     return err;
 }
@@ -254,8 +253,9 @@ static HANDLE open_dir(const wchar_t *dir, DWORD *err)
     return h;
 }
 
-/* Whether the handle's normalised path is "\\?\" + want (case-insensitive): no short name, no drive letter
- * that maps elsewhere (SUBST, network), no link on the way. got receives the path found. */
+/* Whether the handle's normalised path is "\\?\" + want (case-insensitive, want's short names taken in their
+ * long form): no drive letter that maps elsewhere (SUBST, network), no link on the way. got receives the path
+ * found. */
 static int final_path_is(HANDLE h, const wchar_t *want, wchar_t *got, DWORD got_size, DWORD *err)
 {
     DWORD n = GetFinalPathNameByHandleW(h, got, got_size, FILE_NAME_NORMALIZED | VOLUME_NAME_DOS);
@@ -266,7 +266,18 @@ static int final_path_is(HANDLE h, const wchar_t *want, wchar_t *got, DWORD got_
         got[0] = L'\0';
         return 0;
     }
-    return wcsncmp(got, L"\\\\?\\", 4) == 0 && CompareStringOrdinal(got + 4, -1, want, -1, TRUE) == CSTR_EQUAL;
+    if (wcsncmp(got, L"\\\\?\\", 4) != 0)
+        return 0;
+    if (CompareStringOrdinal(got + 4, -1, want, -1, TRUE) == CSTR_EQUAL)
+        return 1;
+    /* 8.3 short names in what was given (a temp folder often has them) name the same entries: every folder
+     * on the way is held and none is a link, so the long form is looked up safely. */
+    {
+        wchar_t long_name[1100];
+        DWORD n2 = GetLongPathNameW(want, long_name, sizeof(long_name) / sizeof(long_name[0]));
+        return n2 > 0 && n2 < sizeof(long_name) / sizeof(long_name[0]) &&
+               CompareStringOrdinal(got + 4, -1, long_name, -1, TRUE) == CSTR_EQUAL;
+    }
 }
 
 /* Opens the log file for appending, itself and not a link's target, and checks that it is a plain file whose
@@ -312,7 +323,7 @@ refused:
 
 /* Opens (creating what is missing) and holds every folder from the drive's root to the file's own. Folders we
  * create get the protected descriptor; each of them, and the file's own folder whether created or found, must
- * pass check_dir_handle. None may be a link, and the last one's normalised path must be the one given. */
+ * pass svc_filelog_check_dir_handle. None may be a link, and the last one's normalised path must be the one given. */
 static DWORD open_chain(svc_filelog *log, const wchar_t *dir_sddl, char *why, size_t why_size)
 {
     size_t n = wcslen(log->path), i, last = 0, count = 0;
@@ -329,7 +340,7 @@ static DWORD open_chain(svc_filelog *log, const wchar_t *dir_sddl, char *why, si
             last = i;
             count++;
         }
-    log->chain = calloc(count, sizeof(HANDLE));
+    log->chain = calloc(count + 1, sizeof(HANDLE));
     if (log->chain == NULL) {
         free(buf);
         return ERROR_NOT_ENOUGH_MEMORY;
@@ -377,7 +388,7 @@ static DWORD open_chain(svc_filelog *log, const wchar_t *dir_sddl, char *why, si
                                                                        : "a file");
         } else if (created || i == last) {
             char inner[300];
-            err = check_dir_handle(h, inner, sizeof(inner));
+            err = svc_filelog_check_dir_handle(h, inner, sizeof(inner));
             if (err != 0)
                 say(why, why_size, "folder %ls: %s", buf, inner);
         }
@@ -393,8 +404,8 @@ static DWORD open_chain(svc_filelog *log, const wchar_t *dir_sddl, char *why, si
         if (!final_path_is(log->chain[log->chain_len - 1], buf, got, sizeof(got) / sizeof(got[0]), &err)) {
             if (err == 0)
                 err = ERROR_BAD_PATHNAME;
-            say(why, why_size, "folder %ls resolves to %ls (a short name, or a drive letter mapped elsewhere): give "
-                "the full path of a folder on a local drive", buf, got[0] ? got : L"(unknown)");
+            say(why, why_size, "folder %ls resolves to %ls (a drive letter mapped elsewhere, SUBST or network): "
+                "give the full path of a folder on a local drive", buf, got[0] ? got : L"(unknown)");
         }
     }
     if (sd != NULL)
@@ -407,7 +418,7 @@ static void free_log(svc_filelog *log)
 {
     size_t i;
 
-    if (log->file != INVALID_HANDLE_VALUE && log->file != NULL)
+    if (log->file != INVALID_HANDLE_VALUE)
         CloseHandle(log->file);
     for (i = 0; i < log->chain_len; i++)
         CloseHandle(log->chain[i]);
@@ -494,6 +505,34 @@ static HANDLE reopen_same(HANDLE file, DWORD access)
     return h;
 }
 
+DWORD svc_rename_by_handle(HANDLE h, HANDLE dir, const wchar_t *name, int replace)
+{
+    union {
+        svc_rename_info info;
+        unsigned char raw[sizeof(svc_rename_info) + 600 * sizeof(WCHAR)];
+    } ren;
+    svc_io_status io;
+    HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+    svc_set_info_fn set_info = ntdll ? (svc_set_info_fn)(void (*)(void))GetProcAddress(ntdll, "NtSetInformationFile")
+                                     : NULL;
+    svc_status_fn to_win32 = ntdll ? (svc_status_fn)(void (*)(void))GetProcAddress(ntdll, "RtlNtStatusToDosError")
+                                   : NULL;
+    size_t len = wcslen(name) * sizeof(WCHAR);
+    LONG status;
+
+    if (set_info == NULL || to_win32 == NULL)
+        return ERROR_PROC_NOT_FOUND;
+    if (len > 600 * sizeof(WCHAR))
+        return ERROR_FILENAME_EXCED_RANGE;
+    memset(&ren, 0, sizeof(ren));
+    ren.info.ReplaceIfExists = replace ? TRUE : FALSE;
+    ren.info.RootDirectory = dir;
+    ren.info.FileNameLength = (ULONG)len;
+    memcpy(ren.info.FileName, name, len);
+    status = set_info(h, &io, &ren, (ULONG)(offsetof(svc_rename_info, FileName) + len), SVC_FILE_RENAME_INFORMATION);
+    return status == 0 ? 0 : to_win32(status);
+}
+
 /* Under the lock: the current file is full, so it becomes NAME.1 and a new NAME starts. The rename is done on
  * the open file (a handle to it with DELETE access, reopened from ours) into the folder we hold, so no name is
  * looked up on the way: whatever may carry the name NAME by then is not what is moved. If it fails (someone
@@ -501,33 +540,17 @@ static HANDLE reopen_same(HANDLE file, DWORD access)
  * rather than allowed to grow. */
 static void rotate_locked(svc_filelog *log)
 {
-    union {
-        svc_rename_info info;
-        unsigned char raw[sizeof(svc_rename_info) + 600 * sizeof(WCHAR)];
-    } ren;
-    svc_io_status io;
-    svc_set_info_fn set_info =
-        (svc_set_info_fn)(void (*)(void))GetProcAddress(GetModuleHandleW(L"ntdll.dll"), "NtSetInformationFile");
-    size_t len = wcslen(log->rotated) * sizeof(WCHAR);
     HANDLE del;
-    LONG status = -1;
-    DWORD err;
+    DWORD err = ERROR_SHARING_VIOLATION;
 
     if (log->file == INVALID_HANDLE_VALUE)
         return;
     del = reopen_same(log->file, DELETE);
-    if (del != INVALID_HANDLE_VALUE && set_info != NULL && len <= 600 * sizeof(WCHAR)) {
-        memset(&ren, 0, sizeof(ren));
-        ren.info.ReplaceIfExists = TRUE;
-        ren.info.RootDirectory = log->chain[log->chain_len - 1];
-        ren.info.FileNameLength = (ULONG)len;
-        memcpy(ren.info.FileName, log->rotated, len);
-        status = set_info(del, &io, &ren, (ULONG)(offsetof(svc_rename_info, FileName) + len),
-                          SVC_FILE_RENAME_INFORMATION);
-    }
-    if (del != INVALID_HANDLE_VALUE)
+    if (del != INVALID_HANDLE_VALUE) {
+        err = svc_rename_by_handle(del, log->chain[log->chain_len - 1], log->rotated, 1);
         CloseHandle(del);
-    if (status != 0) {
+    }
+    if (err != 0) {
         FILE_END_OF_FILE_INFO eof;
         HANDLE w = reopen_same(log->file, FILE_WRITE_DATA);
         eof.EndOfFile.QuadPart = 0;

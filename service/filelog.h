@@ -32,6 +32,12 @@ DWORD svc_filelog_open(const wchar_t *path, uint32_t max_bytes, const wchar_t *d
  * (ERROR_INVALID_OWNER, ERROR_INVALID_ACL, ERROR_CANT_ACCESS_FILE for a reparse point, or the error that
  * kept it from being read) with why set. */
 DWORD svc_filelog_check_dir(const wchar_t *dir, char *why, size_t why_size);
+/* The same check on a folder already open (with READ_CONTROL and FILE_READ_ATTRIBUTES, without following a
+ * reparse point): what is checked is what the caller goes on to use. */
+DWORD svc_filelog_check_dir_handle(HANDLE h, char *why, size_t why_size);
+/* Renames the file or folder open as h (with DELETE access) to name inside the folder open as dir: no path is
+ * looked up but the new name's, relative to a handle the caller holds. Returns 0 or a Win32 error. */
+DWORD svc_rename_by_handle(HANDLE h, HANDLE dir, const wchar_t *name, int replace);
 /* Appends one line (a "\r\n" is added). Thread-safe; each line is one WriteFile, so lines never interleave. */
 void svc_filelog_write(svc_filelog *log, const char *line, size_t len);
 /* Changes the size bound for later writes. */

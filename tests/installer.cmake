@@ -21,7 +21,7 @@ endif()
 # Cases that install something run in a fresh private Wine prefix each (tests/installer/in_prefix.sh), so
 # services, HKLM keys and %ProgramData% start clean; the others share the suite's prefix.
 set(_ph_private cli_lifecycle cli_reinstall_keeps cli_rollback cli_start_fails cli_uninstall_running cli_uninstall_absent cli_invalid_set
-                cli_protected_name cli_log_folder sc_scripts msi_lifecycle msi_upgrade msi_rollback msi_properties)
+                cli_protected_name cli_log_folder cli_log_folder_foreign_moved_aside sc_scripts msi_lifecycle msi_upgrade msi_rollback msi_properties)
 set(_ph_shared cli_rough_edges service_sid log_dir_sddl)
 foreach(_case IN LISTS _ph_private _ph_shared)
   if(_case IN_LIST _ph_private AND CMAKE_CROSSCOMPILING)
