@@ -285,6 +285,7 @@ static int final_path_is(HANDLE h, const wchar_t *want, wchar_t *got, DWORD got_
 static HANDLE open_log(const wchar_t *path, uint64_t *size, DWORD *err, char *why, size_t why_size)
 {
     FILE_ATTRIBUTE_TAG_INFO tag;
+    BY_HANDLE_FILE_INFORMATION info;
     LARGE_INTEGER li;
     wchar_t got[1100];
     HANDLE h = CreateFileW(path, FILE_APPEND_DATA | FILE_READ_ATTRIBUTES | SYNCHRONIZE,
@@ -309,6 +310,18 @@ static HANDLE open_log(const wchar_t *path, uint64_t *size, DWORD *err, char *wh
         if (*err == 0)
             *err = ERROR_BAD_PATHNAME;
         say(why, why_size, "the log file resolves to %ls, not to the path given", got[0] ? got : L"(unknown)");
+        goto refused;
+    }
+    /* A second name would be a hard link planted by whoever may add files to the folder (a service sharing it):
+     * our lines would go into whatever file it names. */
+    if (!GetFileInformationByHandle(h, &info)) {
+        *err = GetLastError();
+        goto refused;
+    }
+    if (info.nNumberOfLinks > 1) {
+        *err = ERROR_CANT_ACCESS_FILE;
+        say(why, why_size, "the log file has %lu names (hard links): another name may be a file it must not write",
+            (unsigned long)info.nNumberOfLinks);
         goto refused;
     }
     *size = 0;

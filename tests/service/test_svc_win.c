@@ -714,6 +714,34 @@ START_TEST(log_created_folders_protected)
 }
 END_TEST
 
+/* A log file with a second name (a hard link someone who may add files to the folder planted) is refused: our
+ * lines would go into the file the other name belongs to. */
+START_TEST(log_file_hard_link_refused)
+{
+    wchar_t dir[MAX_PATH], path[MAX_PATH], other[MAX_PATH];
+    svc_filelog *log = NULL;
+    char why[700];
+    HANDLE h;
+
+    swprintf(dir, MAX_PATH, L"%ls\\linked", g_logdir);
+    ck_assert(CreateDirectoryW(dir, NULL));
+    swprintf(other, MAX_PATH, L"%ls\\precious.dat", g_logdir);
+    swprintf(path, MAX_PATH, L"%ls\\x.log", dir);
+    h = CreateFileW(other, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, 0, NULL);
+    ck_assert(h != INVALID_HANDLE_VALUE);
+    CloseHandle(h);
+    if (!CreateHardLinkW(path, other, NULL)) {
+        DeleteFileW(other);
+        ph_test_skip("hard links cannot be created here");
+    }
+    ck_assert_uint_eq(svc_filelog_open(path, 16384, NULL, &log, why, sizeof(why)), ERROR_CANT_ACCESS_FILE);
+    ck_assert_ptr_null(log);
+    ck_assert_msg(strstr(why, "hard links") != NULL, "%s", why);
+    DeleteFileW(path);
+    DeleteFileW(other);
+}
+END_TEST
+
 /* Whatever the configuration lets through, the log itself takes local drive paths only. */
 START_TEST(log_path_forms_refused)
 {
@@ -917,6 +945,10 @@ Suite *ph_test_suite(void)
     tc = tcase_create("log_link_on_the_way_refused");
     tcase_add_checked_fixture(tc, logdir_setup, logdir_teardown);
     tcase_add_test(tc, log_link_on_the_way_refused);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("log_file_hard_link_refused");
+    tcase_add_checked_fixture(tc, logdir_setup, logdir_teardown);
+    tcase_add_test(tc, log_file_hard_link_refused);
     suite_add_tcase(s, tc);
     tc = tcase_create("core_lines_rate_limited");
     tcase_add_checked_fixture(tc, logdir_setup, logdir_teardown);
