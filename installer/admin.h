@@ -46,13 +46,17 @@ int svc_admin_config(int argc, char **argv, const ph_service_app *app);
  * it is what "NT SERVICE\NAME" resolves to. Returns 0 or a Win32 error. */
 DWORD svc_admin_service_sid(const wchar_t *service, wchar_t *out, size_t size);
 
-/* Creates the log folder (%ProgramData%\pipehost) if needed and gives it owner SYSTEM and a protected DACL:
- * SYSTEM and Administrators full control, Users read, and modify for service_sid (NULL for LocalSystem,
- * which needs nothing more) plus any service SIDs already granted (other services share the folder). Every
- * other ACE is dropped, so a folder pre-created by a user is taken back. A file, junction or symbolic link at
- * that path is refused (ERROR_DIRECTORY, ERROR_REPARSE_ATTRIBUTE_CONFLICT), never followed. *created says
- * whether it was made now. path gets the folder. Returns 0 or a Win32 error. */
-DWORD svc_admin_prepare_log_dir(const wchar_t *service_sid, wchar_t *path, size_t size, int *created);
+/* Creates the log folder (%ProgramData%\pipehost) if needed, with owner SYSTEM and a protected DACL: SYSTEM
+ * and Administrators full control, Users read, and for service_sid (NULL for LocalSystem, which needs nothing
+ * more) plus any service SIDs already granted (other services share the folder): list and add files on the
+ * folder itself, modify on its files (inherit-only), so no service can delete, rename or re-ACL the folder.
+ * An existing folder is opened without following links and checked (svc_filelog_check_dir_handle): one that
+ * passes gets the descriptor on that handle; any other (made by a user, a file, a junction or link) is never
+ * re-ACLed: it is moved aside by its handle, untouched, to %ProgramData%\pipehost.foreign-<UTC>-<pid> (moved
+ * gets the path, why the reason), and a fresh folder is made. *created says whether a folder was made now.
+ * path gets the folder. Returns 0 or a Win32 error. */
+DWORD svc_admin_prepare_log_dir(const wchar_t *service_sid, wchar_t *path, size_t size, int *created, wchar_t *moved,
+                                size_t moved_size, char *why, size_t why_size);
 
 /* Whether exe may run behind a privileged service (installer/location.c): its final path (links and junctions
  * resolved) is on a local drive; neither it nor a DLL in its folder can be written, deleted or have its
@@ -63,8 +67,8 @@ DWORD svc_admin_prepare_log_dir(const wchar_t *service_sid, wchar_t *path, size_
  * path refused and why to the reason. */
 DWORD svc_admin_check_location(const wchar_t *exe, wchar_t *where, size_t where_size, char *why, size_t why_size);
 
-/* The log folder's security descriptor as SDDL: owner SYSTEM, protected DACL as above, keeping the service-SID
- * ACEs of old_dacl (may be NULL). Returns 0 or ERROR_INSUFFICIENT_BUFFER. */
+/* The log folder's security descriptor as SDDL: owner SYSTEM, protected DACL as above, keeping (in today's
+ * form) the service SIDs granted in old_dacl (may be NULL). Returns 0 or ERROR_INSUFFICIENT_BUFFER. */
 DWORD svc_admin_log_dir_sddl(const wchar_t *service_sid, PACL old_dacl, wchar_t *sddl, size_t size);
 
 #endif /* PH_ADMIN_H */

@@ -575,7 +575,8 @@ static DWORD configure(inst_state *s)
     SERVICE_DELAYED_AUTO_START_INFO delayed;
     SERVICE_SID_INFO sidinfo;
     SERVICE_PRESHUTDOWN_INFO pre;
-    char default_desc[400];
+    char default_desc[400], why[700];
+    wchar_t moved[MAX_PATH + 80];
     DWORD err;
 
     if (writes_description(s)) {
@@ -627,16 +628,22 @@ static DWORD configure(inst_state *s)
         return err;
     }
     err = svc_admin_prepare_log_dir(s->local_system ? NULL : s->sid, s->logdir,
-                                    sizeof(s->logdir) / sizeof(s->logdir[0]), &s->created_dir);
+                                    sizeof(s->logdir) / sizeof(s->logdir[0]), &s->created_dir, moved,
+                                    sizeof(moved) / sizeof(moved[0]), why, sizeof(why));
+    if (moved[0] != L'\0')
+        printf("pipehost: the log folder %ls was not made by pipehost (%s): moved aside, untouched, to %ls; a new "
+               "one is created. Look through it, then delete it\n", s->logdir, why, moved);
     if (err != 0) {
-        if (err == ERROR_DIRECTORY || err == ERROR_REPARSE_ATTRIBUTE_CONFLICT)
-            fprintf(stderr, "pipehost install: %ls is not a plain folder (a file, junction or link): remove it and "
-                            "install again\n", s->logdir);
-        adm_fail("cannot prepare the log folder", "SetNamedSecurityInfoW", err);
+        if (moved[0] == L'\0' && why[0] != '\0')
+            fprintf(stderr, "pipehost install: the log folder %ls was not made by pipehost (%s) and cannot be moved "
+                            "aside: remove it (or move it away) and install again\n", s->logdir, why);
+        adm_fail("cannot prepare the log folder", moved[0] == L'\0' && why[0] != '\0' ? "moving it aside"
+                                                                                       : "creating or securing it", err);
         return err;
     }
     printf("pipehost: log folder %ls (owner SYSTEM; SYSTEM and Administrators full control%s%ls%s, Users read)\n",
-           s->logdir, s->local_system ? "" : ", ", s->local_system ? L"" : s->sid, s->local_system ? "" : " modify");
+           s->logdir, s->local_system ? "" : ", ", s->local_system ? L"" : s->sid,
+           s->local_system ? "" : " add files, modify its files");
     return 0;
 }
 

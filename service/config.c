@@ -301,14 +301,82 @@ static int has_control_chars(const char *s)
     return 0;
 }
 
-/* Absolute Windows paths only: "C:\…" or "\\server\share\…". A relative path would depend on the
- * service's working directory (System32), which is never what an operator means. */
-static int is_absolute_path(const char *p)
+/* A device name as a path part ("CON", "nul.txt", "COM1.log"): Win32 opens the device, not a file. */
+static int is_device_name(const char *part, size_t len)
 {
-    int drive = ((p[0] >= 'A' && p[0] <= 'Z') || (p[0] >= 'a' && p[0] <= 'z')) && p[1] == ':' &&
-                (p[2] == '\\' || p[2] == '/');
-    int unc = p[0] == '\\' && p[1] == '\\' && p[2] != '\0' && p[2] != '\\';
-    return drive || unc;
+    static const char *const names[] = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", "CLOCK$"};
+    char base[8];
+    size_t n = 0, i;
+
+    while (n < len && part[n] != '.')
+        n++;
+    while (n > 0 && part[n - 1] == ' ')
+        n--;
+    if (n == 0 || n >= sizeof(base))
+        return 0;
+    for (i = 0; i < n; i++)
+        base[i] = (char)((part[i] >= 'a' && part[i] <= 'z') ? part[i] - 'a' + 'A' : part[i]);
+    base[n] = '\0';
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(base, names[i]) == 0)
+            return 1;
+    /* COM0..COM9, LPT0..LPT9, and the superscript digits Windows also maps (UTF-8 C2 B9, C2 B2, C2 B3). */
+    if (n >= 4 && (strncmp(base, "COM", 3) == 0 || strncmp(base, "LPT", 3) == 0))
+        return (n == 4 && base[3] >= '0' && base[3] <= '9') ||
+               (n == 5 && (unsigned char)base[3] == 0xC2 &&
+                ((unsigned char)base[4] == 0xB9 || (unsigned char)base[4] == 0xB2 || (unsigned char)base[4] == 0xB3));
+    return 0;
+}
+
+/* LogFile: a plain path on a local drive, "X:\dir\file" ('/' also separates). The service runs as SYSTEM and
+ * creates, appends to and renames this file, so every other form is refused, with the reason in *why: a
+ * relative path (it would depend on the working directory, System32), a UNC path (the service would connect
+ * out as the computer account), "\\.\" and "\\?\" paths (a pipe or device, and no normalisation), "." and
+ * ".." parts, empty parts, a part ending in a dot or a space (Win32 strips them: the file opened would not be
+ * the one named), device names (CON, NUL, COM1...), ':' after the drive (an alternate data stream) and the
+ * wildcard characters. Returns 1 when p is accepted. */
+static int is_local_log_path(const char *p, const char **why)
+{
+    const char *part;
+    size_t len;
+
+    if (p[0] == '\\' || p[0] == '/') {
+        *why = (p[1] == '\\' || p[1] == '/') ? ((p[2] == '.' || p[2] == '?') ? "a device, pipe or \"\\\\?\\\" path"
+                                                                          : "a UNC (network) path")
+                                             : "a path without a drive";
+        return 0;
+    }
+    if (!(((p[0] >= 'A' && p[0] <= 'Z') || (p[0] >= 'a' && p[0] <= 'z')) && p[1] == ':' &&
+          (p[2] == '\\' || p[2] == '/'))) {
+        *why = "a relative path";
+        return 0;
+    }
+    for (part = p + 3;; part += len + 1) {
+        for (len = 0; part[len] != '\0' && part[len] != '\\' && part[len] != '/'; len++)
+            if (strchr(":*?\"<>|", part[len]) != NULL) {
+                *why = "it holds one of the characters :*?\"<>| after the drive";
+                return 0;
+            }
+        if (len == 0) {
+            *why = part[0] == '\0' ? "it names a folder, not a file" : "it has an empty part (two separators)";
+            return 0;
+        }
+        if ((len == 1 && part[0] == '.') || (len == 2 && part[0] == '.' && part[1] == '.')) {
+            *why = "it has a \".\" or \"..\" part";
+            return 0;
+        }
+        if (part[len - 1] == '.' || part[len - 1] == ' ') {
+            *why = "a part ends in a dot or a space (Windows would open another name)";
+            return 0;
+        }
+        if (is_device_name(part, len)) {
+            *why = "a part is a device name (CON, PRN, AUX, NUL, COM1..9, LPT1..9, CONIN$, CONOUT$)";
+            return 0;
+        }
+        if (part[len] == '\0')
+            break;
+    }
+    return 1;
 }
 
 int svc_parse_log_level(const char *text, ph_log_level *out)
@@ -415,9 +483,10 @@ int svc_config_set_string(svc_config *cfg, svc_value_id id, const char *value, c
     }
     case SVC_V_LOG_FILE: {
         char *copy;
-        if (!is_absolute_path(value)) {
-            svc_cfg_error(errs, id, source, "accepted an absolute path (\"C:\\...\" or \"\\\\server\\share\\...\"), "
-                          "given \"%s\"", show);
+        const char *why = "";
+        if (!is_local_log_path(value, &why)) {
+            svc_cfg_error(errs, id, source, "accepted an absolute path on a local drive (\"C:\\...\\NAME.log\"), "
+                          "given \"%s\": refused, %s", show, why);
             return PH_EINVAL;
         }
         copy = dup_str(value);

@@ -22,7 +22,7 @@ typedef enum svc_value_id {
     SVC_V_PRESHUTDOWN,      /* PreshutdownTimeoutMs --preshutdown-timeout DWORD 1000..3600000, > DrainTimeoutMs */
     SVC_V_SDDL,             /* Sddl              --sddl               string */
     SVC_V_LOG_LEVEL,        /* LogLevel          --log-level          string: error|warn|info|debug */
-    SVC_V_LOG_FILE,         /* LogFile           --log-file           string (REG_EXPAND_SZ too), absolute */
+    SVC_V_LOG_FILE,         /* LogFile           --log-file           string (REG_EXPAND_SZ too), local drive path */
     SVC_V_LOG_MAX_BYTES,    /* LogMaxBytes       --log-max-bytes      DWORD 16384..1073741824 */
     SVC_V_FRAMING,          /* Framing           --framing            string: message|length */
     SVC_V_FIRST_REQUEST_TIMEOUT, /* FirstRequestTimeoutMs --first-request-timeout-ms DWORD 100..3600000 or never */
@@ -111,7 +111,7 @@ void svc_cfg_error_usage(svc_cfg_errors *errs, const char *fmt, ...) PH_PRINTF(2
  * Returns 0, or PH_EINVAL with an error recorded and cfg unchanged. */
 int svc_config_set_dword(svc_config *cfg, svc_value_id id, uint32_t value, const char *source, svc_cfg_errors *errs);
 /* Sets a string value (UTF-8) after checking it: PipeName is normalised, LogLevel must be a level name,
- * Framing "message" or "length", LogFile must be absolute, lengths within range, no control characters. Returns 0 or PH_EINVAL/PH_ENOMEM. */
+ * Framing "message" or "length", LogFile must be a plain path on a local drive ("C:\\..."), lengths within range, no control characters. Returns 0 or PH_EINVAL/PH_ENOMEM. */
 int svc_config_set_string(svc_config *cfg, svc_value_id id, const char *value, const char *source,
                           svc_cfg_errors *errs);
 /* Restricts VERB to the principals sddl grants (replacing an earlier entry for the same verb, compared

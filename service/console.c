@@ -111,9 +111,16 @@ int svc_console_main(int argc, char **argv, const ph_service_app *app)
     svc_log_set_level(&log, cfg.log_level);
     if (cfg.log_file != NULL) {
         wchar_t *path = svc_to_wide(cfg.log_file, &err);
+        char why[700];
+        why[0] = '\0';
         if (path != NULL)
-            err = svc_filelog_open(path, cfg.log_max_bytes, NULL, &log.file, NULL, 0);
+            err = svc_filelog_open(path, cfg.log_max_bytes, SVC_LOG_DIR_SDDL, &log.file, why, sizeof(why));
         free(path);
+        if (err != 0 && why[0] != '\0') {
+            svc_log_msg(&log, PH_LOG_ERROR, "refusing to log to %s (--log-file): %s", cfg.log_file, why);
+            svc_config_free(&cfg);
+            return PH_EXIT_LOG;
+        }
         if (err != 0) {
             svc_log_win32(&log, PH_LOG_ERROR, err, "opening the log file", "cannot log to %s (--log-file)", cfg.log_file);
             svc_config_free(&cfg);

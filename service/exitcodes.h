@@ -10,7 +10,7 @@
 #define PH_EXIT_PIPE_IN_USE 2   /* another process already serves the configured pipe name */
 #define PH_EXIT_SECURITY 3      /* the security descriptor (Sddl) is invalid or has no DACL */
 #define PH_EXIT_START_FAILED 4  /* any other start failure (out of memory, Win32 failure creating the pipe) */
-#define PH_EXIT_LOG 5           /* the log file cannot be opened or created, or its default folder is unsafe */
+#define PH_EXIT_LOG 5           /* the log file cannot be opened or created, or its folder is unsafe */
 #define PH_EXIT_WORKER_ENDED 6  /* the worker ended without a stop request: a fault, so recovery actions apply */
 #define PH_EXIT_STOP_HUNG 7     /* at stop, a request handler did not return within the drain timeout + 10 s:
                                    the process ended itself rather than stay STOP_PENDING for ever */

@@ -9,32 +9,37 @@
 #include <string.h>
 #include <wchar.h>
 
+/* FILE_RENAME_INFORMATION (wdm.h) and NtSetInformationFile: a rename relative to a directory handle we hold.
+ * SetFileInformationByHandle(FileRenameInfo) would do for a full path, but its RootDirectory is not passed
+ * through everywhere (Wine turns the name into a path from the current directory). */
+typedef struct {
+    BOOLEAN ReplaceIfExists;
+    HANDLE RootDirectory;
+    ULONG FileNameLength;
+    WCHAR FileName[1];
+} svc_rename_info;
+typedef struct {
+    union {
+        LONG Status;
+        PVOID Pointer;
+    } u;
+    ULONG_PTR Information;
+} svc_io_status;
+typedef LONG(NTAPI *svc_set_info_fn)(HANDLE, svc_io_status *, PVOID, ULONG, int);
+typedef ULONG(NTAPI *svc_status_fn)(LONG);
+#define SVC_FILE_RENAME_INFORMATION 10
+
 struct svc_filelog {
     SRWLOCK lock;
     HANDLE file;        /* INVALID_HANDLE_VALUE while it cannot be (re)opened */
-    wchar_t *path;
-    wchar_t *rotated;   /* path + ".1" */
+    HANDLE *chain;      /* the folders from the drive's root to the log's own, held open without FILE_SHARE_DELETE
+                           so that none of them can be renamed, deleted or replaced by a link while we log */
+    size_t chain_len;
+    wchar_t *path;      /* '\' separators only */
+    wchar_t *rotated;   /* the name (no folder) of the rotated file: NAME.1 */
     uint64_t size;      /* bytes in the current file */
     uint32_t max_bytes;
 };
-
-static HANDLE open_append(const wchar_t *path, uint64_t *size, DWORD *err)
-{
-    LARGE_INTEGER li;
-    /* FILE_APPEND_DATA: every write goes to the end, even if someone else appended. Readers may keep the
-     * file open (FILE_SHARE_DELETE lets us rotate under them). */
-    HANDLE h = CreateFileW(path, FILE_APPEND_DATA | SYNCHRONIZE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
-                           NULL, OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
-    if (h == INVALID_HANDLE_VALUE) {
-        *err = GetLastError();
-        return h;
-    }
-    *size = 0;
-    if (GetFileSizeEx(h, &li))
-        *size = (uint64_t)li.QuadPart;
-    *err = 0;
-    return h;
-}
 
 /* Rights over a folder (or, through an inherited ACE, over its files) that let the holder plant, remove or
  * rename entries, or change the security: enough to turn our next create, append or rename into a write
@@ -95,12 +100,9 @@ static int self_sid(char *out, size_t size)
     return ok;
 }
 
-DWORD svc_filelog_check_dir(const wchar_t *dir, char *why, size_t why_size)
-{
-    return svc_filelog_check_writers(dir, SVC_DIR_WRITE_RIGHTS, 0, why, why_size);
-}
-
-DWORD svc_filelog_check_writers(const wchar_t *path, DWORD rights, unsigned flags, char *why, size_t why_size)
+/* The check behind svc_filelog_check_dir_handle and svc_filelog_check_writers, on an open handle: what is
+ * checked is what the caller goes on to use. */
+static DWORD check_writers_handle(HANDLE h, DWORD rights, unsigned flags, char *why, size_t why_size)
 {
     BY_HANDLE_FILE_INFORMATION info;
     PSECURITY_DESCRIPTOR sd = NULL;
@@ -108,7 +110,6 @@ DWORD svc_filelog_check_writers(const wchar_t *path, DWORD rights, unsigned flag
     PACL dacl = NULL;
     GENERIC_MAPPING files = {FILE_GENERIC_READ, FILE_GENERIC_WRITE, FILE_GENERIC_EXECUTE, FILE_ALL_ACCESS};
     char self[SECURITY_MAX_SID_SIZE * 4], *text = NULL;
-    HANDLE h;
     DWORD err = 0;
     WORD i;
 
@@ -116,14 +117,6 @@ DWORD svc_filelog_check_writers(const wchar_t *path, DWORD rights, unsigned flag
         why[0] = '\0';
     if (!self_sid(self, sizeof(self)))
         self[0] = '\0';
-    /* The object itself, not what a junction or symbolic link in its place points to. */
-    h = CreateFileW(path, READ_CONTROL | FILE_READ_ATTRIBUTES, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
-                    NULL, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
-    if (h == INVALID_HANDLE_VALUE) {
-        err = GetLastError();
-        say(why, why_size, "its security cannot be read (CreateFileW failed: error %lu)", (unsigned long)err);
-        return err;
-    }
     if (!GetFileInformationByHandle(h, &info)) {
         err = GetLastError();
         say(why, why_size, "its attributes cannot be read (error %lu)", (unsigned long)err);
@@ -202,78 +195,274 @@ cleanup:
         LocalFree(text);
     if (sd != NULL)
         LocalFree(sd);
+    return err;
+}
+
+DWORD svc_filelog_check_dir_handle(HANDLE h, char *why, size_t why_size)
+{
+    return check_writers_handle(h, SVC_DIR_WRITE_RIGHTS, 0, why, why_size);
+}
+
+DWORD svc_filelog_check_writers(const wchar_t *path, DWORD rights, unsigned flags, char *why, size_t why_size)
+{
+    DWORD err;
+    /* The object itself, not what a junction or symbolic link in its place points to. */
+    HANDLE h = CreateFileW(path, READ_CONTROL | FILE_READ_ATTRIBUTES, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                           NULL, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
+
+    if (why != NULL && why_size > 0)
+        why[0] = '\0';
+    if (h == INVALID_HANDLE_VALUE) {
+        err = GetLastError();
+        say(why, why_size, "its security cannot be read (CreateFileW failed: error %lu)", (unsigned long)err);
+        return err;
+    }
+    err = check_writers_handle(h, rights, flags, why, why_size);
     CloseHandle(h);
     return err;
 }
 
-/* Creates every missing folder above the file; the innermost one with dir_sddl when given. */
-static DWORD make_parents(const wchar_t *path, const wchar_t *dir_sddl)
+DWORD svc_filelog_check_dir(const wchar_t *dir, char *why, size_t why_size)
 {
-    size_t n = wcslen(path), i, last = 0;
+    return svc_filelog_check_writers(dir, SVC_DIR_WRITE_RIGHTS, 0, why, why_size);
+}
+
+/* The descriptor of every folder we create: protected (nothing inherited from a parent that users may write,
+ * such as C:\), SYSTEM and Administrators full control, Users read; plus full control for the account this
+ * process runs as when that is not SYSTEM (a service running as LocalService, or `pipehost run`), or it could
+ * not create its own file. Returns a LocalAlloc'd descriptor or NULL with the error. */
+static PSECURITY_DESCRIPTOR created_dir_sd(const wchar_t *dir_sddl, DWORD *err)
+{
+    static const wchar_t fallback[] = L"D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FR;;;BU)";
+    char self[SECURITY_MAX_SID_SIZE * 4];
+    wchar_t text[1024], wself[SECURITY_MAX_SID_SIZE * 4];
+    PSECURITY_DESCRIPTOR sd = NULL;
+    int n;
+
+    if (dir_sddl == NULL)
+        dir_sddl = fallback;
+    if (self_sid(self, sizeof(self)) && strcmp(self, "S-1-5-18") != 0 &&
+        MultiByteToWideChar(CP_ACP, 0, self, -1, wself, (int)(sizeof(wself) / sizeof(wself[0]))) > 0)
+        n = swprintf(text, sizeof(text) / sizeof(text[0]), L"%ls(A;OICI;FA;;;%ls)", dir_sddl, wself);
+    else
+        n = swprintf(text, sizeof(text) / sizeof(text[0]), L"%ls", dir_sddl);
+    if (n < 0) {
+        *err = ERROR_INSUFFICIENT_BUFFER;
+        return NULL;
+    }
+    if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(text, SDDL_REVISION_1, &sd, NULL)) {
+        *err = GetLastError();
+        return NULL;
+    }
+    return sd;
+}
+
+/* Opens a folder of the chain: the folder itself (never what a link in its place points to), with list and
+ * traverse access, which take part in sharing checks, and without FILE_SHARE_DELETE, so that nobody can
+ * rename or delete it (or anything above it, by renaming the parent) while we hold it. */
+static HANDLE open_dir(const wchar_t *dir, DWORD *err)
+{
+    HANDLE h = CreateFileW(dir, FILE_LIST_DIRECTORY | FILE_TRAVERSE | FILE_READ_ATTRIBUTES | READ_CONTROL | SYNCHRONIZE,
+                           FILE_SHARE_READ | FILE_SHARE_WRITE, NULL, OPEN_EXISTING,
+                           FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
+    *err = h == INVALID_HANDLE_VALUE ? GetLastError() : 0;
+    return h;
+}
+
+/* Whether the handle's normalised path is "\\?\" + want (case-insensitive, want's short names taken in their
+ * long form): no drive letter that maps elsewhere (SUBST, network), no link on the way. got receives the path
+ * found. */
+static int final_path_is(HANDLE h, const wchar_t *want, wchar_t *got, DWORD got_size, DWORD *err)
+{
+    DWORD n = GetFinalPathNameByHandleW(h, got, got_size, FILE_NAME_NORMALIZED | VOLUME_NAME_DOS);
+
+    *err = 0;
+    if (n == 0 || n >= got_size) {
+        *err = n == 0 ? GetLastError() : ERROR_INSUFFICIENT_BUFFER;
+        got[0] = L'\0';
+        return 0;
+    }
+    if (wcsncmp(got, L"\\\\?\\", 4) != 0)
+        return 0;
+    if (CompareStringOrdinal(got + 4, -1, want, -1, TRUE) == CSTR_EQUAL)
+        return 1;
+    /* 8.3 short names in what was given (a temp folder often has them) name the same entries: every folder
+     * on the way is held and none is a link, so the long form is looked up safely. */
+    {
+        wchar_t long_name[1100];
+        DWORD n2 = GetLongPathNameW(want, long_name, sizeof(long_name) / sizeof(long_name[0]));
+        return n2 > 0 && n2 < sizeof(long_name) / sizeof(long_name[0]) &&
+               CompareStringOrdinal(got + 4, -1, long_name, -1, TRUE) == CSTR_EQUAL;
+    }
+}
+
+/* Opens the log file for appending, itself and not a link's target, and checks that it is a plain file whose
+ * normalised path is the one configured. FILE_SHARE_DELETE lets readers keep it open while we rotate. */
+static HANDLE open_log(const wchar_t *path, uint64_t *size, DWORD *err, char *why, size_t why_size)
+{
+    FILE_ATTRIBUTE_TAG_INFO tag;
+    BY_HANDLE_FILE_INFORMATION info;
+    LARGE_INTEGER li;
+    wchar_t got[1100];
+    HANDLE h = CreateFileW(path, FILE_APPEND_DATA | FILE_READ_ATTRIBUTES | SYNCHRONIZE,
+                           FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_ALWAYS,
+                           FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
+
+    if (h == INVALID_HANDLE_VALUE) {
+        *err = GetLastError();
+        return h;
+    }
+    if (!GetFileInformationByHandleEx(h, FileAttributeTagInfo, &tag, sizeof(tag))) {
+        *err = GetLastError();
+        goto refused;
+    }
+    if (tag.FileAttributes & (FILE_ATTRIBUTE_REPARSE_POINT | FILE_ATTRIBUTE_DIRECTORY)) {
+        *err = ERROR_CANT_ACCESS_FILE;
+        say(why, why_size, "the log file is a %s, not a plain file",
+            (tag.FileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) ? "symbolic link or other reparse point" : "folder");
+        goto refused;
+    }
+    if (!final_path_is(h, path, got, sizeof(got) / sizeof(got[0]), err)) {
+        if (*err == 0)
+            *err = ERROR_BAD_PATHNAME;
+        say(why, why_size, "the log file resolves to %ls, not to the path given", got[0] ? got : L"(unknown)");
+        goto refused;
+    }
+    /* A second name would be a hard link planted by whoever may add files to the folder (a service sharing it):
+     * our lines would go into whatever file it names. */
+    if (!GetFileInformationByHandle(h, &info)) {
+        *err = GetLastError();
+        goto refused;
+    }
+    if (info.nNumberOfLinks > 1) {
+        *err = ERROR_CANT_ACCESS_FILE;
+        say(why, why_size, "the log file has %lu names (hard links): another name may be a file it must not write",
+            (unsigned long)info.nNumberOfLinks);
+        goto refused;
+    }
+    *size = 0;
+    if (GetFileSizeEx(h, &li))
+        *size = (uint64_t)li.QuadPart;
+    *err = 0;
+    return h;
+refused:
+    CloseHandle(h);
+    return INVALID_HANDLE_VALUE;
+}
+
+/* Opens (creating what is missing) and holds every folder from the drive's root to the file's own. Folders we
+ * create get the protected descriptor; each of them, and the file's own folder whether created or found, must
+ * pass svc_filelog_check_dir_handle. None may be a link, and the last one's normalised path must be the one given. */
+static DWORD open_chain(svc_filelog *log, const wchar_t *dir_sddl, char *why, size_t why_size)
+{
+    size_t n = wcslen(log->path), i, last = 0, count = 0;
     wchar_t *buf = malloc((n + 1) * sizeof(wchar_t));
+    wchar_t got[1100];
+    PSECURITY_DESCRIPTOR sd = NULL;
     DWORD err = 0;
 
     if (buf == NULL)
         return ERROR_NOT_ENOUGH_MEMORY;
-    memcpy(buf, path, (n + 1) * sizeof(wchar_t));
+    memcpy(buf, log->path, (n + 1) * sizeof(wchar_t));
     for (i = 0; i < n; i++)
-        if (buf[i] == L'\\' || buf[i] == L'/')
+        if (buf[i] == L'\\') {
             last = i;
-    /* Skip the root: "C:\" or "\\server\share\". */
-    i = 3;
-    if (n > 2 && buf[0] == L'\\' && buf[1] == L'\\') {
-        int seps = 0;
-        for (i = 2; i < n && seps < 2; i++)
-            if (buf[i] == L'\\' || buf[i] == L'/')
-                seps++;
-    }
-    for (; i <= last && err == 0; i++) {
-        if (buf[i] != L'\\' && buf[i] != L'/')
-            continue;
-        buf[i] = L'\0';
-        if (GetFileAttributesW(buf) == INVALID_FILE_ATTRIBUTES) {
-            SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, FALSE};
-            PSECURITY_DESCRIPTOR sd = NULL;
-            if (i == last && dir_sddl != NULL &&
-                ConvertStringSecurityDescriptorToSecurityDescriptorW(dir_sddl, SDDL_REVISION_1, &sd, NULL))
-                sa.lpSecurityDescriptor = sd;
-            if (!CreateDirectoryW(buf, &sa)) {
-                DWORD e = GetLastError();
-                if (e != ERROR_ALREADY_EXISTS)
-                    err = e;
-            }
-            if (sd != NULL)
-                LocalFree(sd);
+            count++;
         }
-        buf[i] = L'\\';
+    log->chain = calloc(count + 1, sizeof(HANDLE));
+    if (log->chain == NULL) {
+        free(buf);
+        return ERROR_NOT_ENOUGH_MEMORY;
     }
+    /* From "C:\" (index 2 is its separator) down to the file's folder. */
+    for (i = 2; i <= last && err == 0; i++) {
+        wchar_t saved;
+        HANDLE h;
+        int created = 0;
+        BY_HANDLE_FILE_INFORMATION info;
+
+        if (buf[i] != L'\\')
+            continue;
+        saved = buf[i + 1];
+        if (i == 2)
+            buf[i + 1] = L'\0'; /* the root keeps its separator: "C:\" */
+        else
+            buf[i] = L'\0';
+        h = open_dir(buf, &err);
+        if (h == INVALID_HANDLE_VALUE && (err == ERROR_FILE_NOT_FOUND || err == ERROR_PATH_NOT_FOUND) && i > 2) {
+            SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, FALSE};
+            if (sd == NULL)
+                sd = created_dir_sd(dir_sddl, &err);
+            sa.lpSecurityDescriptor = sd;
+            /* Someone may make it between our look and ours: then it is not ours, and it is checked as if
+             * we had made it (it must pass). */
+            if (sd != NULL && (CreateDirectoryW(buf, &sa) || GetLastError() == ERROR_ALREADY_EXISTS)) {
+                created = 1;
+                h = open_dir(buf, &err);
+            } else if (sd != NULL) {
+                err = GetLastError();
+            }
+        }
+        if (h == INVALID_HANDLE_VALUE) {
+            say(why, why_size, "folder %ls cannot be opened or created (error %lu)", buf, (unsigned long)err);
+        } else if (!GetFileInformationByHandle(h, &info)) {
+            err = GetLastError();
+            say(why, why_size, "folder %ls: its attributes cannot be read (error %lu)", buf, (unsigned long)err);
+        } else if (!(info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) ||
+                   (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)) {
+            /* A junction, symbolic link or mount point anywhere on the way would send our files elsewhere. */
+            err = (info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) ? ERROR_CANT_ACCESS_FILE : ERROR_DIRECTORY;
+            say(why, why_size, "%ls is %s, not a plain folder", buf,
+                (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) ? "a junction, symbolic link or mount point"
+                                                                       : "a file");
+        } else if (created || i == last) {
+            char inner[300];
+            err = svc_filelog_check_dir_handle(h, inner, sizeof(inner));
+            if (err != 0)
+                say(why, why_size, "folder %ls: %s", buf, inner);
+        }
+        if (h != INVALID_HANDLE_VALUE)
+            log->chain[log->chain_len++] = h;
+        if (i == 2)
+            buf[i + 1] = saved;
+        else
+            buf[i] = L'\\';
+    }
+    if (err == 0) {
+        buf[last == 2 ? 3 : last] = L'\0'; /* "C:\" keeps its separator */
+        if (!final_path_is(log->chain[log->chain_len - 1], buf, got, sizeof(got) / sizeof(got[0]), &err)) {
+            if (err == 0)
+                err = ERROR_BAD_PATHNAME;
+            say(why, why_size, "folder %ls resolves to %ls (a drive letter mapped elsewhere, SUBST or network): "
+                "give the full path of a folder on a local drive", buf, got[0] ? got : L"(unknown)");
+        }
+    }
+    if (sd != NULL)
+        LocalFree(sd);
     free(buf);
     return err;
 }
 
-static DWORD check_parent(wchar_t *path, char *why, size_t why_size)
+static void free_log(svc_filelog *log)
 {
-    size_t i, last = 0;
-    wchar_t saved;
-    DWORD err;
+    size_t i;
 
-    for (i = 0; path[i] != L'\0'; i++)
-        if (path[i] == L'\\' || path[i] == L'/')
-            last = i;
-    if (last == 0)
-        return ERROR_INVALID_PARAMETER;
-    saved = path[last];
-    path[last] = L'\0';
-    err = svc_filelog_check_dir(path, why, why_size);
-    path[last] = saved;
-    return err;
+    if (log->file != INVALID_HANDLE_VALUE)
+        CloseHandle(log->file);
+    for (i = 0; i < log->chain_len; i++)
+        CloseHandle(log->chain[i]);
+    free(log->chain);
+    free(log->path);
+    free(log->rotated);
+    free(log);
 }
 
 DWORD svc_filelog_open(const wchar_t *path, uint32_t max_bytes, const wchar_t *dir_sddl, svc_filelog **out,
                        char *why, size_t why_size)
 {
     svc_filelog *log;
-    size_t n;
+    const wchar_t *name;
+    size_t n, i;
     DWORD err;
 
     *out = NULL;
@@ -281,56 +470,128 @@ DWORD svc_filelog_open(const wchar_t *path, uint32_t max_bytes, const wchar_t *d
         why[0] = '\0';
     if (path == NULL || path[0] == L'\0')
         return ERROR_INVALID_PARAMETER;
-    log = calloc(1, sizeof(*log));
     n = wcslen(path);
+    /* The configuration accepts nothing else (svc_config_set_string); this is the same rule, kept here. */
+    if (n < 4 || !((path[0] >= L'A' && path[0] <= L'Z') || (path[0] >= L'a' && path[0] <= L'z')) || path[1] != L':' ||
+        (path[2] != L'\\' && path[2] != L'/')) {
+        say(why, why_size, "the log file must be given by a full path on a local drive (C:\\...)");
+        return ERROR_BAD_PATHNAME;
+    }
+    log = calloc(1, sizeof(*log));
     if (log == NULL)
         return ERROR_NOT_ENOUGH_MEMORY;
+    log->file = INVALID_HANDLE_VALUE;
     log->path = malloc((n + 1) * sizeof(wchar_t));
-    log->rotated = malloc((n + 3) * sizeof(wchar_t));
-    if (log->path == NULL || log->rotated == NULL) {
-        free(log->path);
-        free(log->rotated);
-        free(log);
+    if (log->path == NULL) {
+        free_log(log);
         return ERROR_NOT_ENOUGH_MEMORY;
     }
-    memcpy(log->path, path, (n + 1) * sizeof(wchar_t));
-    memcpy(log->rotated, path, n * sizeof(wchar_t));
-    memcpy(log->rotated + n, L".1", 3 * sizeof(wchar_t));
+    for (i = 0; i <= n; i++)
+        log->path[i] = path[i] == L'/' ? L'\\' : path[i];
+    name = wcsrchr(log->path, L'\\') + 1;
+    log->rotated = malloc((wcslen(name) + 3) * sizeof(wchar_t));
+    if (log->rotated == NULL) {
+        free_log(log);
+        return ERROR_NOT_ENOUGH_MEMORY;
+    }
+    memcpy(log->rotated, name, wcslen(name) * sizeof(wchar_t));
+    memcpy(log->rotated + wcslen(name), L".1", 3 * sizeof(wchar_t));
     InitializeSRWLock(&log->lock);
     log->max_bytes = max_bytes;
 
-    err = make_parents(path, dir_sddl);
-    /* Our own folder is checked whether we just made it or found it: someone may have made it first (even
-     * between our look and our CreateDirectoryW), and a file is only created once it has passed. */
-    if (err == 0 && dir_sddl != NULL)
-        err = check_parent(log->path, why, why_size);
-    log->file = err == 0 ? open_append(path, &log->size, &err) : INVALID_HANDLE_VALUE;
-    if (log->file == INVALID_HANDLE_VALUE) {
-        free(log->path);
-        free(log->rotated);
-        free(log);
+    /* Nothing is created in a folder before it has passed. */
+    err = open_chain(log, dir_sddl, why, why_size);
+    if (err == 0)
+        log->file = open_log(log->path, &log->size, &err, why, why_size);
+    if (err != 0) {
+        free_log(log);
         return err;
     }
     *out = log;
     return 0;
 }
 
-/* Under the lock: the current file is full, so it becomes NAME.1 and a new NAME starts. If the rename
- * fails (someone holds NAME.1 without sharing), the file is truncated rather than allowed to grow. */
+/* Whether two handles are the same file (volume and file index). */
+static int same_file(HANDLE a, HANDLE b)
+{
+    BY_HANDLE_FILE_INFORMATION x, y;
+
+    return GetFileInformationByHandle(a, &x) && GetFileInformationByHandle(b, &y) &&
+           x.dwVolumeSerialNumber == y.dwVolumeSerialNumber && x.nFileIndexHigh == y.nFileIndexHigh &&
+           x.nFileIndexLow == y.nFileIndexLow;
+}
+
+/* Another handle to the file we hold, with other access: ReOpenFile opens the same file object, never a
+ * name. Checked anyway (Wine 8 reopens the file's former name when it has been renamed since). */
+static HANDLE reopen_same(HANDLE file, DWORD access)
+{
+    HANDLE h = ReOpenFile(file, access | SYNCHRONIZE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, 0);
+
+    if (h != INVALID_HANDLE_VALUE && !same_file(h, file)) {
+        CloseHandle(h);
+        return INVALID_HANDLE_VALUE;
+    }
+    return h;
+}
+
+DWORD svc_rename_by_handle(HANDLE h, HANDLE dir, const wchar_t *name, int replace)
+{
+    union {
+        svc_rename_info info;
+        unsigned char raw[sizeof(svc_rename_info) + 600 * sizeof(WCHAR)];
+    } ren;
+    svc_io_status io;
+    HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+    svc_set_info_fn set_info = ntdll ? (svc_set_info_fn)(void (*)(void))GetProcAddress(ntdll, "NtSetInformationFile")
+                                     : NULL;
+    svc_status_fn to_win32 = ntdll ? (svc_status_fn)(void (*)(void))GetProcAddress(ntdll, "RtlNtStatusToDosError")
+                                   : NULL;
+    size_t len = wcslen(name) * sizeof(WCHAR);
+    LONG status;
+
+    if (set_info == NULL || to_win32 == NULL)
+        return ERROR_PROC_NOT_FOUND;
+    if (len > 600 * sizeof(WCHAR))
+        return ERROR_FILENAME_EXCED_RANGE;
+    memset(&ren, 0, sizeof(ren));
+    ren.info.ReplaceIfExists = replace ? TRUE : FALSE;
+    ren.info.RootDirectory = dir;
+    ren.info.FileNameLength = (ULONG)len;
+    memcpy(ren.info.FileName, name, len);
+    status = set_info(h, &io, &ren, (ULONG)(offsetof(svc_rename_info, FileName) + len), SVC_FILE_RENAME_INFORMATION);
+    return status == 0 ? 0 : to_win32(status);
+}
+
+/* Under the lock: the current file is full, so it becomes NAME.1 and a new NAME starts. The rename is done on
+ * the open file (a handle to it with DELETE access, reopened from ours) into the folder we hold, so no name is
+ * looked up on the way: whatever may carry the name NAME by then is not what is moved. If it fails (someone
+ * holds NAME or NAME.1 without sharing delete), the file is truncated through a handle reopened the same way
+ * rather than allowed to grow. */
 static void rotate_locked(svc_filelog *log)
 {
-    DWORD err;
+    HANDLE del;
+    DWORD err = ERROR_SHARING_VIOLATION;
 
-    if (log->file != INVALID_HANDLE_VALUE)
-        CloseHandle(log->file);
-    log->file = INVALID_HANDLE_VALUE;
-    if (!MoveFileExW(log->path, log->rotated, MOVEFILE_REPLACE_EXISTING)) {
-        HANDLE h = CreateFileW(log->path, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
-                               NULL, TRUNCATE_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
-        if (h != INVALID_HANDLE_VALUE)
-            CloseHandle(h);
+    if (log->file == INVALID_HANDLE_VALUE)
+        return;
+    del = reopen_same(log->file, DELETE);
+    if (del != INVALID_HANDLE_VALUE) {
+        err = svc_rename_by_handle(del, log->chain[log->chain_len - 1], log->rotated, 1);
+        CloseHandle(del);
     }
-    log->file = open_append(log->path, &log->size, &err);
+    if (err != 0) {
+        FILE_END_OF_FILE_INFO eof;
+        HANDLE w = reopen_same(log->file, FILE_WRITE_DATA);
+        eof.EndOfFile.QuadPart = 0;
+        if (w != INVALID_HANDLE_VALUE) {
+            if (SetFileInformationByHandle(w, FileEndOfFileInfo, &eof, sizeof(eof)))
+                log->size = 0;
+            CloseHandle(w);
+        }
+        return;
+    }
+    CloseHandle(log->file);
+    log->file = open_log(log->path, &log->size, &err, NULL, 0);
 }
 
 void svc_filelog_write(svc_filelog *log, const char *line, size_t len)
@@ -355,7 +616,8 @@ void svc_filelog_write(svc_filelog *log, const char *line, size_t len)
     AcquireSRWLockExclusive(&log->lock);
     if (log->file == INVALID_HANDLE_VALUE) {
         DWORD err;
-        log->file = open_append(log->path, &log->size, &err);
+        /* Its folder is still held: only the file itself is opened (and checked) again. */
+        log->file = open_log(log->path, &log->size, &err, NULL, 0);
     }
     /* An empty file takes any line, so one long line cannot make every write rotate. */
     if (log->size > 0 && log->size + len + 2 > log->max_bytes)
@@ -381,9 +643,5 @@ void svc_filelog_close(svc_filelog *log)
 {
     if (log == NULL)
         return;
-    if (log->file != INVALID_HANDLE_VALUE)
-        CloseHandle(log->file);
-    free(log->path);
-    free(log->rotated);
-    free(log);
+    free_log(log);
 }

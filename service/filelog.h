@@ -11,13 +11,18 @@
 
 typedef struct svc_filelog svc_filelog;
 
-/* Opens (creating if needed) path for appending. Missing parent folders are created; the last one with
- * dir_sddl as its security descriptor when given (the default log folder is writable by SYSTEM and
- * Administrators only). With dir_sddl the folder is the service's own: whether created now or found, it
- * must pass svc_filelog_check_dir before any file is created in it. When the file would grow past
- * max_bytes, it is renamed to path + ".1" (replacing the previous one) and a new file started, so at most
- * about 2 * max_bytes are kept. Returns 0 or the Win32 error; why (may be NULL) gets the reason a folder
- * was refused. */
+/* Opens (creating if needed) path for appending. path must be a full path on a local drive ("C:\\..."; '/'
+ * separates too). Every folder from the drive's root to the file's own is opened without following links and
+ * held, without FILE_SHARE_DELETE, until svc_filelog_close, so none can be renamed, deleted or replaced by a
+ * junction meanwhile; a junction, symbolic link or mount point on the way is refused. Missing folders are
+ * created with dir_sddl (NULL: SYSTEM and Administrators full control, Users read), protected from
+ * inheritance, plus full control for this process's account when it is not SYSTEM. Each folder created, and
+ * the file's own folder whether created or found, must pass svc_filelog_check_dir before anything is created
+ * in it; the folder's and the file's normalised paths must be the ones given (no short names, no drive letter
+ * mapped elsewhere) and the file must not be a link. When the file would grow past max_bytes, the open file
+ * itself is renamed to NAME.1 in the held folder (replacing the previous one) and a new file started, so at
+ * most about 2 * max_bytes are kept. Returns 0 or the Win32 error; why (may be NULL) gets the reason a folder
+ * or the file was refused. */
 DWORD svc_filelog_open(const wchar_t *path, uint32_t max_bytes, const wchar_t *dir_sddl, svc_filelog **out,
                        char *why, size_t why_size);
 /* A folder a privileged service may create, append to and rename files in: a plain folder (not a junction
@@ -35,6 +40,12 @@ DWORD svc_filelog_check_dir(const wchar_t *dir, char *why, size_t why_size);
 #define SVC_WRITERS_FILE 1u
 #define SVC_WRITERS_OWN_ACES 2u
 DWORD svc_filelog_check_writers(const wchar_t *path, DWORD rights, unsigned flags, char *why, size_t why_size);
+/* The same check on a folder already open (with READ_CONTROL and FILE_READ_ATTRIBUTES, without following a
+ * reparse point): what is checked is what the caller goes on to use. */
+DWORD svc_filelog_check_dir_handle(HANDLE h, char *why, size_t why_size);
+/* Renames the file or folder open as h (with DELETE access) to name inside the folder open as dir: no path is
+ * looked up but the new name's, relative to a handle the caller holds. Returns 0 or a Win32 error. */
+DWORD svc_rename_by_handle(HANDLE h, HANDLE dir, const wchar_t *name, int replace);
 /* Appends one line (a "\r\n" is added). Thread-safe; each line is one WriteFile, so lines never interleave. */
 void svc_filelog_write(svc_filelog *log, const char *line, size_t len);
 /* Changes the size bound for later writes. */

@@ -131,14 +131,14 @@ cleanup:
         CloseServiceHandle(scm);
 }
 
-/* Opens the log file named by the configuration, or the default one. The default folder is the service's
- * own and must be safe (svc_filelog_check_dir), or the service refuses to start; a LogFile the administrator
- * chose is used as given, with a warning when its folder is writable by others. Returns 0 or PH_EXIT_LOG. */
+/* Opens the log file named by the configuration, or the default one, with the same rules for both: the
+ * folder the file is in, and every folder the service creates on the way, must be safe for a privileged
+ * service (svc_filelog_open), or the service refuses to start. Returns 0 or PH_EXIT_LOG. */
 static int open_log_file(const wchar_t *name, const svc_config *cfg, svc_log *log)
 {
     wchar_t *path = NULL;
     DWORD err = 0;
-    char *upath, why[400];
+    char *upath, why[700];
 
     why[0] = '\0';
     if (cfg->log_file != NULL)
@@ -146,23 +146,14 @@ static int open_log_file(const wchar_t *name, const svc_config *cfg, svc_log *lo
     else
         err = svc_default_log_path(name, &path);
     if (path != NULL)
-        err = svc_filelog_open(path, cfg->log_max_bytes, cfg->log_file ? NULL : SVC_LOG_DIR_SDDL, &log->file, why,
-                               sizeof(why));
+        err = svc_filelog_open(path, cfg->log_max_bytes, SVC_LOG_DIR_SDDL, &log->file, why, sizeof(why));
     upath = path ? svc_to_utf8(path, NULL) : NULL;
-    if (err == 0 && cfg->log_file != NULL) {
-        wchar_t *slash = wcsrchr(path, L'\\');
-        if (slash != NULL) {
-            *slash = L'\0';
-            if (svc_filelog_check_dir(path, why, sizeof(why)) != 0)
-                svc_log_msg(log, PH_LOG_WARN, "the folder of LogFile %s is not safe for a privileged service: %s",
-                            upath ? upath : "?", why);
-        }
-    }
     if (err != 0 && why[0] != '\0')
         svc_log_event(log, PH_LOG_ERROR, PH_MSG_LOG_REFUSED,
-                      "refusing to log to %s: its folder is not safe for a privileged service: %s. Remove the "
-                      "folder (the service recreates it with the right permissions), or make it owned by "
-                      "SYSTEM or Administrators and writable by them only", upath ? upath : "?", why);
+                      "refusing to log to %s (%s): it is not safe for a privileged service: %s. Use a folder owned "
+                      "by SYSTEM or Administrators that only they (and the service's own account) may write, or "
+                      "a folder that does not exist yet (the service creates it with those permissions)",
+                      upath ? upath : "?", cfg->log_file ? "LogFile" : "the default log file", why);
     else if (err != 0)
         svc_log_event_win32(log, PH_LOG_ERROR, PH_MSG_LOG_REFUSED, err, "opening the log file",
                             "cannot log to %s (LogFile)", upath ? upath : "(the default log path)");

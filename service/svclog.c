@@ -6,12 +6,18 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void svc_log_init(svc_log *log, ph_log_level level)
 {
     memset(log, 0, sizeof(*log));
     log->level = (LONG)level;
+    InitializeSRWLock(&log->rate_lock);
+    /* Out of memory this early: the lines are written unlimited rather than lost. */
+    log->rate = malloc(sizeof(*log->rate));
+    if (log->rate != NULL)
+        svc_lograte_init(log->rate);
 }
 
 void svc_log_set_level(svc_log *log, ph_log_level level)
@@ -19,8 +25,28 @@ void svc_log_set_level(svc_log *log, ph_log_level level)
     InterlockedExchange(&log->level, (LONG)level);
 }
 
+static void emit(svc_log *log, ph_log_level level, DWORD event_id, int to_events, const char *msg);
+
+/* A summary of held-back lines, under rate_lock (emit takes only the file's lock: no lock order to break). */
+static void summary(void *ctx, int level, const char *user, const char *kind, uint32_t count)
+{
+    svc_log *log = ctx;
+    char msg[400];
+
+    snprintf(msg, sizeof(msg), "%lu similar lines suppressed (user %s): \"%s\"", (unsigned long)count,
+             user[0] != '\0' ? user : "unknown", kind);
+    emit(log, (ph_log_level)level, level == PH_LOG_ERROR ? PH_MSG_PIPE_ERROR : 0, level == PH_LOG_ERROR, msg);
+}
+
 void svc_log_close(svc_log *log)
 {
+    if (log->rate != NULL) {
+        AcquireSRWLockExclusive(&log->rate_lock);
+        svc_lograte_flush(log->rate, GetTickCount64(), 1, summary, log);
+        ReleaseSRWLockExclusive(&log->rate_lock);
+        free(log->rate);
+        log->rate = NULL;
+    }
     svc_filelog_close(log->file);
     svc_eventlog_close(log->events);
     log->file = NULL;
@@ -132,5 +158,18 @@ void svc_log_core(void *ctx, ph_log_level level, const char *message)
      * about single clients (a slow reader, an oversized request) and would flood the Event Log. */
     if ((LONG)level > log->level && level != PH_LOG_ERROR)
         return;
+    if (log->rate != NULL) {
+        char user[SVC_LOGRATE_USER_MAX], kind[SVC_LOGRATE_KIND_MAX];
+        ULONGLONG now = GetTickCount64();
+        int admitted;
+
+        svc_lograte_classify(message, user, sizeof(user), kind, sizeof(kind));
+        AcquireSRWLockExclusive(&log->rate_lock);
+        svc_lograte_flush(log->rate, now, 0, summary, log);
+        admitted = svc_lograte_admit(log->rate, user, kind, (int)level, now, summary, log);
+        ReleaseSRWLockExclusive(&log->rate_lock);
+        if (!admitted)
+            return;
+    }
     emit(log, level, level == PH_LOG_ERROR ? PH_MSG_PIPE_ERROR : 0, level == PH_LOG_ERROR, message);
 }

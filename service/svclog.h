@@ -7,6 +7,7 @@
 #include <pipehost/pipehost.h>
 
 #include "filelog.h"
+#include "lograte.h"
 
 /* A message goes to the file and the console when its level is at or below the threshold; errors and
  * warnings, and the explicit events (svc_log_event), also go to the Event Log whatever the threshold: an
@@ -18,11 +19,13 @@ typedef struct svc_log {
     HANDLE events;         /* event source; NULL: no Event Log */
     int console;           /* 1: also write to stderr (console mode) */
     const char *program;   /* prefix of console lines (the host program's name); NULL: "pipehost" */
+    svc_lograte *rate;     /* the core's lines, limited per user and kind (lograte.h); NULL: not limited */
+    SRWLOCK rate_lock;
 } svc_log;
 
 void svc_log_init(svc_log *log, ph_log_level level);
 void svc_log_set_level(svc_log *log, ph_log_level level);
-/* Closes the file and the event source. */
+/* Writes the summaries still due (lograte.h), then closes the file and the event source. */
 void svc_log_close(svc_log *log);
 
 void svc_log_msg(svc_log *log, ph_log_level level, const char *fmt, ...) PH_PRINTF(3, 4);
@@ -35,7 +38,8 @@ void svc_log_event(svc_log *log, ph_log_level level, DWORD event_id, const char 
 void svc_log_event_win32(svc_log *log, ph_log_level level, DWORD event_id, DWORD err, const char *call,
                          const char *fmt, ...) PH_PRINTF(6, 7);
 
-/* The core's ph_log_fn, with a svc_log as ctx. */
+/* The core's ph_log_fn, with a svc_log as ctx. Its lines are about pipes and clients, so any user can cause
+ * them: they are rate-limited per user and kind (lograte.h), with "N similar lines suppressed" summaries. */
 void svc_log_core(void *ctx, ph_log_level level, const char *message);
 
 #endif /* PH_SVC_SVCLOG_H */

@@ -21,8 +21,9 @@ endif()
 # Cases that install something run in a fresh private Wine prefix each (tests/installer/in_prefix.sh), so
 # services, HKLM keys and %ProgramData% start clean; the others share the suite's prefix.
 set(_ph_private cli_lifecycle cli_reinstall_keeps cli_rollback cli_start_fails cli_uninstall_running cli_uninstall_absent cli_invalid_set
-                cli_protected_name cli_log_folder cli_package_args cli_unsafe_location sc_scripts msi_lifecycle msi_upgrade
-                msi_rollback msi_properties msi_property_injection msi_same_version msi_uninstall_traces)
+                cli_protected_name cli_log_folder cli_log_folder_foreign_moved_aside cli_package_args cli_unsafe_location
+                sc_scripts msi_lifecycle msi_upgrade msi_rollback msi_properties msi_property_injection msi_same_version
+                msi_uninstall_traces)
 set(_ph_shared cli_rough_edges service_sid log_dir_sddl)
 foreach(_case IN LISTS _ph_private _ph_shared)
   if(_case STREQUAL "cli_unsafe_location" AND CMAKE_CROSSCOMPILING)

@@ -12,6 +12,11 @@ endfunction()
 ph_add_check_test(NAME test_svc_config SOURCES service/test_svc_config.c
   LIBS pipehost_service_config TIMEOUT 30 FIXTURES ${PH_TEST_FIXTURES})
 ph_service_test_target(test_svc_config)
+
+# The log rate limit (service/lograte.c): platform-neutral.
+ph_add_check_test(NAME test_lograte SOURCES service/test_lograte.c
+  LIBS pipehost_service_config TIMEOUT 30 FIXTURES ${PH_TEST_FIXTURES})
+ph_service_test_target(test_lograte)
 if(NOT WIN32)
   return()
 endif()

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "admin.h"
+#include "filelog.h"
 
 #define RUN_MS 120000u
 #define SERVICES_KEY "SYSTEM\\CurrentControlSet\\Services\\"
@@ -672,8 +673,74 @@ START_TEST(cli_log_folder)
 }
 END_TEST
 
+/* A log folder someone else made (writable by everyone, a file planted in it) is never re-ACLed: install moves
+ * it aside, untouched with what is inside, to pipehost.foreign-<UTC>-<pid>, says so, and makes a fresh one. */
+START_TEST(cli_log_folder_foreign_moved_aside)
+{
+    char name[80], *out = NULL, why[700];
+    wchar_t dir[MAX_PATH], base_dir[MAX_PATH], planted[MAX_PATH], pattern[MAX_PATH], aside[MAX_PATH];
+    PWSTR base = NULL;
+    PSECURITY_DESCRIPTOR sd = NULL;
+    BOOL present = FALSE, defaulted = FALSE;
+    PACL dacl = NULL;
+    WIN32_FIND_DATAW fd;
+    HANDLE f;
+    int found = 0;
+
+    svct_require_single_scm();
+    unique(name, sizeof(name), "foreign");
+    ck_assert(SUCCEEDED(SHGetKnownFolderPath(&FOLDERID_ProgramData, 0, NULL, &base)));
+    swprintf(base_dir, MAX_PATH, L"%ls", base);
+    swprintf(dir, MAX_PATH, L"%ls\\pipehost", base);
+    CoTaskMemFree(base);
+    ck_assert_msg(CreateDirectoryW(dir, NULL) || GetLastError() == ERROR_ALREADY_EXISTS, "%lu", GetLastError());
+    ck_assert(ConvertStringSecurityDescriptorToSecurityDescriptorW(L"D:P(A;OICI;FA;;;WD)", SDDL_REVISION_1, &sd, NULL));
+    ck_assert(GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted));
+    SetNamedSecurityInfoW(dir, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION, NULL,
+                          NULL, dacl, NULL);
+    LocalFree(sd);
+    swprintf(planted, MAX_PATH, L"%ls\\planted.txt", dir);
+    f = CreateFileW(planted, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, 0, NULL);
+    ck_assert(f != INVALID_HANDLE_VALUE);
+    CloseHandle(f);
+    if (svc_filelog_check_dir(dir, why, sizeof(why)) == 0) {
+        DeleteFileW(planted);
+        ph_test_skip("the folder does not read back as writable by others here; shown on Windows only");
+    }
+
+    ck_assert_int_eq(ph(&out, "install --name %s --account LocalService --start demand", name), 0);
+    ck_assert_msg(strstr(out, "was not made by pipehost") != NULL && strstr(out, "moved aside, untouched, to ") != NULL &&
+                      strstr(out, "pipehost.foreign-") != NULL,
+                  "%s", out);
+    free(out);
+    /* The planted file went with the old folder; the new one passes the service's own check. */
+    ck_assert_msg(GetFileAttributesW(planted) == INVALID_FILE_ATTRIBUTES, "the planted file is still in the log folder");
+    ck_assert_msg(svc_filelog_check_dir(dir, why, sizeof(why)) == 0, "the new folder: %s", why);
+    swprintf(pattern, MAX_PATH, L"%ls\\pipehost.foreign-*", base_dir);
+    f = FindFirstFileW(pattern, &fd);
+    while (f != INVALID_HANDLE_VALUE) {
+        wchar_t inner[MAX_PATH];
+        swprintf(aside, MAX_PATH, L"%ls\\%ls", base_dir, fd.cFileName);
+        swprintf(inner, MAX_PATH, L"%ls\\planted.txt", aside);
+        if (GetFileAttributesW(inner) != INVALID_FILE_ATTRIBUTES) {
+            found = 1;
+            DeleteFileW(inner);
+        }
+        RemoveDirectoryW(aside);
+        if (!FindNextFileW(f, &fd)) {
+            FindClose(f);
+            break;
+        }
+    }
+    ck_assert_msg(found, "no pipehost.foreign-* folder holds the planted file");
+    ck_assert_int_eq(ph(&out, "uninstall --name %s", name), 0);
+    free(out);
+    expect_gone(name);
+}
+END_TEST
+
 /* The log folder's descriptor: owner SYSTEM, protected, SYSTEM/Administrators full, Users read, the service's SID
- * modify; other services' SIDs already granted are kept, everything else (here Everyone full, Users full) goes. */
+ * add files on the folder and modify on its files; other services' SIDs already granted are kept, everything else (here Everyone full, Users full) goes. */
 START_TEST(log_dir_sddl)
 {
     PSECURITY_DESCRIPTOR old_sd = NULL, sd = NULL;
@@ -685,8 +752,12 @@ START_TEST(log_dir_sddl)
         L"D:(A;OICI;FA;;;WD)(A;OICI;FA;;;BU)(A;OICI;0x1301bf;;;S-1-5-80-1-2-3-4-5)", SDDL_REVISION_1, &old_sd, NULL));
     ck_assert(GetSecurityDescriptorDacl(old_sd, &present, &old_dacl, &defaulted) && present);
     ck_assert_int_eq(svc_admin_log_dir_sddl(L"S-1-5-80-9-9-9-9-9", old_dacl, sddl, 4096), 0);
+    /* Each service SID: list and add files on the folder itself, modify on its files only (inherit-only): no
+     * DELETE, FILE_DELETE_CHILD, FILE_ADD_SUBDIRECTORY or WRITE_DAC on the folder, so no service can replace
+     * it. An old-style grant (modify on the folder too) comes back in the new form. */
     ck_assert_msg(wcscmp(sddl, L"O:SYG:SYD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FR;;;BU)"
-                               L"(A;OICI;0x1301bf;;;S-1-5-80-9-9-9-9-9)(A;OICI;0x1301bf;;;S-1-5-80-1-2-3-4-5)") == 0,
+                               L"(A;;0x1200ab;;;S-1-5-80-9-9-9-9-9)(A;OIIO;0x1301bf;;;S-1-5-80-9-9-9-9-9)"
+                               L"(A;;0x1200ab;;;S-1-5-80-1-2-3-4-5)(A;OIIO;0x1301bf;;;S-1-5-80-1-2-3-4-5)") == 0,
                   "%ls", sddl);
     ck_assert_msg(ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl, SDDL_REVISION_1, &sd, NULL), "%lu",
                   GetLastError());
@@ -1491,6 +1562,7 @@ Suite *ph_test_suite(void)
     add(s, tcase_create("cli_log_folder"), cli_log_folder);
     add(s, tcase_create("cli_package_args"), cli_package_args);
     add(s, tcase_create("cli_unsafe_location"), cli_unsafe_location);
+    add(s, tcase_create("cli_log_folder_foreign_moved_aside"), cli_log_folder_foreign_moved_aside);
     add(s, tcase_create("service_sid"), service_sid);
     add(s, tcase_create("log_dir_sddl"), log_dir_sddl);
     add(s, tcase_create("sc_scripts"), sc_scripts);

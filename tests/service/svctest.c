@@ -1,6 +1,7 @@
 /* svctest.c — service test fixtures: SCM install/remove, registry configuration, polling, processes, log files. */
 #include "svctest.h"
 
+#include <sddl.h>
 #include <tlhelp32.h>
 
 #include <stdarg.h>
@@ -132,6 +133,26 @@ static void atexit_cleanup(void)
     svct_cleanup_all();
 }
 
+/* The folder of the test services' LogFile: %ProgramData%\phsvc-tests, made like the service's own (owner
+ * SYSTEM or Administrators, protected, only they write; Users read), since the service refuses to log into a
+ * folder anyone else may write (a user's temp folder is owned by the user). */
+void svct_log_dir(wchar_t *out, size_t size)
+{
+    SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, FALSE};
+    PSECURITY_DESCRIPTOR sd = NULL;
+    wchar_t base[MAX_PATH];
+    DWORD n = GetEnvironmentVariableW(L"ProgramData", base, MAX_PATH);
+
+    ck_assert_msg(n > 0 && n < MAX_PATH, "ProgramData is not set");
+    swprintf(out, size, L"%ls\\phsvc-tests", base);
+    ck_assert(ConvertStringSecurityDescriptorToSecurityDescriptorW(L"D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FR;;;BU)",
+                                                                   SDDL_REVISION_1, &sd, NULL));
+    sa.lpSecurityDescriptor = sd;
+    ck_assert_msg(CreateDirectoryW(out, &sa) || GetLastError() == ERROR_ALREADY_EXISTS, "CreateDirectoryW(%ls): %lu", out,
+                  GetLastError());
+    LocalFree(sd);
+}
+
 svct *svct_new(const char *tag, const wchar_t *exe)
 {
     static unsigned counter;
@@ -147,8 +168,8 @@ svct *svct_new(const char *tag, const wchar_t *exe)
     wide(t->name_a, t->name, 80);
     ph_test_pipe_name(t->pipe, sizeof(t->pipe), tag);
     snprintf(t->pipe_full, sizeof(t->pipe_full), "\\\\.\\pipe\\%s", t->pipe);
-    ck_assert(GetTempPathW(MAX_PATH, tmp) > 0);
-    swprintf(t->log_path, MAX_PATH, L"%ls%ls.log", tmp, t->name);
+    svct_log_dir(tmp, MAX_PATH);
+    swprintf(t->log_path, MAX_PATH, L"%ls\\%ls.log", tmp, t->name);
     WideCharToMultiByte(CP_UTF8, 0, t->log_path, -1, t->log_path_a, MAX_PATH, NULL, NULL);
     DeleteFileW(t->log_path);
 

@@ -16,7 +16,7 @@ typedef struct svct {
     char name_a[80];
     char pipe[160];             /* unique bare pipe name, set as PipeName */
     char pipe_full[200];        /* "\\.\pipe\<pipe>" */
-    wchar_t log_path[MAX_PATH]; /* LogFile, in the temp folder */
+    wchar_t log_path[MAX_PATH]; /* LogFile, in svct_log_dir */
     char log_path_a[MAX_PATH];
     SC_HANDLE scm;
     SC_HANDLE svc;
@@ -24,6 +24,8 @@ typedef struct svct {
 
 /* Creates (CreateServiceW, demand start, own process) a service running exe (a Windows path, quoted by
  * this function), with PipeName and LogFile set in its Parameters key. exe NULL = pipehost.exe. */
+/* %ProgramData%\phsvc-tests, created if needed with a descriptor the service accepts for its log. */
+void svct_log_dir(wchar_t *out, size_t size);
 svct *svct_new(const char *tag, const wchar_t *exe);
 /* Windows path of a built executable (the build passes unix paths under Wine: /x -> Z:\x). */
 void svct_exe_path(const char *build_path, wchar_t *out, size_t size);

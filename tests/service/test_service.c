@@ -486,6 +486,85 @@ START_TEST(config_bad_log_file)
 }
 END_TEST
 
+/* Whether the folder's DACL, read back, lets Everyone add files. */
+static int everyone_may_add_files(const wchar_t *dir)
+{
+    PSECURITY_DESCRIPTOR sd = NULL;
+    PACL dacl = NULL;
+    int yes = 0;
+    WORD i;
+
+    if (GetNamedSecurityInfoW(dir, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, &dacl, NULL, &sd) != 0)
+        return 0;
+    for (i = 0; dacl != NULL && i < dacl->AceCount && !yes; i++) {
+        ACCESS_ALLOWED_ACE *ace = NULL;
+        LPSTR sid = NULL;
+        if (GetAce(dacl, i, (void **)&ace) && ace->Header.AceType == ACCESS_ALLOWED_ACE_TYPE &&
+            ConvertSidToStringSidA((PSID)&ace->SidStart, &sid))
+            yes = strcmp(sid, "S-1-1-0") == 0 && (ace->Mask & (FILE_ADD_FILE | GENERIC_ALL | GENERIC_WRITE)) != 0;
+        LocalFree(sid);
+    }
+    LocalFree(sd);
+    return yes;
+}
+
+/* A LogFile in a folder writable by everyone: the service refuses to start (exit 5, as for the default folder)
+ * and creates nothing in it; before, it only warned. */
+START_TEST(custom_log_folder_unsafe)
+{
+    svct *t = svct_new("cuslog", NULL);
+    wchar_t base[MAX_PATH], dir[MAX_PATH], file[MAX_PATH];
+    char file_a[MAX_PATH];
+    PSECURITY_DESCRIPTOR sd = NULL;
+    BOOL present, defaulted;
+    PACL dacl = NULL;
+    SERVICE_STATUS_PROCESS st;
+    DWORD err;
+
+    ck_assert(GetEnvironmentVariableW(L"ProgramData", base, MAX_PATH) > 0);
+    swprintf(dir, MAX_PATH, L"%ls\\phsvc-unsafe-%lu", base, (unsigned long)GetCurrentProcessId());
+    swprintf(file, MAX_PATH, L"%ls\\x.log", dir);
+    WideCharToMultiByte(CP_UTF8, 0, file, -1, file_a, MAX_PATH, NULL, NULL);
+    ck_assert(CreateDirectoryW(dir, NULL) || GetLastError() == ERROR_ALREADY_EXISTS);
+    ck_assert(ConvertStringSecurityDescriptorToSecurityDescriptorA("D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;WD)", SDDL_REVISION_1,
+                                                                   &sd, NULL));
+    ck_assert(GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted));
+    err = SetNamedSecurityInfoW(dir, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
+                                NULL, NULL, dacl, NULL);
+    LocalFree(sd);
+    ck_assert_uint_eq(err, 0);
+    if (!everyone_may_add_files(dir)) {
+        RemoveDirectoryW(dir);
+        ph_test_skip("the folder does not read back as writable by everyone here");
+    }
+    svct_set_sz(t, "LogFile", file_a);
+    err = svct_start(t);
+    ck_assert_msg(svct_wait_state(t, SERVICE_STOPPED, 20000, &st), "not STOPPED (StartServiceW %lu): state %lu", err,
+                  st.dwCurrentState);
+    ck_assert_uint_eq(st.dwWin32ExitCode, ERROR_SERVICE_SPECIFIC_ERROR);
+    ck_assert_uint_eq(st.dwServiceSpecificExitCode, EXIT_LOG);
+    ck_assert_msg(GetFileAttributesW(file) == INVALID_FILE_ATTRIBUTES, "a log file was created in the unsafe folder");
+    RemoveDirectoryW(dir);
+}
+END_TEST
+
+/* A LogFile naming a pipe (or a UNC path) would make the service connect out as SYSTEM: a configuration error,
+ * reported in the default log file. */
+START_TEST(config_log_file_pipe)
+{
+    svct *t = svct_new("cfgpipe", NULL);
+    wchar_t def[MAX_PATH + 100];
+    PWSTR dir = NULL;
+
+    svct_set_sz(t, "LogFile", "\\\\.\\pipe\\phsvc-evil");
+    ck_assert(SUCCEEDED(SHGetKnownFolderPath(&FOLDERID_ProgramData, 0, NULL, &dir)));
+    swprintf(def, MAX_PATH + 100, L"%ls\\pipehost\\%ls.log", dir, t->name);
+    CoTaskMemFree(dir);
+    expect_refused(t, EXIT_CONFIG, def, "LogFile", "a device, pipe or");
+    DeleteFileW(def);
+}
+END_TEST
+
 START_TEST(pipe_in_use)
 {
     svct *t = svct_new("inuse", NULL);
@@ -1507,6 +1586,8 @@ Suite *ph_test_suite(void)
     add(s, tcase_create("stop_with_hung_handler"), stop_with_hung_handler);
     add(s, tcase_create("default_log_folder_unsafe"), default_log_folder_unsafe);
     add(s, tcase_create("config_bad_log_file"), config_bad_log_file);
+    add(s, tcase_create("custom_log_folder_unsafe"), custom_log_folder_unsafe);
+    add(s, tcase_create("config_log_file_pipe"), config_log_file_pipe);
     add(s, tcase_create("pipe_in_use"), pipe_in_use);
     add(s, tcase_create("stop_under_load"), stop_under_load);
     add(s, tcase_create("paramchange"), paramchange);

@@ -119,10 +119,9 @@ START_TEST(strings)
     ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_LOG_LEVEL, "trace", "registry", &errs), PH_EINVAL);
 
     ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_LOG_FILE, "C:\\logs\\p.log", "registry", &errs), 0);
-    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_LOG_FILE, "\\\\srv\\share\\p.log", "registry", &errs), 0);
     ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_LOG_FILE, "p.log", "registry", &errs), PH_EINVAL);
     ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_LOG_FILE, "C:relative.log", "registry", &errs), PH_EINVAL);
-    ck_assert_str_eq(cfg.log_file, "\\\\srv\\share\\p.log");
+    ck_assert_str_eq(cfg.log_file, "C:\\logs\\p.log");
 
     ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_SDDL, "D:P(A;;GA;;;SY)", "registry", &errs), 0);
     ck_assert_str_eq(cfg.sddl, "D:P(A;;GA;;;SY)");
@@ -647,6 +646,63 @@ START_TEST(cli_raw_option)
 }
 END_TEST
 
+/* LogFile: local drive paths only. The service runs as SYSTEM and creates, appends to and renames this file:
+ * a UNC path would make it connect out, a pipe or device path would make it write to one. Each refusal names
+ * the value and the reason. */
+START_TEST(log_file_local_drive_only)
+{
+    static const struct {
+        const char *value;
+        const char *reason;
+    } refused[] = {
+        {"\\\\srv\\share\\p.log", "UNC"},
+        {"//srv/share/p.log", "UNC"},
+        {"\\\\.\\pipe\\evil", "device, pipe"},
+        {"\\\\?\\C:\\logs\\p.log", "device, pipe"},
+        {"\\\\.\\C:\\logs\\p.log", "device, pipe"},
+        {"\\\\?\\UNC\\srv\\share\\p.log", "device, pipe"},
+        {"\\logs\\p.log", "without a drive"},
+        {"p.log", "relative"},
+        {"C:p.log", "relative"},
+        {"C:\\logs\\..\\Windows\\p.log", "\"..\""},
+        {"C:\\logs\\.\\p.log", "\"..\""},
+        {"C:\\logs\\\\p.log", "empty part"},
+        {"C:\\logs\\", "names a folder"},
+        {"C:\\logs\\p.log:stream", "characters"},
+        {"C:\\logs\\p*.log", "characters"},
+        {"C:\\logs\\p.log.", "dot or a space"},
+        {"C:\\logs \\p.log", "dot or a space"},
+        {"C:\\logs\\CON", "device name"},
+        {"C:\\logs\\nul.txt", "device name"},
+        {"C:\\logs\\com1.log", "device name"},
+        {"C:\\LPT9\\p.log", "device name"},
+        {"C:\\logs\\conout$", "device name"},
+        {"C:\\logs\\COM\xc2\xb9.log", "device name"},
+    };
+    static const char *const accepted[] = {"C:\\logs\\p.log", "d:/logs/p.log", "C:\\a b\\my.service.log",
+                                           "C:\\logs\\console.log", "C:\\logs\\COM10.log", "C:\\nul2\\x"};
+    size_t i;
+
+    for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        memset(&errs, 0, sizeof(errs));
+        ck_assert_msg(svc_config_set_string(&cfg, SVC_V_LOG_FILE, refused[i].value, "registry", &errs) == PH_EINVAL,
+                      "accepted %s", refused[i].value);
+        ck_assert_ptr_null(cfg.log_file);
+        ck_assert_uint_eq(errs.count, 1);
+        ck_assert_msg(strstr(errs.text[0], "LogFile") != NULL &&
+                          strstr(errs.text[0], "accepted an absolute path on a local drive") != NULL &&
+                          strstr(errs.text[0], refused[i].reason) != NULL,
+                      "%s: %s", refused[i].value, errs.text[0]);
+    }
+    for (i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
+        memset(&errs, 0, sizeof(errs));
+        ck_assert_msg(svc_config_set_string(&cfg, SVC_V_LOG_FILE, accepted[i], "registry", &errs) == 0, "%s: %s",
+                      accepted[i], errs.text[0]);
+        ck_assert_str_eq(cfg.log_file, accepted[i]);
+    }
+}
+END_TEST
+
 static void add(Suite *s, TCase *tc, const TTest *test)
 {
     tcase_add_checked_fixture(tc, setup, teardown);
@@ -676,5 +732,6 @@ Suite *ph_test_suite(void)
     add(s, tcase_create("pool_text"), pool_text);
     add(s, tcase_create("escape_server_text"), escape_server_text);
     add(s, tcase_create("cli_raw_option"), cli_raw_option);
+    add(s, tcase_create("log_file_local_drive_only"), log_file_local_drive_only);
     return s;
 }

@@ -7,6 +7,7 @@
 #include "exitcodes.h"
 #include "filelog.h"
 #include "host.h"
+#include "svclog.h"
 #include "winutil.h"
 
 #include <aclapi.h>
@@ -561,6 +562,277 @@ START_TEST(log_folder_link_refused)
 }
 END_TEST
 
+/* --- any log file (the default or a LogFile): held folders, created folders, rotation on the open file ----- */
+
+/* While the log is open, neither its folder nor any folder above it can be renamed or deleted (they are held
+ * without FILE_SHARE_DELETE), so nobody can swap a junction in under the service. */
+START_TEST(log_folder_chain_held)
+{
+    wchar_t dir[MAX_PATH], path[MAX_PATH], moved[MAX_PATH], logdir_moved[MAX_PATH];
+    svc_filelog *log = NULL;
+    char why[700];
+    DWORD err;
+    BOOL ok;
+
+    swprintf(dir, MAX_PATH, L"%ls\\held", g_logdir);
+    swprintf(path, MAX_PATH, L"%ls\\x.log", dir);
+    swprintf(moved, MAX_PATH, L"%ls\\held-moved", g_logdir);
+    swprintf(logdir_moved, MAX_PATH, L"%ls-moved", g_logdir);
+    ck_assert_msg(svc_filelog_open(path, 16384, NULL, &log, why, sizeof(why)) == 0, "%s", why);
+    svc_filelog_write(log, "hello", 5);
+    ok = MoveFileW(dir, moved);
+    err = GetLastError();
+    ck_assert_msg(!ok, "the log's folder was renamed while the log was open");
+    ck_assert_msg(err == ERROR_SHARING_VIOLATION || err == ERROR_ACCESS_DENIED, "MoveFileW: %lu", err);
+    ck_assert_msg(!MoveFileW(g_logdir, logdir_moved), "a folder above the log's was renamed while the log was open");
+    ck_assert_msg(!RemoveDirectoryW(dir), "the log's folder was removed while the log was open");
+    svc_filelog_close(log);
+    /* Released at close. */
+    ck_assert_msg(MoveFileW(dir, moved), "MoveFileW after close: %lu", GetLastError());
+    MoveFileW(moved, dir);
+}
+END_TEST
+
+/* Whether ReOpenFile, on a file renamed since it was opened, opens whatever now has the former name (Wine 8)
+ * rather than the same file (Windows). */
+static int reopen_follows_name(const wchar_t *dir)
+{
+    wchar_t a[MAX_PATH], b[MAX_PATH];
+    BY_HANDLE_FILE_INFORMATION x, y;
+    HANDLE h, other, r;
+    int follows = 1;
+
+    swprintf(a, MAX_PATH, L"%ls\\probe-a", dir);
+    swprintf(b, MAX_PATH, L"%ls\\probe-b", dir);
+    h = CreateFileW(a, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, CREATE_ALWAYS, 0, NULL);
+    ck_assert(h != INVALID_HANDLE_VALUE);
+    ck_assert(MoveFileW(a, b));
+    other = CreateFileW(a, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, CREATE_ALWAYS, 0,
+                        NULL);
+    r = ReOpenFile(h, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, 0);
+    if (r != INVALID_HANDLE_VALUE && GetFileInformationByHandle(h, &x) && GetFileInformationByHandle(r, &y))
+        follows = x.nFileIndexLow != y.nFileIndexLow || x.nFileIndexHigh != y.nFileIndexHigh;
+    if (r != INVALID_HANDLE_VALUE)
+        CloseHandle(r);
+    if (other != INVALID_HANDLE_VALUE)
+        CloseHandle(other);
+    CloseHandle(h);
+    DeleteFileW(a);
+    DeleteFileW(b);
+    return follows;
+}
+
+/* Rotation renames the file being written (through its handle), not whatever carries its name by then: a
+ * decoy put in its place is not what becomes NAME.1. */
+START_TEST(log_rotation_on_the_open_file)
+{
+    wchar_t dir[MAX_PATH], path[MAX_PATH], aside[MAX_PATH], rotated[MAX_PATH];
+    svc_filelog *log = NULL;
+    char why[700], line[100], buf[20000];
+    HANDLE h;
+    DWORD got = 0;
+    int i, n;
+
+    swprintf(dir, MAX_PATH, L"%ls\\rot", g_logdir);
+    swprintf(path, MAX_PATH, L"%ls\\x.log", dir);
+    swprintf(aside, MAX_PATH, L"%ls\\aside.log", dir);
+    swprintf(rotated, MAX_PATH, L"%ls.1", path);
+    ck_assert_msg(svc_filelog_open(path, 16384, NULL, &log, why, sizeof(why)) == 0, "%s", why);
+    n = snprintf(line, sizeof(line), "first line, written before the swap");
+    svc_filelog_write(log, line, (size_t)n);
+    /* Someone with the right to (an administrator here) renames the file and puts another in its place. */
+    ck_assert_msg(MoveFileW(path, aside), "MoveFileW: %lu", GetLastError());
+    h = CreateFileW(path, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, CREATE_NEW, 0,
+                    NULL);
+    ck_assert(h != INVALID_HANDLE_VALUE);
+    ck_assert(WriteFile(h, "DECOY\r\n", 7, &got, NULL));
+    CloseHandle(h);
+    for (i = 0; i < 400; i++) {
+        n = snprintf(line, sizeof(line), "line %04d of the rotation test, padded to a useful length....", i);
+        svc_filelog_write(log, line, (size_t)n);
+    }
+    svc_filelog_close(log);
+    got = 0;
+    h = CreateFileW(rotated, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_EXISTING,
+                    0, NULL);
+    if (h != INVALID_HANDLE_VALUE) {
+        ck_assert(ReadFile(h, buf, sizeof(buf) - 1, &got, NULL));
+        CloseHandle(h);
+    }
+    buf[got] = '\0';
+    ck_assert_msg(strstr(buf, "DECOY") == NULL, "the decoy was rotated: %.200s", buf);
+    if (reopen_follows_name(dir)) {
+        DeleteFileW(rotated);
+        DeleteFileW(path);
+        ph_test_skip("ReOpenFile here reopens a renamed file's former name (Wine 8), so the service declines to "
+                     "rotate through it (the decoy was not moved); rotating the renamed file is shown on Windows only");
+    }
+    ck_assert_msg(strstr(buf, "first line, written before the swap") != NULL, "NAME.1 is not the file we wrote: %.200s",
+                  buf);
+    ck_assert_msg(GetFileAttributesW(aside) == INVALID_FILE_ATTRIBUTES, "the written file was not the one rotated");
+    DeleteFileW(rotated);
+    DeleteFileW(path);
+}
+END_TEST
+
+/* Folders the service creates on the way get a protected DACL (nothing inherited from a parent users may
+ * write) and pass the check; so does a LogFile's existing folder that only the service's account writes. */
+START_TEST(log_created_folders_protected)
+{
+    wchar_t dir[MAX_PATH], path[MAX_PATH];
+    svc_filelog *log = NULL;
+    PSECURITY_DESCRIPTOR sd = NULL;
+    PACL dacl = NULL;
+    SECURITY_DESCRIPTOR_CONTROL control = 0;
+    DWORD rev = 0;
+    char why[700];
+    int i;
+
+    swprintf(path, MAX_PATH, L"%ls\\a\\b\\x.log", g_logdir);
+    ck_assert_msg(svc_filelog_open(path, 16384, NULL, &log, why, sizeof(why)) == 0, "%s", why);
+    svc_filelog_close(log);
+    for (i = 0; i < 2; i++) {
+        swprintf(dir, MAX_PATH, i == 0 ? L"%ls\\a" : L"%ls\\a\\b", g_logdir);
+        ck_assert_uint_eq(svc_filelog_check_dir(dir, why, sizeof(why)), 0);
+        ck_assert_uint_eq(GetNamedSecurityInfoW(dir, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, &dacl, NULL,
+                                                &sd), 0);
+        ck_assert(GetSecurityDescriptorControl(sd, &control, &rev));
+        LocalFree(sd);
+        sd = NULL;
+        if (!(control & SE_DACL_PROTECTED) && ph_test_on_wine()) {
+            DeleteFileW(path);
+            swprintf(dir, MAX_PATH, L"%ls\\a\\b", g_logdir);
+            RemoveDirectoryW(dir);
+            ph_test_skip("this system keeps no file DACL (Wine 8 reports one made from the unix mode): the created "
+                         "folders' protected DACL is shown on Windows only");
+        }
+        ck_assert_msg(control & SE_DACL_PROTECTED, "folder %d's DACL is not protected", i);
+    }
+    DeleteFileW(path);
+    swprintf(dir, MAX_PATH, L"%ls\\a\\b", g_logdir);
+    RemoveDirectoryW(dir);
+}
+END_TEST
+
+/* A log file with a second name (a hard link someone who may add files to the folder planted) is refused: our
+ * lines would go into the file the other name belongs to. */
+START_TEST(log_file_hard_link_refused)
+{
+    wchar_t dir[MAX_PATH], path[MAX_PATH], other[MAX_PATH];
+    svc_filelog *log = NULL;
+    char why[700];
+    HANDLE h;
+
+    swprintf(dir, MAX_PATH, L"%ls\\linked", g_logdir);
+    ck_assert(CreateDirectoryW(dir, NULL));
+    swprintf(other, MAX_PATH, L"%ls\\precious.dat", g_logdir);
+    swprintf(path, MAX_PATH, L"%ls\\x.log", dir);
+    h = CreateFileW(other, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, 0, NULL);
+    ck_assert(h != INVALID_HANDLE_VALUE);
+    CloseHandle(h);
+    if (!CreateHardLinkW(path, other, NULL)) {
+        DeleteFileW(other);
+        ph_test_skip("hard links cannot be created here");
+    }
+    ck_assert_uint_eq(svc_filelog_open(path, 16384, NULL, &log, why, sizeof(why)), ERROR_CANT_ACCESS_FILE);
+    ck_assert_ptr_null(log);
+    ck_assert_msg(strstr(why, "hard links") != NULL, "%s", why);
+    DeleteFileW(path);
+    DeleteFileW(other);
+}
+END_TEST
+
+/* Whatever the configuration lets through, the log itself takes local drive paths only. */
+START_TEST(log_path_forms_refused)
+{
+    static const wchar_t *const bad[] = {L"\\\\.\\pipe\\phsvc-log", L"\\\\?\\C:\\x.log", L"\\\\server\\share\\x.log",
+                                         L"relative\\x.log", L"C:x.log"};
+    svc_filelog *log = NULL;
+    char why[700];
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ck_assert_msg(svc_filelog_open(bad[i], 16384, NULL, &log, why, sizeof(why)) == ERROR_BAD_PATHNAME, "%ls",
+                      bad[i]);
+        ck_assert_ptr_null(log);
+        ck_assert_msg(strstr(why, "local drive") != NULL, "%s", why);
+    }
+}
+END_TEST
+
+/* A link anywhere on the way (not only the last folder) is refused. */
+START_TEST(log_link_on_the_way_refused)
+{
+    wchar_t link[MAX_PATH], target[MAX_PATH], path[MAX_PATH];
+    svc_filelog *log = NULL;
+    char why[700];
+    DWORD attrs;
+
+    make_dir(L"target", "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)", target, NULL, NULL, 0);
+    swprintf(link, MAX_PATH, L"%ls\\link", g_logdir);
+    if (!CreateSymbolicLinkW(link, target, SYMBOLIC_LINK_FLAG_DIRECTORY))
+        ph_test_skip("directory symbolic links cannot be created here");
+    attrs = GetFileAttributesW(link);
+    if (attrs == INVALID_FILE_ATTRIBUTES || !(attrs & FILE_ATTRIBUTE_REPARSE_POINT))
+        ph_test_skip("this system does not report the directory link as a reparse point; shown on Windows only");
+    swprintf(path, MAX_PATH, L"%ls\\sub\\x.log", link);
+    ck_assert_uint_eq(svc_filelog_open(path, 16384, NULL, &log, why, sizeof(why)), ERROR_CANT_ACCESS_FILE);
+    ck_assert_msg(strstr(why, "junction, symbolic link or mount point") != NULL, "%s", why);
+}
+END_TEST
+
+/* --- the core's lines are rate-limited per user and kind (service/lograte.c) ------------------------------- */
+
+static size_t count_in(const char *text, const char *needle)
+{
+    size_t n = 0;
+    const char *p = text;
+
+    while ((p = strstr(p, needle)) != NULL) {
+        n++;
+        p += strlen(needle);
+    }
+    return n;
+}
+
+/* A user refused 2,000 times in a row: the file gets the first lines of the flood and a summary with the
+ * count, not 2,000 lines; another user's refusal and the service's own lines still get in. */
+START_TEST(core_lines_rate_limited)
+{
+    wchar_t path[MAX_PATH];
+    svc_log log;
+    char line[200], why[700];
+    static char buf[200000];
+    HANDLE h;
+    DWORD got = 0;
+    int i;
+
+    swprintf(path, MAX_PATH, L"%ls\\flood\\x.log", g_logdir);
+    svc_log_init(&log, PH_LOG_INFO);
+    ck_assert_msg(svc_filelog_open(path, 1u << 20, NULL, &log.file, why, sizeof(why)) == 0, "%s", why);
+    for (i = 0; i < 2000; i++) {
+        snprintf(line, sizeof(line), "connection %d: PING forbidden for user S-1-5-21-9-9-9-666 (pid 77): not granted "
+                 "by the verb's security descriptor", i + 1);
+        svc_log_core(&log, PH_LOG_WARN, line);
+    }
+    svc_log_core(&log, PH_LOG_WARN, "connection 9999: PING forbidden for user S-1-5-21-1-2-3-1001 (pid 78): not "
+                 "granted by the verb's security descriptor");
+    svc_log_msg(&log, PH_LOG_INFO, "the service's own line");
+    svc_log_close(&log);
+    h = CreateFileW(path, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_EXISTING, 0,
+                    NULL);
+    ck_assert(h != INVALID_HANDLE_VALUE);
+    ck_assert(ReadFile(h, buf, sizeof(buf) - 1, &got, NULL));
+    CloseHandle(h);
+    buf[got] = '\0';
+    ck_assert_uint_eq(count_in(buf, "user S-1-5-21-9-9-9-666 (pid"), SVC_LOGRATE_BURST);
+    ck_assert_msg(strstr(buf, "1990 similar lines suppressed (user S-1-5-21-9-9-9-666)") != NULL, "%.3000s", buf);
+    ck_assert_uint_eq(count_in(buf, "user S-1-5-21-1-2-3-1001 (pid"), 1);
+    ck_assert_uint_eq(count_in(buf, "the service's own line"), 1);
+    DeleteFileW(path);
+}
+END_TEST
+
 /* --- the worker: an end without a stop request is a fault --------------------------------------------------- */
 
 START_TEST(worker_end_without_stop_is_a_fault)
@@ -653,6 +925,34 @@ Suite *ph_test_suite(void)
     tc = tcase_create("log_folder_link_refused");
     tcase_add_checked_fixture(tc, logdir_setup, logdir_teardown);
     tcase_add_test(tc, log_folder_link_refused);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("log_folder_chain_held");
+    tcase_add_checked_fixture(tc, logdir_setup, logdir_teardown);
+    tcase_add_test(tc, log_folder_chain_held);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("log_rotation_on_the_open_file");
+    tcase_add_checked_fixture(tc, logdir_setup, logdir_teardown);
+    tcase_add_test(tc, log_rotation_on_the_open_file);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("log_created_folders_protected");
+    tcase_add_checked_fixture(tc, logdir_setup, logdir_teardown);
+    tcase_add_test(tc, log_created_folders_protected);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("log_path_forms_refused");
+    tcase_add_checked_fixture(tc, logdir_setup, logdir_teardown);
+    tcase_add_test(tc, log_path_forms_refused);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("log_link_on_the_way_refused");
+    tcase_add_checked_fixture(tc, logdir_setup, logdir_teardown);
+    tcase_add_test(tc, log_link_on_the_way_refused);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("log_file_hard_link_refused");
+    tcase_add_checked_fixture(tc, logdir_setup, logdir_teardown);
+    tcase_add_test(tc, log_file_hard_link_refused);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("core_lines_rate_limited");
+    tcase_add_checked_fixture(tc, logdir_setup, logdir_teardown);
+    tcase_add_test(tc, core_lines_rate_limited);
     suite_add_tcase(s, tc);
     tc = tcase_create("worker_end_without_stop_is_a_fault");
     tcase_add_test(tc, worker_end_without_stop_is_a_fault);
