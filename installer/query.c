@@ -217,7 +217,7 @@ static void print_config(const char *name, const svc_config *cfg, const svc_cfg_
     char text[300];
 
     printf("configuration (HKLM\\SYSTEM\\CurrentControlSet\\Services\\%s\\Parameters, with the defaults):\n", name);
-    for (i = 0; i < SVC_V_COUNT; i++) {
+    for (i = 0; i < svc_value_count(); i++) {
         const svc_value_def *d = svc_value_by_id((svc_value_id)i);
         svc_config_value_text(cfg, (svc_value_id)i, text, sizeof(text));
         printf("  %-21s %-40s %s\n", d->name, text, (cfg->set_mask & (1u << i)) ? "registry" : "default");

@@ -3,6 +3,7 @@
 
 #include "admin.h"
 #include "app.h"
+#include "appstate.h"
 #include "config.h"
 #include "exitcodes.h"
 #include "svc.h"
@@ -12,16 +13,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The configuration values: their `run` option, registry name, type and range. */
+/* The configuration values: their `run` option, registry name, type and range; the program's own settings
+ * after the built-in ones, each with its help line and whether a reload applies it. */
 static void print_values(FILE *out)
 {
-    size_t i;
+    unsigned i;
 
-    for (i = 0; i < SVC_V_COUNT; i++) {
+    for (i = 0; i < svc_value_count(); i++) {
         const svc_value_def *d = svc_value_by_id((svc_value_id)i);
         char opt[64];
-        snprintf(opt, sizeof(opt), "%s %s", d->option, d->type == SVC_T_DWORD ? "N" : "TEXT");
-        if (d->type == SVC_T_DWORD)
+        snprintf(opt, sizeof(opt), "%s %s", d->option ? d->option : "(registry only)",
+                 d->option == NULL ? "" : d->type == SVC_T_DWORD ? "N" : "TEXT");
+        if (d->help != NULL) {
+            char def[80];
+            svc_config defaults;
+            svc_config_init(&defaults, NULL);
+            svc_config_value_text(&defaults, d->id, def, sizeof(def));
+            svc_config_free(&defaults);
+            fprintf(out, "  %-27s %-21s %s %lu..%lu, default \"%s\", %s: %s\n", opt, d->name,
+                    d->type == SVC_T_DWORD ? "REG_DWORD" : "REG_SZ of length", (unsigned long)d->min,
+                    (unsigned long)d->max, def, d->live ? "a reload applies it" : "applies at the next start",
+                    d->help);
+        } else if (d->type == SVC_T_DWORD)
             fprintf(out, "  %-27s %-21s REG_DWORD %lu..%lu %s%s\n", opt, d->name, (unsigned long)d->min,
                     (unsigned long)d->max, d->unit,
                     d->never ? (d->max == SVC_INFINITE ? " (= never)" : " or 4294967295 (never)")
@@ -235,12 +248,45 @@ static int dispatch(const ph_service_app *app, int fallback)
     return PH_EXIT_START_FAILED;
 }
 
+/* The program's names and settings, checked and made known to every part before anything else runs. A bad
+ * declaration is the program's own bug: said on stderr, exit PH_EXIT_CONFIG. */
+static int declare(const ph_service_app *app)
+{
+    char why[400];
+    svc_config defaults;
+    int rc;
+
+    if (svc_check_app_names(app->log_folder, app->registry_root, app->message_prefix, why, sizeof(why)) != 0 ||
+        svc_config_declare_app_values(app->settings, app->setting_count, why, sizeof(why)) != 0) {
+        fprintf(stderr, "%s: invalid ph_service_app: %s\n", app->message_prefix ? app->message_prefix : app->program,
+                why);
+        return PH_EXIT_CONFIG;
+    }
+    svc_appstate_set_app(app);
+    /* Until a configuration is read, the program's handlers see the declared defaults. */
+    svc_config_init(&defaults, app->default_pipe);
+    rc = svc_appstate_publish(&defaults);
+    svc_config_free(&defaults);
+    if (rc != 0) {
+        fprintf(stderr, "%s: out of memory\n", svc_message_prefix());
+        return PH_EXIT_START_FAILED;
+    }
+    return PH_EXIT_OK;
+}
+
 int ph_service_main(int argc, wchar_t **argv, const ph_service_app *app)
 {
     char **args = NULL;
     const char *cmd;
     int i, code;
 
+    if (app == NULL || app->program == NULL || app->default_pipe == NULL) {
+        fprintf(stderr, "pipehost: ph_service_main needs an app with program and default_pipe\n");
+        return PH_EXIT_CONFIG;
+    }
+    code = declare(app);
+    if (code != PH_EXIT_OK)
+        return code;
     if (argc < 2)
         return dispatch(app, 1);
     args = calloc((size_t)argc + 1, sizeof(char *));

@@ -7,6 +7,6 @@ int wmain(int argc, wchar_t **argv);
 
 int wmain(int argc, wchar_t **argv)
 {
-    static const ph_service_app app = {"pipehost", "pipehost", NULL, NULL};
+    static const ph_service_app app = {.program = "pipehost", .default_pipe = "pipehost"};
     return ph_service_main(argc, argv, &app);
 }

@@ -82,6 +82,6 @@ int wmain(int argc, wchar_t **argv);
 
 int wmain(int argc, wchar_t **argv)
 {
-    static const ph_service_app app = {"myservice", "myservice", add_verbs, NULL};
+    static const ph_service_app app = {.program = "myservice", .default_pipe = "myservice", .extend = add_verbs};
     return ph_service_main(argc, argv, &app);
 }
