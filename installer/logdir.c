@@ -1,5 +1,6 @@
 /* logdir.c — service SIDs, and the log folder the installer prepares: owner SYSTEM, no write for ordinary users. */
 #include "admin.h"
+#include "appstate.h"
 
 #include <aclapi.h>
 #include <knownfolders.h>
@@ -130,7 +131,7 @@ DWORD svc_admin_prepare_log_dir(const wchar_t *service_sid, wchar_t *path, size_
         CoTaskMemFree(base);
         return HRESULT_FACILITY(hr) == FACILITY_WIN32 ? (DWORD)HRESULT_CODE(hr) : ERROR_PATH_NOT_FOUND;
     }
-    if (swprintf(path, size, L"%ls\\pipehost", base) < 0) {
+    if (swprintf(path, size, L"%ls\\%ls", base, svc_log_folder()) < 0) {
         CoTaskMemFree(base);
         return ERROR_INSUFFICIENT_BUFFER;
     }

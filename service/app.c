@@ -92,7 +92,7 @@ static void print_help(FILE *out, const ph_service_app *app)
             "NAME\\Parameters) they override; run reads that key only with --service NAME:\n"
             "  --service NAME              read that service's configuration first\n"
             "  --stop-event NAME           also stop when this named event is set (for scripts)\n",
-            app->program, PH_VERSION_STRING, app->program, app->program, app->program, app->program, app->program,
+            svc_product_name(), PH_VERSION_STRING, app->program, app->program, app->program, app->program, app->program,
             app->program);
     print_values(out);
     fprintf(out,
@@ -244,7 +244,7 @@ static int dispatch(const ph_service_app *app, int fallback)
         return 0;
     if (err == ERROR_FAILED_SERVICE_CONTROLLER_CONNECT && fallback)
         return not_under_scm(app);
-    fprintf(stderr, "%s: StartServiceCtrlDispatcherW failed: error %lu\n", app->program, (unsigned long)err);
+    fprintf(stderr, "%s: StartServiceCtrlDispatcherW failed: error %lu\n", svc_message_prefix(), (unsigned long)err);
     return PH_EXIT_START_FAILED;
 }
 
@@ -291,13 +291,13 @@ int ph_service_main(int argc, wchar_t **argv, const ph_service_app *app)
         return dispatch(app, 1);
     args = calloc((size_t)argc + 1, sizeof(char *));
     if (args == NULL) {
-        fprintf(stderr, "%s: out of memory\n", app->program);
+        fprintf(stderr, "%s: out of memory\n", svc_message_prefix());
         return PH_EXIT_START_FAILED;
     }
     for (i = 0; i < argc; i++) {
         args[i] = svc_to_utf8(argv[i], NULL);
         if (args[i] == NULL) {
-            fprintf(stderr, "%s: argument %d is not valid Unicode text\n", app->program, i);
+            fprintf(stderr, "%s: argument %d is not valid Unicode text\n", svc_message_prefix(), i);
             code = PH_EXIT_USAGE;
             goto out;
         }
@@ -329,16 +329,16 @@ int ph_service_main(int argc, wchar_t **argv, const ph_service_app *app)
     } else if (strcmp(cmd, "help") == 0 && argc == 3) {
         code = command_usage(stdout, args[2], app) == 0 ? PH_EXIT_OK : PH_EXIT_USAGE;
         if (code != PH_EXIT_OK)
-            fprintf(stderr, "%s: no command \"%.80s\" (%s help lists them)\n", app->program, args[2], app->program);
+            fprintf(stderr, "%s: no command \"%.80s\" (%s help lists them)\n", svc_message_prefix(), args[2], app->program);
     } else if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
                strcmp(cmd, "/?") == 0) {
         print_help(stdout, app);
         code = PH_EXIT_OK;
     } else if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-        printf("%s %s\n", app->program, PH_VERSION_STRING);
+        printf("%s %s\n", svc_product_name(), PH_VERSION_STRING);
         code = PH_EXIT_OK;
     } else {
-        fprintf(stderr, "%s: unknown command \"%.80s\"\n\n", app->program, cmd);
+        fprintf(stderr, "%s: unknown command \"%.80s\"\n\n", svc_message_prefix(), cmd);
         print_help(stderr, app);
         code = PH_EXIT_USAGE;
     }

@@ -24,6 +24,7 @@ void svc_appstate_set_app(const ph_service_app *app)
 {
     if (app == NULL)
         return;
+    svc_set_program(app->program);
     if (app->program != NULL)
         prefix = product = app->program;
     if (app->message_prefix != NULL)
@@ -41,6 +42,29 @@ void svc_appstate_set_app(const ph_service_app *app)
 const char *svc_message_prefix(void)
 {
     return prefix;
+}
+
+static void say(FILE *f, const char *fmt, va_list ap) PH_PRINTF(2, 0);
+static void say(FILE *f, const char *fmt, va_list ap)
+{
+    fputs(prefix, f);
+    vfprintf(f, fmt, ap);
+}
+
+void svc_err(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    say(stderr, fmt, ap);
+    va_end(ap);
+}
+
+void svc_out(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    say(stdout, fmt, ap);
+    va_end(ap);
 }
 
 const char *svc_product_name(void)
@@ -179,6 +203,6 @@ void ph_service_log(ph_log_level level, const char *fmt, ...)
     if (current_log != NULL)
         svc_log_msg(current_log, level, "%s", msg);
     else
-        fprintf(stderr, "%s: %s\n", svc_message_prefix(), msg);
+        svc_err(": %s\n", msg);
     ReleaseSRWLockShared(&lock);
 }

@@ -20,6 +20,10 @@ void svc_appstate_detach(void);
 void svc_appstate_set_app(const ph_service_app *app);
 /* The prefix of every message the program prints, without the colon ("pipehost"). */
 const char *svc_message_prefix(void);
+/* Every message the program prints goes through these: the prefix, then fmt as given, which starts with
+ * ": " or " COMMAND: " ("pipehost: …", "pipehost install: …"). svc_err writes to stderr, svc_out to stdout. */
+void svc_err(const char *fmt, ...) PH_PRINTF(1, 2);
+void svc_out(const char *fmt, ...) PH_PRINTF(1, 2);
 /* The name in `help` and `version`. */
 const char *svc_product_name(void);
 /* The default log folder's name under %ProgramData% and the key under HKLM\SOFTWARE for kept configuration. */

@@ -96,6 +96,18 @@ const svc_value_def *svc_value_by_option(const char *option)
     return NULL;
 }
 
+static const char *program_name = "pipehost";
+
+void svc_set_program(const char *program)
+{
+    program_name = program != NULL ? program : "pipehost";
+}
+
+const char *svc_program(void)
+{
+    return program_name;
+}
+
 static int is_alnum(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');

@@ -59,6 +59,10 @@ int svc_config_declare_app_values(const struct ph_service_setting *settings, uns
  * printable characters. Returns 0, or PH_EINVAL with why saying which and why. */
 int svc_check_app_names(const char *log_folder, const char *registry_root, const char *message_prefix, char *why,
                         size_t why_size);
+/* The program's command name (ph_service_app.program) for messages that name a command ("see pipehost help");
+ * set once at program start, "pipehost" until then. */
+void svc_set_program(const char *program);
+const char *svc_program(void);
 /* Every value: SVC_V_COUNT built-in ones plus the program's. */
 unsigned svc_value_count(void);
 /* The index of a program's setting (0 for the first declared) or -1 for a built-in value. */
