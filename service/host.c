@@ -124,6 +124,9 @@ static int start_server(svc_host *h)
     svc_config_server(&h->cfg, &sc);
     sc.handler = ph_router_handle;
     sc.handler_ctx = h->router;
+    sc.conn_open = h->app->conn_open;
+    sc.conn_close = h->app->conn_close;
+    sc.conn_ctx = h->app->conn_ctx;
     sc.log = svc_log_core;
     sc.log_ctx = h->log;
     sc.log_level = PH_LOG_DEBUG; /* svc_log filters, so PARAMCHANGE can change the level */

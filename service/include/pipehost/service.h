@@ -62,6 +62,13 @@ typedef struct ph_service_app {
     const ph_service_setting *settings;
     unsigned setting_count;
 
+    /* Connection hooks (optional), passed to the server as ph_server_config's conn_open, conn_close and
+     * conn_ctx: per-connection state, set up at a connection's first request and released exactly once when
+     * it ends (see "Connection hooks" in pipehost.h). */
+    ph_conn_open_fn conn_open;
+    ph_conn_close_fn conn_close;
+    void *conn_ctx;
+
     /* Hooks (each optional), with hook_ctx. */
     ph_service_hook_fn on_start;
     ph_service_hook_fn on_stop;
