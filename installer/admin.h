@@ -43,7 +43,8 @@ int svc_admin_config(int argc, char **argv, const ph_service_app *app);
  * it is what "NT SERVICE\NAME" resolves to. Returns 0 or a Win32 error. */
 DWORD svc_admin_service_sid(const wchar_t *service, wchar_t *out, size_t size);
 
-/* Creates the log folder (%ProgramData%\<log folder>, ph_service_app.log_folder, default pipehost) if needed and gives it owner SYSTEM and a protected DACL:
+/* Creates the log folder (%ProgramData%\<log folder>: ph_service_app.log_folder, default pipehost) if needed
+ * and gives it owner SYSTEM and a protected DACL:
  * SYSTEM and Administrators full control, Users read, and modify for service_sid (NULL for LocalSystem,
  * which needs nothing more) plus any service SIDs already granted (other services share the folder). Every
  * other ACE is dropped, so a folder pre-created by a user is taken back. A file, junction or symbolic link at

@@ -329,7 +329,8 @@ int ph_service_main(int argc, wchar_t **argv, const ph_service_app *app)
     } else if (strcmp(cmd, "help") == 0 && argc == 3) {
         code = command_usage(stdout, args[2], app) == 0 ? PH_EXIT_OK : PH_EXIT_USAGE;
         if (code != PH_EXIT_OK)
-            fprintf(stderr, "%s: no command \"%.80s\" (%s help lists them)\n", svc_message_prefix(), args[2], app->program);
+            fprintf(stderr, "%s: no command \"%.80s\" (%s help lists them)\n", svc_message_prefix(), args[2],
+                    app->program);
     } else if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
                strcmp(cmd, "/?") == 0) {
         print_help(stdout, app);

@@ -197,12 +197,12 @@ int svc_cli_main(int argc, char **argv, const ph_service_app *app)
             }
         }
     } else if (resp_len >= 4 && memcmp(resp, "ERR ", 4) == 0) {
-        fprintf(stderr, "%s: the server answered: %.*s\n", svc_message_prefix(), (int)(resp_len > 2000 ? 2000 : resp_len),
-                (const char *)resp);
+        fprintf(stderr, "%s: the server answered: %.*s\n", svc_message_prefix(),
+                (int)(resp_len > 2000 ? 2000 : resp_len), (const char *)resp);
         code = PH_CLI_ERR_ANSWER;
     } else {
-        fprintf(stderr, "%s: unexpected answer from %s (%zu bytes, neither \"OK \" nor \"ERR \")\n", svc_message_prefix(), pipe,
-                resp_len);
+        fprintf(stderr, "%s: unexpected answer from %s (%zu bytes, neither \"OK \" nor \"ERR \")\n",
+                svc_message_prefix(), pipe, resp_len);
         code = PH_CLI_FAILED;
     }
 

@@ -25,11 +25,13 @@ static const svc_value_def value_defs[SVC_V_COUNT] = {
     {SVC_V_SDDL, "Sddl", "--sddl", SVC_T_STRING, 1, 4096, "", 0, 0, NULL},
     {SVC_V_LOG_LEVEL, "LogLevel", "--log-level", SVC_T_STRING, 1, 16, "", 1, 0, NULL},
     {SVC_V_LOG_FILE, "LogFile", "--log-file", SVC_T_STRING, 4, 1024, "", 0, 0, NULL},
-    {SVC_V_LOG_MAX_BYTES, "LogMaxBytes", "--log-max-bytes", SVC_T_DWORD, 16384, 1024u * 1024 * 1024, "bytes", 1, 0, NULL},
+    {SVC_V_LOG_MAX_BYTES, "LogMaxBytes", "--log-max-bytes", SVC_T_DWORD, 16384, 1024u * 1024 * 1024, "bytes", 1, 0,
+     NULL},
     {SVC_V_FRAMING, "Framing", "--framing", SVC_T_STRING, 1, 16, "", 0, 0, NULL},
     {SVC_V_FIRST_REQUEST_TIMEOUT, "FirstRequestTimeoutMs", "--first-request-timeout-ms", SVC_T_DWORD, 100, 3600000,
      "ms", 1, 1, NULL},
-    {SVC_V_MAX_CONN_PER_USER, "MaxConnectionsPerUser", "--max-connections-per-user", SVC_T_DWORD, 0, 255, "", 1, 0, NULL},
+    {SVC_V_MAX_CONN_PER_USER, "MaxConnectionsPerUser", "--max-connections-per-user", SVC_T_DWORD, 0, 255, "", 1, 0,
+     NULL},
 };
 
 static int ascii_lower(int c)
