@@ -157,6 +157,20 @@ static void run_example_features(svct *t, const wchar_t *exe)
                   "log %ls:\n%s", log_path, log);
     free(log);
     ck_assert(hello_becomes(t->pipe, "OK good day", 1000));
+    /* `status` shows its settings with the built-in ones, and `config --set` checks them with the same rules
+     * (the registry still holds the refused "", so status reports that error too). */
+    snprintf(text, sizeof(text), "status --name %s", t->name_a);
+    rc = svct_run(cmdline(exe, text), 30000, &out);
+    ck_assert_msg(strstr(out, "ReplyDelayMs") != NULL && strstr(out, "Greeting") != NULL &&
+                      strstr(out, "ERROR: invalid configuration value Greeting (registry)") != NULL,
+                  "%d\n%s", rc, out);
+    free(out);
+    snprintf(text, sizeof(text), "config --name %s --set ReplyDelayMs=70000", t->name_a);
+    rc = svct_run(cmdline(exe, text), 30000, &out);
+    ck_assert_msg(rc == 64 && strncmp(out, "myservice", 9) == 0 &&
+                      strstr(out, "ReplyDelayMs (--set): accepted range 0..60000, given 70000") != NULL,
+                  "%d\n%s", rc, out);
+    free(out);
     svct_stop(t, 20000, &st);
     ck_assert_uint_eq(st.dwWin32ExitCode, 0);
     log = svct_read_file(log_path);
