@@ -70,7 +70,8 @@ static int hello_becomes(const char *pipe, const char *want, unsigned timeout_ms
 static void run_example_features(svct *t, const wchar_t *exe)
 {
     char text[200], *out = NULL, *log;
-    wchar_t program_data[MAX_PATH], log_path[MAX_PATH], log_dir[MAX_PATH];
+    wchar_t program_data[MAX_PATH], log_path[MAX_PATH], log_dir[MAX_PATH], saved[300];
+    HKEY key = NULL;
     unsigned char *resp = NULL;
     size_t len = 0;
     unsigned long long t0, elapsed;
@@ -187,6 +188,26 @@ static void run_example_features(svct *t, const wchar_t *exe)
     ck_assert_msg(strstr(log, "invalid configuration value ReplyDelayMs (registry): accepted range 0..60000, given "
                               "70000") != NULL, "%s", log);
     free(log);
+
+    /* Its uninstall keeps the configuration under its own registry root and removes its default log. */
+    /* (The test's own handle would leave the service marked for deletion: uninstall then ends with 1.) */
+    CloseServiceHandle(t->svc);
+    t->svc = NULL;
+    snprintf(text, sizeof(text), "uninstall --name %s --keep-config", t->name_a);
+    rc = svct_run(cmdline(exe, text), 90000, &out);
+    ck_assert_msg(rc == 0 && strstr(out, "HKLM\\SOFTWARE\\MyService\\SavedParameters\\") != NULL, "%d\n%s", rc,
+                  out);
+    free(out);
+    swprintf(saved, 300, L"SOFTWARE\\MyService\\SavedParameters\\%ls", t->name);
+    ck_assert_int_eq(RegOpenKeyExW(HKEY_LOCAL_MACHINE, saved, 0, KEY_READ, &key), ERROR_SUCCESS);
+    RegCloseKey(key);
+    swprintf(saved, 300, L"SOFTWARE\\pipehost\\SavedParameters\\%ls", t->name);
+    ck_assert_int_ne(RegOpenKeyExW(HKEY_LOCAL_MACHINE, saved, 0, KEY_READ, &key), ERROR_SUCCESS);
+    ck_assert_msg(GetFileAttributesW(log_path) == INVALID_FILE_ATTRIBUTES, "%ls was not removed", log_path);
+    swprintf(saved, 300, L"SOFTWARE\\MyService\\SavedParameters\\%ls", t->name);
+    RegDeleteTreeW(HKEY_LOCAL_MACHINE, saved);
+    RegDeleteKeyW(HKEY_LOCAL_MACHINE, L"SOFTWARE\\MyService\\SavedParameters");
+    RegDeleteKeyW(HKEY_LOCAL_MACHINE, L"SOFTWARE\\MyService");
     DeleteFileW(log_path);
     RemoveDirectoryW(log_dir); /* only when no other service's log is left in it */
 }
