@@ -47,8 +47,9 @@ const char *svc_message_prefix(void)
 static void say(FILE *f, const char *fmt, va_list ap) PH_PRINTF(2, 0);
 static void say(FILE *f, const char *fmt, va_list ap)
 {
-    fputs(prefix, f);
-    vfprintf(f, fmt, ap);
+    /* A stream that cannot be written has nowhere left to report to: the message is dropped. */
+    if (fputs(prefix, f) != EOF)
+        (void)vfprintf(f, fmt, ap);
 }
 
 void svc_err(const char *fmt, ...)
