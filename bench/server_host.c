@@ -46,6 +46,6 @@ int wmain(int argc, wchar_t **argv);
 int wmain(int argc, wchar_t **argv)
 {
     /* The program and default pipe names are pipehost's, so that messages and defaults read the same. */
-    static const ph_service_app app = {"pipehost", "pipehost", add_verbs, NULL};
+    static const ph_service_app app = {.program = "pipehost", .default_pipe = "pipehost", .extend = add_verbs};
     return ph_service_main(argc, argv, &app);
 }

@@ -46,7 +46,7 @@ int svc_admin_config(int argc, char **argv, const ph_service_app *app);
  * it is what "NT SERVICE\NAME" resolves to. Returns 0 or a Win32 error. */
 DWORD svc_admin_service_sid(const wchar_t *service, wchar_t *out, size_t size);
 
-/* Creates the log folder (%ProgramData%\pipehost) if needed, with owner SYSTEM and a protected DACL: SYSTEM
+/* Creates the log folder (%ProgramData%\<log folder>: ph_service_app.log_folder, default pipehost) if needed, with owner SYSTEM and a protected DACL: SYSTEM
  * and Administrators full control, Users read, and for service_sid (NULL for LocalSystem, which needs nothing
  * more) plus any service SIDs already granted (other services share the folder): list and add files on the
  * folder itself, modify on its files (inherit-only), so no service can delete, rename or re-ACL the folder.

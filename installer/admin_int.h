@@ -7,13 +7,15 @@
 #include <stdint.h>
 
 #define ADM_EVENTLOG_KEY L"SYSTEM\\CurrentControlSet\\Services\\EventLog\\Application\\"
-/* Where `uninstall --keep-config` keeps a service's Parameters until the next install of the same name. */
-#define ADM_SAVED_KEY L"SOFTWARE\\pipehost\\SavedParameters\\"
+/* Where `uninstall --keep-config` keeps a service's Parameters until the next install of the same name:
+ * HKLM\SOFTWARE\<registry root>\SavedParameters\<name> (the root is ph_service_app.registry_root, default
+ * "pipehost"). malloc'd; NULL when out of memory. parent_only: without <name> (the key emptied at restore). */
+wchar_t *adm_saved_key(const wchar_t *name, int parent_only);
 /* Bounded waits for the SCM: a stop waits for the drain (DrainTimeoutMs, 30 s at most by default). */
 #define ADM_STOP_WAIT_MS 60000u
 #define ADM_START_WAIT_MS 30000u
 
-/* Prints "pipehost: <what>: <call> failed: error N (text)" plus a hint for the errors admins meet, and returns
+/* Prints "<prefix>: <what>: <call> failed: error N (text)" plus a hint for the errors admins meet, and returns
  * the exit code for err (PH_ADMIN_DENIED, PH_ADMIN_CONFLICT, PH_ADMIN_NOT_INSTALLED or PH_ADMIN_FAILED). */
 int adm_fail(const char *what, const char *call, DWORD err);
 /* A service name as UTF-16, checked: 1..256 characters, no '\' or '/'. NULL (message printed) when invalid. */
@@ -26,7 +28,7 @@ int adm_wait_state(SC_HANDLE svc, DWORD state, unsigned timeout_ms, SERVICE_STAT
 int adm_wait_deleted(SC_HANDLE scm, const wchar_t *name, unsigned timeout_ms);
 /* "RUNNING", "STOPPED", … */
 const char *adm_state_name(DWORD state);
-/* HKLM\<ADM_EVENTLOG_KEY><name> and HKLM\<ADM_SAVED_KEY><name>, malloc'd. */
+/* HKLM\<ADM_EVENTLOG_KEY><name>, malloc'd. */
 wchar_t *adm_key_path(const wchar_t *prefix, const wchar_t *name);
 /* Whether HKLM\path exists. */
 int adm_key_exists(const wchar_t *path);

@@ -1,5 +1,6 @@
 /* common.c — shared by the administrator's commands: errors with hints, SCM access, waits, pipe questions. */
 #include "admin_int.h"
+#include "appstate.h"
 
 #include "exitcodes.h"
 #include "winutil.h"
@@ -14,26 +15,26 @@ int adm_fail(const char *what, const char *call, DWORD err)
     char text[256];
 
     ph_syserror_text(err, text, sizeof(text));
-    fprintf(stderr, "pipehost: %s: %s failed: error %lu (%s)\n", what, call, (unsigned long)err, text);
+    svc_err(": %s: %s failed: error %lu (%s)\n", what, call, (unsigned long)err, text);
     switch (err) {
     case ERROR_ACCESS_DENIED:
-        fprintf(stderr, "pipehost: this needs an administrator: run it from an elevated prompt "
+        svc_err(": this needs an administrator: run it from an elevated prompt "
                         "(Run as administrator)\n");
         return PH_ADMIN_DENIED;
     case ERROR_SERVICE_MARKED_FOR_DELETE:
-        fprintf(stderr, "pipehost: the service is marked for deletion: Windows removes it once every program "
+        svc_err(": the service is marked for deletion: Windows removes it once every program "
                         "that has it open (services.msc, Event Viewer, another sc or pipehost) is closed; "
                         "close them, or restart, then try again\n");
         return PH_ADMIN_CONFLICT;
     case ERROR_SERVICE_EXISTS:
-        fprintf(stderr, "pipehost: a service with this name already exists\n");
+        svc_err(": a service with this name already exists\n");
         return PH_ADMIN_CONFLICT;
     case ERROR_DUPLICATE_SERVICE_NAME:
-        fprintf(stderr, "pipehost: the name or the display name is already used by another service: choose "
+        svc_err(": the name or the display name is already used by another service: choose "
                         "another with --name or --display-name\n");
         return PH_ADMIN_CONFLICT;
     case ERROR_SERVICE_DOES_NOT_EXIST:
-        fprintf(stderr, "pipehost: no such service is installed (see: pipehost install)\n");
+        svc_err(": no such service is installed (see: %s install)\n", svc_program());
         return PH_ADMIN_NOT_INSTALLED;
     default:
         return PH_ADMIN_FAILED;
@@ -46,12 +47,12 @@ wchar_t *adm_service_name(const char *name)
     wchar_t *w;
 
     if (n == 0 || n > 256 || strpbrk(name, "\\/") != NULL) {
-        fprintf(stderr, "pipehost: invalid service name \"%.80s\": 1..256 characters without '\\' or '/'\n", name);
+        svc_err(": invalid service name \"%.80s\": 1..256 characters without '\\' or '/'\n", name);
         return NULL;
     }
     w = svc_to_wide(name, NULL);
     if (w == NULL)
-        fprintf(stderr, "pipehost: invalid service name \"%.80s\": not valid text\n", name);
+        svc_err(": invalid service name \"%.80s\": not valid text\n", name);
     return w;
 }
 
@@ -132,6 +133,18 @@ wchar_t *adm_key_path(const wchar_t *prefix, const wchar_t *name)
     return p;
 }
 
+wchar_t *adm_saved_key(const wchar_t *name, int parent_only)
+{
+    const wchar_t *root = svc_registry_root();
+    size_t n = wcslen(L"SOFTWARE\\") + wcslen(root) + wcslen(L"\\SavedParameters\\") + wcslen(name) + 1;
+    wchar_t *p = malloc(n * sizeof(wchar_t));
+
+    if (p != NULL)
+        swprintf(p, n, L"SOFTWARE\\%ls\\SavedParameters%ls%ls", root, parent_only ? L"" : L"\\",
+                 parent_only ? L"" : name);
+    return p;
+}
+
 int adm_key_exists(const wchar_t *path)
 {
     HKEY key;
@@ -171,12 +184,12 @@ int adm_ask(const char *pipe, const ph_framing *framing, unsigned long service_p
     ph_syserror_text(c ? ph_client_syserror(c) : 0, text, sizeof(text));
     if (rc == PH_EUNTRUSTED) {
         if (ph_client_server_pid(c) != 0)
-            fprintf(stderr, "pipehost: refusing %s: it is served by process %lu, not by the service's process "
+            svc_err(": refusing %s: it is served by process %lu, not by the service's process "
                             "(pid %lu); nothing was sent. Another program may have taken the pipe name (a PipeName "
                             "changed since the service started is served only after a restart)\n",
                     pipe, ph_client_server_pid(c), service_pid);
         else
-            fprintf(stderr, "pipehost: refusing %s: the process serving it cannot be read (Win32 error %lu: %s), "
+            svc_err(": refusing %s: the process serving it cannot be read (Win32 error %lu: %s), "
                             "so it cannot be shown to be the service's (pid %lu); nothing was sent\n",
                     pipe, (unsigned long)ph_client_syserror(c), text, service_pid);
         ph_client_free(c);
@@ -188,7 +201,7 @@ int adm_ask(const char *pipe, const ph_framing *framing, unsigned long service_p
         code = PH_CLI_BUSY;
     else if (rc == PH_EACCESS)
         code = PH_CLI_ACCESS;
-    fprintf(stderr, "pipehost: %s on %s: %s (Win32 error %lu: %s)\n", request, pipe, ph_strerror(rc),
+    svc_err(": %s on %s: %s (Win32 error %lu: %s)\n", request, pipe, ph_strerror(rc),
             c ? (unsigned long)ph_client_syserror(c) : 0ul, text);
     ph_client_free(c);
     return code;

@@ -1,5 +1,6 @@
 /* install.c — `pipehost install` and `uninstall`: the service, its settings, configuration, event source, log folder. */
 #include "admin_int.h"
+#include "appstate.h"
 
 #include "config_win.h"
 #include "exitcodes.h"
@@ -33,7 +34,7 @@ static int parse(int argc, char **argv, const char *const *flags, const char *co
     memset(o, 0, sizeof(*o));
     o->sets = calloc((size_t)argc + 1, sizeof(*o->sets));
     if (o->sets == NULL) {
-        fprintf(stderr, "pipehost: out of memory\n");
+        svc_err(": out of memory\n");
         return PH_EXIT_USAGE;
     }
     for (i = 1; i < argc; i++) {
@@ -44,8 +45,8 @@ static int parse(int argc, char **argv, const char *const *flags, const char *co
         int known = 0;
 
         if (strncmp(arg, "--", 2) != 0 || len >= sizeof(name)) {
-            fprintf(stderr, "pipehost %s: unexpected argument \"%.80s\" (options start with --; see pipehost help)\n",
-                    argv[0], arg);
+            svc_err(" %s: unexpected argument \"%.80s\" (options start with --; see %s help)\n",
+                    argv[0], arg, svc_program());
             return PH_EXIT_USAGE;
         }
         memcpy(name, arg, len);
@@ -53,7 +54,7 @@ static int parse(int argc, char **argv, const char *const *flags, const char *co
         for (f = flags; *f && !known; f++)
             if (is(name, *f)) {
                 if (eq != NULL) {
-                    fprintf(stderr, "pipehost %s: option %s takes no value\n", argv[0], name);
+                    svc_err(" %s: option %s takes no value\n", argv[0], name);
                     return PH_EXIT_USAGE;
                 }
                 known = 1;
@@ -84,12 +85,12 @@ static int parse(int argc, char **argv, const char *const *flags, const char *co
         for (f = values; *f && !known; f++)
             known = is(name, *f);
         if (!known) {
-            fprintf(stderr, "pipehost %s: unknown option %s (see pipehost help)\n", argv[0], name);
+            svc_err(" %s: unknown option %s (see %s help)\n", argv[0], name, svc_program());
             return PH_EXIT_USAGE;
         }
         value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
         if (value == NULL) {
-            fprintf(stderr, "pipehost %s: option %s needs a value\n", argv[0], name);
+            svc_err(" %s: option %s needs a value\n", argv[0], name);
             return PH_EXIT_USAGE;
         }
         if (is(name, "--name") || is(name, "--service"))
@@ -135,7 +136,7 @@ static int check_package_args(int argc, char **argv)
         if (is(arg, "--allow-unsafe-location") && unsafe++ == 0)
             continue;
         if (!is(arg, "--set-unless-empty")) {
-            fprintf(stderr, "pipehost install: --configure-only accepts only --set-unless-empty Name=Value for %s, "
+            svc_err(" install: --configure-only accepts only --set-unless-empty Name=Value for %s, "
                             "each once, and --allow-unsafe-location; refused \"%.80s\" (nothing was changed)\n",
                     "PipeName, Sddl, Framing, LogLevel and MaxInstances", arg);
             return PH_EXIT_USAGE;
@@ -148,13 +149,13 @@ static int check_package_args(int argc, char **argv)
                 break;
         if (eq == NULL || package_values[k] == NULL || seen[k]++ != 0) {
             int unknown = eq == NULL || package_values[k] == NULL;
-            fprintf(stderr, "pipehost install: --configure-only: \"%.80s\" is %s (nothing was changed)\n", value,
+            svc_err(" install: --configure-only: \"%.80s\" is %s (nothing was changed)\n", value,
                     unknown ? "not PipeName=, Sddl=, Framing=, LogLevel= or MaxInstances=" : "given twice");
             return PH_EXIT_USAGE;
         }
         for (p = eq + 1; *p != '\0'; p++)
             if (*p == '"' || (unsigned char)*p < 0x20 || *p == 0x7f) {
-                fprintf(stderr, "pipehost install: --configure-only: the value of %s holds %s, which no %s may "
+                svc_err(" install: --configure-only: the value of %s holds %s, which no %s may "
                                 "hold (nothing was changed)\n", package_values[k],
                         *p == '"' ? "a double quote" : "a control character", package_values[k]);
                 return PH_EXIT_USAGE;
@@ -193,23 +194,23 @@ static int check_location(const inst_opts *o, const wchar_t *exe)
 
     if (err == 0) {
         if (o->check_location)
-            printf("pipehost: %ls: only administrators (and SYSTEM) can change it, the DLLs beside it or the folders "
+            svc_out(": %ls: only administrators (and SYSTEM) can change it, the DLLs beside it or the folders "
                    "above it\n", exe);
         return 0;
     }
-    fprintf(stderr,
-            "pipehost install: %s: %ls is not a safe place for a service's program: %s (error %lu). Whoever can "
+    svc_err(
+            " install: %s: %ls is not a safe place for a service's program: %s (error %lu). Whoever can "
             "change it can run code as the service. Put %ls in a folder only administrators can change (e.g. "
             "under %%ProgramFiles%%)%s\n",
             o->allow_unsafe_location && !o->check_location ? "WARNING" : "refused", where, why, (unsigned long)err,
             exe,
             o->check_location || o->allow_unsafe_location ? "" : ", or accept the risk with --allow-unsafe-location");
     if (o->allow_unsafe_location && !o->check_location) {
-        fprintf(stderr, "pipehost install: WARNING: going on as --allow-unsafe-location says\n");
+        svc_err(" install: WARNING: going on as --allow-unsafe-location says\n");
         return 0;
     }
     if (!o->check_location)
-        fprintf(stderr, "pipehost install: nothing was installed or changed\n");
+        svc_err(" install: nothing was installed or changed\n");
     return PH_ADMIN_UNSAFE_LOCATION;
 }
 
@@ -227,7 +228,7 @@ static int account_name(const char *account, const wchar_t *service, wchar_t *ou
     } else if (equal_nocase(account, "virtual")) {
         swprintf(out, size, L"NT SERVICE\\%ls", service);
     } else {
-        fprintf(stderr, "pipehost install: --account accepts LocalSystem, LocalService, NetworkService or virtual, "
+        svc_err(" install: --account accepts LocalSystem, LocalService, NetworkService or virtual, "
                         "given \"%.80s\"\n", account);
         return PH_EXIT_USAGE;
     }
@@ -263,7 +264,7 @@ static int default_protected_name(inst_opts *o, svc_config *cfg, int existed, ch
     if (existed || o->configure_only || o->no_protected_name || (cfg->set_mask & (1u << SVC_V_PIPE_NAME)))
         return 0;
     if (prefix == NULL) {
-        printf("pipehost: a virtual account can create no pipe under a protected prefix: serving %s, which another "
+        svc_out(": a virtual account can create no pipe under a protected prefix: serving %s, which another "
                "user could create while the service is not running (the client's server check still refuses them)\n",
                cfg->pipe_name);
         return 0;
@@ -271,12 +272,12 @@ static int default_protected_name(inst_opts *o, svc_config *cfg, int existed, ch
     memset(&errs, 0, sizeof(errs));
     snprintf(setting, size, "PipeName=ProtectedPrefix\\%s\\%s", prefix, o->name);
     if (svc_config_set_string(cfg, SVC_V_PIPE_NAME, setting + sizeof("PipeName=") - 1, "install", &errs) != 0) {
-        fprintf(stderr, "pipehost install: %s (give --set PipeName=... or --no-protected-name)\n",
+        svc_err(" install: %s (give --set PipeName=... or --no-protected-name)\n",
                 errs.count ? errs.text[0] : "the protected pipe name does not fit");
         return PH_EXIT_USAGE;
     }
     o->sets[o->nsets++] = setting;
-    printf("pipehost: serving %s: only %s can create a pipe under this prefix (Windows 10 1709 and later), so no "
+    svc_out(": serving %s: only %s can create a pipe under this prefix (Windows 10 1709 and later), so no "
            "other user can take the name while the service is stopped; clients must use this name "
            "(--no-protected-name keeps the plain one)\n",
            cfg->pipe_name, equal_nocase(prefix, "Administrators") ? "Administrators and SYSTEM" : prefix);
@@ -292,13 +293,13 @@ static int check_protected_name(const inst_opts *o, const svc_config *cfg, const
 
     if (prefix == NULL || o->configure_only || (mine != NULL && strcmp(prefix, mine) == 0))
         return 0;
-    fprintf(stderr,
-            "pipehost install: PipeName %s is under ProtectedPrefix\\%s, where only %s can create pipes, but the "
-            "service would run as %ls: use %s, or another PipeName\n"
-            "pipehost install: nothing was installed or changed\n",
+    svc_err(
+            " install: PipeName %s is under ProtectedPrefix\\%s, where only %s can create pipes, but the "
+            "service would run as %ls: use %s, or another PipeName\n",
             cfg->pipe_name, prefix, strcmp(prefix, "Administrators") == 0 ? "Administrators and SYSTEM" : prefix,
             account, strcmp(prefix, "Administrators") == 0 ? "--account LocalSystem" :
                      strcmp(prefix, "LocalService") == 0 ? "--account LocalService" : "--account NetworkService");
+    svc_err(" install: nothing was installed or changed\n");
     return PH_EXIT_USAGE;
 }
 
@@ -324,7 +325,8 @@ static int check_sets(const inst_opts *o, svc_config *cfg, svc_cfg_errors *errs)
         name[n] = '\0';
         def = svc_value_by_name(name);
         if (def == NULL) {
-            svc_cfg_error_other(errs, "--set: unknown configuration value \"%s\" (pipehost help lists them)", name);
+            svc_cfg_error_other(errs, "--set: unknown configuration value \"%s\" (%s help lists them)", name,
+                                svc_program());
             continue;
         }
         if (def->id == SVC_V_LOG_FILE && strchr(eq + 1, '%') != NULL) {
@@ -345,8 +347,8 @@ static int check_sets(const inst_opts *o, svc_config *cfg, svc_cfg_errors *errs)
     if (errs->count == 0)
         return 0;
     for (k = 0; k < errs->count && k < SVC_CFG_MAX_ERRORS; k++)
-        fprintf(stderr, "pipehost install: %s\n", errs->text[k]);
-    fprintf(stderr, "pipehost install: nothing was installed or changed\n");
+        svc_err(" install: %s\n", errs->text[k]);
+    svc_err(" install: nothing was installed or changed\n");
     return PH_EXIT_USAGE;
 }
 
@@ -386,7 +388,7 @@ static DWORD write_sets(HKEY key, const inst_opts *o)
         free(wname);
         if (st != ERROR_SUCCESS)
             return (DWORD)st;
-        printf("pipehost: set %s\n", o->sets[i]);
+        svc_out(": set %s\n", o->sets[i]);
     }
     return 0;
 }
@@ -401,7 +403,7 @@ static DWORD config2(SC_HANDLE svc, DWORD level, void *info, const char *what)
         return 0;
     err = GetLastError();
     if (err == ERROR_INVALID_LEVEL || err == ERROR_CALL_NOT_IMPLEMENTED || err == ERROR_NOT_SUPPORTED) {
-        fprintf(stderr, "pipehost install: warning: %s not set: this system does not support it (error %lu)\n", what,
+        svc_err(" install: warning: %s not set: this system does not support it (error %lu)\n", what,
                 (unsigned long)err);
         return 0;
     }
@@ -444,9 +446,9 @@ static DWORD set_failure_actions(SC_HANDLE svc, int off)
     /* Some systems (Wine) accept the actions and keep nothing: say so rather than claim them. */
     if (!QueryServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS, back.raw, sizeof(back.raw), &need) ||
         back.fa.cActions != SVC_ADMIN_FAILURE_ACTIONS)
-        fprintf(stderr, "pipehost install: warning: failure actions were accepted but not stored by this system\n");
+        svc_err(" install: warning: failure actions were accepted but not stored by this system\n");
     else
-        printf("pipehost: failure actions: restart after 5 s, 10 s, 30 s, then none (it stays stopped); the count "
+        svc_out(": failure actions: restart after 5 s, 10 s, 30 s, then none (it stays stopped); the count "
                "is reset after %u s without a failure; a non-zero exit code counts\n", SVC_ADMIN_FAILURE_RESET_S);
     return 0;
 }
@@ -508,7 +510,7 @@ static DWORD write_parameters(const wchar_t *name, const inst_opts *o, const wch
             RegCloseKey(key);
             return (DWORD)st;
         }
-        printf("pipehost: restored the configuration kept by uninstall --keep-config\n");
+        svc_out(": restored the configuration kept by uninstall --keep-config\n");
     }
     err = write_sets(key, o);
     RegCloseKey(key);
@@ -613,13 +615,13 @@ static DWORD configure(inst_state *s)
         return err;
     }
     if (s->event_exe == NULL) {
-        fprintf(stderr, "pipehost install: warning: the service's executable cannot be told from its binary path: "
+        svc_err(" install: warning: the service's executable cannot be told from its binary path: "
                         "the Event Log source is left as it is\n");
     } else if ((err = register_event_source(s->wname, s->event_exe, &s->created_event)) != 0) {
         adm_fail("cannot register the Event Log source", "RegSetValueExW", err);
         return err;
     } else {
-        printf("pipehost: Event Log source %s (messages from %ls)\n", s->o->name, s->event_exe);
+        svc_out(": Event Log source %s (messages from %ls)\n", s->o->name, s->event_exe);
     }
     s->sid[0] = L'\0';
     if (!s->local_system &&
@@ -631,19 +633,19 @@ static DWORD configure(inst_state *s)
                                     sizeof(s->logdir) / sizeof(s->logdir[0]), &s->created_dir, moved,
                                     sizeof(moved) / sizeof(moved[0]), why, sizeof(why));
     if (moved[0] != L'\0')
-        printf("pipehost: the log folder %ls was not made by pipehost (%s): moved aside, untouched, to %ls; a new "
-               "one is created. Look through it, then delete it\n", s->logdir, why, moved);
+        svc_out(": the log folder %ls was not made by %s (%s): moved aside, untouched, to %ls; a new "
+                "one is created. Look through it, then delete it\n", s->logdir, svc_product_name(), why, moved);
     if (err != 0) {
         if (moved[0] == L'\0' && why[0] != '\0')
-            fprintf(stderr, "pipehost install: the log folder %ls was not made by pipehost (%s) and cannot be moved "
-                            "aside: remove it (or move it away) and install again\n", s->logdir, why);
+            svc_err(" install: the log folder %ls was not made by %s (%s) and cannot be moved aside: remove it "
+                    "(or move it away) and install again\n", s->logdir, svc_product_name(), why);
         adm_fail("cannot prepare the log folder", moved[0] == L'\0' && why[0] != '\0' ? "moving it aside"
                                                                                        : "creating or securing it", err);
         return err;
     }
-    printf("pipehost: log folder %ls (owner SYSTEM; SYSTEM and Administrators full control%s%ls%s, Users read)\n",
-           s->logdir, s->local_system ? "" : ", ", s->local_system ? L"" : s->sid,
-           s->local_system ? "" : " add files, modify its files");
+    svc_out(": log folder %ls (owner SYSTEM; SYSTEM and Administrators full control%s%ls%s, Users read)\n",
+            s->logdir, s->local_system ? "" : ", ", s->local_system ? L"" : s->sid,
+            s->local_system ? "" : " add files, modify its files");
     return 0;
 }
 
@@ -734,21 +736,21 @@ static int update_service(SC_HANDLE svc, const inst_opts *o, int account_given, 
                               o->update_binary_path ? binpath : NULL, NULL, NULL, NULL,
                               account_given ? account : NULL, NULL, o->display ? wdisplay : NULL))
         return adm_fail("cannot update the service", "ChangeServiceConfigW", GetLastError());
-    printf("pipehost: service %s exists: only what the options name is changed\n", o->name);
-    printf("pipehost:   account       %ls%s\n", account_given ? account : e->account,
+    svc_out(": service %s exists: only what the options name is changed\n", o->name);
+    svc_out(":   account       %ls%s\n", account_given ? account : e->account,
            account_given ? " (changed)" : " (kept; --account changes it)");
-    printf("pipehost:   start         %s%s\n", o->start ? o->start : start_text(e->start_type, e->delayed),
+    svc_out(":   start         %s%s\n", o->start ? o->start : start_text(e->start_type, e->delayed),
            o->start ? " (changed)" : " (kept; --start changes it)");
-    printf("pipehost:   display name  %ls%s\n", o->display ? wdisplay : e->display,
+    svc_out(":   display name  %ls%s\n", o->display ? wdisplay : e->display,
            o->display ? " (changed)" : " (kept; --display-name changes it)");
-    printf("pipehost:   binary        %ls%s\n", o->update_binary_path ? binpath : e->binpath,
-           o->update_binary_path ? " (changed)" : " (kept; --update-binary-path points it at this pipehost.exe)");
-    printf("pipehost:   description   %s\n", o->description ? "(changed)" : "(kept; --description changes it)");
-    printf("pipehost:   failure actions %s\n", o->failure_actions      ? "(set to pipehost's)"
+    svc_out(":   binary        %ls%s\n", o->update_binary_path ? binpath : e->binpath,
+           o->update_binary_path ? " (changed)" : " (kept; --update-binary-path points it at this executable)");
+    svc_out(":   description   %s\n", o->description ? "(changed)" : "(kept; --description changes it)");
+    svc_out(":   failure actions %s\n", o->failure_actions      ? "(set: restart after 5, 10, 30 s)"
                                            : o->no_failure_actions ? "(removed)"
                                                                    : "(kept; --failure-actions or "
                                                                      "--no-failure-actions change them)");
-    printf("pipehost:   Parameters    kept but for --set (`pipehost config` changes them without install)\n");
+    svc_out(":   Parameters    kept but for --set (`%s config` changes them without install)\n", svc_program());
     return 0;
 }
 
@@ -788,7 +790,7 @@ int svc_admin_install(int argc, char **argv, const ph_service_app *app)
         goto out;
     if (o.start != NULL && !equal_nocase(o.start, "auto") && !equal_nocase(o.start, "delayed-auto") &&
         !equal_nocase(o.start, "demand")) {
-        fprintf(stderr, "pipehost install: --start accepts auto, delayed-auto or demand, given \"%.80s\"\n", o.start);
+        svc_err(" install: --start accepts auto, delayed-auto or demand, given \"%.80s\"\n", o.start);
         goto out;
     }
     if (o.start != NULL && equal_nocase(o.start, "demand"))
@@ -796,12 +798,12 @@ int svc_admin_install(int argc, char **argv, const ph_service_app *app)
     if (account_name(o.account, wname, account, sizeof(account) / sizeof(account[0]), &local_system) != 0)
         goto out;
     if (o.configure_only && o.account != NULL) {
-        fprintf(stderr, "pipehost install: --configure-only leaves the account to the package; --account not "
+        svc_err(" install: --configure-only leaves the account to the package; --account not "
                         "accepted with it\n");
         goto out;
     }
     if (o.failure_actions && o.no_failure_actions) {
-        fprintf(stderr, "pipehost install: --failure-actions and --no-failure-actions contradict each other\n");
+        svc_err(" install: --failure-actions and --no-failure-actions contradict each other\n");
         goto out;
     }
     account_given = o.account != NULL;
@@ -828,7 +830,7 @@ int svc_admin_install(int argc, char **argv, const ph_service_app *app)
     }
     existed = svc != NULL;
     if (o.configure_only && !existed) {
-        fprintf(stderr, "pipehost install: --configure-only: service %s is not installed\n", o.name);
+        svc_err(" install: --configure-only: service %s is not installed\n", o.name);
         code = PH_ADMIN_NOT_INSTALLED;
         goto out;
     }
@@ -853,10 +855,10 @@ int svc_admin_install(int argc, char **argv, const ph_service_app *app)
 
     /* The configuration the service will read: what it has (or what uninstall --keep-config kept) plus --set.
      * It must pass the service's own checks before anything changes. */
-    saved = adm_key_path(ADM_SAVED_KEY, wname);
+    saved = adm_saved_key(wname, 0);
     params = svc_params_key_path(wname);
     if (saved == NULL || params == NULL) {
-        fprintf(stderr, "pipehost: out of memory\n");
+        svc_err(": out of memory\n");
         code = PH_ADMIN_FAILED;
         goto out;
     }
@@ -878,7 +880,7 @@ int svc_admin_install(int argc, char **argv, const ph_service_app *app)
     if (!o.configure_only) {
         wdisplay = svc_to_wide(o.display ? o.display : o.name, NULL);
         if (wdisplay == NULL) {
-            fprintf(stderr, "pipehost install: --display-name is not valid text\n");
+            svc_err(" install: --display-name is not valid text\n");
             code = PH_EXIT_USAGE;
             goto out;
         }
@@ -890,7 +892,7 @@ int svc_admin_install(int argc, char **argv, const ph_service_app *app)
                 goto out;
             }
             created_service = 1;
-            printf("pipehost: created service %s (%ls, start %s, account %ls)\n", o.name, binpath,
+            svc_out(": created service %s (%ls, start %s, account %ls)\n", o.name, binpath,
                    o.start ? o.start : "auto", account);
         } else if ((code = update_service(svc, &o, account_given, &ex, start_type, account, binpath, wdisplay)) !=
                    0) {
@@ -927,7 +929,7 @@ int svc_admin_install(int argc, char **argv, const ph_service_app *app)
             delete_event_source(wname);
         if (created_service) {
             DeleteService(svc);
-            fprintf(stderr, "pipehost install: rolled back: service %s removed\n", o.name);
+            svc_err(" install: rolled back: service %s removed\n", o.name);
         }
         code = err == ERROR_ACCESS_DENIED ? PH_ADMIN_DENIED : PH_ADMIN_FAILED;
         goto out;
@@ -935,32 +937,37 @@ int svc_admin_install(int argc, char **argv, const ph_service_app *app)
     if (restore) {
         /* Used up: the next uninstall decides anew. The parents go too once empty (RegDeleteKeyW leaves a key
          * that still has subkeys). */
+        wchar_t *parent = adm_saved_key(L"", 1);
         RegDeleteTreeW(HKEY_LOCAL_MACHINE, saved);
-        RegDeleteKeyW(HKEY_LOCAL_MACHINE, L"SOFTWARE\\pipehost\\SavedParameters");
-        RegDeleteKeyW(HKEY_LOCAL_MACHINE, L"SOFTWARE\\pipehost");
+        if (parent != NULL) {
+            RegDeleteKeyW(HKEY_LOCAL_MACHINE, parent);
+            *wcsrchr(parent, L'\\') = L'\0'; /* HKLM\SOFTWARE\<root> */
+            RegDeleteKeyW(HKEY_LOCAL_MACHINE, parent);
+        }
+        free(parent);
     }
 
     code = 0;
     memset(&st, 0, sizeof(st));
     rc = adm_wait_state(svc, SERVICE_RUNNING, 0, &st);
     if (rc && existed)
-        printf("pipehost: %s is running: `pipehost reload --name %s` applies the live values; restart it for the "
-               "others\n", o.name, o.name);
+        svc_out(": %s is running: `%s reload --name %s` applies the live values; restart it for the "
+               "others\n", o.name, svc_program(), o.name);
     else if (o.start_now && !rc) {
         if (!StartServiceW(svc, 0, NULL) && (err = GetLastError()) != ERROR_SERVICE_ALREADY_RUNNING)
-            fprintf(stderr, "pipehost: StartServiceW: error %lu\n", (unsigned long)err);
+            svc_err(": StartServiceW: error %lu\n", (unsigned long)err);
         if (adm_wait_state(svc, SERVICE_RUNNING, ADM_START_WAIT_MS, &st)) {
-            printf("pipehost: %s is running (pid %lu), serving %s\n", o.name, (unsigned long)st.dwProcessId,
+            svc_out(": %s is running (pid %lu), serving %s\n", o.name, (unsigned long)st.dwProcessId,
                    cfg.pipe_name);
         } else {
-            fprintf(stderr, "pipehost: %s did not start: state %s, exit code %lu, service-specific code %lu; its log "
+            svc_err(": %s did not start: state %s, exit code %lu, service-specific code %lu; its log "
                             "is in %ls (or LogFile) and the Event Log\n", o.name, adm_state_name(st.dwCurrentState),
                     (unsigned long)st.dwWin32ExitCode, (unsigned long)st.dwServiceSpecificExitCode, ist.logdir);
             code = PH_ADMIN_NOT_STARTED;
         }
     }
     if (code == 0)
-        printf("pipehost: %s installed%s\n", o.name, existed ? " (updated)" : "");
+        svc_out(": %s installed%s\n", o.name, existed ? " (updated)" : "");
 out:
     if (svc != NULL)
         CloseServiceHandle(svc);
@@ -995,7 +1002,7 @@ int svc_admin_uninstall(int argc, char **argv, const ph_service_app *app)
     if ((wname = adm_service_name(o.name)) == NULL)
         goto out;
     params = svc_params_key_path(wname);
-    saved = adm_key_path(ADM_SAVED_KEY, wname);
+    saved = adm_saved_key(wname, 0);
     event = adm_key_path(ADM_EVENTLOG_KEY, wname);
     if (params == NULL || saved == NULL || event == NULL) {
         code = PH_ADMIN_FAILED;
@@ -1013,16 +1020,16 @@ int svc_admin_uninstall(int argc, char **argv, const ph_service_app *app)
         }
         if (adm_key_exists(event)) {
             RegDeleteKeyW(HKEY_LOCAL_MACHINE, event);
-            printf("pipehost: removed a leftover Event Log source %s\n", o.name);
+            svc_out(": removed a leftover Event Log source %s\n", o.name);
         }
-        printf("pipehost: service %s is not installed: nothing to remove\n", o.name);
+        svc_out(": service %s is not installed: nothing to remove\n", o.name);
         code = 0;
         goto out;
     }
 
     /* Stop first, bounded: the service drains its clients (DrainTimeoutMs) before it reports STOPPED. */
     if (!adm_wait_state(svc, SERVICE_STOPPED, 0, &st)) {
-        printf("pipehost: stopping %s (pid %lu)\n", o.name, (unsigned long)st.dwProcessId);
+        svc_out(": stopping %s (pid %lu)\n", o.name, (unsigned long)st.dwProcessId);
         if (!ControlService(svc, SERVICE_CONTROL_STOP, &ss) && (err = GetLastError()) != ERROR_SERVICE_NOT_ACTIVE &&
             err != ERROR_SERVICE_CANNOT_ACCEPT_CTRL) {
             code = adm_fail("cannot stop the service", "ControlService", err);
@@ -1030,7 +1037,7 @@ int svc_admin_uninstall(int argc, char **argv, const ph_service_app *app)
         }
         complete = adm_wait_state(svc, SERVICE_STOPPED, ADM_STOP_WAIT_MS, &st);
         if (!complete)
-            fprintf(stderr, "pipehost: warning: %s is still %s after %u s; it is removed once it stops\n", o.name,
+            svc_err(": warning: %s is still %s after %u s; it is removed once it stops\n", o.name,
                     adm_state_name(st.dwCurrentState), ADM_STOP_WAIT_MS / 1000);
     }
     if (o.keep_config && RegOpenKeyExW(HKEY_LOCAL_MACHINE, params, 0, KEY_READ, &from) == ERROR_SUCCESS) {
@@ -1043,7 +1050,7 @@ int svc_admin_uninstall(int argc, char **argv, const ph_service_app *app)
             code = adm_fail("cannot keep the configuration (nothing removed)", "RegCopyTreeW", err);
             goto out;
         }
-        printf("pipehost: configuration kept in HKLM\\%ls until the next install of %s\n", saved, o.name);
+        svc_out(": configuration kept in HKLM\\%ls until the next install of %s\n", saved, o.name);
     }
     if (!DeleteService(svc)) {
         code = adm_fail("cannot delete the service", "DeleteService", GetLastError());
@@ -1054,17 +1061,17 @@ int svc_admin_uninstall(int argc, char **argv, const ph_service_app *app)
     CloseServiceHandle(svc);
     svc = NULL;
     if (!adm_wait_deleted(scm, wname, 15000)) {
-        fprintf(stderr, "pipehost: warning: %s is marked for deletion: Windows removes it once every program "
+        svc_err(": warning: %s is marked for deletion: Windows removes it once every program "
                         "holding it open (services.msc, Event Viewer) closes it\n", o.name);
         complete = 0;
     }
-    printf("pipehost: service %s deleted\n", o.name);
+    svc_out(": service %s deleted\n", o.name);
     if (adm_key_exists(event)) {
         err = (DWORD)RegDeleteKeyW(HKEY_LOCAL_MACHINE, event);
         if (err != 0)
             adm_fail("cannot remove the Event Log source", "RegDeleteKeyW", err);
         else
-            printf("pipehost: Event Log source %s removed\n", o.name);
+            svc_out(": Event Log source %s removed\n", o.name);
     }
     if (!o.keep_logs && svc_default_log_path(wname, &log) == 0) {
         size_t n = wcslen(log);
@@ -1075,7 +1082,7 @@ int svc_admin_uninstall(int argc, char **argv, const ph_service_app *app)
             free(rotated);
         }
         if (DeleteFileW(log))
-            printf("pipehost: log %ls removed (--keep-logs keeps it)\n", log);
+            svc_out(": log %ls removed (--keep-logs keeps it)\n", log);
         /* The folder goes only when no other service's log is left in it. */
         while (n > 0 && log[n - 1] != L'\\')
             n--;
@@ -1086,7 +1093,7 @@ int svc_admin_uninstall(int argc, char **argv, const ph_service_app *app)
     }
     code = complete ? 0 : PH_ADMIN_FAILED;
     if (code == 0)
-        printf("pipehost: %s uninstalled\n", o.name);
+        svc_out(": %s uninstalled\n", o.name);
 out:
     if (from != NULL)
         RegCloseKey(from);

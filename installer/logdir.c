@@ -1,5 +1,6 @@
 /* logdir.c — service SIDs, and the log folder the installer prepares: owner SYSTEM, no write for ordinary users. */
 #include "admin.h"
+#include "appstate.h"
 
 #include "filelog.h"
 
@@ -142,17 +143,17 @@ static DWORD create_fresh(const wchar_t *path, const wchar_t *sddl)
     return err;
 }
 
-/* Moves the folder open as h aside, into base, as pipehost.foreign-<UTC time>-<pid>: by its handle, so what
+/* Moves the folder open as h aside, into base, as <log folder>.foreign-<UTC time>-<pid>: by its handle, so what
  * moves is what was checked, and a link is moved itself, never its target. */
 static DWORD move_aside(HANDLE h, const wchar_t *base, wchar_t *moved, size_t moved_size)
 {
     SYSTEMTIME t;
-    wchar_t name[80];
+    wchar_t name[MAX_PATH];
     HANDLE del, parent;
     DWORD err;
 
     GetSystemTime(&t);
-    swprintf(name, sizeof(name) / sizeof(name[0]), L"pipehost.foreign-%04u%02u%02uT%02u%02u%02uZ-%lu", t.wYear,
+    swprintf(name, sizeof(name) / sizeof(name[0]), L"%ls.foreign-%04u%02u%02uT%02u%02u%02uZ-%lu", svc_log_folder(), t.wYear,
              t.wMonth, t.wDay, t.wHour, t.wMinute, t.wSecond, (unsigned long)GetCurrentProcessId());
     del = ReOpenFile(h, DELETE | SYNCHRONIZE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
                      FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT);
@@ -197,7 +198,7 @@ DWORD svc_admin_prepare_log_dir(const wchar_t *service_sid, wchar_t *path, size_
         CoTaskMemFree(base);
         return HRESULT_FACILITY(hr) == FACILITY_WIN32 ? (DWORD)HRESULT_CODE(hr) : ERROR_PATH_NOT_FOUND;
     }
-    if (swprintf(path, size, L"%ls\\pipehost", base) < 0 ||
+    if (swprintf(path, size, L"%ls\\%ls", base, svc_log_folder()) < 0 ||
         swprintf(wbase, sizeof(wbase) / sizeof(wbase[0]), L"%ls", base) < 0) {
         CoTaskMemFree(base);
         return ERROR_INSUFFICIENT_BUFFER;

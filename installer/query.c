@@ -1,5 +1,6 @@
 /* query.c — `pipehost status` and `reload` for an installed service, and the service name → pipe lookup. */
 #include "admin_int.h"
+#include "appstate.h"
 
 #include "config_win.h"
 #include "escape.h"
@@ -50,25 +51,26 @@ static int parse(int argc, char **argv, int allow_pipe, uint32_t timeout_ms, que
         if (!((len == 6 && strncmp(arg, "--name", 6) == 0) || (len == 9 && strncmp(arg, "--service", 9) == 0) ||
               (len == 9 && strncmp(arg, "--timeout", 9) == 0) || (len == 9 && strncmp(arg, "--framing", 9) == 0) ||
               (allow_pipe && len == 6 && strncmp(arg, "--pipe", 6) == 0))) {
-            fprintf(stderr, "pipehost %s: unknown option or argument \"%.80s\" (see pipehost help)\n", argv[0], arg);
+            svc_err(" %s: unknown option or argument \"%.80s\" (see %s help)\n", argv[0], arg,
+                    svc_program());
             return PH_EXIT_USAGE;
         }
         value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
         if (value == NULL) {
-            fprintf(stderr, "pipehost %s: option %.*s needs a value\n", argv[0], (int)len, arg);
+            svc_err(" %s: option %.*s needs a value\n", argv[0], (int)len, arg);
             return PH_EXIT_USAGE;
         }
         if (arg[2] == 'p') {
             o->pipe_given = 1;
         } else if (arg[2] == 'f') {
             if (svc_parse_framing(value, &o->framing) != 0) {
-                fprintf(stderr, "pipehost %s: --framing accepts message or length, given \"%.40s\"\n", argv[0], value);
+                svc_err(" %s: --framing accepts message or length, given \"%.40s\"\n", argv[0], value);
                 return PH_EXIT_USAGE;
             }
             o->framing_set = 1;
         } else if (arg[2] == 't') {
             if (svc_parse_dword(value, &o->timeout_ms) != 0 || o->timeout_ms == 0 || o->timeout_ms > 3600000) {
-                fprintf(stderr, "pipehost %s: --timeout accepts 1..3600000 ms, given \"%.40s\"\n", argv[0], value);
+                svc_err(" %s: --timeout accepts 1..3600000 ms, given \"%.40s\"\n", argv[0], value);
                 return PH_EXIT_USAGE;
             }
         } else {
@@ -164,8 +166,8 @@ static void print_scm(SC_HANDLE svc, const char *name, const SERVICE_STATUS_PROC
         printf(" (pid %lu)", (unsigned long)st->dwProcessId);
     printf("\nlast exit    %lu", (unsigned long)st->dwWin32ExitCode);
     if (st->dwWin32ExitCode == ERROR_SERVICE_SPECIFIC_ERROR)
-        printf(", service-specific %lu (see the exit codes in pipehost help)",
-               (unsigned long)st->dwServiceSpecificExitCode);
+        printf(", service-specific %lu (see the exit codes in %s help)", (unsigned long)st->dwServiceSpecificExitCode,
+               svc_program());
     printf("\n");
     if (QueryServiceConfig2W(svc, SERVICE_CONFIG_DELAYED_AUTO_START_INFO, c2.raw, sizeof(c2.raw), &need))
         delayed = c2.delayed.fDelayedAutostart != 0;
@@ -225,7 +227,7 @@ static void print_config(const char *name, const svc_config *cfg, const svc_cfg_
     char text[300], safe[4 * SVC_CFG_ERROR_TEXT + 1];
 
     printf("configuration (HKLM\\SYSTEM\\CurrentControlSet\\Services\\%s\\Parameters, with the defaults):\n", name);
-    for (i = 0; i < SVC_V_COUNT; i++) {
+    for (i = 0; i < svc_value_count(); i++) {
         const svc_value_def *d = svc_value_by_id((svc_value_id)i);
         svc_config_value_text(cfg, (svc_value_id)i, text, sizeof(text));
         printf("  %-21s %-40s %s\n", d->name, escaped(text, safe, sizeof(safe)),
@@ -326,7 +328,7 @@ int svc_admin_status(int argc, char **argv, const ph_service_app *app)
         }
         code = PH_CLI_OK;
     } else {
-        fprintf(stderr, "pipehost: STATUS on %s answered: ", cfg.pipe_name);
+        svc_err(": STATUS on %s answered: ", cfg.pipe_name);
         svc_escape_write(stderr, resp, resp_len > 500 ? 500 : resp_len);
         fputc('\n', stderr);
         code = PH_CLI_ERR_ANSWER;
@@ -358,7 +360,7 @@ static long reload_count(const char *pipe, const ph_framing *framing, unsigned l
         if (text[0] != '\0')
             n = strtol(text, NULL, 10);
         else
-            fprintf(stderr, "pipehost reload: the server on %s does not report reloads (an older pipehost?)\n", pipe);
+            svc_err(" reload: the server on %s does not report reloads (an older version?)\n", pipe);
     }
     ph_free(resp);
     return n;
@@ -399,7 +401,7 @@ int svc_admin_reload(int argc, char **argv, const ph_service_app *app)
         goto out;
     }
     if (!adm_wait_state(svc, SERVICE_RUNNING, 0, &st)) {
-        fprintf(stderr, "pipehost reload: %s is %s, not running: the configuration is read when it starts\n", o.name,
+        svc_err(" reload: %s is %s, not running: the configuration is read when it starts\n", o.name,
                 adm_state_name(st.dwCurrentState));
         code = PH_ADMIN_NOT_RUNNING;
         goto out;
@@ -424,19 +426,19 @@ int svc_admin_reload(int argc, char **argv, const ph_service_app *app)
         Sleep(100);
     if (now <= before) {
         if (now >= 0)
-            fprintf(stderr, "pipehost reload: %s did not report handling the change within %lu ms\n", o.name,
+            svc_err(" reload: %s did not report handling the change within %lu ms\n", o.name,
                     (unsigned long)o.timeout_ms);
         code = code ? code : PH_ADMIN_FAILED;
         goto out;
     }
     /* The result is the server's text (a refused value is quoted in it): escaped (escape.h). */
     if (strncmp(result, "ok", 2) == 0) {
-        printf("pipehost: %s reloaded its configuration: ", o.name);
+        svc_out(": %s reloaded its configuration: ", o.name);
         svc_escape_write(stdout, (const unsigned char *)result, strlen(result));
         putchar('\n');
         code = 0;
     } else {
-        fprintf(stderr, "pipehost: %s kept its configuration: ", o.name);
+        svc_err(": %s kept its configuration: ", o.name);
         svc_escape_write(stderr, (const unsigned char *)result, strlen(result));
         fputc('\n', stderr);
         code = PH_ADMIN_REFUSED;

@@ -1,5 +1,6 @@
 /* settings.c — `pipehost config`: shows an installed service's configuration and changes it, checked first. */
 #include "admin_int.h"
+#include "appstate.h"
 
 #include "config_win.h"
 #include "exitcodes.h"
@@ -27,7 +28,7 @@ static int parse(int argc, char **argv, cfg_opts *o)
     o->sets = calloc((size_t)argc + 1, sizeof(*o->sets));
     o->unsets = calloc((size_t)argc + 1, sizeof(*o->unsets));
     if (o->sets == NULL || o->unsets == NULL) {
-        fprintf(stderr, "pipehost: out of memory\n");
+        svc_err(": out of memory\n");
         return PH_EXIT_USAGE;
     }
     for (i = 1; i < argc; i++) {
@@ -37,13 +38,13 @@ static int parse(int argc, char **argv, cfg_opts *o)
         int is_set = len == 5 && strncmp(arg, "--set", 5) == 0, is_unset = len == 7 && strncmp(arg, "--unset", 7) == 0;
 
         if (!is_name && !is_set && !is_unset) {
-            fprintf(stderr, "pipehost config: unknown option or argument \"%.80s\" (see pipehost config --help)\n",
-                    arg);
+            svc_err(" config: unknown option or argument \"%.80s\" (see %s config --help)\n", arg,
+                    svc_program());
             return PH_EXIT_USAGE;
         }
         value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
         if (value == NULL || value[0] == '\0') {
-            fprintf(stderr, "pipehost config: option %.*s needs a value\n", (int)len, arg);
+            svc_err(" config: option %.*s needs a value\n", (int)len, arg);
             return PH_EXIT_USAGE;
         }
         if (is_name)
@@ -172,8 +173,8 @@ static void check_change(const cfg_opts *o, const wchar_t *params, const char *d
         if (def != NULL)
             snprintf(names[n], sizeof(names[n]), "%s", def->name); /* the registry's spelling */
         else if (i < o->nsets || !registry_has(params, names[n])) {
-            svc_cfg_error_other(errs, "%s: unknown configuration value \"%.60s\" (pipehost help lists them)",
-                                i < o->nsets ? "--set" : "--unset", names[n]);
+            svc_cfg_error_other(errs, "%s: unknown configuration value \"%.60s\" (%s help lists them)",
+                                i < o->nsets ? "--set" : "--unset", names[n], svc_program());
             continue;
         }
         for (j = 0; j < n; j++)
@@ -249,9 +250,9 @@ static DWORD write_change(const wchar_t *params, const cfg_opts *o, const char *
         } else if (value == NULL) {
             st = RegDeleteValueW(key, wname);
             if (st == ERROR_FILE_NOT_FOUND)
-                printf("pipehost: %s was not set (its default applies)\n", changed[i]);
+                svc_out(": %s was not set (its default applies)\n", changed[i]);
             else if (st == ERROR_SUCCESS)
-                printf("pipehost: removed %s (its default applies)\n", changed[i]);
+                svc_out(": removed %s (its default applies)\n", changed[i]);
             st = st == ERROR_FILE_NOT_FOUND ? ERROR_SUCCESS : st;
         } else if (def->type == SVC_T_DWORD) {
             uint32_t v = SVC_INFINITE;
@@ -268,7 +269,7 @@ static DWORD write_change(const wchar_t *params, const cfg_opts *o, const char *
                         : ERROR_NOT_ENOUGH_MEMORY;
         }
         if (st == ERROR_SUCCESS && value != NULL)
-            printf("pipehost: set %s\n", o->sets[i]);
+            svc_out(": set %s\n", o->sets[i]);
         else if (st != ERROR_SUCCESS)
             adm_fail("cannot write the configuration", value ? "RegSetValueExW" : "RegDeleteValueW", (DWORD)st);
         free(wname);
@@ -286,9 +287,9 @@ static void apply_preshutdown(SC_HANDLE svc, const svc_config *cfg)
 
     pre.dwPreshutdownTimeout = cfg->preshutdown_timeout_ms;
     if (ChangeServiceConfig2W(svc, SERVICE_CONFIG_PRESHUTDOWN_INFO, &pre))
-        printf("pipehost: the SCM's preshutdown timeout is now %lu ms\n", (unsigned long)pre.dwPreshutdownTimeout);
+        svc_out(": the SCM's preshutdown timeout is now %lu ms\n", (unsigned long)pre.dwPreshutdownTimeout);
     else if ((err = GetLastError()) == ERROR_INVALID_LEVEL || err == ERROR_NOT_SUPPORTED)
-        fprintf(stderr, "pipehost config: warning: this system has no preshutdown timeout (error %lu)\n",
+        svc_err(" config: warning: this system has no preshutdown timeout (error %lu)\n",
                 (unsigned long)err);
     else
         adm_fail("cannot set the SCM's preshutdown timeout", "ChangeServiceConfig2W", err);
@@ -335,7 +336,7 @@ int svc_admin_config(int argc, char **argv, const ph_service_app *app)
     if (svc == NULL) {
         err = GetLastError();
         code = err == ERROR_SERVICE_DOES_NOT_EXIST
-                   ? (fprintf(stderr, "pipehost config: no service named %s is installed\n", o.name),
+                   ? (svc_err(" config: no service named %s is installed\n", o.name),
                       PH_ADMIN_NOT_INSTALLED)
                    : adm_fail("cannot open the service", "OpenServiceW", err);
         goto out;
@@ -348,7 +349,7 @@ int svc_admin_config(int argc, char **argv, const ph_service_app *app)
     changed = calloc((size_t)(o.nsets + o.nunsets + 1), sizeof(*changed));
     names = calloc((size_t)(o.nsets + o.nunsets + 1), sizeof(*names));
     if (changed == NULL || names == NULL) {
-        fprintf(stderr, "pipehost: out of memory\n");
+        svc_err(": out of memory\n");
         code = PH_ADMIN_FAILED;
         goto out;
     }
@@ -362,8 +363,8 @@ int svc_admin_config(int argc, char **argv, const ph_service_app *app)
                       "(%ls) cannot create pipes", cfg.pipe_name, prefix, account);
     if (errs.count > 0) {
         for (k = 0; k < errs.count && k < SVC_CFG_MAX_ERRORS; k++)
-            fprintf(stderr, "pipehost config: %s\n", errs.text[k]);
-        fprintf(stderr, "pipehost config: nothing was changed\n");
+            svc_err(" config: %s\n", errs.text[k]);
+        svc_err(" config: nothing was changed\n");
         code = PH_EXIT_USAGE;
         goto out;
     }
@@ -383,12 +384,12 @@ int svc_admin_config(int argc, char **argv, const ph_service_app *app)
     running = QueryServiceStatusEx(svc, SC_STATUS_PROCESS_INFO, (LPBYTE)&st, sizeof(st), &need) &&
               st.dwCurrentState == SERVICE_RUNNING;
     if (!running)
-        printf("pipehost: %s is not running: it reads the new configuration when it starts\n", o.name);
+        svc_out(": %s is not running: it reads the new configuration when it starts\n", o.name);
     else if (restart[0] == '\0')
-        printf("pipehost: `pipehost reload --name %s` applies it to the running service\n", o.name);
+        svc_out(": `%s reload --name %s` applies it to the running service\n", svc_program(), o.name);
     else
-        printf("pipehost: `pipehost reload --name %s` applies the live values; %s take effect after a restart "
-               "(net stop %s && net start %s)\n", o.name, restart, o.name, o.name);
+        svc_out(": `%s reload --name %s` applies the live values; %s take effect after a restart "
+               "(net stop %s && net start %s)\n", svc_program(), o.name, restart, o.name, o.name);
     code = 0;
 out:
     if (svc != NULL)

@@ -3,6 +3,7 @@
 
 #include "admin.h"
 #include "app.h"
+#include "appstate.h"
 #include "config.h"
 #include "exitcodes.h"
 #include "svc.h"
@@ -12,16 +13,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The configuration values: their `run` option, registry name, type and range. */
+/* The configuration values: their `run` option, registry name, type and range; the program's own settings
+ * after the built-in ones, each with its help line and whether a reload applies it. */
 static void print_values(FILE *out)
 {
-    size_t i;
+    unsigned i;
 
-    for (i = 0; i < SVC_V_COUNT; i++) {
+    for (i = 0; i < svc_value_count(); i++) {
         const svc_value_def *d = svc_value_by_id((svc_value_id)i);
         char opt[64];
-        snprintf(opt, sizeof(opt), "%s %s", d->option, d->type == SVC_T_DWORD ? "N" : "TEXT");
-        if (d->type == SVC_T_DWORD)
+        snprintf(opt, sizeof(opt), "%s %s", d->option ? d->option : "(registry only)",
+                 d->option == NULL ? "" : d->type == SVC_T_DWORD ? "N" : "TEXT");
+        if (d->help != NULL) {
+            char def[80];
+            svc_config defaults;
+            svc_config_init(&defaults, NULL);
+            svc_config_value_text(&defaults, d->id, def, sizeof(def));
+            svc_config_free(&defaults);
+            fprintf(out, "  %-27s %-21s %s %lu..%lu, default \"%s\", %s: %s\n", opt, d->name,
+                    d->type == SVC_T_DWORD ? "REG_DWORD" : "REG_SZ of length", (unsigned long)d->min,
+                    (unsigned long)d->max, def, d->live ? "a reload applies it" : "applies at the next start",
+                    d->help);
+        } else if (d->type == SVC_T_DWORD)
             fprintf(out, "  %-27s %-21s REG_DWORD %lu..%lu %s%s\n", opt, d->name, (unsigned long)d->min,
                     (unsigned long)d->max, d->unit,
                     d->never ? (d->max == SVC_INFINITE ? " (= never)" : " or 4294967295 (never)")
@@ -85,7 +98,7 @@ static void print_help(FILE *out, const ph_service_app *app)
             "NAME\\Parameters) they override; run reads that key only with --service NAME:\n"
             "  --service NAME              read that service's configuration first\n"
             "  --stop-event NAME           also stop when this named event is set (for scripts)\n",
-            app->program, PH_VERSION_STRING, app->program, app->program, app->program, app->program, app->program,
+            svc_product_name(), PH_VERSION_STRING, app->program, app->program, app->program, app->program, app->program,
             app->program);
     print_values(out);
     fprintf(out,
@@ -248,8 +261,34 @@ static int dispatch(const ph_service_app *app, int fallback)
         return 0;
     if (err == ERROR_FAILED_SERVICE_CONTROLLER_CONNECT && fallback)
         return not_under_scm(app);
-    fprintf(stderr, "%s: StartServiceCtrlDispatcherW failed: error %lu\n", app->program, (unsigned long)err);
+    fprintf(stderr, "%s: StartServiceCtrlDispatcherW failed: error %lu\n", svc_message_prefix(), (unsigned long)err);
     return PH_EXIT_START_FAILED;
+}
+
+/* The program's names and settings, checked and made known to every part before anything else runs. A bad
+ * declaration is the program's own bug: said on stderr, exit PH_EXIT_CONFIG. */
+static int declare(const ph_service_app *app)
+{
+    char why[400];
+    svc_config defaults;
+    int rc;
+
+    if (svc_check_app_names(app->log_folder, app->registry_root, app->message_prefix, why, sizeof(why)) != 0 ||
+        svc_config_declare_app_values(app->settings, app->setting_count, why, sizeof(why)) != 0) {
+        fprintf(stderr, "%s: invalid ph_service_app: %s\n", app->message_prefix ? app->message_prefix : app->program,
+                why);
+        return PH_EXIT_CONFIG;
+    }
+    svc_appstate_set_app(app);
+    /* Until a configuration is read, the program's handlers see the declared defaults. */
+    svc_config_init(&defaults, app->default_pipe);
+    rc = svc_appstate_publish(&defaults);
+    svc_config_free(&defaults);
+    if (rc != 0) {
+        fprintf(stderr, "%s: out of memory\n", svc_message_prefix());
+        return PH_EXIT_START_FAILED;
+    }
+    return PH_EXIT_OK;
 }
 
 int ph_service_main(int argc, wchar_t **argv, const ph_service_app *app)
@@ -258,17 +297,24 @@ int ph_service_main(int argc, wchar_t **argv, const ph_service_app *app)
     const char *cmd;
     int i, code;
 
+    if (app == NULL || app->program == NULL || app->default_pipe == NULL) {
+        fprintf(stderr, "pipehost: ph_service_main needs an app with program and default_pipe\n");
+        return PH_EXIT_CONFIG;
+    }
+    code = declare(app);
+    if (code != PH_EXIT_OK)
+        return code;
     if (argc < 2)
         return dispatch(app, 1);
     args = calloc((size_t)argc + 1, sizeof(char *));
     if (args == NULL) {
-        fprintf(stderr, "%s: out of memory\n", app->program);
+        fprintf(stderr, "%s: out of memory\n", svc_message_prefix());
         return PH_EXIT_START_FAILED;
     }
     for (i = 0; i < argc; i++) {
         args[i] = svc_to_utf8(argv[i], NULL);
         if (args[i] == NULL) {
-            fprintf(stderr, "%s: argument %d is not valid Unicode text\n", app->program, i);
+            fprintf(stderr, "%s: argument %d is not valid Unicode text\n", svc_message_prefix(), i);
             code = PH_EXIT_USAGE;
             goto out;
         }
@@ -300,16 +346,17 @@ int ph_service_main(int argc, wchar_t **argv, const ph_service_app *app)
     } else if (strcmp(cmd, "help") == 0 && argc == 3) {
         code = command_usage(stdout, args[2], app) == 0 ? PH_EXIT_OK : PH_EXIT_USAGE;
         if (code != PH_EXIT_OK)
-            fprintf(stderr, "%s: no command \"%.80s\" (%s help lists them)\n", app->program, args[2], app->program);
+            fprintf(stderr, "%s: no command \"%.80s\" (%s help lists them)\n", svc_message_prefix(), args[2],
+                    app->program);
     } else if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
                strcmp(cmd, "/?") == 0) {
         print_help(stdout, app);
         code = PH_EXIT_OK;
     } else if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-        printf("%s %s\n", app->program, PH_VERSION_STRING);
+        printf("%s %s\n", svc_product_name(), PH_VERSION_STRING);
         code = PH_EXIT_OK;
     } else {
-        fprintf(stderr, "%s: unknown command \"%.80s\"\n\n", app->program, cmd);
+        fprintf(stderr, "%s: unknown command \"%.80s\"\n\n", svc_message_prefix(), cmd);
         print_help(stderr, app);
         code = PH_EXIT_USAGE;
     }

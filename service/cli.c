@@ -3,6 +3,7 @@
 
 #include "admin.h"
 #include "escape.h"
+#include "appstate.h"
 #include "exitcodes.h"
 #include "options.h"
 #include "svclog.h"
@@ -155,7 +156,7 @@ int svc_cli_main(int argc, char **argv, const ph_service_app *app)
 
     rc = svc_parse_cli(argc, argv, &o, why, sizeof(why));
     if (rc != 0) {
-        fprintf(stderr, "%s: %s\n", app->program, rc == PH_ENOMEM ? "out of memory" : why);
+        fprintf(stderr, "%s: %s\n", svc_message_prefix(), rc == PH_ENOMEM ? "out of memory" : why);
         return PH_EXIT_USAGE;
     }
     /* --service NAME: that service's PipeName. Neither option: the PipeName of a service installed under the
@@ -167,7 +168,7 @@ int svc_cli_main(int argc, char **argv, const ph_service_app *app)
         int found = svc_admin_service_pipe(o.service ? o.service : app->program, app->default_pipe, svc_pipe,
                                            sizeof(svc_pipe), why_pipe, sizeof(why_pipe));
         if (found != 0 && o.service != NULL) {
-            fprintf(stderr, "pipehost: %s\n", why_pipe);
+            svc_err(": %s\n", why_pipe);
             svc_cli_options_free(&o);
             return found > 0 ? PH_CLI_NOT_FOUND : PH_CLI_FAILED;
         }
@@ -199,13 +200,13 @@ int svc_cli_main(int argc, char **argv, const ph_service_app *app)
     }
     if (ph_pipe_name_normalize(o.pipe ? o.pipe : app->default_pipe, pipe, sizeof(pipe)) != 0) {
         fprintf(stderr, "%s: invalid pipe name \"%.80s\" (bare \"NAME\" or full \"\\\\.\\pipe\\NAME\")\n",
-                app->program, o.pipe ? o.pipe : app->default_pipe);
+                svc_message_prefix(), o.pipe ? o.pipe : app->default_pipe);
         svc_cli_options_free(&o);
         return PH_EXIT_USAGE;
     }
     rc = ph_client_new(&c);
     if (rc == 0 && o.server_sid != NULL && ph_client_require_server(c, o.server_sid) != 0) {
-        fprintf(stderr, "pipehost: --server-sid: \"%.80s\" is not a valid SID\n", o.server_sid);
+        svc_err(": --server-sid: \"%.80s\" is not a valid SID\n", o.server_sid);
         code = PH_EXIT_USAGE;
         goto out;
     }
@@ -220,13 +221,13 @@ int svc_cli_main(int argc, char **argv, const ph_service_app *app)
         rc = ph_client_connect(c, pipe, o.timeout_ms, flags);
     if (rc != 0) {
         unsigned long by_pid = o.server_sid == NULL && !o.no_verify_server ? service_pid : 0;
-        code = c ? fail_connect(app->program, rc, c, pipe, o.timeout_ms, o.server_sid, by_pid, o.framing)
+        code = c ? fail_connect(svc_message_prefix(), rc, c, pipe, o.timeout_ms, o.server_sid, by_pid, o.framing)
                  : PH_CLI_FAILED;
         goto out;
     }
     rc = ph_client_transact(c, o.request, o.request_len, &resp, &resp_len, o.timeout_ms, 0);
     if (rc != 0) {
-        code = fail_transact(app->program, rc, c, pipe, o.timeout_ms);
+        code = fail_transact(svc_message_prefix(), rc, c, pipe, o.timeout_ms);
         goto out;
     }
     if (resp_len >= 3 && memcmp(resp, "OK ", 3) == 0) {
@@ -234,20 +235,20 @@ int svc_cli_main(int argc, char **argv, const ph_service_app *app)
         code = PH_CLI_OK;
         if (!o.quiet && resp_len > 3 && print_answer(stdout, resp + 3, resp_len - 3, o.raw) != 0) {
             /* An answer that did not reach its reader (a full disk, a closed pipe) is not a success. */
-            fprintf(stderr, "pipehost: the answer from %s could not be written to standard output\n", pipe);
+            svc_err(": the answer from %s could not be written to standard output\n", pipe);
             code = PH_CLI_FAILED;
         }
     } else if (resp_len >= 4 && memcmp(resp, "ERR ", 4) == 0) {
-        fprintf(stderr, "%s: the server answered: ", app->program);
+        fprintf(stderr, "%s: the server answered: ", svc_message_prefix());
         print_answer(stderr, resp, resp_len > 2000 ? 2000 : resp_len, 0);
         if (resp_len >= 14 && memcmp(resp, "ERR forbidden ", 14) == 0 && o.request_len >= 6 &&
             _strnicmp((const char *)o.request, "STATUS", 6) == 0)
             fprintf(stderr, "%s: STATUS is for administrators by default (run it elevated); anyone may ask "
-                    "`%s send HEALTH`\n", app->program, app->program);
+                    "`%s send HEALTH`\n", svc_message_prefix(), app->program);
         code = PH_CLI_ERR_ANSWER;
     } else {
-        fprintf(stderr, "%s: unexpected answer from %s (%zu bytes, neither \"OK \" nor \"ERR \")\n", app->program, pipe,
-                resp_len);
+        fprintf(stderr, "%s: unexpected answer from %s (%zu bytes, neither \"OK \" nor \"ERR \")\n",
+                svc_message_prefix(), pipe, resp_len);
         code = PH_CLI_FAILED;
     }
 

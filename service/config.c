@@ -3,6 +3,8 @@
 
 #include "exitcodes.h"
 
+#include <pipehost/service.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,23 +13,25 @@
 /* One row per value. Ranges are inclusive. A DWORD out of range or a string that does not parse is refused:
  * the service never clamps, guesses or falls back to something weaker. */
 static const svc_value_def value_defs[SVC_V_COUNT] = {
-    {SVC_V_PIPE_NAME, "PipeName", "--pipe", SVC_T_STRING, 1, 265, "", 0, 0},
-    {SVC_V_MAX_INSTANCES, "MaxInstances", "--max-instances", SVC_T_DWORD, 1, 255, "", 0, 0},
-    {SVC_V_PENDING, "PendingInstances", "--pending-instances", SVC_T_DWORD, 1, 255, "", 0, 0},
-    {SVC_V_THREADS, "Threads", "--threads", SVC_T_DWORD, 0, 64, "", 0, 0},
-    {SVC_V_MAX_MESSAGE, "MaxMessageBytes", "--max-message", SVC_T_DWORD, 1, 64u * 1024 * 1024, "bytes", 1, 0},
-    {SVC_V_IDLE_TIMEOUT, "IdleTimeoutMs", "--idle-timeout", SVC_T_DWORD, 100, SVC_INFINITE, "ms", 1, 1},
-    {SVC_V_WRITE_TIMEOUT, "WriteTimeoutMs", "--write-timeout", SVC_T_DWORD, 100, 3600000, "ms", 1, 0},
-    {SVC_V_DRAIN_TIMEOUT, "DrainTimeoutMs", "--drain-timeout", SVC_T_DWORD, 0, 300000, "ms", 1, 0},
-    {SVC_V_PRESHUTDOWN, "PreshutdownTimeoutMs", "--preshutdown-timeout", SVC_T_DWORD, 1000, 3600000, "ms", 0, 0},
-    {SVC_V_SDDL, "Sddl", "--sddl", SVC_T_STRING, 1, 4096, "", 0, 0},
-    {SVC_V_LOG_LEVEL, "LogLevel", "--log-level", SVC_T_STRING, 1, 16, "", 1, 0},
-    {SVC_V_LOG_FILE, "LogFile", "--log-file", SVC_T_STRING, 4, 1024, "", 0, 0},
-    {SVC_V_LOG_MAX_BYTES, "LogMaxBytes", "--log-max-bytes", SVC_T_DWORD, 16384, 1024u * 1024 * 1024, "bytes", 1, 0},
-    {SVC_V_FRAMING, "Framing", "--framing", SVC_T_STRING, 1, 16, "", 0, 0},
+    {SVC_V_PIPE_NAME, "PipeName", "--pipe", SVC_T_STRING, 1, 265, "", 0, 0, NULL},
+    {SVC_V_MAX_INSTANCES, "MaxInstances", "--max-instances", SVC_T_DWORD, 1, 255, "", 0, 0, NULL},
+    {SVC_V_PENDING, "PendingInstances", "--pending-instances", SVC_T_DWORD, 1, 255, "", 0, 0, NULL},
+    {SVC_V_THREADS, "Threads", "--threads", SVC_T_DWORD, 0, 64, "", 0, 0, NULL},
+    {SVC_V_MAX_MESSAGE, "MaxMessageBytes", "--max-message", SVC_T_DWORD, 1, 64u * 1024 * 1024, "bytes", 1, 0, NULL},
+    {SVC_V_IDLE_TIMEOUT, "IdleTimeoutMs", "--idle-timeout", SVC_T_DWORD, 100, SVC_INFINITE, "ms", 1, 1, NULL},
+    {SVC_V_WRITE_TIMEOUT, "WriteTimeoutMs", "--write-timeout", SVC_T_DWORD, 100, 3600000, "ms", 1, 0, NULL},
+    {SVC_V_DRAIN_TIMEOUT, "DrainTimeoutMs", "--drain-timeout", SVC_T_DWORD, 0, 300000, "ms", 1, 0, NULL},
+    {SVC_V_PRESHUTDOWN, "PreshutdownTimeoutMs", "--preshutdown-timeout", SVC_T_DWORD, 1000, 3600000, "ms", 0, 0, NULL},
+    {SVC_V_SDDL, "Sddl", "--sddl", SVC_T_STRING, 1, 4096, "", 0, 0, NULL},
+    {SVC_V_LOG_LEVEL, "LogLevel", "--log-level", SVC_T_STRING, 1, 16, "", 1, 0, NULL},
+    {SVC_V_LOG_FILE, "LogFile", "--log-file", SVC_T_STRING, 4, 1024, "", 0, 0, NULL},
+    {SVC_V_LOG_MAX_BYTES, "LogMaxBytes", "--log-max-bytes", SVC_T_DWORD, 16384, 1024u * 1024 * 1024, "bytes", 1, 0,
+     NULL},
+    {SVC_V_FRAMING, "Framing", "--framing", SVC_T_STRING, 1, 16, "", 0, 0, NULL},
     {SVC_V_FIRST_REQUEST_TIMEOUT, "FirstRequestTimeoutMs", "--first-request-timeout-ms", SVC_T_DWORD, 100, 3600000,
-     "ms", 1, 1},
-    {SVC_V_MAX_CONN_PER_USER, "MaxConnectionsPerUser", "--max-connections-per-user", SVC_T_DWORD, 0, 255, "", 1, 0},
+     "ms", 1, 1, NULL},
+    {SVC_V_MAX_CONN_PER_USER, "MaxConnectionsPerUser", "--max-connections-per-user", SVC_T_DWORD, 0, 255, "", 1, 0,
+     NULL},
 };
 
 static int ascii_lower(int c)
@@ -44,30 +48,192 @@ static int equal_nocase(const char *a, const char *b)
     return *a == '\0' && *b == '\0';
 }
 
+static void shown(char *out, size_t size, const char *text);
+static int has_control_chars(const char *s);
+
+/* The host program's settings, after the built-in rows. Written once by svc_config_declare_app_values at
+ * program start, before any thread reads them; read-only afterwards. */
+static svc_value_def app_defs[SVC_MAX_APP_VALUES];
+static const ph_service_setting *app_src;
+static unsigned app_count;
+
+/* Only so many ids fit the error kinds' bits below SVC_CFG_KIND_USAGE. */
+typedef char svc_app_ids_fit[(SVC_V_COUNT + SVC_MAX_APP_VALUES <= 28 &&
+                              SVC_MAX_APP_VALUES == PH_SERVICE_MAX_SETTINGS) ? 1 : -1];
+
+unsigned svc_value_count(void)
+{
+    return SVC_V_COUNT + app_count;
+}
+
+int svc_app_index(svc_value_id id)
+{
+    return (unsigned)id >= SVC_V_COUNT && (unsigned)id < SVC_V_COUNT + app_count ? (int)id - SVC_V_COUNT : -1;
+}
+
 const svc_value_def *svc_value_by_id(svc_value_id id)
 {
-    return (unsigned)id < SVC_V_COUNT ? &value_defs[id] : NULL;
+    if ((unsigned)id < SVC_V_COUNT)
+        return &value_defs[id];
+    return svc_app_index(id) >= 0 ? &app_defs[(unsigned)id - SVC_V_COUNT] : NULL;
 }
 
 const svc_value_def *svc_value_by_name(const char *name)
 {
-    size_t i;
-    for (i = 0; name != NULL && i < SVC_V_COUNT; i++)
-        if (equal_nocase(value_defs[i].name, name))
-            return &value_defs[i];
+    unsigned i, n = svc_value_count();
+    for (i = 0; name != NULL && i < n; i++)
+        if (equal_nocase(svc_value_by_id((svc_value_id)i)->name, name))
+            return svc_value_by_id((svc_value_id)i);
     return NULL;
 }
 
 const svc_value_def *svc_value_by_option(const char *option)
 {
-    size_t i;
-    for (i = 0; option != NULL && i < SVC_V_COUNT; i++)
-        if (strcmp(value_defs[i].option, option) == 0)
-            return &value_defs[i];
+    unsigned i, n = svc_value_count();
+    for (i = 0; option != NULL && i < n; i++) {
+        const svc_value_def *d = svc_value_by_id((svc_value_id)i);
+        if (d->option != NULL && strcmp(d->option, option) == 0)
+            return d;
+    }
     return NULL;
 }
 
-static void shown(char *out, size_t size, const char *text);
+static const char *program_name = "pipehost";
+
+void svc_set_program(const char *program)
+{
+    program_name = program != NULL ? program : "pipehost";
+}
+
+const char *svc_program(void)
+{
+    return program_name;
+}
+
+static int is_alnum(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* Why one declaration is refused, or NULL. Names and options are checked like the built-in ones are spelt, so
+ * every message, listing and registry value stays unambiguous. */
+static const char *bad_declaration(const ph_service_setting *st)
+{
+    size_t i, n;
+
+    if (st->name == NULL || (n = strlen(st->name)) == 0 || n > 40)
+        return "a name is 1..40 letters and digits";
+    for (i = 0; i < n; i++)
+        if (!is_alnum(st->name[i]))
+            return "a name is 1..40 letters and digits";
+    if (svc_value_by_name(st->name) != NULL)
+        return "the name is already a configuration value (built-in, or declared twice)";
+    if (st->option != NULL) {
+        n = strlen(st->option);
+        if (n < 3 || n > 42 || strncmp(st->option, "--", 2) != 0)
+            return "an option is \"--\" followed by 1..40 of a-z, 0-9 and -";
+        for (i = 2; i < n; i++)
+            if (!((st->option[i] >= 'a' && st->option[i] <= 'z') || (st->option[i] >= '0' && st->option[i] <= '9') ||
+                  st->option[i] == '-'))
+                return "an option is \"--\" followed by 1..40 of a-z, 0-9 and -";
+        if (svc_value_by_option(st->option) != NULL || strcmp(st->option, "--service") == 0 ||
+            strcmp(st->option, "--stop-event") == 0 || strcmp(st->option, "--help") == 0)
+            return "the option is already taken";
+    }
+    if (st->type != PH_SETTING_DWORD && st->type != PH_SETTING_STRING)
+        return "the type is PH_SETTING_DWORD or PH_SETTING_STRING";
+    if (st->min > st->max)
+        return "min is above max";
+    if (st->type == PH_SETTING_DWORD && (st->default_dword < st->min || st->default_dword > st->max))
+        return "the default is outside min..max";
+    if (st->type == PH_SETTING_STRING && st->max > 1024)
+        return "a string's max length is at most 1024";
+    if (st->type == PH_SETTING_STRING && st->default_string != NULL &&
+        (strlen(st->default_string) > 1024 || has_control_chars(st->default_string)))
+        return "the default string is longer than 1024 characters or has control characters";
+    return NULL;
+}
+
+static int bad_folder_name(const char *s)
+{
+    size_t i, n = strlen(s);
+
+    if (n == 0 || n > 60 || s[0] == ' ' || s[0] == '.' || s[n - 1] == ' ' || s[n - 1] == '.')
+        return 1;
+    for (i = 0; i < n; i++)
+        if (!is_alnum(s[i]) && s[i] != ' ' && s[i] != '.' && s[i] != '-' && s[i] != '_')
+            return 1;
+    return 0;
+}
+
+int svc_check_app_names(const char *log_folder, const char *registry_root, const char *message_prefix, char *why,
+                        size_t why_size)
+{
+    static const char rule[] = "1..60 letters, digits, spaces, '.', '-' or '_', not starting or ending with a space "
+                               "or '.'";
+    char show[48];
+
+    if (log_folder != NULL && bad_folder_name(log_folder)) {
+        shown(show, sizeof(show), log_folder);
+        snprintf(why, why_size, "log_folder \"%s\" is not a folder name: %s", show, rule);
+        return PH_EINVAL;
+    }
+    if (registry_root != NULL && bad_folder_name(registry_root)) {
+        shown(show, sizeof(show), registry_root);
+        snprintf(why, why_size, "registry_root \"%s\" is not a key name: %s", show, rule);
+        return PH_EINVAL;
+    }
+    if (message_prefix != NULL &&
+        (message_prefix[0] == '\0' || strlen(message_prefix) > 40 || has_control_chars(message_prefix))) {
+        snprintf(why, why_size, "message_prefix is 1..40 characters without control characters");
+        return PH_EINVAL;
+    }
+    return 0;
+}
+
+int svc_config_declare_app_values(const ph_service_setting *settings, unsigned n, char *why, size_t why_size)
+{
+    unsigned i;
+
+    app_count = 0;
+    app_src = NULL;
+    if (why_size > 0)
+        why[0] = '\0';
+    if (n == 0)
+        return 0;
+    if (settings == NULL || n > SVC_MAX_APP_VALUES) {
+        snprintf(why, why_size, "%u settings declared: at most %d, and settings must not be NULL", n,
+                 SVC_MAX_APP_VALUES);
+        return PH_EINVAL;
+    }
+    /* Each one is checked against the built-in rows and those before it: app_count grows as they pass. */
+    for (i = 0; i < n; i++) {
+        const ph_service_setting *st = &settings[i];
+        const char *bad = bad_declaration(st);
+        svc_value_def *d = &app_defs[i];
+        if (bad != NULL) {
+            char show[48];
+            shown(show, sizeof(show), st->name ? st->name : "(NULL)");
+            snprintf(why, why_size, "setting %u (\"%s\") is not a valid declaration: %s", i + 1, show, bad);
+            app_count = 0;
+            return PH_EINVAL;
+        }
+        memset(d, 0, sizeof(*d));
+        d->id = (svc_value_id)(SVC_V_COUNT + i);
+        d->name = st->name;
+        d->option = st->option;
+        d->type = st->type == PH_SETTING_DWORD ? SVC_T_DWORD : SVC_T_STRING;
+        d->min = st->min;
+        d->max = st->max;
+        d->unit = "";
+        d->live = !st->restart;
+        d->never = 0;
+        d->help = st->help ? st->help : "";
+        app_count = i + 1;
+    }
+    app_src = settings;
+    return 0;
+}
 
 static char *dup_str(const char *s)
 {
@@ -82,6 +248,7 @@ void svc_config_init(svc_config *cfg, const char *default_pipe)
 {
     ph_server_config core;
     ph_limits lim;
+    unsigned i;
 
     memset(cfg, 0, sizeof(*cfg));
     if (default_pipe == NULL || ph_pipe_name_normalize(default_pipe, cfg->pipe_name, sizeof(cfg->pipe_name)) != 0)
@@ -105,6 +272,8 @@ void svc_config_init(svc_config *cfg, const char *default_pipe)
     cfg->first_request_timeout_ms = lim.first_request_timeout_ms;
     cfg->max_connections_per_user = lim.max_connections_per_user;
     cfg->set_mask = 0;
+    for (i = 0; i < app_count; i++)
+        cfg->app_dword[i] = app_src[i].default_dword;
 }
 
 void svc_config_free(svc_config *cfg)
@@ -120,6 +289,10 @@ void svc_config_free(svc_config *cfg)
         free(cfg->verb_sddls[i].sddl);
     }
     free(cfg->verb_sddls);
+    for (i = 0; i < SVC_MAX_APP_VALUES; i++) {
+        free(cfg->app_str[i]);
+        cfg->app_str[i] = NULL;
+    }
     cfg->sddl = NULL;
     cfg->log_file = NULL;
     cfg->verb_sddls = NULL;
@@ -137,6 +310,10 @@ int svc_config_copy(svc_config *dst, const svc_config *src)
     dst->verb_sddls = NULL;
     dst->verb_sddl_count = 0;
     bad = (src->sddl && !dst->sddl) || (src->log_file && !dst->log_file);
+    for (i = 0; i < SVC_MAX_APP_VALUES; i++) {
+        dst->app_str[i] = src->app_str[i] ? dup_str(src->app_str[i]) : NULL;
+        bad = bad || (src->app_str[i] && !dst->app_str[i]);
+    }
     if (!bad && src->verb_sddl_count > 0) {
         dst->verb_sddls = calloc(src->verb_sddl_count, sizeof(*dst->verb_sddls));
         bad = dst->verb_sddls == NULL;
@@ -251,6 +428,11 @@ int svc_config_set_dword(svc_config *cfg, svc_value_id id, uint32_t value, const
         range_text(def, range, sizeof(range));
         svc_cfg_error(errs, id, source, "accepted range %s, given %lu", range, (unsigned long)value);
         return PH_EINVAL;
+    }
+    if (svc_app_index(id) >= 0) {
+        cfg->app_dword[svc_app_index(id)] = value;
+        cfg->set_mask |= 1u << id;
+        return 0;
     }
     switch (id) {
     case SVC_V_MAX_INSTANCES: cfg->max_instances = value; break;
@@ -438,6 +620,15 @@ int svc_config_set_string(svc_config *cfg, svc_value_id id, const char *value, c
     if (has_control_chars(value)) {
         svc_cfg_error(errs, id, source, "control characters are not accepted, given \"%s\"", show);
         return PH_EINVAL;
+    }
+    if (svc_app_index(id) >= 0) {
+        char *copy = dup_str(value);
+        if (copy == NULL)
+            return PH_ENOMEM;
+        free(cfg->app_str[svc_app_index(id)]);
+        cfg->app_str[svc_app_index(id)] = copy;
+        cfg->set_mask |= 1u << id;
+        return 0;
     }
     switch (id) {
     case SVC_V_PIPE_NAME: {
@@ -672,7 +863,18 @@ void svc_config_value_text(const svc_config *cfg, svc_value_id id, char *out, si
     const svc_value_def *def;
     uint32_t v = 0;
     static const char *const levels[] = {"error", "warn", "info", "debug"};
+    int app = svc_app_index(id);
 
+    if (app >= 0 && app_src[app].type == PH_SETTING_STRING) {
+        const char *text = cfg->app_str[app] ? cfg->app_str[app]
+                           : app_src[app].default_string ? app_src[app].default_string : "";
+        snprintf(out, size, "%s", text);
+        return;
+    }
+    if (app >= 0) {
+        snprintf(out, size, "%lu", (unsigned long)cfg->app_dword[app]);
+        return;
+    }
     switch (id) {
     case SVC_V_PIPE_NAME: snprintf(out, size, "%s", cfg->pipe_name); return;
     case SVC_V_SDDL: snprintf(out, size, "%s", cfg->sddl ? cfg->sddl : "(default)"); return;
@@ -730,13 +932,13 @@ void svc_config_pool_text(uint32_t max_instances, char *out, size_t size)
 
 void svc_config_diff(const svc_config *a, const svc_config *b, svc_config_diff_fn fn, void *ctx)
 {
-    char ta[300], tb[300];
+    char ta[4200], tb[4200]; /* the longest value (Sddl, 4096) whole: a change at its end is a change */
     size_t i;
 
-    for (i = 0; i < SVC_V_COUNT; i++) {
+    for (i = 0; i < svc_value_count(); i++) {
         svc_config_value_text(a, (svc_value_id)i, ta, sizeof(ta));
         svc_config_value_text(b, (svc_value_id)i, tb, sizeof(tb));
         if (strcmp(ta, tb) != 0)
-            fn(ctx, &value_defs[i], ta, tb);
+            fn(ctx, svc_value_by_id((svc_value_id)i), ta, tb);
     }
 }

@@ -41,7 +41,32 @@ typedef struct svc_value_def {
     const char *unit;     /* for messages: "bytes", "ms", "" */
     int live;             /* 1 = PARAMCHANGE applies it to a running service; 0 = needs a restart */
     int never;            /* DWORD: 1 = SVC_INFINITE ("never") is accepted too, also when max is below it */
+    const char *help;     /* a setting of the host program's: its one line for `help`; NULL for the built-in */
 } svc_value_def;
+
+/* The host program's own settings (ph_service_app.settings) join the table after the built-in values, with
+ * ids SVC_V_COUNT, SVC_V_COUNT + 1, …: every lookup, check, message, diff and listing below covers them. */
+#define SVC_MAX_APP_VALUES 12 /* = PH_SERVICE_MAX_SETTINGS; ids stay below the SVC_CFG_KIND_* bits */
+struct ph_service_setting;
+/* Declares the host program's settings (n of them; NULL, 0 declares none). Called once at program start,
+ * before any configuration is made and before any thread reads the table. A bad declaration (a name that is
+ * not 1..40 letters and digits, a built-in or repeated name, an option not "--" + [a-z0-9-], a DWORD default
+ * out of range, min > max, a string max above 1024, too many) is refused with PH_EINVAL and why says which;
+ * the table is then left without settings of the program's. */
+int svc_config_declare_app_values(const struct ph_service_setting *settings, unsigned n, char *why, size_t why_size);
+/* The program's names (ph_service_app): a folder or key name (log_folder, registry_root) is 1..60 of letters,
+ * digits, space, '.', '-' and '_', neither starting nor ending with a space or '.'; a message prefix 1..40
+ * printable characters. Returns 0, or PH_EINVAL with why saying which and why. */
+int svc_check_app_names(const char *log_folder, const char *registry_root, const char *message_prefix, char *why,
+                        size_t why_size);
+/* The program's command name (ph_service_app.program) for messages that name a command ("see pipehost help");
+ * set once at program start, "pipehost" until then. */
+void svc_set_program(const char *program);
+const char *svc_program(void);
+/* Every value: SVC_V_COUNT built-in ones plus the program's. */
+unsigned svc_value_count(void);
+/* The index of a program's setting (0 for the first declared) or -1 for a built-in value. */
+int svc_app_index(svc_value_id id);
 
 /* The definition of a value by id, by registry name (case-insensitive, as the registry is) or by option
  * ("--max-message"); NULL when unknown. */
@@ -80,11 +105,16 @@ typedef struct svc_config {
     unsigned set_mask; /* bit (1u << id) for each value given explicitly */
     svc_verb_sddl *verb_sddls; /* malloc'd array; NULL when no verb is restricted */
     unsigned verb_sddl_count;
+    /* The program's settings, by svc_app_index: DWORDs in app_dword, strings in app_str (malloc'd; NULL =
+     * the declared default). */
+    uint32_t app_dword[SVC_MAX_APP_VALUES];
+    char *app_str[SVC_MAX_APP_VALUES];
 } svc_config;
 
 /* Why a configuration was refused. Each message names the value, says what is accepted and what was given. */
 #define SVC_CFG_MAX_ERRORS 16
-#define SVC_CFG_ERROR_TEXT 640
+/* (kinds' bits 0..27 are value ids, so ids stay below 28: SVC_V_COUNT + SVC_MAX_APP_VALUES <= 28.) */
+#define SVC_CFG_ERROR_TEXT 1024 /* room for every accepted name in "unknown configuration value" */
 typedef struct svc_cfg_errors {
     unsigned count;      /* errors seen (may exceed the ones kept) */
     unsigned kinds;      /* bit (1u << id) of each value in error; SVC_CFG_KIND_OTHER for the rest */

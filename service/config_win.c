@@ -88,11 +88,11 @@ static void apply_value(svc_config *cfg, const wchar_t *wname, DWORD type, const
     def = name ? svc_value_by_name(name) : NULL;
     if (def == NULL) {
         /* An unknown name is most likely a typo: applying the default instead would be a guess. */
-        char names[400];
+        char names[1000];
         size_t used = 0;
         unsigned i;
         names[0] = '\0';
-        for (i = 0; i < SVC_V_COUNT && used < sizeof(names); i++)
+        for (i = 0; i < svc_value_count() && used < sizeof(names); i++)
             used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s", i ? ", " : "",
                                      svc_value_by_id((svc_value_id)i)->name);
         svc_cfg_error_other(errs, "unknown configuration value \"%s\" (registry): accepted names are %s",

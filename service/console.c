@@ -1,6 +1,7 @@
 /* console.c — `pipehost run`: the same worker in the foreground, stopped by Ctrl+C/Break/close or a named event. */
 #include "app.h"
 
+#include "appstate.h"
 #include "config_win.h"
 #include "exitcodes.h"
 #include "host.h"
@@ -80,7 +81,7 @@ int svc_console_main(int argc, char **argv, const ph_service_app *app)
     svc_config_init(&cfg, app->default_pipe);
     svc_log_init(&log, PH_LOG_INFO);
     log.console = 1;
-    log.program = app->program;
+    log.program = svc_message_prefix();
 
     /* Pass 1 finds --service; its registry configuration is read next; pass 2 lets the options override. */
     svc_parse_run_options(argc, argv, 0, &cfg, &opts, &errs);
@@ -94,8 +95,8 @@ int svc_console_main(int argc, char **argv, const ph_service_app *app)
             svc_cfg_error_usage(&errs, "--service: not a valid name");
         else if (!service_installed(wservice))
             /* Running with the defaults instead would serve a configuration nobody asked for. */
-            svc_cfg_error_usage(&errs, "--service %s: no such service is installed (pipehost install creates it)",
-                                opts.service);
+            svc_cfg_error_usage(&errs, "--service %s: no such service is installed (%s install creates it)",
+                                opts.service, svc_program());
         else
             svc_config_load_registry(wservice, &cfg, &errs, &found);
     }
@@ -104,7 +105,7 @@ int svc_console_main(int argc, char **argv, const ph_service_app *app)
     svc_config_check_sddl(&cfg, &errs);
     free(wservice);
     if (errs.count > 0) {
-        code = print_errors(&errs, app->program);
+        code = print_errors(&errs, svc_message_prefix());
         svc_config_free(&cfg);
         return code;
     }

@@ -1,6 +1,7 @@
 /* host.c — the worker thread: builds the verb router, owns the core server, applies PARAMCHANGE, drains at stop. */
 #include "host.h"
 
+#include "appstate.h"
 #include "config_win.h"
 #include "eventlog.h"
 #include "exitcodes.h"
@@ -138,6 +139,9 @@ static int start_server(svc_host *h)
     }
     sc.handler = ph_router_handle;
     sc.handler_ctx = h->router;
+    sc.conn_open = h->app->conn_open;
+    sc.conn_close = h->app->conn_close;
+    sc.conn_ctx = h->app->conn_ctx;
     sc.log = svc_log_core;
     sc.log_ctx = h->log;
     sc.log_level = PH_LOG_DEBUG; /* svc_log filters, so PARAMCHANGE can change the level */
@@ -180,7 +184,7 @@ static int start_server(svc_host *h)
 struct diff_ctx {
     svc_host *h;
     int live, restart;
-    char changes[300]; /* "Name old -> new; …" for STATUS's reload_result */
+    char changes[1024]; /* "Name old -> new; …" for STATUS's reload_result and the program's on_reload */
 };
 
 static void add_change(struct diff_ctx *d, const char *name, const char *old_text, const char *new_text,
@@ -232,6 +236,7 @@ static void reload(svc_host *h)
     ph_limits lim;
     struct diff_ctx d = {h, 0, 0, ""};
     char result[400];
+    const svc_value_def *def;
     int found = 0, rc;
     unsigned i;
 
@@ -275,6 +280,21 @@ static void reload(svc_host *h)
     h->cfg.max_connections_per_user = fresh.max_connections_per_user;
     h->cfg.log_level = fresh.log_level;
     h->cfg.log_max_bytes = fresh.log_max_bytes;
+    /* The program's own settings that a reload applies (restart 0); the others keep their running value. */
+    for (i = SVC_V_COUNT; i < svc_value_count(); i++) {
+        int k = svc_app_index((svc_value_id)i);
+        char *swap;
+        def = svc_value_by_id((svc_value_id)i);
+        if (!def->live)
+            continue;
+        h->cfg.app_dword[k] = fresh.app_dword[k];
+        swap = h->cfg.app_str[k];
+        h->cfg.app_str[k] = fresh.app_str[k];
+        fresh.app_str[k] = swap; /* freed with fresh */
+    }
+    if (svc_appstate_publish(&h->cfg) != 0)
+        svc_log_msg(h->log, PH_LOG_ERROR, "PARAMCHANGE: out of memory: the program's handlers still see their "
+                    "earlier settings");
     svc_log_set_level(h->log, fresh.log_level);
     svc_filelog_set_max(h->log->file, fresh.log_max_bytes);
     svc_config_free(&fresh);
@@ -283,6 +303,8 @@ static void reload(svc_host *h)
     snprintf(result, sizeof(result), "ok: %d value(s) applied, %d need a restart%s%s", d.live, d.restart,
              d.changes[0] ? ": " : "", d.changes);
     svc_verbs_reloaded(&h->verbs, result);
+    if (h->app->on_reload != NULL)
+        h->app->on_reload(h->app->hook_ctx, d.changes);
 }
 
 static void stop_server(svc_host *h)
@@ -312,9 +334,13 @@ static DWORD WINAPI worker_main(LPVOID arg)
     HANDLE waits[2];
     int rc;
 
-    rc = start_server(h);
+    /* The program's handlers and hooks see this service's name, log and settings from before the first verb. */
+    svc_appstate_attach(h->log, h->service_utf8);
+    rc = svc_appstate_publish(&h->cfg) == 0 ? start_server(h) : PH_ENOMEM;
     h->exit_code = exit_code_for(rc);
     SetEvent(h->ready);
+    if (rc == 0 && h->app->on_start != NULL)
+        h->app->on_start(h->app->hook_ctx);
     if (rc == 0) {
         waits[0] = h->stop; /* first, so a stop wins over a pending reload */
         waits[1] = h->reload;
@@ -328,12 +354,15 @@ static DWORD WINAPI worker_main(LPVOID arg)
                 svc_log_win32(h->log, PH_LOG_ERROR, GetLastError(), "WaitForMultipleObjects", "worker: stopping");
             break;
         }
+        if (h->app->on_stop != NULL)
+            h->app->on_stop(h->app->hook_ctx);
         stop_server(h);
     }
     ph_server_free(h->server);
     ph_router_free(h->router);
     h->server = NULL;
     h->router = NULL;
+    svc_appstate_detach();
     return 0;
 }
 

@@ -9,7 +9,7 @@ int wmain(int argc, wchar_t **argv);
 
 int wmain(int argc, wchar_t **argv)
 {
-    static const ph_service_app app = {"pipehost", "pipehost", NULL, NULL};
+    static const ph_service_app app = {.program = "pipehost", .default_pipe = "pipehost"};
 
     /* Before anything can load a DLL: LoadLibrary (ours, and the system DLLs' own delay loads) then searches
      * System32 only, never the current folder or PATH, where a user could plant one for a SYSTEM service to

@@ -36,8 +36,8 @@ int svc_parse_run_options(int argc, char **argv, int apply, svc_config *cfg, svc
         }
         if (strncmp(arg, "--", 2) != 0 || len >= sizeof(name)) {
             if (apply)
-                svc_cfg_error_usage(errs, "unexpected argument \"%.80s\" (options start with --; see pipehost help)",
-                                    arg);
+                svc_cfg_error_usage(errs, "unexpected argument \"%.80s\" (options start with --; see %s help)",
+                                    arg, svc_program());
             rc = PH_EINVAL;
             continue;
         }
@@ -46,7 +46,7 @@ int svc_parse_run_options(int argc, char **argv, int apply, svc_config *cfg, svc
         def = svc_value_by_option(name);
         if (def == NULL && !option_is(arg, len, "--service") && !option_is(arg, len, "--stop-event")) {
             if (apply)
-                svc_cfg_error_usage(errs, "unknown option %s (see pipehost help)", name);
+                svc_cfg_error_usage(errs, "unknown option %s (see %s help)", name, svc_program());
             rc = PH_EINVAL;
             continue;
         }
@@ -194,7 +194,7 @@ int svc_parse_cli(int argc, char **argv, svc_cli_options *out, char *why, size_t
         goto out;
     }
     if (npos == 0 || pos[0][0] == '\0') {
-        snprintf(why, why_size, "send needs a verb: pipehost send VERB [PAYLOAD...]");
+        snprintf(why, why_size, "send needs a verb: %s send VERB [PAYLOAD...]", svc_program());
         goto out;
     }
     if (strchr(pos[0], ' ') != NULL) {

@@ -115,13 +115,13 @@ static void check_preshutdown_timeout(const wchar_t *name, const svc_config *cfg
     have = pre.info.dwPreshutdownTimeout;
     if (have < (uint64_t)cfg->drain_timeout_ms + 1000)
         svc_log_msg(log, PH_LOG_WARN, "the SCM's preshutdown timeout for this service is %lu ms, less than "
-                    "DrainTimeoutMs (%lu ms) + 1000: at system shutdown requests may be cut off; run `pipehost "
+                    "DrainTimeoutMs (%lu ms) + 1000: at system shutdown requests may be cut off; run `%s "
                     "install` again to apply PreshutdownTimeoutMs", (unsigned long)have,
-                    (unsigned long)cfg->drain_timeout_ms);
+                    (unsigned long)cfg->drain_timeout_ms, svc_program());
     else if ((cfg->set_mask & (1u << SVC_V_PRESHUTDOWN)) && have != cfg->preshutdown_timeout_ms)
         svc_log_msg(log, PH_LOG_WARN, "PreshutdownTimeoutMs is %lu ms but the SCM has %lu ms for this service: the "
-                    "service does not change its own SCM configuration; run `pipehost install` again to apply it",
-                    (unsigned long)cfg->preshutdown_timeout_ms, (unsigned long)have);
+                    "service does not change its own SCM configuration; run `%s install` again to apply it",
+                    (unsigned long)cfg->preshutdown_timeout_ms, (unsigned long)have, svc_program());
     else
         svc_log_msg(log, PH_LOG_DEBUG, "preshutdown timeout %lu ms", (unsigned long)have);
 cleanup:
@@ -192,8 +192,8 @@ static int run_service(svc_state *s, const wchar_t *name, svc_log *log)
     if (log->events == NULL)
         svc_log_win32(log, PH_LOG_WARN, events_err, "RegisterEventSourceW", "no Event Log entries will be written");
     else if (!registered)
-        svc_log_msg(log, PH_LOG_WARN, "the Event Log source %s is not registered (`pipehost install` registers it): "
-                    "its entries are recorded without their texts", uname ? uname : "?");
+        svc_log_msg(log, PH_LOG_WARN, "the Event Log source %s is not registered (`%s install` registers it): "
+                    "its entries are recorded without their texts", uname ? uname : "?", svc_program());
 
     if (errs.count > 0) {
         /* Every error under the id of the exit code they cause (configuration, or descriptor refused). */

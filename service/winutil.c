@@ -1,6 +1,8 @@
 /* winutil.c — small Win32 helpers for the service: text conversions and well-known paths. */
 #include "winutil.h"
 
+#include "appstate.h"
+
 #include <knownfolders.h>
 #include <shlobj.h>
 #include <stdlib.h>
@@ -87,7 +89,12 @@ DWORD svc_default_log_path(const wchar_t *service, wchar_t **out)
         CoTaskMemFree(dir);
         return HRESULT_FACILITY(hr) == FACILITY_WIN32 ? (DWORD)HRESULT_CODE(hr) : ERROR_PATH_NOT_FOUND;
     }
-    *out = concat3(dir, L"\\pipehost\\", service);
+    *out = concat3(dir, L"\\", svc_log_folder());
+    if (*out != NULL) {
+        wchar_t *folder = concat3(*out, L"\\", service);
+        free(*out);
+        *out = folder;
+    }
     CoTaskMemFree(dir);
     if (*out != NULL) {
         wchar_t *full = concat3(*out, L".log", L"");

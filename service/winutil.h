@@ -11,7 +11,8 @@ char *svc_to_utf8(const wchar_t *w, DWORD *err);
 /* malloc'd "SYSTEM\CurrentControlSet\Services\<service>\Parameters"; NULL if out of memory. */
 wchar_t *svc_params_key_path(const wchar_t *service);
 
-/* malloc'd "%ProgramData%\pipehost\<service>.log". Returns 0 or the Win32 error. */
+/* malloc'd "%ProgramData%\<log folder>\<service>.log" (svc_log_folder: ph_service_app.log_folder, default
+ * pipehost). Returns 0 or the Win32 error. */
 DWORD svc_default_log_path(const wchar_t *service, wchar_t **out);
 /* The security descriptor given to the default log folder when it is created: SYSTEM and Administrators
  * full control, Users read. Users must not be able to plant or replace files an elevated service writes. */

@@ -18,7 +18,7 @@ foreach(mode IN ITEMS static shared)
 endforeach()
 
 ph_add_check_test(NAME test_package SOURCES package/test_package.c service/svctest.c
-  LIBS pipehost::core advapi32 TIMEOUT 120 FIXTURES ${PH_TEST_FIXTURES})
+  LIBS pipehost::core advapi32 version TIMEOUT 120 FIXTURES ${PH_TEST_FIXTURES})
 ph_service_test_target(test_package)
 target_compile_definitions(test_package PRIVATE
   "PH_TEST_PIPEHOST_EXE=\"$<TARGET_FILE:pipehost>\""
@@ -30,6 +30,8 @@ foreach(mode IN ITEMS static shared)
   set_tests_properties(test_package.custom_service_${mode} PROPERTIES
     FIXTURES_REQUIRED "${PH_TEST_FIXTURES};package_${mode}" RESOURCE_LOCK pipehost_scm)
 endforeach()
+set_tests_properties(test_package.custom_service_in_tree PROPERTIES RESOURCE_LOCK pipehost_scm)
+add_dependencies(test_package myservice)
 
 # `cmake --build --preset mingw --target NAME` builds every example from a clean tree.
 get_property(_ph_examples GLOBAL PROPERTY PH_EXAMPLE_TARGETS)

@@ -5,9 +5,9 @@
 
 #define PH_MAX_MESSAGE_CEILING ((size_t)64 * 1024 * 1024)
 
-/* The sizes this library knows for each struct: today only the current one. A later version that grows a
- * struct keeps accepting the older sizes (and reads only the members they contain), so programs built
- * against an older header keep working with a newer DLL. */
+/* The sizes this library knows for each struct: before 1.0 only the current one (see "ABI" in pipehost.h).
+ * From 1.0 a version that grows a struct at its end keeps accepting the older sizes and reads only the
+ * members they contain; ph_limits, embedded in ph_server_config, then keeps its layout. */
 static int size_known(uint32_t size, size_t current)
 {
     return size == current;

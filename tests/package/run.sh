@@ -78,7 +78,7 @@ step "a custom service (examples/myservice) built from the installed package"
 [ "$mode" = static ] || test -f "$dir/myservice/pipehost.dll"
 out=$("${wine_run[@]}" "$dir/myservice/myservice.exe" version | tr -d '\r')
 echo "$out"
-[ "$out" = "myservice $(sed -n 's/^#define PH_VERSION_STRING "\(.*\)"$/\1/p' "$src/core/include/pipehost/pipehost.h")" ]
-# The version resource carries the product name given to ph_add_service_executable.
-grep -aq "m.y.s.e.r.v.i.c.e" "$dir/myservice/myservice.exe"
+[ "$out" = "My Service $(sed -n 's/^#define PH_VERSION_STRING "\(.*\)"$/\1/p' "$src/core/include/pipehost/pipehost.h")" ]
+# The version resource carries the names given to ph_add_service_executable (test_package reads it whole).
+grep -aq "E.x.a.m.p.l.e. .C.o.r.p" "$dir/myservice/myservice.exe"
 step "passed"

@@ -25,6 +25,6 @@ int wmain(int argc, wchar_t **argv);
 
 int wmain(int argc, wchar_t **argv)
 {
-    static const ph_service_app app = {"hangsvc", "hangsvc", add_verbs, NULL};
+    static const ph_service_app app = {.program = "hangsvc", .default_pipe = "hangsvc", .extend = add_verbs};
     return ph_service_main(argc, argv, &app);
 }

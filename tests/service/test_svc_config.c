@@ -6,6 +6,8 @@
 #include "exitcodes.h"
 #include "options.h"
 
+#include <pipehost/service.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -703,6 +705,194 @@ START_TEST(log_file_local_drive_only)
 }
 END_TEST
 
+/* The host program's own settings: declared in ph_service_app, they join the table and follow its rules. */
+static const ph_service_setting app_settings[] = {
+    {"Greeting", "--greeting", PH_SETTING_STRING, 1, 32, 0, "hello", 0, "what HELLO answers"},
+    {"RetryCount", "--retry-count", PH_SETTING_DWORD, 1, 10, 3, NULL, 1, "how often to retry"},
+    {"Quiet", NULL, PH_SETTING_DWORD, 0, 1, 0, NULL, 0, "1: say less"},
+};
+
+static void declare_app(void)
+{
+    char why[200];
+    ck_assert_int_eq(svc_config_declare_app_values(app_settings, 3, why, sizeof(why)), 0);
+    svc_config_free(&cfg);
+    svc_config_init(&cfg, "pipehost"); /* with the declared defaults */
+}
+
+static void undeclare_app(void)
+{
+    ck_assert_int_eq(svc_config_declare_app_values(NULL, 0, NULL, 0), 0);
+}
+
+struct diff_seen {
+    int n, greeting_live, retry_live;
+    char retry_new[32];
+};
+
+static void note_diff(void *ctx, const svc_value_def *def, const char *old_text, const char *new_text)
+{
+    struct diff_seen *d = ctx;
+    (void)old_text;
+    d->n++;
+    if (strcmp(def->name, "Greeting") == 0)
+        d->greeting_live = def->live;
+    if (strcmp(def->name, "RetryCount") == 0) {
+        d->retry_live = def->live;
+        snprintf(d->retry_new, sizeof(d->retry_new), "%s", new_text);
+    }
+}
+
+START_TEST(app_settings_follow_the_table)
+{
+    const svc_value_def *g, *r, *q;
+    svc_config copy, other;
+    struct diff_seen seen;
+    char text[64];
+
+    declare_app();
+    ck_assert_uint_eq(svc_value_count(), SVC_V_COUNT + 3);
+    g = svc_value_by_name("greeting"); /* case-insensitive, as the registry */
+    r = svc_value_by_option("--retry-count");
+    q = svc_value_by_name("Quiet");
+    ck_assert_ptr_nonnull(g);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_ptr_nonnull(q);
+    ck_assert_int_eq(svc_app_index(g->id), 0);
+    ck_assert_int_eq(svc_app_index(r->id), 1);
+    ck_assert_int_eq(svc_app_index(SVC_V_PIPE_NAME), -1);
+    ck_assert_int_eq(g->type, SVC_T_STRING);
+    ck_assert_int_eq(r->live, 0); /* restart 1 */
+    ck_assert_int_eq(g->live, 1);
+    ck_assert_ptr_null(svc_value_by_option(NULL));
+    ck_assert_ptr_null(svc_value_by_name("Greeting2"));
+
+    /* Defaults. */
+    svc_config_value_text(&cfg, g->id, text, sizeof(text));
+    ck_assert_str_eq(text, "hello");
+    ck_assert_uint_eq(cfg.app_dword[1], 3);
+
+    /* The same checks and the same messages as the built-in values. */
+    ck_assert_int_eq(svc_config_set_dword(&cfg, r->id, 11, "registry", &errs), PH_EINVAL);
+    ck_assert_str_eq(errs.text[0], "invalid configuration value RetryCount (registry): accepted range 1..10, given 11");
+    ck_assert_int_eq(svc_config_set_text(&cfg, r->id, "x", "--retry-count", &errs), PH_EINVAL);
+    ck_assert_msg(strstr(errs.text[1], "RetryCount (--retry-count): accepted a whole number in 1..10") != NULL, "%s",
+                  errs.text[1]);
+    ck_assert_int_eq(svc_config_set_string(&cfg, g->id, "", "registry", &errs), PH_EINVAL);
+    ck_assert_msg(strstr(errs.text[2], "Greeting (registry): accepted length 1..32") != NULL, "%s", errs.text[2]);
+    ck_assert_int_eq(svc_config_set_string(&cfg, g->id, "a\tb", "registry", &errs), PH_EINVAL);
+    ck_assert_int_eq(svc_config_set_dword(&cfg, g->id, 1, "registry", &errs), PH_EINVAL); /* wrong type */
+    ck_assert_uint_eq(errs.count, 4);
+    ck_assert_int_eq(svc_cfg_errors_exit_code(&errs), PH_EXIT_CONFIG);
+    ck_assert_uint_eq(cfg.set_mask, 0); /* nothing applied */
+
+    ck_assert_int_eq(svc_config_set_text(&cfg, r->id, "0x7", "--retry-count", &errs), 0);
+    ck_assert_int_eq(svc_config_set_string(&cfg, g->id, "good day", "registry", &errs), 0);
+    ck_assert_uint_eq(cfg.app_dword[1], 7);
+    ck_assert_uint_ne(cfg.set_mask & (1u << r->id), 0);
+    svc_config_value_text(&cfg, g->id, text, sizeof(text));
+    ck_assert_str_eq(text, "good day");
+
+    /* Copies are deep; a diff names the program's values with their live flag. */
+    ck_assert_int_eq(svc_config_copy(&copy, &cfg), 0);
+    ck_assert_ptr_ne(copy.app_str[0], cfg.app_str[0]);
+    ck_assert_str_eq(copy.app_str[0], "good day");
+    svc_config_init(&other, "pipehost");
+    memset(&seen, 0, sizeof(seen));
+    svc_config_diff(&other, &copy, note_diff, &seen);
+    ck_assert_int_eq(seen.n, 2);
+    ck_assert_int_eq(seen.greeting_live, 1);
+    ck_assert_int_eq(seen.retry_live, 0);
+    ck_assert_str_eq(seen.retry_new, "7");
+    svc_config_free(&other);
+    svc_config_free(&copy);
+    undeclare_app();
+    ck_assert_uint_eq(svc_value_count(), SVC_V_COUNT);
+    ck_assert_ptr_null(svc_value_by_name("Greeting"));
+}
+END_TEST
+
+START_TEST(app_settings_run_options)
+{
+    char *argv[] = {"run", "--greeting", "hi there", "--retry-count=9"};
+    char *bad[] = {"run", "--quiet", "1"};
+    svc_run_options o;
+
+    declare_app();
+    ck_assert_int_eq(svc_parse_run_options(4, argv, 1, &cfg, &o, &errs), 0);
+    ck_assert_str_eq(cfg.app_str[0], "hi there");
+    ck_assert_uint_eq(cfg.app_dword[1], 9);
+    /* Quiet has no option: it is a registry value only. */
+    ck_assert_int_eq(svc_parse_run_options(3, bad, 1, &cfg, &o, &errs), PH_EINVAL);
+    ck_assert_msg(strstr(errs.text[0], "unknown option --quiet") != NULL, "%s", errs.text[0]);
+    undeclare_app();
+}
+END_TEST
+
+START_TEST(app_settings_bad_declarations)
+{
+    static const ph_service_setting builtin[] = {
+        {"maxinstances", NULL, PH_SETTING_DWORD, 0, 1, 0, NULL, 0, ""}};
+    static const ph_service_setting twice[] = {
+        {"A1", NULL, PH_SETTING_DWORD, 0, 1, 0, NULL, 0, ""}, {"a1", NULL, PH_SETTING_DWORD, 0, 1, 0, NULL, 0, ""}};
+    static const ph_service_setting spaced[] = {{"My Value", NULL, PH_SETTING_DWORD, 0, 1, 0, NULL, 0, ""}};
+    static const ph_service_setting option_taken[] = {{"X", "--pipe", PH_SETTING_DWORD, 0, 1, 0, NULL, 0, ""}};
+    static const ph_service_setting option_bad[] = {{"X", "-x", PH_SETTING_DWORD, 0, 1, 0, NULL, 0, ""}};
+    static const ph_service_setting default_out[] = {{"X", NULL, PH_SETTING_DWORD, 5, 9, 4, NULL, 0, ""}};
+    static const ph_service_setting long_string[] = {{"X", NULL, PH_SETTING_STRING, 1, 1025, 0, NULL, 0, ""}};
+    static const ph_service_setting bad_type[] = {{"X", NULL, (ph_setting_type)7, 0, 1, 0, NULL, 0, ""}};
+    ph_service_setting many[PH_SERVICE_MAX_SETTINGS + 1];
+    char why[200], names[PH_SERVICE_MAX_SETTINGS + 1][8];
+    unsigned i;
+
+    ck_assert_int_eq(svc_config_declare_app_values(builtin, 1, why, sizeof(why)), PH_EINVAL);
+    ck_assert_msg(strstr(why, "setting 1 (\"maxinstances\")") != NULL && strstr(why, "already") != NULL, "%s", why);
+    ck_assert_int_eq(svc_config_declare_app_values(twice, 2, why, sizeof(why)), PH_EINVAL);
+    ck_assert_msg(strstr(why, "setting 2") != NULL, "%s", why);
+    ck_assert_uint_eq(svc_value_count(), SVC_V_COUNT); /* a refused declaration leaves none */
+    ck_assert_int_eq(svc_config_declare_app_values(spaced, 1, why, sizeof(why)), PH_EINVAL);
+    ck_assert_int_eq(svc_config_declare_app_values(option_taken, 1, why, sizeof(why)), PH_EINVAL);
+    ck_assert_msg(strstr(why, "option is already taken") != NULL, "%s", why);
+    ck_assert_int_eq(svc_config_declare_app_values(option_bad, 1, why, sizeof(why)), PH_EINVAL);
+    ck_assert_int_eq(svc_config_declare_app_values(default_out, 1, why, sizeof(why)), PH_EINVAL);
+    ck_assert_msg(strstr(why, "default is outside") != NULL, "%s", why);
+    ck_assert_int_eq(svc_config_declare_app_values(long_string, 1, why, sizeof(why)), PH_EINVAL);
+    ck_assert_int_eq(svc_config_declare_app_values(bad_type, 1, why, sizeof(why)), PH_EINVAL);
+    for (i = 0; i <= PH_SERVICE_MAX_SETTINGS; i++) {
+        snprintf(names[i], sizeof(names[i]), "V%u", i);
+        memset(&many[i], 0, sizeof(many[i]));
+        many[i].name = names[i];
+        many[i].max = 1;
+    }
+    ck_assert_int_eq(svc_config_declare_app_values(many, PH_SERVICE_MAX_SETTINGS + 1, why, sizeof(why)), PH_EINVAL);
+    ck_assert_int_eq(svc_config_declare_app_values(many, PH_SERVICE_MAX_SETTINGS, why, sizeof(why)), 0);
+    ck_assert_uint_eq(svc_value_count(), SVC_V_COUNT + PH_SERVICE_MAX_SETTINGS);
+    /* The last id still has its own error-kind bit, apart from the special kinds. */
+    ck_assert_int_eq(svc_config_set_dword(&cfg, (svc_value_id)(SVC_V_COUNT + PH_SERVICE_MAX_SETTINGS - 1), 2,
+                                          "registry", &errs), PH_EINVAL);
+    ck_assert_uint_eq(errs.kinds & (SVC_CFG_KIND_OTHER | SVC_CFG_KIND_VERB_SDDL | SVC_CFG_KIND_USAGE), 0);
+    undeclare_app();
+}
+END_TEST
+
+START_TEST(app_names)
+{
+    char why[200];
+
+    ck_assert_int_eq(svc_check_app_names(NULL, NULL, NULL, why, sizeof(why)), 0);
+    ck_assert_int_eq(svc_check_app_names("Contoso Widget", "Contoso_Widget-2", "widgetd", why, sizeof(why)), 0);
+    ck_assert_int_eq(svc_check_app_names("..", NULL, NULL, why, sizeof(why)), PH_EINVAL);
+    ck_assert_msg(strstr(why, "log_folder") != NULL, "%s", why);
+    ck_assert_int_eq(svc_check_app_names("a\\b", NULL, NULL, why, sizeof(why)), PH_EINVAL);
+    ck_assert_int_eq(svc_check_app_names("a/b", NULL, NULL, why, sizeof(why)), PH_EINVAL);
+    ck_assert_int_eq(svc_check_app_names("", NULL, NULL, why, sizeof(why)), PH_EINVAL);
+    ck_assert_int_eq(svc_check_app_names(NULL, "x ", NULL, why, sizeof(why)), PH_EINVAL);
+    ck_assert_msg(strstr(why, "registry_root") != NULL, "%s", why);
+    ck_assert_int_eq(svc_check_app_names(NULL, NULL, "", why, sizeof(why)), PH_EINVAL);
+    ck_assert_int_eq(svc_check_app_names(NULL, NULL, "a\nb", why, sizeof(why)), PH_EINVAL);
+}
+END_TEST
+
 static void add(Suite *s, TCase *tc, const TTest *test)
 {
     tcase_add_checked_fixture(tc, setup, teardown);
@@ -733,5 +923,9 @@ Suite *ph_test_suite(void)
     add(s, tcase_create("escape_server_text"), escape_server_text);
     add(s, tcase_create("cli_raw_option"), cli_raw_option);
     add(s, tcase_create("log_file_local_drive_only"), log_file_local_drive_only);
+    add(s, tcase_create("app_settings_follow_the_table"), app_settings_follow_the_table);
+    add(s, tcase_create("app_settings_run_options"), app_settings_run_options);
+    add(s, tcase_create("app_settings_bad_declarations"), app_settings_bad_declarations);
+    add(s, tcase_create("app_names"), app_names);
     return s;
 }

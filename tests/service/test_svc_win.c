@@ -837,7 +837,7 @@ END_TEST
 
 START_TEST(worker_end_without_stop_is_a_fault)
 {
-    static const ph_service_app app = {"pipehost", "pipehost", NULL, NULL};
+    static const ph_service_app app = {.program = "pipehost", .default_pipe = "pipehost"};
     svc_config cfg;
     svc_log log;
     svc_host h;

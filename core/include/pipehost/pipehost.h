@@ -43,8 +43,14 @@ PH_EXTERN const char *ph_version_string(void);
 /* ABI: the structs below that the library reads or fills through a pointer (ph_server_config, ph_limits,
  * ph_counters) start with a `size` member that their _init function sets to sizeof the struct as the
  * caller was compiled. The library refuses a size it does not know with PH_EINVAL, so a program built
- * against one version never has a struct of another layout read or written behind its back. Always
- * initialise them with their _init function before setting fields. */
+ * against one version never has a struct of another layout read or written behind its back: it gets
+ * PH_EINVAL instead. Always initialise them with their _init function before setting fields.
+ * What holds before 1.0: a library accepts only the exact sizes of its own header, so a program must be
+ * rebuilt against the header of the pipehost.dll it runs with (a mismatch is refused, never misread); no
+ * layout is kept across 0.x releases. From 1.0 on, structs only grow at their end and a library keeps
+ * accepting the sizes of earlier 1.x headers. ph_limits is embedded by value in ph_server_config, so it
+ * cannot grow without moving the members after it: from 1.0 it keeps its layout, and limits added later go
+ * at the end of ph_server_config (and in a new struct for ph_server_set_limits). */
 
 /* ---------------------------------------------------------------------------------------------------------
  * Errors. Every function that can fail returns 0 or a negative PH_E… code. Numbers are never reused: add new
@@ -141,15 +147,25 @@ typedef struct ph_request {
  * could not determine are 0 or "". Valid during the handler call. */
 PH_EXTERN const ph_client_info *ph_request_client(const ph_request *req);
 
-/* The response being built for one request: a growable buffer owned by the library. */
+/* The response being built for one request: a growable buffer owned by the library. Used by one thread at a
+ * time (the handler's, or a held request's holder). */
 typedef struct ph_response ph_response;
+/* Appends len bytes (binary-safe). Returns 0; PH_EINVAL (resp NULL, or data NULL with len > 0); PH_ENOMEM
+ * (the response is unchanged). */
 PH_EXTERN int ph_response_append(ph_response *resp, const void *data, size_t len);
+/* Appends printf-formatted text. Returns 0; PH_EINVAL (resp or fmt NULL, or a format vsnprintf refuses);
+ * PH_ENOMEM. On failure the response is unchanged. */
 PH_EXTERN int ph_response_appendf(ph_response *resp, const char *fmt, ...) PH_PRINTF(2, 3);
-/* "OK " followed by payload (binary-safe), or "ERR <code> <text>". Both replace what was appended before. */
+/* "OK " followed by payload (binary-safe), or "ERR <code> <text>". Both replace what was appended before.
+ * Return 0; PH_EINVAL (NULL arguments; the response is unchanged); PH_ENOMEM (the response is then empty
+ * for ph_response_ok, and may hold part of the "ERR …" text for ph_response_err: set another or clear it). */
 PH_EXTERN int ph_response_ok(ph_response *resp, const void *payload, size_t len);
 PH_EXTERN int ph_response_err(ph_response *resp, const char *code, const char *fmt, ...) PH_PRINTF(3, 4);
+/* The bytes so far and their number (0 and NULL for a NULL resp; data may be NULL while nothing was added).
+ * The pointer is valid until the next ph_response_* call on resp. */
 PH_EXTERN size_t ph_response_len(const ph_response *resp);
 PH_EXTERN const unsigned char *ph_response_data(const ph_response *resp);
+/* Empties the response (an empty reply is sent if nothing is added). */
 PH_EXTERN void ph_response_clear(ph_response *resp);
 
 /* What the handler wants done after it returns. */
@@ -260,7 +276,11 @@ typedef struct ph_router ph_router;
 typedef ph_handler_result (*ph_verb_fn)(void *ctx, const ph_request *req, const unsigned char *payload,
                                         size_t payload_len, ph_response *resp);
 PH_EXTERN int ph_router_new(ph_router **out);
-/* Adds or replaces a verb (1–32 printable non-space ASCII characters). */
+/* Adds or replaces a verb (1–32 printable non-space ASCII characters). Returns 0, PH_EINVAL or PH_ENOMEM.
+ * Not safe while the router dispatches: ph_router_add, ph_router_restrict and ph_router_free take no lock, and
+ * ph_router_add may move the table under a request being routed on a pool thread. Build the router before
+ * ph_server_start (in a service, in ph_service_app.extend) and change it only after ph_server_stop; a verb
+ * whose behaviour must change at run time reads its own state (e.g. a setting) instead. */
 PH_EXTERN int ph_router_add(ph_router *router, const char *verb, ph_verb_fn fn, void *ctx);
 /* Restricts an added verb to the clients an SDDL security descriptor grants PH_VERB_ACCESS: before each
  * call, the server checks the client's token (taken by impersonating it; identification level is enough)
@@ -452,6 +472,8 @@ PH_EXTERN int ph_server_counters(const ph_server *server, ph_counters *out);
 /* ---------------------------------------------------------------------------------------------------------
  * Client.
  * ------------------------------------------------------------------------------------------------------- */
+/* A ph_client is not thread-safe: use each one from one thread at a time (or under a lock of your own); it
+ * holds one connection and one framing state. Different clients are independent, on any threads. */
 typedef struct ph_client ph_client;
 
 #define PH_CLIENT_IMPERSONATION 0x1u /* let the server impersonate (default: SECURITY_IDENTIFICATION only) */
