@@ -12,6 +12,10 @@ endfunction()
 ph_add_check_test(NAME test_svc_config SOURCES service/test_svc_config.c
   LIBS pipehost_service_config TIMEOUT 30 FIXTURES ${PH_TEST_FIXTURES})
 ph_service_test_target(test_svc_config)
+# Command verbs: argument quoting and the environment block (platform-neutral).
+ph_add_check_test(NAME test_cmdrun_line SOURCES service/test_cmdrun_line.c
+  LIBS pipehost_service_config TIMEOUT 30 FIXTURES ${PH_TEST_FIXTURES})
+ph_service_test_target(test_cmdrun_line)
 if(NOT WIN32)
   return()
 endif()
