@@ -95,7 +95,16 @@ static int self_sid(char *out, size_t size)
     return ok;
 }
 
+/* A file's rights that let the holder change what it holds or runs, or its security. */
+#define SVC_FILE_WRITE_RIGHTS                                                                                      \
+    (FILE_WRITE_DATA | FILE_APPEND_DATA | FILE_WRITE_EA | FILE_WRITE_ATTRIBUTES | DELETE | WRITE_DAC | WRITE_OWNER)
+
 DWORD svc_filelog_check_dir(const wchar_t *dir, char *why, size_t why_size)
+{
+    return svc_check_trusted(dir, SVC_TRUST_FOLDER, why, why_size);
+}
+
+DWORD svc_check_trusted(const wchar_t *path, svc_trust_kind kind, char *why, size_t why_size)
 {
     BY_HANDLE_FILE_INFORMATION info;
     PSECURITY_DESCRIPTOR sd = NULL;
@@ -111,8 +120,8 @@ DWORD svc_filelog_check_dir(const wchar_t *dir, char *why, size_t why_size)
         why[0] = '\0';
     if (!self_sid(self, sizeof(self)))
         self[0] = '\0';
-    /* The folder itself, not what a junction or symbolic link in its place points to. */
-    h = CreateFileW(dir, READ_CONTROL | FILE_READ_ATTRIBUTES, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+    /* The object itself, not what a junction or symbolic link in its place points to. */
+    h = CreateFileW(path, READ_CONTROL | FILE_READ_ATTRIBUTES, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
                     NULL, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
     if (h == INVALID_HANDLE_VALUE) {
         err = GetLastError();
@@ -124,11 +133,14 @@ DWORD svc_filelog_check_dir(const wchar_t *dir, char *why, size_t why_size)
         say(why, why_size, "its attributes cannot be read (error %lu)", (unsigned long)err);
         goto cleanup;
     }
-    if (!(info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) || (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)) {
+    if ((kind == SVC_TRUST_FILE) != !(info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) ||
+        (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)) {
         err = ERROR_CANT_ACCESS_FILE;
-        say(why, why_size, "it is %s, not a plain folder", (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)
-                                                                ? "a junction or symbolic link"
-                                                                : "a file");
+        say(why, why_size, "it is %s, not a plain %s",
+            (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) ? "a junction or symbolic link"
+            : kind == SVC_TRUST_FILE                               ? "a folder"
+                                                                   : "a file",
+            kind == SVC_TRUST_FILE ? "file" : "folder");
         goto cleanup;
     }
     err = GetSecurityInfo(h, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION, &owner, NULL,
@@ -163,6 +175,10 @@ DWORD svc_filelog_check_dir(const wchar_t *dir, char *why, size_t why_size)
         if (hdr->AceType == ACCESS_DENIED_ACE_TYPE || hdr->AceType == SYSTEM_AUDIT_ACE_TYPE ||
             hdr->AceType == SYSTEM_MANDATORY_LABEL_ACE_TYPE)
             continue;
+        /* Above the folder that matters, an inherit-only entry does not apply to the folder itself: what it
+         * grants on new children cannot touch the existing path, whose folders are checked one by one. */
+        if (kind == SVC_TRUST_ANCESTOR && (hdr->AceFlags & INHERIT_ONLY_ACE))
+            continue;
         if (hdr->AceType != ACCESS_ALLOWED_ACE_TYPE) {
             err = ERROR_INVALID_ACL;
             say(why, why_size, "its ACE %u is of type %u, which this check does not understand", (unsigned)i + 1,
@@ -172,7 +188,11 @@ DWORD svc_filelog_check_dir(const wchar_t *dir, char *why, size_t why_size)
         ace = (ACCESS_ALLOWED_ACE *)hdr;
         mask = ace->Mask;
         MapGenericMask(&mask, &files);
-        if ((mask & SVC_DIR_WRITE_RIGHTS) == 0)
+        /* A file: rights to change it. An ancestor: rights to remove, rename or re-secure what is in it; adding
+         * new names there (what C:\ grants Authenticated Users) cannot replace an existing path. */
+        if ((mask & (kind == SVC_TRUST_FILE       ? SVC_FILE_WRITE_RIGHTS
+                     : kind == SVC_TRUST_ANCESTOR ? (SVC_DIR_WRITE_RIGHTS & ~(DWORD)(FILE_ADD_FILE | FILE_ADD_SUBDIRECTORY))
+                                                  : SVC_DIR_WRITE_RIGHTS)) == 0)
             continue;
         if (!ConvertSidToStringSidA((PSID)&ace->SidStart, &text)) {
             err = GetLastError();

@@ -27,6 +27,13 @@ DWORD svc_filelog_open(const wchar_t *path, uint32_t max_bytes, const wchar_t *d
  * (ERROR_INVALID_OWNER, ERROR_INVALID_ACL, ERROR_CANT_ACCESS_FILE for a reparse point, or the error that
  * kept it from being read) with why set. */
 DWORD svc_filelog_check_dir(const wchar_t *dir, char *why, size_t why_size);
+/* The same check, shared with the command verbs' programs (cmdrun_prog.c): SVC_TRUST_FOLDER is the above;
+ * SVC_TRUST_FILE a plain file (not a link) that no other principal may write, append to, delete or re-secure;
+ * SVC_TRUST_ANCESTOR a folder above one of those, where others may still add new entries (C:\ lets
+ * Authenticated Users make folders) but not remove, rename or re-secure any, and inherit-only entries are
+ * ignored (they do not apply to the path being checked). */
+typedef enum svc_trust_kind { SVC_TRUST_FOLDER, SVC_TRUST_FILE, SVC_TRUST_ANCESTOR } svc_trust_kind;
+DWORD svc_check_trusted(const wchar_t *path, svc_trust_kind kind, char *why, size_t why_size);
 /* Appends one line (a "\r\n" is added). Thread-safe; each line is one WriteFile, so lines never interleave. */
 void svc_filelog_write(svc_filelog *log, const char *line, size_t len);
 /* Changes the size bound for later writes. */
