@@ -40,6 +40,17 @@ ph_add_check_test(NAME test_svc_verbs SOURCES service/test_svc_verbs.c
   LIBS pipehost::service TIMEOUT 60 FIXTURES ${PH_TEST_FIXTURES})
 ph_service_test_target(test_svc_verbs)
 
+# Command verbs: programs run for requests (cmdchild plays the program), their configuration from the registry.
+add_executable(cmdchild service/cmdchild.c)
+target_link_libraries(cmdchild PRIVATE shell32)
+target_compile_definitions(cmdchild PRIVATE WIN32_LEAN_AND_MEAN UNICODE _UNICODE _WIN32_WINNT=0x0602)
+ph_target_warnings(cmdchild)
+ph_add_check_test(NAME test_cmdrun SOURCES service/test_cmdrun.c
+  LIBS pipehost::service TIMEOUT 90 FIXTURES ${PH_TEST_FIXTURES})
+ph_service_test_target(test_cmdrun)
+target_compile_definitions(test_cmdrun PRIVATE "PH_TEST_CMDCHILD_EXE=\"$<TARGET_FILE:cmdchild>\"")
+add_dependencies(test_cmdrun cmdchild)
+
 # pipehost.exe and the example myservice.exe installed with CreateServiceW under a unique name per test.
 ph_add_check_test(NAME test_service SOURCES service/test_service.c service/svctest.c
   LIBS pipehost::core advapi32 shell32 ole32 uuid TIMEOUT 180 FIXTURES ${PH_TEST_FIXTURES})
