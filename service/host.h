@@ -6,6 +6,8 @@
 
 #include <pipehost/service.h>
 
+#include "cmdconf.h"
+#include "cmdrun.h"
 #include "config.h"
 #include "svclog.h"
 #include "verbs.h"
@@ -35,6 +37,8 @@ typedef struct svc_host {
     ph_server *server;
     ph_router *router;
     svc_verbs verbs;
+    svc_commands cmds;            /* Parameters\Commands (service mode only) */
+    svc_cmdrun *cmdrun;           /* their runner; NULL without command verbs */
 } svc_host;
 
 /* Creates the events; cfg is moved into the host (the caller must not free it). Returns 0 or a Win32 error. */
