@@ -314,3 +314,37 @@ int svc_commands_check(const svc_commands *cmds, const svc_config *cfg, svc_cfg_
     }
     return rc;
 }
+
+static int same_str(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static int same_list(char *const *a, size_t na, char *const *b, size_t nb)
+{
+    size_t i;
+    if (na != nb)
+        return 0;
+    for (i = 0; i < na; i++)
+        if (strcmp(a[i], b[i]) != 0)
+            return 0;
+    return 1;
+}
+
+int svc_commands_equal(const svc_commands *a, const svc_commands *b)
+{
+    unsigned i;
+
+    if (a->count != b->count)
+        return 0;
+    for (i = 0; i < a->count; i++) {
+        const svc_command *x = &a->items[i], *y = svc_commands_find(b, x->verb);
+        if (y == NULL || strcmp(x->verb, y->verb) != 0 || !same_str(x->program, y->program) ||
+            !same_str(x->workdir, y->workdir) || !same_list(x->args, x->arg_count, y->args, y->arg_count) ||
+            !same_list(x->env, x->env_count, y->env, y->env_count) || x->timeout_ms != y->timeout_ms ||
+            x->max_output != y->max_output || x->max_concurrent != y->max_concurrent ||
+            x->run_as_client != y->run_as_client || x->kill_on_client_exit != y->kill_on_client_exit)
+            return 0;
+    }
+    return 1;
+}

@@ -50,4 +50,7 @@ int svc_commands_check(const svc_commands *cmds, const svc_config *cfg, svc_cfg_
 /* The command for verb (case-insensitive), or NULL. */
 const svc_command *svc_commands_find(const svc_commands *cmds, const char *verb);
 
+/* 1 when a and b configure the same verbs with the same values (in any order of verbs). */
+int svc_commands_equal(const svc_commands *a, const svc_commands *b);
+
 #endif /* PH_SVC_CMDCONF_H */

@@ -3,6 +3,7 @@
 
 #include "cmdrun_line.h"
 #include "cmdrun_prog.h"
+#include "filelog.h"
 #include "winutil.h"
 
 #include <sddl.h>
@@ -36,6 +37,7 @@ typedef struct cmd_verb {
     wchar_t *cmdline;       /* built once: nothing of a request ever goes into it */
     wchar_t *workdir;
     volatile LONG running;
+    volatile LONG unsafe;   /* 1: its program failed the check at the last PARAMCHANGE: refused until one passes */
 } cmd_verb;
 
 struct run;
@@ -133,7 +135,7 @@ static DWORD make_pipe(svc_cmdrun *r, run *x, int which, HANDLE *child)
     else
         return GetLastError();
     x->pipe[which] = CreateNamedPipeW(name, ours | FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE,
-                                      PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS, 1,
+                                      PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_REJECT_REMOTE_CLIENTS, 1,
                                       READ_CHUNK, READ_CHUNK, 0, &sa);
     LocalFree(sd);
     if (x->pipe[which] == INVALID_HANDLE_VALUE) {
@@ -379,8 +381,12 @@ static void start_write(run *x)
 static void printable(const unsigned char *in, size_t n, char *out, size_t size)
 {
     size_t i;
-    for (i = 0; i < n && i + 1 < size; i++)
-        out[i] = (in[i] >= 0x20 && in[i] < 0x7f) ? (char)in[i] : '.';
+    for (i = 0; i < n && i + 1 < size; i++) {
+        char c = '.';
+        if (in[i] >= 0x20 && in[i] < 0x7f)
+            c = (char)in[i];
+        out[i] = c;
+    }
     out[i < size ? i : size - 1] = '\0';
 }
 
@@ -636,6 +642,8 @@ static DWORD WINAPI runner_main(LPVOID arg)
 /* ------------------------------------------------------------------------------------------------------ */
 /* The verb handler (pool threads) and the cancel callback. */
 
+/* d is only compared, but the callback's type (ph_deferred_cancel_fn) is the core's. */
+/* cppcheck-suppress constParameter */
 static void on_cancel(void *ctx, ph_deferred *d)
 {
     svc_cmdrun *r = ctx;
@@ -679,6 +687,11 @@ static ph_handler_result verb_command(void *ctx, const ph_request *req, const un
     run *x;
     int quitting, rc;
 
+    if (InterlockedCompareExchange(&v->unsafe, 0, 0)) {
+        ph_response_err(resp, "unsafe-program", "%s is disabled: its program or a folder above it became writable by "
+                        "others (see the service log)", v->cmd->verb);
+        return PH_REPLY;
+    }
     if (InterlockedIncrement(&v->running) > (LONG)v->cmd->max_concurrent) {
         InterlockedDecrement(&v->running);
         ph_response_err(resp, "busy", "%s already runs %lu time(s), its MaxConcurrent; try again later", v->cmd->verb,
@@ -758,29 +771,6 @@ static ph_handler_result verb_command(void *ctx, const ph_request *req, const un
 /* ------------------------------------------------------------------------------------------------------ */
 /* Life cycle. */
 
-static int self_sid(char *out, size_t size)
-{
-    union {
-        TOKEN_USER user;
-        unsigned char raw[sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE];
-    } buf;
-    HANDLE token = NULL;
-    DWORD len = 0;
-    LPSTR text = NULL;
-    int ok = 0;
-
-    if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token))
-        return 0;
-    if (GetTokenInformation(token, TokenUser, &buf, sizeof(buf), &len) && ConvertSidToStringSidA(buf.user.User.Sid, &text)) {
-        ok = strlen(text) < size;
-        if (ok)
-            memcpy(out, text, strlen(text) + 1);
-        LocalFree(text);
-    }
-    CloseHandle(token);
-    return ok;
-}
-
 static int prepare_verb(cmd_verb *v, char *why, size_t why_size)
 {
     const svc_command *c = v->cmd;
@@ -846,7 +836,7 @@ int svc_cmdrun_new(const svc_commands *cmds, svc_log *log, svc_cmdrun **out, cha
         return PH_ENOMEM;
     InitializeSRWLock(&r->lock);
     r->log = log;
-    if (!self_sid(r->self_sid, sizeof(r->self_sid)))
+    if (!svc_self_sid(r->self_sid, sizeof(r->self_sid)))
         snprintf(r->self_sid, sizeof(r->self_sid), "SY");
     n = GetSystemWindowsDirectoryW(r->system_root, MAX_PATH);
     if (n == 0 || n >= MAX_PATH)
@@ -930,7 +920,7 @@ void svc_cmdrun_free(svc_cmdrun *r)
         CloseHandle(r->iocp);
     for (i = 0; i < r->verb_count; i++) {
         cmd_verb *v = &r->verbs[i];
-        if (v->program != INVALID_HANDLE_VALUE && v->program != NULL)
+        if (v->program != INVALID_HANDLE_VALUE)
             CloseHandle(v->program);
         free(v->program_path);
         free(v->cmdline);
@@ -949,4 +939,26 @@ void svc_cmdrun_counts(svc_cmdrun *r, uint64_t *running, uint64_t *started)
     *running = r->running;
     *started = r->started;
     ReleaseSRWLockShared(&r->lock);
+}
+
+unsigned svc_cmdrun_recheck(svc_cmdrun *r, char *why, size_t why_size)
+{
+    unsigned i, bad = 0;
+    char inner[600];
+
+    if (why_size > 0)
+        why[0] = '\0';
+    for (i = 0; r != NULL && i < r->verb_count; i++) {
+        cmd_verb *v = &r->verbs[i];
+        DWORD err = svc_cmdprog_recheck(v->program_path, inner, sizeof(inner));
+        InterlockedExchange(&v->unsafe, err != 0);
+        if (err == 0)
+            continue;
+        if (bad++ == 0)
+            snprintf(why, why_size, "command verb %s is disabled: Program \"%.200s\" is no longer safe: %s",
+                     v->cmd->verb, v->cmd->program, inner);
+        svc_log_msg(r->log, PH_LOG_ERROR, "command verb %s is disabled until a PARAMCHANGE finds it safe: Program "
+                    "\"%s\": %s", v->cmd->verb, v->cmd->program, inner);
+    }
+    return bad;
 }

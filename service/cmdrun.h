@@ -35,6 +35,9 @@ int svc_cmdrun_register(svc_cmdrun *r, ph_router *router);
 void svc_cmdrun_shutdown(svc_cmdrun *r, DWORD timeout_ms);
 /* Shuts down (if needed), joins the thread, closes the programs. After ph_server_free. NULL is allowed. */
 void svc_cmdrun_free(svc_cmdrun *r);
+/* At PARAMCHANGE: checks every program (and its folders) again. A verb whose program fails is disabled
+ * (answered "ERR unsafe-program …") until a later check passes. Returns how many failed; why gets the first. */
+unsigned svc_cmdrun_recheck(svc_cmdrun *r, char *why, size_t why_size);
 /* For STATUS: programs running now, and runs started since the runner began. */
 void svc_cmdrun_counts(svc_cmdrun *r, uint64_t *running, uint64_t *started);
 

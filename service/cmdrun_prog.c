@@ -84,12 +84,23 @@ static DWORD check_folders(const wchar_t *path, char *why, size_t why_size)
     return err;
 }
 
+DWORD svc_cmdprog_recheck(const wchar_t *path, char *why, size_t why_size)
+{
+    char inner[400];
+    DWORD err = svc_check_trusted(path, SVC_TRUST_FILE, inner, sizeof(inner));
+
+    if (err != 0) {
+        say(why, why_size, "the file is not safe: %s", inner);
+        return err;
+    }
+    return check_folders(path, why, why_size);
+}
+
 DWORD svc_cmdprog_open(const wchar_t *path, HANDLE *out, char *why, size_t why_size)
 {
     wchar_t root[4];
     unsigned char head[2];
     DWORD err, got = 0, type;
-    char inner[400];
     HANDLE h;
 
     *out = INVALID_HANDLE_VALUE;
@@ -120,11 +131,7 @@ DWORD svc_cmdprog_open(const wchar_t *path, HANDLE *out, char *why, size_t why_s
         err = ERROR_BAD_EXE_FORMAT;
         say(why, why_size, "it is not an executable (no MZ header)");
     } else {
-        err = svc_check_trusted(path, SVC_TRUST_FILE, inner, sizeof(inner));
-        if (err != 0)
-            say(why, why_size, "the file is not safe: %s", inner);
-        else
-            err = check_folders(path, why, why_size);
+        err = svc_cmdprog_recheck(path, why, why_size);
     }
     if (err != 0) {
         CloseHandle(h);

@@ -22,4 +22,9 @@ int svc_cmdprog_path_ok(const wchar_t *path, char *why, size_t why_size);
  * or a Win32 error with why set. */
 DWORD svc_cmdprog_open(const wchar_t *path, HANDLE *out, char *why, size_t why_size);
 
+/* Checks an opened program again (at PARAMCHANGE): the file's and its folders' security, as at open. The
+ * held handle keeps the file itself from being replaced; this sees a folder or file whose permissions were
+ * widened since. Returns 0 or a Win32 error with why set. */
+DWORD svc_cmdprog_recheck(const wchar_t *path, char *why, size_t why_size);
+
 #endif /* PH_SVC_CMDRUN_PROG_H */

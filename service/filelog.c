@@ -72,7 +72,7 @@ static int trusted_sid(const char *sid, const char *self)
     return dashes == 4; /* S-1-5-80-a-b-c-d-e; not ALL SERVICES (S-1-5-80-0) */
 }
 
-static int self_sid(char *out, size_t size)
+int svc_self_sid(char *out, size_t size)
 {
     union {
         TOKEN_USER user;
@@ -118,7 +118,7 @@ DWORD svc_check_trusted(const wchar_t *path, svc_trust_kind kind, char *why, siz
 
     if (why != NULL && why_size > 0)
         why[0] = '\0';
-    if (!self_sid(self, sizeof(self)))
+    if (!svc_self_sid(self, sizeof(self)))
         self[0] = '\0';
     /* The object itself, not what a junction or symbolic link in its place points to. */
     h = CreateFileW(path, READ_CONTROL | FILE_READ_ATTRIBUTES, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,

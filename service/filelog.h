@@ -33,6 +33,8 @@ DWORD svc_filelog_check_dir(const wchar_t *dir, char *why, size_t why_size);
  * Authenticated Users make folders) but not remove, rename or re-secure any, and inherit-only entries are
  * ignored (they do not apply to the path being checked). */
 typedef enum svc_trust_kind { SVC_TRUST_FOLDER, SVC_TRUST_FILE, SVC_TRUST_ANCESTOR } svc_trust_kind;
+/* The SID of the account this process runs as, "S-1-…", into out; 0 if it cannot be read or does not fit. */
+int svc_self_sid(char *out, size_t size);
 DWORD svc_check_trusted(const wchar_t *path, svc_trust_kind kind, char *why, size_t why_size);
 /* Appends one line (a "\r\n" is added). Thread-safe; each line is one WriteFile, so lines never interleave. */
 void svc_filelog_write(svc_filelog *log, const char *line, size_t len);

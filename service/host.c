@@ -278,6 +278,36 @@ static void reload(svc_host *h)
         svc_config_free(&fresh);
         return;
     }
+    /* Command verbs: their configuration must still be valid (else the reload is refused), a change applies at
+     * the next restart, and every program is checked again (one no longer safe is disabled). */
+    {
+        svc_commands cmds;
+        svc_cfg_errors cerrs;
+        char why[700];
+
+        memset(&cmds, 0, sizeof(cmds));
+        memset(&cerrs, 0, sizeof(cerrs));
+        svc_commands_load(h->service, &cmds, &cerrs);
+        svc_commands_check(&cmds, &fresh, &cerrs);
+        if (cerrs.count == 0 && !svc_commands_equal(&h->cmds, &cmds)) {
+            d.restart++;
+            svc_log_msg(h->log, PH_LOG_WARN, "PARAMCHANGE: Parameters\\Commands changed: this takes effect at the "
+                        "next restart; the command verbs keep their current configuration");
+        }
+        svc_commands_free(&cmds);
+        if (cerrs.count == 0 && svc_cmdrun_recheck(h->cmdrun, why, sizeof(why)) > 0)
+            snprintf(cerrs.text[cerrs.count++], sizeof(cerrs.text[0]), "%s", why);
+        if (cerrs.count > 0) {
+            for (i = 0; i < cerrs.count && i < SVC_CFG_MAX_ERRORS; i++)
+                svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_RELOAD_REFUSED,
+                              "PARAMCHANGE refused, configuration unchanged: %s", cerrs.text[i]);
+            snprintf(result, sizeof(result), "refused: %s%s", cerrs.text[0],
+                     cerrs.count > 1 ? " (and more, see the log)" : "");
+            svc_verbs_reloaded(&h->verbs, result);
+            svc_config_free(&fresh);
+            return;
+        }
+    }
     svc_config_diff(&h->cfg, &fresh, on_diff, &d);
     if (!same_verb_sddls(&h->cfg, &fresh)) {
         d.restart++;

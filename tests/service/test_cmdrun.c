@@ -3,6 +3,7 @@
 
 #include <windows.h>
 
+#include <aclapi.h>
 #include <sddl.h>
 
 #include "cmdconf.h"
@@ -573,38 +574,129 @@ START_TEST(program_paths_refused)
 }
 END_TEST
 
-/* A program in a folder others may write to is refused (Wine keeps no file DACLs: skipped there if the grant
- * does not read back). */
-START_TEST(unsafe_program_folder_refused)
+/* Gives path the DACL of sddl (protected), as an administrator would. */
+static void secure(const wchar_t *path, const char *sddl)
 {
-    wchar_t tmp[MAX_PATH], dir[MAX_PATH], exe[MAX_PATH], *src;
-    SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, FALSE};
     PSECURITY_DESCRIPTOR sd = NULL;
+    BOOL present = FALSE, defaulted = FALSE;
+    PACL dacl = NULL;
+
+    ck_assert(ConvertStringSecurityDescriptorToSecurityDescriptorA(sddl, SDDL_REVISION_1, &sd, NULL));
+    ck_assert(GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted));
+    /* Judged by what the check then reads (Wine may report success and keep less). */
+    SetNamedSecurityInfoW((LPWSTR)path, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
+                          NULL, NULL, dacl, NULL);
+    LocalFree(sd);
+}
+
+#define SAFE_DIR "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;OW)(A;OICI;0x1200a9;;;WD)"
+#define SAFE_FILE "D:P(A;;FA;;;SY)(A;;FA;;;BA)(A;;FA;;;OW)(A;;0x1200a9;;;WD)"
+
+/* A program whose file or folder others may write to is refused; above its folder, others may add entries
+ * (as C:\ lets Authenticated Users) but not remove or rename them. */
+START_TEST(unsafe_program_refused)
+{
+    wchar_t tmp[MAX_PATH], outer[MAX_PATH], dir[MAX_PATH], exe[MAX_PATH], *src;
     char why[600];
     HANDLE h = NULL;
     DWORD err;
 
     GetTempPathW(MAX_PATH, tmp);
-    swprintf(dir, MAX_PATH, L"%lsph-cmdrun-unsafe-%lu", tmp, (unsigned long)GetCurrentProcessId());
-    ck_assert(ConvertStringSecurityDescriptorToSecurityDescriptorW(L"D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;WD)",
-                                                                    SDDL_REVISION_1, &sd, NULL));
-    sa.lpSecurityDescriptor = sd;
-    ck_assert(CreateDirectoryW(dir, &sa));
-    LocalFree(sd);
+    swprintf(outer, MAX_PATH, L"%lsph-cmdrun-%lu", tmp, (unsigned long)GetCurrentProcessId());
+    swprintf(dir, MAX_PATH, L"%ls\\bin", outer);
     swprintf(exe, MAX_PATH, L"%ls\\cmdchild.exe", dir);
+    ck_assert(CreateDirectoryW(outer, NULL));
+    ck_assert(CreateDirectoryW(dir, NULL));
     src = svc_to_wide(child_exe(), NULL);
     ck_assert(CopyFileW(src, exe, FALSE));
     free(src);
+    secure(outer, SAFE_DIR);
+    secure(dir, SAFE_DIR);
+    secure(exe, SAFE_FILE);
+    err = svc_cmdprog_open(exe, &h, why, sizeof(why));
+    ck_assert_msg(err == 0, "a safe program was refused: %s", why);
+    CloseHandle(h);
+
+    /* Its own folder writable by Everyone. */
+    secure(dir, "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;OW)(A;OICI;FA;;;WD)");
+    err = svc_cmdprog_open(exe, &h, why, sizeof(why));
+    if (err == 0) {
+        CloseHandle(h);
+        if (ph_test_on_wine()) {
+            secure(dir, SAFE_DIR);
+            DeleteFileW(exe);
+            RemoveDirectoryW(dir);
+            RemoveDirectoryW(outer);
+            ph_test_skip("this system keeps no file DACL that grants Everyone write access; shown on Windows only");
+        }
+    }
+    ck_assert_uint_eq(err, ERROR_INVALID_ACL);
+    ck_assert_msg(strstr(why, "S-1-1-0") != NULL && strstr(why, "bin") != NULL, "%s", why);
+    /* Everyone may only add files to it: still refused (a DLL planted next to the program is loaded by it). */
+    secure(dir, "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;OW)(A;;0x2;;;WD)");
+    ck_assert_uint_eq(svc_cmdprog_open(exe, &h, why, sizeof(why)), ERROR_INVALID_ACL);
+    secure(dir, SAFE_DIR);
+
+    /* The file itself writable by Everyone. */
+    secure(exe, "D:P(A;;FA;;;SY)(A;;FA;;;BA)(A;;FA;;;OW)(A;;FW;;;WD)");
+    ck_assert_uint_eq(svc_cmdprog_open(exe, &h, why, sizeof(why)), ERROR_INVALID_ACL);
+    ck_assert_msg(strstr(why, "the file is not safe") != NULL, "%s", why);
+    secure(exe, SAFE_FILE);
+
+    DeleteFileW(exe);
+    RemoveDirectoryW(dir);
+    RemoveDirectoryW(outer);
+}
+END_TEST
+
+/* Above the program's folder others may add entries (what C:\\ grants Authenticated Users), not delete them. */
+START_TEST(ancestor_may_let_others_add)
+{
+    wchar_t tmp[MAX_PATH], outer[MAX_PATH], dir[MAX_PATH], exe[MAX_PATH], *src;
+    char why[600];
+    HANDLE h = NULL;
+    DWORD err;
+
+    GetTempPathW(MAX_PATH, tmp);
+    swprintf(outer, MAX_PATH, L"%lsph-cmdrun-a-%lu", tmp, (unsigned long)GetCurrentProcessId());
+    swprintf(dir, MAX_PATH, L"%ls\\bin", outer);
+    swprintf(exe, MAX_PATH, L"%ls\\cmdchild.exe", dir);
+    ck_assert(CreateDirectoryW(outer, NULL));
+    ck_assert(CreateDirectoryW(dir, NULL));
+    src = svc_to_wide(child_exe(), NULL);
+    ck_assert(CopyFileW(src, exe, FALSE));
+    free(src);
+    secure(dir, SAFE_DIR);
+    secure(exe, SAFE_FILE);
+    /* Deleting entries: refused. */
+    secure(outer, "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;OW)(A;;0x40;;;WD)");
+    err = svc_cmdprog_open(exe, &h, why, sizeof(why));
+    if (err == 0) {
+        CloseHandle(h);
+        if (ph_test_on_wine()) {
+            secure(outer, SAFE_DIR);
+            DeleteFileW(exe);
+            RemoveDirectoryW(dir);
+            RemoveDirectoryW(outer);
+            ph_test_skip("Wine keeps a file DACL as unix permission bits: a grant of FILE_DELETE_CHILD alone, or of "
+                         "adding entries only, does not read back as given; shown on Windows only");
+        }
+    }
+    ck_assert_uint_eq(err, ERROR_INVALID_ACL);
+    ck_assert_msg(strstr(why, "S-1-1-0") != NULL, "%s", why);
+    /* Adding entries (and rights given only to what is created inside): accepted. */
+    secure(outer, "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;OW)(A;;0x6;;;WD)(A;OICIIO;FA;;;WD)");
     err = svc_cmdprog_open(exe, &h, why, sizeof(why));
     if (err == 0)
         CloseHandle(h);
+    secure(outer, SAFE_DIR);
     DeleteFileW(exe);
     RemoveDirectoryW(dir);
-    if (err == 0 && ph_test_on_wine())
-        ph_test_skip("Wine keeps no file DACL (it reports one made from the unix mode): an Everyone-writable "
-                     "folder cannot be set up; shown on Windows only");
-    ck_assert_uint_eq(err, ERROR_INVALID_ACL);
-    ck_assert_msg(strstr(why, "S-1-1-0") != NULL, "%s", why);
+    RemoveDirectoryW(outer);
+    if (err != 0 && ph_test_on_wine())
+        ph_test_skip("Wine keeps a file DACL as unix permission bits: a grant to add entries reads back as full "
+                     "write access (and inherit-only entries are lost); shown on Windows only");
+    ck_assert_msg(err == 0, "an ancestor that only lets others add entries was refused: %s", why);
 }
 END_TEST
 
@@ -708,7 +800,8 @@ Suite *ph_test_suite(void)
     add(s, tcase_create("run_as_client_needs_impersonation"), run_as_client_needs_impersonation);
     add(s, tcase_create("run_as_client_with_impersonation"), run_as_client_with_impersonation);
     add(s, tcase_create("program_paths_refused"), program_paths_refused);
-    add(s, tcase_create("unsafe_program_folder_refused"), unsafe_program_folder_refused);
+    add(s, tcase_create("unsafe_program_refused"), unsafe_program_refused);
+    add(s, tcase_create("ancestor_may_let_others_add"), ancestor_may_let_others_add);
     add(s, tcase_create("registry_configuration"), registry_configuration);
     return s;
 }
