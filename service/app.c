@@ -104,6 +104,8 @@ static const char client_options[] =
     "  --quiet                  print nothing on success\n"
     "  --server-sid SID         the server must run as this account (default: a service account)\n"
     "  --no-verify-server       talk to a server run by anyone (e.g. your own `run`)\n"
+    "  --impersonation          let the server act as you (needed by a command verb with RunAsClient; the\n"
+    "                           default, identification level, only tells it who you are)\n"
     "  --framing message|length insist on the server's framing (default: whichever the pipe serves)\n"
     "Exit codes: 0 answered OK, 1 answered ERR, 2 no such pipe, 3 busy or no answer in time, 4 access denied,\n"
     "5 other failure, 6 the server is not the one required (nothing was sent), 64 usage.\n";
