@@ -78,10 +78,11 @@ static void round_trip(const char *const *args, size_t n)
 
     ck_assert_ptr_nonnull(line);
     argc = parse(line, argv, 64);
-    ck_assert_msg(argc == n + 1, "line [%s]: %zu arguments, want %zu", line, argc, n + 1);
+    ck_assert_msg(argc == n + 1, "line [%s]: %lu arguments, want %lu", line, (unsigned long)argc,
+                  (unsigned long)(n + 1));
     ck_assert_str_eq(argv[0], "C:\\Program Files\\x\\prog.exe");
     for (i = 0; i < n; i++)
-        ck_assert_msg(strcmp(argv[i + 1], args[i]) == 0, "line [%s]: argument %zu is [%s], want [%s]", line, i,
+        ck_assert_msg(strcmp(argv[i + 1], args[i]) == 0, "line [%s]: argument %lu is [%s], want [%s]", line, (unsigned long)i,
                       argv[i + 1], args[i]);
     for (i = 0; i < argc; i++)
         free(argv[i]);
