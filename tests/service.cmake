@@ -51,6 +51,17 @@ ph_service_test_target(test_cmdrun)
 target_compile_definitions(test_cmdrun PRIVATE "PH_TEST_CMDCHILD_EXE=\"$<TARGET_FILE:cmdchild>\"")
 add_dependencies(test_cmdrun cmdchild)
 
+# Command verbs through the SCM: pipehost.exe with Parameters\Commands, cmdchild as the program.
+ph_add_check_test(NAME test_svc_commands SOURCES service/test_svc_commands.c service/svctest.c
+  LIBS pipehost::core advapi32 shell32 ole32 uuid TIMEOUT 120 FIXTURES ${PH_TEST_FIXTURES})
+ph_service_test_target(test_svc_commands)
+target_compile_definitions(test_svc_commands PRIVATE
+  "PH_TEST_PIPEHOST_EXE=\"$<TARGET_FILE:pipehost>\""
+  "PH_TEST_MYSERVICE_EXE=\"$<TARGET_FILE:myservice>\""
+  "PH_TEST_HANGSVC_EXE=\"$<TARGET_FILE:hangsvc>\""
+  "PH_TEST_CMDCHILD_EXE=\"$<TARGET_FILE:cmdchild>\"")
+add_dependencies(test_svc_commands pipehost myservice hangsvc cmdchild)
+
 # pipehost.exe and the example myservice.exe installed with CreateServiceW under a unique name per test.
 ph_add_check_test(NAME test_service SOURCES service/test_service.c service/svctest.c
   LIBS pipehost::core advapi32 shell32 ole32 uuid TIMEOUT 180 FIXTURES ${PH_TEST_FIXTURES})
@@ -73,7 +84,7 @@ endif()
 # arguments) must not overlap a service start. The SCM tests are short, so they simply take turns.
 get_property(_ph_all_tests DIRECTORY PROPERTY TESTS)
 foreach(_t IN LISTS _ph_all_tests)
-  if(_t MATCHES "^test_service\\." AND NOT _t STREQUAL "test_service.console_ctrl_break")
+  if((_t MATCHES "^test_service\\." AND NOT _t STREQUAL "test_service.console_ctrl_break") OR _t MATCHES "^test_svc_commands\\.")
     set_tests_properties(${_t} PROPERTIES RESOURCE_LOCK pipehost_scm)
   endif()
 endforeach()
