@@ -129,6 +129,58 @@ START_TEST(command_bad_entries_refused)
 }
 END_TEST
 
+/* pipehost command add|list|remove: checked first (nothing written when refused), then served after a start. */
+START_TEST(command_cli)
+{
+    wchar_t line[2048], exe[MAX_PATH];
+    SERVICE_STATUS_PROCESS st;
+    unsigned char *resp = NULL;
+    size_t len = 0;
+    char *out = NULL;
+    svct *t;
+    int rc;
+
+    svct_require_single_scm();
+    t = svct_new("cmdcli", NULL);
+    svct_exe_path(PH_TEST_CMDCHILD_EXE, exe, MAX_PATH);
+    swprintf(line, 2048, L"\"%ls\" command add ECHOX --program \"%ls\" --arg cat --max-concurrent 2 --allow "
+             L"\"D:(A;;GX;;;BA)(A;;GX;;;AU)\" --name %hs", svct_pipehost_exe(), exe, t->name_a);
+    rc = svct_run(line, 30000, &out);
+    ck_assert_msg(rc == 0, "add: exit %d: %s", rc, out);
+    free(out);
+    /* Refused before writing: a relative program; a built-in verb. */
+    swprintf(line, 2048, L"\"%ls\" command add NOPE --program cmdchild.exe --allow \"D:(A;;GX;;;BA)\" --name %hs",
+             svct_pipehost_exe(), t->name_a);
+    rc = svct_run(line, 30000, &out);
+    ck_assert_msg(rc == 64 && strstr(out, "not an absolute path") != NULL, "exit %d: %s", rc, out);
+    free(out);
+    swprintf(line, 2048, L"\"%ls\" command add PING --program \"%ls\" --allow \"D:(A;;GX;;;BA)\" --name %hs",
+             svct_pipehost_exe(), exe, t->name_a);
+    rc = svct_run(line, 30000, &out);
+    ck_assert_msg(rc == 64 && strstr(out, "built-in verb") != NULL, "exit %d: %s", rc, out);
+    free(out);
+    swprintf(line, 2048, L"\"%ls\" command list --name %hs", svct_pipehost_exe(), t->name_a);
+    rc = svct_run(line, 30000, &out);
+    ck_assert_msg(rc == 0 && strstr(out, "ECHOX") != NULL && strstr(out, "Arguments: [cat]") != NULL &&
+                      strstr(out, "MaxConcurrent=2") != NULL && strstr(out, "NOPE") == NULL,
+                  "exit %d: %s", rc, out);
+    free(out);
+    svct_start_running(t);
+    ck_assert_int_eq(svct_transact(t->pipe, "ECHOX hi", 8, &resp, &len), 0);
+    ck_assert_msg(len == 5 && memcmp(resp, "OK hi", 5) == 0, "%.*s", (int)len, resp);
+    ph_free(resp);
+    svct_stop(t, 20000, &st);
+    swprintf(line, 2048, L"\"%ls\" command remove ECHOX --name %hs", svct_pipehost_exe(), t->name_a);
+    rc = svct_run(line, 30000, &out);
+    ck_assert_msg(rc == 0, "remove: exit %d: %s", rc, out);
+    free(out);
+    swprintf(line, 2048, L"\"%ls\" command list --name %hs", svct_pipehost_exe(), t->name_a);
+    rc = svct_run(line, 30000, &out);
+    ck_assert_msg(rc == 0 && strstr(out, "no command verbs") != NULL, "exit %d: %s", rc, out);
+    free(out);
+}
+END_TEST
+
 static void add(Suite *s, TCase *tc, const TTest *test)
 {
     tcase_add_checked_fixture(tc, NULL, teardown);
@@ -143,5 +195,6 @@ Suite *ph_test_suite(void)
     add(s, tcase_create("command_verb_served"), command_verb_served);
     add(s, tcase_create("command_without_descriptor_refused"), command_without_descriptor_refused);
     add(s, tcase_create("command_bad_entries_refused"), command_bad_entries_refused);
+    add(s, tcase_create("command_cli"), command_cli);
     return s;
 }
