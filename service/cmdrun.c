@@ -134,9 +134,9 @@ static DWORD make_pipe(svc_cmdrun *r, run *x, int which, HANDLE *child)
         sa.lpSecurityDescriptor = sd;
     else
         return GetLastError();
+    /* A byte pipe (PIPE_TYPE_BYTE | PIPE_READMODE_BYTE are 0), as a child's standard handles expect. */
     x->pipe[which] = CreateNamedPipeW(name, ours | FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE,
-                                      PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_REJECT_REMOTE_CLIENTS, 1,
-                                      READ_CHUNK, READ_CHUNK, 0, &sa);
+                                      PIPE_REJECT_REMOTE_CLIENTS, 1, READ_CHUNK, READ_CHUNK, 0, &sa);
     LocalFree(sd);
     if (x->pipe[which] == INVALID_HANDLE_VALUE) {
         x->pipe[which] = NULL;
