@@ -24,6 +24,9 @@ int svc_admin_status(int argc, char **argv, const ph_service_app *app);
 int svc_admin_service_pipe(const char *service, const char *default_pipe, char *pipe, size_t size, char *why,
                            size_t why_size);
 
+/* "RUNNING", "STOPPED", … for a service state. */
+const char *svc_admin_state_name(DWORD state);
+
 /* pipehost's recovery policy (SCM failure actions): restart after 5 s, 10 s and 30 s, then no action, so a
  * service that keeps failing stays stopped instead of restarting every 30 s for ever (exit codes 1, 2, 3 and 5
  * do not go away by restarting; 4 and 6 may). The count is reset after SVC_ADMIN_FAILURE_RESET_S seconds

@@ -30,10 +30,12 @@ const char *adm_state_name(DWORD state);
 wchar_t *adm_key_path(const wchar_t *prefix, const wchar_t *name);
 /* Whether HKLM\path exists. */
 int adm_key_exists(const wchar_t *path);
-/* One client request on pipe, in framing, or when framing is NULL in the framing the pipe serves: 0 and
- * *resp (ph_free) on an answer, else a PH_CLI_… code with the message printed. */
-int adm_ask(const char *pipe, const ph_framing *framing, const char *request, uint32_t timeout_ms,
-            unsigned char **resp, size_t *resp_len);
+/* One client request on pipe, in framing, or when framing is NULL in the framing the pipe serves, to the
+ * service whose process is service_pid (from the SCM; must not be 0): a pipe served by any other process is
+ * refused before anything is sent (PH_CLI_UNTRUSTED). 0 and *resp (ph_free) on an answer, else a PH_CLI_…
+ * code with the message printed. The answer is the server's text: print it escaped (escape.h). */
+int adm_ask(const char *pipe, const ph_framing *framing, unsigned long service_pid, const char *request,
+            uint32_t timeout_ms, unsigned char **resp, size_t *resp_len);
 /* Prints a service's effective configuration (registry values merged with the defaults, and any error that would
  * stop a start), as `status` does. Returns 0. */
 int adm_show_config(const char *name, const wchar_t *wname, const char *default_pipe);

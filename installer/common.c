@@ -115,6 +115,11 @@ const char *adm_state_name(DWORD state)
     }
 }
 
+const char *svc_admin_state_name(DWORD state)
+{
+    return adm_state_name(state);
+}
+
 wchar_t *adm_key_path(const wchar_t *prefix, const wchar_t *name)
 {
     size_t a = wcslen(prefix), b = wcslen(name);
@@ -137,8 +142,8 @@ int adm_key_exists(const wchar_t *path)
     return 1;
 }
 
-int adm_ask(const char *pipe, const ph_framing *framing, const char *request, uint32_t timeout_ms,
-            unsigned char **resp, size_t *resp_len)
+int adm_ask(const char *pipe, const ph_framing *framing, unsigned long service_pid, const char *request,
+            uint32_t timeout_ms, unsigned char **resp, size_t *resp_len)
 {
     ph_client *c = NULL;
     char text[256];
@@ -147,11 +152,16 @@ int adm_ask(const char *pipe, const ph_framing *framing, const char *request, ui
     *resp = NULL;
     *resp_len = 0;
     rc = ph_client_new(&c);
+    /* Only the service's own process may answer: a squatter on the pipe name gets nothing from us, and nothing
+     * it says reaches an administrator's console. */
+    if (rc == 0)
+        rc = ph_client_require_server_pid(c, service_pid);
     if (rc == 0)
         rc = ph_client_connect(c, pipe, timeout_ms,
-                               framing == NULL                ? PH_CLIENT_ANY_FRAMING
-                               : *framing == PH_FRAMING_LENGTH ? PH_CLIENT_LENGTH_FRAMING
-                                                               : 0u);
+                               PH_CLIENT_VERIFY_SERVER |
+                                   (framing == NULL                ? PH_CLIENT_ANY_FRAMING
+                                    : *framing == PH_FRAMING_LENGTH ? PH_CLIENT_LENGTH_FRAMING
+                                                                    : 0u));
     if (rc == 0)
         rc = ph_client_transact(c, request, strlen(request), resp, resp_len, timeout_ms, 0);
     if (rc == 0) {
@@ -159,6 +169,19 @@ int adm_ask(const char *pipe, const ph_framing *framing, const char *request, ui
         return 0;
     }
     ph_syserror_text(c ? ph_client_syserror(c) : 0, text, sizeof(text));
+    if (rc == PH_EUNTRUSTED) {
+        if (ph_client_server_pid(c) != 0)
+            fprintf(stderr, "pipehost: refusing %s: it is served by process %lu, not by the service's process "
+                            "(pid %lu); nothing was sent. Another program may have taken the pipe name (a PipeName "
+                            "changed since the service started is served only after a restart)\n",
+                    pipe, ph_client_server_pid(c), service_pid);
+        else
+            fprintf(stderr, "pipehost: refusing %s: the process serving it cannot be read (Win32 error %lu: %s), "
+                            "so it cannot be shown to be the service's (pid %lu); nothing was sent\n",
+                    pipe, (unsigned long)ph_client_syserror(c), text, service_pid);
+        ph_client_free(c);
+        return PH_CLI_UNTRUSTED;
+    }
     if (rc == PH_ENOTFOUND)
         code = PH_CLI_NOT_FOUND;
     else if (rc == PH_ETIMEDOUT)

@@ -2,6 +2,7 @@
 #include "admin_int.h"
 
 #include "config_win.h"
+#include "escape.h"
 #include "exitcodes.h"
 #include "options.h"
 #include "winutil.h"
@@ -211,16 +212,24 @@ static void load_config(const wchar_t *wname, svc_config *cfg, svc_cfg_errors *e
     svc_config_check_sddl(cfg, errs);
 }
 
+/* text escaped (escape.h) into out: registry values are printed to an elevated console too. */
+static const char *escaped(const char *text, char *out, size_t size)
+{
+    svc_escape((const unsigned char *)text, strlen(text), out, size);
+    return out;
+}
+
 static void print_config(const char *name, const svc_config *cfg, const svc_cfg_errors *errs)
 {
     unsigned i;
-    char text[300];
+    char text[300], safe[4 * SVC_CFG_ERROR_TEXT + 1];
 
     printf("configuration (HKLM\\SYSTEM\\CurrentControlSet\\Services\\%s\\Parameters, with the defaults):\n", name);
     for (i = 0; i < SVC_V_COUNT; i++) {
         const svc_value_def *d = svc_value_by_id((svc_value_id)i);
         svc_config_value_text(cfg, (svc_value_id)i, text, sizeof(text));
-        printf("  %-21s %-40s %s\n", d->name, text, (cfg->set_mask & (1u << i)) ? "registry" : "default");
+        printf("  %-21s %-40s %s\n", d->name, escaped(text, safe, sizeof(safe)),
+               (cfg->set_mask & (1u << i)) ? "registry" : "default");
     }
     /* What MaxInstances means, said once: the running server's own pool= follows in its STATUS. */
     svc_config_pool_text(cfg->max_instances, text, sizeof(text));
@@ -228,7 +237,7 @@ static void print_config(const char *name, const svc_config *cfg, const svc_cfg_
            cfg->max_instances < SVC_UNLIMITED_INSTANCES ? "MaxInstances below 255: every instance created at start"
                                                         : "MaxInstances 255");
     for (i = 0; i < errs->count && i < SVC_CFG_MAX_ERRORS; i++)
-        printf("  ERROR: %s\n", errs->text[i]);
+        printf("  ERROR: %s\n", escaped(errs->text[i], safe, sizeof(safe)));
     if (errs->count > 0)
         printf("  (with these errors the service refuses to start, and a reload keeps the running values)\n");
 }
@@ -296,23 +305,30 @@ int svc_admin_status(int argc, char **argv, const ph_service_app *app)
     /* Live values as the running server reports them (PipeName, Framing and others apply only after a
      * restart: changed since, they are not the running server's). In the framing the pipe serves, unless
      * --framing insists. */
-    code = adm_ask(cfg.pipe_name, o.framing_set ? &o.framing : NULL, "STATUS", o.timeout_ms, &resp, &resp_len);
+    code = adm_ask(cfg.pipe_name, o.framing_set ? &o.framing : NULL, st.dwProcessId, "STATUS", o.timeout_ms, &resp,
+                   &resp_len);
     if (code != 0)
         goto out;
+    /* The server's text, escaped (escape.h): even the service's own answer carries text from elsewhere (a
+     * refused value quoted in reload_result). */
     if (resp_len >= 3 && memcmp(resp, "OK ", 3) == 0) {
         if (!o.quiet) {
-            size_t i;
-            printf("server       STATUS on %s:\n  ", cfg.pipe_name);
-            for (i = 3; i < resp_len; i++) {
-                putchar(resp[i]);
-                if (resp[i] == '\n' && i + 1 < resp_len)
-                    fputs("  ", stdout);
+            size_t i = 3;
+            printf("server       STATUS on %s:\n", cfg.pipe_name);
+            while (i < resp_len) {
+                const unsigned char *end = memchr(resp + i, '\n', resp_len - i);
+                size_t n = end ? (size_t)(end - (resp + i)) : resp_len - i;
+                fputs("  ", stdout);
+                svc_escape_write(stdout, resp + i, n);
+                putchar('\n');
+                i += n + 1;
             }
         }
         code = PH_CLI_OK;
     } else {
-        fprintf(stderr, "pipehost: STATUS on %s answered: %.*s\n", cfg.pipe_name,
-                (int)(resp_len > 500 ? 500 : resp_len), (const char *)resp);
+        fprintf(stderr, "pipehost: STATUS on %s answered: ", cfg.pipe_name);
+        svc_escape_write(stderr, resp, resp_len > 500 ? 500 : resp_len);
+        fputc('\n', stderr);
         code = PH_CLI_ERR_ANSWER;
     }
 out:
@@ -327,15 +343,15 @@ out:
 }
 
 /* STATUS's reloads counter, or -1 with the message printed. */
-static long reload_count(const char *pipe, const ph_framing *framing, uint32_t timeout_ms, char *result, size_t size,
-                         int *code)
+static long reload_count(const char *pipe, const ph_framing *framing, unsigned long pid, uint32_t timeout_ms,
+                         char *result, size_t size, int *code)
 {
     unsigned char *resp = NULL;
     size_t len = 0;
     char text[32];
     long n = -1;
 
-    *code = adm_ask(pipe, framing, "STATUS", timeout_ms, &resp, &len);
+    *code = adm_ask(pipe, framing, pid, "STATUS", timeout_ms, &resp, &len);
     if (*code == 0) {
         adm_status_value(resp, len, "reloads", text, sizeof(text));
         adm_status_value(resp, len, "reload_result", result, size);
@@ -390,7 +406,7 @@ int svc_admin_reload(int argc, char **argv, const ph_service_app *app)
     }
     svc_config_load_registry(wname, &cfg, &errs, &found);
     framing = o.framing_set ? &o.framing : NULL;
-    before = reload_count(cfg.pipe_name, framing, o.timeout_ms, result, sizeof(result), &code);
+    before = reload_count(cfg.pipe_name, framing, st.dwProcessId, o.timeout_ms, result, sizeof(result), &code);
     if (before < 0) {
         if (code == 0)
             code = PH_ADMIN_FAILED;
@@ -402,7 +418,8 @@ int svc_admin_reload(int argc, char **argv, const ph_service_app *app)
     }
     /* The outcome is the service's own: wait until its STATUS counts one more reload. */
     end = GetTickCount64() + o.timeout_ms;
-    while ((now = reload_count(cfg.pipe_name, framing, o.timeout_ms, result, sizeof(result), &code)) == before &&
+    while ((now = reload_count(cfg.pipe_name, framing, st.dwProcessId, o.timeout_ms, result, sizeof(result), &code)) ==
+               before &&
            GetTickCount64() < end)
         Sleep(100);
     if (now <= before) {
@@ -412,11 +429,16 @@ int svc_admin_reload(int argc, char **argv, const ph_service_app *app)
         code = code ? code : PH_ADMIN_FAILED;
         goto out;
     }
+    /* The result is the server's text (a refused value is quoted in it): escaped (escape.h). */
     if (strncmp(result, "ok", 2) == 0) {
-        printf("pipehost: %s reloaded its configuration: %s\n", o.name, result);
+        printf("pipehost: %s reloaded its configuration: ", o.name);
+        svc_escape_write(stdout, (const unsigned char *)result, strlen(result));
+        putchar('\n');
         code = 0;
     } else {
-        fprintf(stderr, "pipehost: %s kept its configuration: %s\n", o.name, result);
+        fprintf(stderr, "pipehost: %s kept its configuration: ", o.name);
+        svc_escape_write(stderr, (const unsigned char *)result, strlen(result));
+        fputc('\n', stderr);
         code = PH_ADMIN_REFUSED;
     }
 out:

@@ -50,8 +50,11 @@ static void print_help(FILE *out, const ph_service_app *app)
             "  %s send VERB [PAYLOAD...] [--pipe NAME | --service NAME] [--timeout MS]\n"
             "      [--server-sid SID | --no-verify-server] [--framing message|length]\n"
             "      the client refuses a server not running as SYSTEM, LocalService, NetworkService or a service SID\n"
-            "      (or as --server-sid SID); --no-verify-server talks to a server run by anyone, e.g. `run`;\n"
-            "      --framing insists on the server's framing (default: whichever the pipe serves)\n"
+            "      (or as --server-sid SID), and on a service's pipe (--service, or the service named after this\n"
+            "      program) any process but that service's; --no-verify-server talks to a server run by anyone;\n"
+            "      --framing insists on the server's framing (default: whichever the pipe serves);\n"
+            "      answers are printed with control bytes and terminal escapes as \\xNN (--raw: as received);\n"
+            "      STATUS is for administrators (elevated); anyone may `send HEALTH` (OK running)\n"
             "  %s help [COMMAND] | version      COMMAND --help: that command's own usage\n"
             "\n"
             "Administration (elevated prompt; NAME defaults to %s):\n"
@@ -107,6 +110,8 @@ static const char client_options[] =
     "  --timeout MS             wait at most this long for a free instance and for the answer (1..3600000,\n"
     "                           default 5000)\n"
     "  --quiet                  print nothing on success\n"
+    "  --raw                    write the answer's bytes as received (default: control bytes, terminal escapes\n"
+    "                           and invalid UTF-8 shown as \\xNN, e.g. ESC as \\x1b)\n"
     "  --server-sid SID         the server must run as this account (default: a service account)\n"
     "  --no-verify-server       talk to a server run by anyone (e.g. your own `run`)\n"
     "  --impersonation          let the server act as you (needed by a command verb with RunAsClient; the\n"
@@ -145,7 +150,7 @@ static int command_usage(FILE *out, const char *cmd, const ph_service_app *app)
                 client_options);
     } else if (strcmp(cmd, "send") == 0) {
         fprintf(out,
-                "Usage: %s send VERB [PAYLOAD...] [--pipe NAME | --service NAME] [--timeout MS] [--quiet]\n"
+                "Usage: %s send VERB [PAYLOAD...] [--pipe NAME | --service NAME] [--timeout MS] [--quiet] [--raw]\n"
                 "       [--server-sid SID | --no-verify-server] [--framing message|length] [-- PAYLOAD...]\n"
                 "Sends \"VERB PAYLOAD\" (payload words joined by single spaces; after a lone -- every argument is\n"
                 "payload) and prints the answer's payload.\n%s", p, client_options);

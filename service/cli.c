@@ -2,6 +2,7 @@
 #include "app.h"
 
 #include "admin.h"
+#include "escape.h"
 #include "exitcodes.h"
 #include "options.h"
 #include "svclog.h"
@@ -49,9 +50,14 @@ static int fail_connect(const char *program, int rc, const ph_client *c, const c
                 (unsigned long)err, text);
         return PH_CLI_FAILED;
     case PH_EUNTRUSTED:
-        if (service_pid != 0)
-            fprintf(stderr, "%s: refusing %s: it is not served by the service's process (pid %lu); nothing was "
-                    "sent. Another program may have taken the pipe name.\n", program, pipe, service_pid);
+        if (service_pid != 0 && ph_client_server_pid(c) != 0)
+            fprintf(stderr, "%s: refusing %s: it is served by process %lu, not by the service's process (pid %lu); "
+                    "nothing was sent. Another program may have taken the pipe name.\n", program, pipe,
+                    ph_client_server_pid(c), service_pid);
+        else if (service_pid != 0)
+            fprintf(stderr, "%s: refusing %s: the process serving it cannot be read (Win32 error %lu: %s), so it "
+                    "cannot be shown to be the service's (pid %lu); nothing was sent\n", program, pipe,
+                    (unsigned long)err, text, service_pid);
         else if (ph_client_server_account(c)[0] == '\0')
             fprintf(stderr, "%s: refusing %s: the account of its server cannot be read (Win32 error %lu: %s); "
                     "nothing was sent\n", program, pipe, (unsigned long)err, text);
@@ -88,29 +94,52 @@ static int fail_transact(const char *program, int rc, const ph_client *c, const 
     return PH_CLI_FAILED;
 }
 
-/* The process id of a running service, or 0 (not running, not installed, or the SCM cannot be asked). */
-static unsigned long running_pid(const char *service)
+/* The id of the service's process, whatever its state (its pipe exists before it reports RUNNING, so
+ * START_PENDING counts), or 0 when it has none (stopped). *state gets its state. Returns 0 or the Win32 error
+ * when the SCM could not be asked. */
+static DWORD service_process(const char *service, unsigned long *pid, DWORD *state)
 {
     wchar_t *wname = svc_to_wide(service, NULL);
     SC_HANDLE scm = NULL, svc = NULL;
     SERVICE_STATUS_PROCESS st;
-    DWORD need = 0;
-    unsigned long pid = 0;
+    DWORD need = 0, err = 0;
 
+    *pid = 0;
+    *state = SERVICE_STOPPED;
     if (wname == NULL)
-        goto out;
+        return ERROR_INVALID_NAME;
     scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
     svc = scm ? OpenServiceW(scm, wname, SERVICE_QUERY_STATUS) : NULL;
-    if (svc != NULL && QueryServiceStatusEx(svc, SC_STATUS_PROCESS_INFO, (LPBYTE)&st, sizeof(st), &need) &&
-        st.dwCurrentState == SERVICE_RUNNING)
-        pid = st.dwProcessId;
-out:
+    if (svc == NULL || !QueryServiceStatusEx(svc, SC_STATUS_PROCESS_INFO, (LPBYTE)&st, sizeof(st), &need)) {
+        err = GetLastError();
+    } else {
+        *pid = st.dwProcessId;
+        *state = st.dwCurrentState;
+    }
     if (svc != NULL)
         CloseServiceHandle(svc);
     if (scm != NULL)
         CloseServiceHandle(scm);
     free(wname);
-    return pid;
+    return err;
+}
+
+/* The server's answer on f: escaped (escape.h) unless raw, with a line end added if it has none. Returns 0 or
+ * -1 when a write failed. */
+static int print_answer(FILE *f, const unsigned char *text, size_t len, int raw)
+{
+    int failed = fflush(f) != 0;
+
+    if (raw) {
+        _setmode(_fileno(f), _O_BINARY);
+        failed |= fwrite(text, 1, len, f) != len;
+    } else {
+        failed |= svc_escape_write(f, text, len) != 0;
+    }
+    if (len > 0 && text[len - 1] != '\n')
+        failed |= fputc('\n', f) == EOF;
+    failed |= fflush(f) != 0;
+    return failed ? -1 : 0;
 }
 
 int svc_cli_main(int argc, char **argv, const ph_service_app *app)
@@ -143,8 +172,29 @@ int svc_cli_main(int argc, char **argv, const ph_service_app *app)
             return found > 0 ? PH_CLI_NOT_FOUND : PH_CLI_FAILED;
         }
         if (found == 0) {
+            const char *name = o.service ? o.service : app->program;
+            DWORD state = SERVICE_STOPPED, err;
+
             o.pipe = svc_pipe;
-            service_pid = running_pid(o.service ? o.service : app->program);
+            /* The pipe is this service's: by default only its process may serve it (any other server is a
+             * squatter, whatever account it runs as). Stopped, it serves nothing: nothing is sent. The caller's
+             * own --server-sid or --no-verify-server (a `pipehost run --service NAME` of their own) decides
+             * instead. */
+            err = service_process(name, &service_pid, &state);
+            if (o.server_sid == NULL && !o.no_verify_server && (err != 0 || service_pid == 0)) {
+                char text[256];
+                ph_syserror_text(err, text, sizeof(text));
+                if (err != 0)
+                    fprintf(stderr, "%s: cannot ask the Service Control Manager which process is service %s "
+                            "(Win32 error %lu: %s), so its server cannot be verified; nothing was sent\n",
+                            app->program, name, (unsigned long)err, text);
+                else
+                    fprintf(stderr, "%s: service %s is not running (%s): nothing was sent. If you serve its pipe "
+                            "yourself (pipehost run), add --no-verify-server or --server-sid\n", app->program,
+                            name, svc_admin_state_name(state));
+                svc_cli_options_free(&o);
+                return err != 0 ? PH_CLI_UNTRUSTED : PH_CLI_NOT_FOUND;
+            }
         }
     }
     if (ph_pipe_name_normalize(o.pipe ? o.pipe : app->default_pipe, pipe, sizeof(pipe)) != 0) {
@@ -180,24 +230,20 @@ int svc_cli_main(int argc, char **argv, const ph_service_app *app)
         goto out;
     }
     if (resp_len >= 3 && memcmp(resp, "OK ", 3) == 0) {
-        /* The payload exactly as sent (binary-safe), with a line end added for the terminal if it has none. */
+        /* The payload escaped for the terminal (escape.h), or with --raw exactly as sent (binary-safe). */
         code = PH_CLI_OK;
-        if (!o.quiet && resp_len > 3) {
-            int failed = fflush(stdout) != 0;
-            _setmode(_fileno(stdout), _O_BINARY);
-            failed |= fwrite(resp + 3, 1, resp_len - 3, stdout) != resp_len - 3;
-            if (resp[resp_len - 1] != '\n')
-                failed |= fputc('\n', stdout) == EOF;
-            failed |= fflush(stdout) != 0;
+        if (!o.quiet && resp_len > 3 && print_answer(stdout, resp + 3, resp_len - 3, o.raw) != 0) {
             /* An answer that did not reach its reader (a full disk, a closed pipe) is not a success. */
-            if (failed) {
-                fprintf(stderr, "pipehost: the answer from %s could not be written to standard output\n", pipe);
-                code = PH_CLI_FAILED;
-            }
+            fprintf(stderr, "pipehost: the answer from %s could not be written to standard output\n", pipe);
+            code = PH_CLI_FAILED;
         }
     } else if (resp_len >= 4 && memcmp(resp, "ERR ", 4) == 0) {
-        fprintf(stderr, "%s: the server answered: %.*s\n", app->program, (int)(resp_len > 2000 ? 2000 : resp_len),
-                (const char *)resp);
+        fprintf(stderr, "%s: the server answered: ", app->program);
+        print_answer(stderr, resp, resp_len > 2000 ? 2000 : resp_len, 0);
+        if (resp_len >= 14 && memcmp(resp, "ERR forbidden ", 14) == 0 && o.request_len >= 6 &&
+            _strnicmp((const char *)o.request, "STATUS", 6) == 0)
+            fprintf(stderr, "%s: STATUS is for administrators by default (run it elevated); anyone may ask "
+                    "`%s send HEALTH`\n", app->program, app->program);
         code = PH_CLI_ERR_ANSWER;
     } else {
         fprintf(stderr, "%s: unexpected answer from %s (%zu bytes, neither \"OK \" nor \"ERR \")\n", app->program, pipe,

@@ -163,6 +163,21 @@ static int start_server(svc_host *h)
     if (rc != 0)
         return rc;
     svc_config_server(&h->cfg, &sc);
+    /* Without Sddl the core's default names OWNER RIGHTS, which for a shared account (LocalService) is every
+     * process of that account: the service's own SID takes its place (svcsid.h). */
+    if (h->cfg.sddl == NULL) {
+        char why[512];
+        if (svc_default_sddl_here(h->service, h->default_sddl, sizeof(h->default_sddl), why, sizeof(why)) != 0) {
+            svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_SECURITY_REFUSED,
+                          "refusing to serve %s with the default security descriptor: %s", h->cfg.pipe_name, why);
+            return PH_EBADSDDL;
+        }
+        if (h->default_sddl[0] != '\0') {
+            sc.sddl = h->default_sddl;
+            svc_log_msg(h->log, PH_LOG_INFO, "no Sddl: the pipe's descriptor is the default for the service's own SID, %s",
+                        h->default_sddl);
+        }
+    }
     sc.handler = ph_router_handle;
     sc.handler_ctx = h->router;
     sc.log = svc_log_core;
@@ -187,7 +202,7 @@ static int start_server(svc_host *h)
             svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_SECURITY_REFUSED,
                           "invalid configuration value Sddl: the security descriptor \"%.200s\" was refused when "
                           "creating %s (Win32 error %lu: %s)",
-                          h->cfg.sddl ? h->cfg.sddl : PH_DEFAULT_SDDL, h->cfg.pipe_name, (unsigned long)err, text);
+                          sc.sddl ? sc.sddl : PH_DEFAULT_SDDL, h->cfg.pipe_name, (unsigned long)err, text);
         else if (rc != PH_EADDRINUSE) /* a name in use is logged by the core ("… is already in use"): said once */
             svc_log_event(h->log, PH_LOG_ERROR, svc_eventlog_exit_event(exit_code_for(rc)),
                           "cannot serve %s: %s (%s; Win32 error %lu: %s)",

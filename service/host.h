@@ -9,6 +9,7 @@
 #include "cmdconf.h"
 #include "cmdrun.h"
 #include "config.h"
+#include "svcsid.h"
 #include "svclog.h"
 #include "verbs.h"
 
@@ -37,6 +38,7 @@ typedef struct svc_host {
     ph_server *server;
     ph_router *router;
     svc_verbs verbs;
+    char default_sddl[SVC_DEFAULT_SDDL_MAX]; /* without Sddl: the default for this account (svcsid.h), or "" */
     svc_commands cmds;            /* Parameters\Commands (service mode only) */
     svc_cmdrun *cmdrun;           /* their runner; NULL without command verbs */
 } svc_host;

@@ -115,6 +115,10 @@ int svc_parse_cli(int argc, char **argv, svc_cli_options *out, char *why, size_t
             out->quiet = 1;
             continue;
         }
+        if (option_is(arg, n, "--raw") && value == NULL) {
+            out->raw = 1;
+            continue;
+        }
         if (option_is(arg, n, "--no-verify-server") && value == NULL) {
             out->no_verify_server = 1;
             continue;

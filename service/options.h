@@ -26,6 +26,7 @@ typedef struct svc_cli_options {
     const char *service;     /* --service NAME: that installed service's PipeName (not with --pipe) */
     uint32_t timeout_ms;     /* --timeout MS; default 5000 */
     int quiet;               /* --quiet: print nothing on success */
+    int raw;                 /* --raw: write the answer's bytes as received (default: escaped, escape.h) */
     int no_verify_server;    /* --no-verify-server: accept a server running as any account */
     int impersonation;       /* --impersonation: let the server act as us (a command verb with RunAsClient) */
     const char *server_sid;  /* --server-sid SID: the server must run as this account */

@@ -1,4 +1,4 @@
-/* verbs.c — the built-in request verbs: PING, ECHO (binary-safe), STATUS (counters) and WHOAMI (caller identity). */
+/* verbs.c — the built-in request verbs: PING, HEALTH, ECHO (binary-safe), STATUS (counters, administrators only by default) and WHOAMI. */
 #include "verbs.h"
 
 #include "cmdrun.h"
@@ -18,6 +18,18 @@ static ph_handler_result verb_ping(void *ctx, const ph_request *req, const unsig
     (void)payload;
     (void)len;
     return ph_response_ok(resp, "PONG", 4) == 0 ? PH_REPLY : PH_REPLY_CLOSE;
+}
+
+/* HEALTH -> "OK running": the public health answer for monitors, which tells nothing else (STATUS, with the
+ * version, pid, traffic and settings, is for administrators). A server answers only while it runs. */
+static ph_handler_result verb_health(void *ctx, const ph_request *req, const unsigned char *payload, size_t len,
+                                     ph_response *resp)
+{
+    (void)ctx;
+    (void)req;
+    (void)payload;
+    (void)len;
+    return ph_response_ok(resp, "running", 7) == 0 ? PH_REPLY : PH_REPLY_CLOSE;
 }
 
 /* ECHO P -> "OK " P, byte for byte (NULs included); "ECHO" alone -> "OK ". */
@@ -181,6 +193,16 @@ void svc_verbs_reloaded(svc_verbs *v, const char *result)
     ReleaseSRWLockExclusive(&v->lock);
 }
 
+/* STATUS tells the version, the pid, every user's traffic together and the old and new values of changed
+ * settings: administrators only unless the host restricts it otherwise (Parameters\Verbs\STATUS, or a later
+ * ph_router_restrict, replaces this one). */
+static int add_status(ph_router *router, ph_verb_fn fn, void *ctx)
+{
+    int rc = ph_router_add(router, "STATUS", fn, ctx);
+
+    return rc == 0 ? ph_router_restrict(router, "STATUS", PH_SERVICE_STATUS_SDDL) : rc;
+}
+
 int svc_verbs_register(ph_router *router, svc_verbs *v)
 {
     int rc;
@@ -188,9 +210,11 @@ int svc_verbs_register(ph_router *router, svc_verbs *v)
     InitializeSRWLock(&v->lock);
     rc = ph_router_add(router, "PING", verb_ping, v);
     if (rc == 0)
+        rc = ph_router_add(router, "HEALTH", verb_health, v);
+    if (rc == 0)
         rc = ph_router_add(router, "ECHO", verb_echo, v);
     if (rc == 0)
-        rc = ph_router_add(router, "STATUS", verb_status, v);
+        rc = add_status(router, verb_status, v);
     if (rc == 0)
         rc = ph_router_add(router, "WHOAMI", verb_whoami, v);
     return rc;
@@ -204,9 +228,11 @@ int ph_service_add_builtin_verbs(ph_router *router, ph_server *const *server)
         return PH_EINVAL;
     rc = ph_router_add(router, "PING", verb_ping, NULL);
     if (rc == 0)
+        rc = ph_router_add(router, "HEALTH", verb_health, NULL);
+    if (rc == 0)
         rc = ph_router_add(router, "ECHO", verb_echo, NULL);
     if (rc == 0)
-        rc = ph_router_add(router, "STATUS", verb_status_ref, (void *)server);
+        rc = add_status(router, verb_status_ref, (void *)server);
     if (rc == 0)
         rc = ph_router_add(router, "WHOAMI", verb_whoami, NULL);
     return rc;

@@ -1,4 +1,4 @@
-/* verbs.h — the built-in verbs PING, ECHO, STATUS and WHOAMI, registered on a core verb router. */
+/* verbs.h — the built-in verbs PING, HEALTH, ECHO, STATUS and WHOAMI, registered on a core verb router. */
 #ifndef PH_SVC_VERBS_H
 #define PH_SVC_VERBS_H
 
@@ -22,7 +22,8 @@ typedef struct svc_verbs {
     struct svc_cmdrun *cmdrun; /* command verbs' runner (STATUS's commands_… keys); NULL without any */
 } svc_verbs;
 
-/* Adds PING, ECHO, STATUS, WHOAMI to router with v as their context. Returns 0 or a PH_E… code. */
+/* Adds PING, HEALTH, ECHO, STATUS (restricted to PH_SERVICE_STATUS_SDDL) and WHOAMI to router with v as their
+ * context. Returns 0 or a PH_E… code. */
 int svc_verbs_register(ph_router *router, svc_verbs *v);
 /* Records the outcome of a PARAMCHANGE for STATUS (`pipehost reload` waits for `reloads` to rise). */
 void svc_verbs_reloaded(svc_verbs *v, const char *result);

@@ -11,6 +11,13 @@ foreach(prog IN ITEMS
   ph_add_check_test(NAME ${prog} SOURCES core/${prog}.c LIBS pipehost::core TIMEOUT 30 FIXTURES ${PH_TEST_FIXTURES})
 endforeach()
 
+# The SDDL checker's rules (core/src/sddl_rules.c, compiled in: internal, so not exported by a DLL core) read from
+# text by the tests' own SDDL reader; on Windows each case also goes through ph_sddl_check for the same answer.
+ph_add_check_test(NAME test_sddl_rules SOURCES core/test_sddl_rules.c support/sddl_text.c
+                  ${PROJECT_SOURCE_DIR}/core/src/sddl_rules.c LIBS pipehost::core TIMEOUT 30
+                  FIXTURES ${PH_TEST_FIXTURES})
+target_include_directories(test_sddl_rules PRIVATE ${PROJECT_SOURCE_DIR}/core/src)
+
 # The Win32 server and client, exercised through real pipes (under Wine when cross-built). Each case is its
 # own process; under Wine none takes more than about 2 s, so 60 s means hung, not slow.
 if(WIN32)

@@ -25,6 +25,11 @@ ph_add_check_test(NAME test_svc_win SOURCES service/test_svc_win.c
   LIBS pipehost::service TIMEOUT 60 FIXTURES ${PH_TEST_FIXTURES})
 ph_service_test_target(test_svc_win)
 
+# The pipe's default descriptor per service account: the per-service SID instead of OWNER RIGHTS.
+ph_add_check_test(NAME test_svcsid SOURCES service/test_svcsid.c
+  LIBS pipehost::service TIMEOUT 60 FIXTURES ${PH_TEST_FIXTURES})
+ph_service_test_target(test_svcsid)
+
 # A service whose HANG verb never returns: the stop deadline test. No message table: its Event Log texts
 # are not read by any test.
 add_executable(hangsvc service/hangsvc.c)

@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* container_of: from a pointer to an embedded member back to its owner (an OVERLAPPED to its connection). */
 #define ph__container_of(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
@@ -51,5 +52,41 @@ void ph__verb_acl_free(ph__verb_acl *acl);
 /* True only when the client's token is granted PH_VERB_ACCESS; false when it is denied or cannot be
  * determined (an anonymous client, a failed impersonation). A denial is logged with the client's SID. */
 int ph__verb_acl_allows(const ph__verb_acl *acl, const ph_request *req, const char *verb);
+
+/* The rules of ph_sddl_check on a parsed descriptor (sddl_rules.c, platform-neutral): win/security.c parses the
+ * SDDL with Win32 and fills a ph__sd; tests and the fuzz target fill one from text of their own. ACE types and
+ * flags are Win32's numbers (winnt.h), SIDs the "S-1-…" text ConvertSidToStringSid writes. */
+#define PH__ACE_ALLOW 0x0u
+#define PH__ACE_DENY 0x1u
+#define PH__ACE_AUDIT 0x2u
+#define PH__ACE_ALLOW_CALLBACK 0x9u
+#define PH__ACE_DENY_CALLBACK 0xAu
+#define PH__ACE_AUDIT_CALLBACK 0xDu
+#define PH__ACE_LABEL 0x11u       /* SYSTEM_MANDATORY_LABEL_ACE_TYPE; its mask holds the NO_WRITE_UP… policy */
+#define PH__ACE_INHERIT_ONLY 0x8u /* INHERIT_ONLY_ACE */
+typedef struct ph__sd_ace {
+    unsigned type;
+    unsigned flags;
+    uint32_t mask; /* as written: generic rights are mapped by the rules */
+    const char *sid;
+} ph__sd_ace;
+enum { PH__ACL_ABSENT = 0, PH__ACL_NULL = 1, PH__ACL_PRESENT = 2 };
+typedef struct ph__sd {
+    const char *owner; /* NULL when the descriptor names none (the creator's account becomes the owner) */
+    int dacl_state;    /* PH__ACL_… */
+    const ph__sd_ace *dacl;
+    size_t dacl_count;
+    const ph__sd_ace *sacl; /* NULL and 0 when there is no SACL */
+    size_t sacl_count;
+} ph__sd;
+/* 0, PH_EBADSDDL with why set (512 bytes hold every message), or PH_EINVAL for an unknown use. */
+int ph__sddl_rules_check(const ph__sd *sd, unsigned use, char *why, size_t why_size);
+/* 1 when use is a PH_SDDL_ use with only known PH_SDDL_ALLOW_ flags. */
+int ph__sddl_use_valid(unsigned use);
+/* True when the DACL part of SDDL text carries NO_ACCESS_CONTROL (any letter case). Windows makes a NULL DACL of
+ * it, Wine 8 an ordinary one, so the text is checked too and the answer is the same everywhere. */
+int ph__sddl_text_disables_access_control(const char *sddl);
+/* A per-service SID as text, S-1-5-80- and five sub-authorities (not ALL SERVICES, S-1-5-80-0). */
+int ph__sid_is_service_sid(const char *sid);
 
 #endif /* PH_INTERNAL_H */

@@ -49,6 +49,33 @@ has python/pipehost_request.py 'win32file.GENERIC_READ | win32file.GENERIC_WRITE
 has python/pipehost_request.py 'win32con.SECURITY_SQOS_PRESENT | win32file.SECURITY_IDENTIFICATION,'
 has python/pipehost_request.py 'win32pipe.SetNamedPipeHandleState(handle, win32pipe.PIPE_READMODE_MESSAGE, None, None)'
 
+# Each example but Node.js (whose net.connect gives no handle) verifies the server before sending, as ph_client does:
+# the serving process (GetNamedPipeServerProcessId) against the service's pid from the SCM, or its account / the
+# pipe's owner against the service accounts; --any-server (-AnyServer) opts out.
+for f in csharp/Program.cs $ps go/main.go python/pipehost_request.py; do
+  has "$f" 'GetNamedPipeServerProcessId'
+  has "$f" 'S-1-5-80-'
+  has "$f" 'S-1-5-32-544'
+  has "$f" 'nothing was sent'
+done
+has csharp/Program.cs 'QueryServiceStatusEx(svc,'
+has csharp/Program.cs 'if (verify)'
+has go/main.go 'windows.QueryServiceStatusEx(svc, windows.SC_STATUS_PROCESS_INFO,'
+has go/main.go 'if err := verifyServer(windows.Handle(f.Fd()), service); err != nil {'
+has python/pipehost_request.py 'win32service.QueryServiceStatusEx(svc)["ProcessId"]'
+has python/pipehost_request.py 'verify_server(handle, service)'
+has $ps 'Get-CimInstance -ClassName Win32_Service'
+# shellcheck disable=SC2016 # PowerShell's $, not the shell's
+has $ps 'if (-not $AnyServer) { Assert-Server $client }'
+# The check comes before the request is written.
+before() { awk -v a="$2" -v b="$3" 'index($0, a) && !x { x = NR } index($0, b) && !y { y = NR } END { exit !(x && y && x < y) }' \
+  "$dir/$1" || fail "$1: \"$2\" does not come before \"$3\""; }
+before csharp/Program.cs 'ServerCheck.Verify(pipe, service);' 'pipe.Write(req, 0, req.Length);'
+# shellcheck disable=SC2016 # PowerShell's $, not the shell's
+before $ps 'Assert-Server $client' '$client.Write($req, 0, $req.Length)'
+before go/main.go 'verifyServer(windows.Handle(f.Fd()), service)' 'answer, err := request(conn, []byte(req))'
+before python/pipehost_request.py '            verify_server(handle, service)' '        win32file.WriteFile(handle, data)'
+
 # Node.js: net.connect, i.e. libuv's GENERIC_READ | GENERIC_WRITE (no way to ask for less).
 has node/pipelined.js "const socket = net.connect(path,"
 

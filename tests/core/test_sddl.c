@@ -52,7 +52,10 @@ START_TEST(refuses_dangerous_grants_to_users)
     refused("D:P(A;;GA;;;SY)(A;;GW;;;AU)", PH_SDDL_PIPE, "FILE_CREATE_PIPE_INSTANCE");
     refused("D:P(A;;GA;;;SY)(A;;GRGW;;;BU)", PH_SDDL_PIPE, "to S-1-5-32-545");
     refused("D:P(A;;GA;;;SY)(A;;FW;;;IU)", PH_SDDL_PIPE, "to S-1-5-4");
-    refused("D:P(A;;GA;;;SY)(A;;FA;;;AN)", PH_SDDL_PIPE, "to S-1-5-7");
+    refused("D:P(A;;GA;;;SY)(A;;FA;;;AN)", PH_SDDL_PIPE, "Anonymous (S-1-5-7)");
+    /* LocalService and NetworkService are shared by dozens of services: a grant to them is a grant to all. */
+    refused("D:P(A;;GA;;;SY)(A;;GA;;;BA)(A;;GA;;;LS)(A;;GA;;;OW)", PH_SDDL_PIPE, "to S-1-5-19");
+    refused("D:P(A;;GA;;;SY)(A;;GA;;;NS)", PH_SDDL_PIPE, "to S-1-5-20");
     /* FILE_CREATE_PIPE_INSTANCE is FILE_APPEND_DATA: 0x4 alone, or 0x12019f (the default's 0x12019b + 0x4). */
     refused("D:P(A;;GA;;;SY)(A;;0x4;;;AU)", PH_SDDL_PIPE, "FILE_CREATE_PIPE_INSTANCE");
     refused("D:P(A;;GA;;;SY)(A;;0x12019f;;;AU)", PH_SDDL_PIPE, "FILE_CREATE_PIPE_INSTANCE");
@@ -71,7 +74,9 @@ START_TEST(accepts_safe_descriptors)
 {
     accepted(PH_DEFAULT_SDDL, PH_SDDL_PIPE);
     accepted("D:P(A;;GA;;;SY)", PH_SDDL_PIPE);
-    accepted("D:P(A;;GA;;;SY)(A;;GA;;;BA)(A;;GA;;;LS)(A;;GA;;;NS)(A;;GA;;;OW)", PH_SDDL_PIPE);
+    accepted("D:P(A;;GA;;;SY)(A;;GA;;;BA)(A;;GA;;;OW)", PH_SDDL_PIPE);
+    /* The issue 15 example: deny instance creation, WRITE_DAC and WRITE_OWNER, then GA, to the same group. */
+    accepted("D:P(D;;0xc0004;;;AU)(A;;GA;;;SY)(A;;GA;;;AU)", PH_SDDL_PIPE);
     accepted("D:P(A;;GA;;;S-1-5-80-1-2-3-4-5)(A;;GR;;;WD)", PH_SDDL_PIPE);
     accepted("O:SYG:SYD:P(A;;GA;;;SY)(A;;0x12019b;;;AU)(A;;GR;;;S-1-5-21-0-0-0-1000)", PH_SDDL_PIPE);
     /* An inherit-only entry applies to children, which a pipe has none of. */
@@ -111,6 +116,7 @@ START_TEST(bad_arguments)
     char why[8];
 
     ck_assert_int_eq(ph_sddl_check(PH_DEFAULT_SDDL, (ph_sddl_use)7, why, sizeof(why)), PH_EINVAL);
+    ck_assert_int_eq(ph_sddl_check(PH_DEFAULT_SDDL, PH_SDDL_PIPE | 0x400u, why, sizeof(why)), PH_EINVAL);
     /* why may be NULL, and a short one is cut, not overrun. */
     ck_assert_int_eq(ph_sddl_check("D:", PH_SDDL_PIPE, NULL, 0), PH_EBADSDDL);
     ck_assert_int_eq(ph_sddl_check("D:", PH_SDDL_PIPE, why, sizeof(why)), PH_EBADSDDL);
@@ -172,6 +178,32 @@ START_TEST(server_start_uses_the_checker)
 }
 END_TEST
 
+/* ph_server_config.sddl_flags opts the pipe's descriptor in to grants the checker otherwise refuses; unknown bits
+ * (or a use in them) fail ph_server_new. */
+START_TEST(server_sddl_flags)
+{
+    static const char anon[] = "D:P(A;;GA;;;SY)(A;;GA;;;BA)(A;;GA;;;OW)(A;;0x12019b;;;AU)(A;;0x12019b;;;AN)";
+    char name[CT_NAME_MAX];
+    ph_server_config cfg;
+    ct_ctx ctx;
+    ph_server *s = NULL;
+
+    start_refused_in(anon, 8);
+    start_refused_in(anon, PH_UNLIMITED_INSTANCES);
+    ct_ctx_init(&ctx);
+    ct_config(&cfg, name, sizeof(name), "sddl-flags", &ctx, NULL);
+    cfg.sddl = anon;
+    cfg.sddl_flags = PH_SDDL_ALLOW_SANDBOXED | 0x400u;
+    ck_assert_int_eq(ph_server_new(&cfg, &s), PH_EINVAL);
+    cfg.sddl_flags = PH_SDDL_ALLOW_ANONYMOUS | PH_SDDL_ACCESS;
+    ck_assert_int_eq(ph_server_new(&cfg, &s), PH_EINVAL);
+    cfg.sddl_flags = PH_SDDL_ALLOW_ANONYMOUS;
+    s = ct_start(&cfg, &ctx);
+    ph_server_free(s);
+    ct_ctx_free(&ctx);
+}
+END_TEST
+
 Suite *ph_test_suite(void)
 {
     Suite *s = suite_create("sddl");
@@ -194,6 +226,9 @@ Suite *ph_test_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("server_start_uses_the_checker");
     tcase_add_test(tc, server_start_uses_the_checker);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("server_sddl_flags");
+    tcase_add_test(tc, server_sddl_flags);
     suite_add_tcase(s, tc);
     return s;
 }

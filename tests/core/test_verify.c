@@ -66,6 +66,39 @@ START_TEST(other_sid_refused_before_sending)
 }
 END_TEST
 
+/* ph_client_require_server_pid: only that process may serve the pipe, whatever account it runs as; the
+ * refusal comes before anything is sent, and ph_client_server_pid names the process that was seen. */
+START_TEST(required_pid)
+{
+    char name[CT_NAME_MAX];
+    ph_server_config cfg;
+    ct_ctx ctx;
+    ph_server *s;
+    ph_client *c = NULL;
+    unsigned long me = (unsigned long)GetCurrentProcessId();
+    int rc;
+
+    ct_ctx_init(&ctx);
+    ct_config(&cfg, name, sizeof(name), "verify-pid", &ctx, NULL);
+    s = ct_start(&cfg, &ctx);
+    ck_assert_int_eq(ph_client_new(&c), 0);
+    ck_assert_uint_eq(ph_client_server_pid(c), 0);
+    ck_assert_int_eq(ph_client_require_server_pid(c, me + 4), 0);
+    rc = ph_client_connect(c, name, 5000, PH_CLIENT_VERIFY_SERVER);
+    ck_assert_msg(rc == PH_EUNTRUSTED, "connect: %s", ph_err_name(rc));
+    ck_assert_uint_eq(ph_client_server_pid(c), me);
+    ck_assert_int_eq(ph_client_send(c, "x", 1, 1000), PH_ESTATE);
+    ck_assert_uint_eq(CT_COUNTER(s, requests_total), 0);
+    ck_assert_int_eq(ph_client_require_server_pid(c, me), 0);
+    ck_assert_int_eq(ph_client_connect(c, name, 5000, PH_CLIENT_VERIFY_SERVER), 0);
+    ck_assert_uint_eq(ph_client_server_pid(c), me);
+    ct_expect_str(c, "hello", "hello");
+    ph_client_free(c);
+    ph_server_free(s);
+    ct_ctx_free(&ctx);
+}
+END_TEST
+
 START_TEST(require_bad_sid)
 {
     ph_client *c = NULL;
@@ -89,6 +122,9 @@ Suite *ph_test_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("other_sid_refused_before_sending");
     tcase_add_test(tc, other_sid_refused_before_sending);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("required_pid");
+    tcase_add_test(tc, required_pid);
     suite_add_tcase(s, tc);
     tc = tcase_create("require_bad_sid");
     tcase_add_test(tc, require_bad_sid);

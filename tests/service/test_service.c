@@ -684,8 +684,8 @@ START_TEST(paramchange)
 }
 END_TEST
 
-/* --- the command line: net start/stop, the client, console mode ------------------------------------------ */
 
+/* --- the command line: net start/stop, the client, console mode ------------------------------------------ */
 static wchar_t *cmdline(const wchar_t *exe, const char *args)
 {
     static wchar_t buf[2048];
@@ -694,6 +694,130 @@ static wchar_t *cmdline(const wchar_t *exe, const char *args)
     swprintf(buf, 2048, L"\"%ls\" %ls", exe, wargs);
     return buf;
 }
+
+/* The administrator's status and reload talk only to the service's own process: a pipe name served by any
+ * other process (here the service's PipeName changed in the registry, not yet applied, and squatted) is refused
+ * before anything is sent, exit 6, and nothing the squatter would say reaches the (elevated) console. The
+ * client commands on the service (--service) refuse it the same way, and refuse to talk to the pipe of a
+ * stopped service at all. */
+static volatile LONG squatter_requests;
+
+static ph_handler_result squatter_verb(void *ctx, const ph_request *req, const unsigned char *payload, size_t len,
+                                       ph_response *resp)
+{
+    static const char lie[] = "OK reloads=1\nreload_result=ok \x1b]0;owned\x07\n";
+    (void)ctx;
+    (void)req;
+    (void)payload;
+    (void)len;
+    InterlockedIncrement(&squatter_requests);
+    ph_response_ok(resp, lie + 3, sizeof(lie) - 4);
+    return PH_REPLY;
+}
+
+START_TEST(admin_refuses_squatter)
+{
+    svct *t = svct_new("squat", NULL);
+    SERVICE_STATUS_PROCESS st;
+    char args[400], other[160], *out = NULL, want[200];
+    ph_router *r = NULL;
+    ph_server *s = NULL;
+    ph_server_config cfg;
+    int rc;
+
+    svct_start_running(t);
+    ph_test_pipe_name(other, sizeof(other), "squatted");
+    ck_assert_int_eq(ph_router_new(&r), 0);
+    ck_assert_int_eq(ph_router_add(r, "STATUS", squatter_verb, NULL), 0);
+    ck_assert_int_eq(ph_router_add(r, "PING", squatter_verb, NULL), 0);
+    ph_server_config_init(&cfg);
+    cfg.pipe_name = other;
+    cfg.handler = ph_router_handle;
+    cfg.handler_ctx = r;
+    ck_assert_int_eq(ph_server_new(&cfg, &s), 0);
+    ck_assert_int_eq(ph_server_start(s), 0);
+    svct_set_sz(t, "PipeName", other); /* applies at the next restart; the squatter serves it now */
+    snprintf(want, sizeof(want), "served by process %lu, not by the service's process",
+             (unsigned long)GetCurrentProcessId());
+
+    snprintf(args, sizeof(args), "status --name %s", t->name_a);
+    rc = svct_run(cmdline(svct_pipehost_exe(), args), 30000, &out);
+    ck_assert_msg(rc == CLI_UNTRUSTED && strstr(out, want) != NULL && strstr(out, "nothing was sent") != NULL &&
+                      strchr(out, '\x1b') == NULL,
+                  "status: %d\n%s", rc, out);
+    free(out);
+    snprintf(args, sizeof(args), "reload --name %s --timeout 5000", t->name_a);
+    rc = svct_run(cmdline(svct_pipehost_exe(), args), 30000, &out);
+    ck_assert_msg(rc == CLI_UNTRUSTED && strstr(out, want) != NULL && strstr(out, "reloaded") == NULL,
+                  "reload: %d\n%s", rc, out);
+    free(out);
+    snprintf(args, sizeof(args), "ping --service %s", t->name_a);
+    rc = svct_run(cmdline(svct_pipehost_exe(), args), 30000, &out);
+    ck_assert_msg(rc == CLI_UNTRUSTED && strstr(out, want) != NULL, "ping --service: %d\n%s", rc, out);
+    free(out);
+    ck_assert_int_eq(squatter_requests, 0);
+
+    /* Stopped, the service serves nothing: its pipe is not spoken to, whoever serves it. */
+    svct_stop(t, 20000, &st);
+    snprintf(args, sizeof(args), "ping --service %s", t->name_a);
+    rc = svct_run(cmdline(svct_pipehost_exe(), args), 30000, &out);
+    ck_assert_msg(rc == 2 && strstr(out, "is not running (STOPPED): nothing was sent") != NULL,
+                  "ping --service, stopped: %d\n%s", rc, out);
+    free(out);
+    ck_assert_int_eq(squatter_requests, 0);
+    /* The caller's own choice still decides: the answer is then printed escaped. */
+    snprintf(args, sizeof(args), "send STATUS --service %s --no-verify-server", t->name_a);
+    rc = svct_run(cmdline(svct_pipehost_exe(), args), 30000, &out);
+    ck_assert_msg(rc == 0 && strstr(out, "reload_result=ok \\x1b]0;owned\\x07") != NULL && strchr(out, '\x1b') == NULL &&
+                      strchr(out, '\x07') == NULL,
+                  "send --no-verify-server: %d\n%s", rc, out);
+    free(out);
+    ck_assert_int_eq(squatter_requests, 1);
+    ph_server_free(s);
+    ph_router_free(r);
+}
+END_TEST
+
+/* What a server says reaches an administrator's console escaped: a refused value quoted in reload_result
+ * comes back in the service's own STATUS. The configuration refuses C0 controls, but an Sddl holding a C1 CSI
+ * (U+009B, a terminal escape on VT terminals) and a right-to-left override (U+202E) reaches the answer; `reload`
+ * and `status` print them as \xNN, never as the bytes. `send` escapes ESC; `send --raw` gives the bytes as
+ * received. */
+START_TEST(admin_output_escaped)
+{
+    svct *t = svct_new("esc", NULL);
+    SERVICE_STATUS_PROCESS st;
+    char args[400], *out = NULL;
+    const char *shown = "\\xc2\\x9b2J\\xe2\\x80\\xaeD:";
+    int rc;
+
+    svct_start_running(t);
+    svct_set_sz(t, "Sddl", "\xc2\x9b" "2J\xe2\x80\xae" "D:");
+    snprintf(args, sizeof(args), "reload --name %s --timeout 10000", t->name_a);
+    rc = svct_run(cmdline(svct_pipehost_exe(), args), 30000, &out);
+    ck_assert_msg(rc == 14 && strstr(out, "kept its configuration: refused") != NULL && strstr(out, shown) != NULL &&
+                      strstr(out, "\xc2\x9b") == NULL && strstr(out, "\xe2\x80\xae") == NULL,
+                  "reload: %d\n%s", rc, out);
+    free(out);
+    snprintf(args, sizeof(args), "status --name %s", t->name_a);
+    rc = svct_run(cmdline(svct_pipehost_exe(), args), 30000, &out);
+    ck_assert_msg(rc == 0 && strstr(out, "  reload_result=refused") != NULL && strstr(out, shown) != NULL &&
+                      strstr(out, "\xc2\x9b") == NULL && strstr(out, "\xe2\x80\xae") == NULL,
+                  "status: %d\n%s", rc, out);
+    free(out);
+    svct_delete_value(t, "Sddl");
+    snprintf(args, sizeof(args), "send ECHO \x1b[1mbold --service %s", t->name_a);
+    rc = svct_run(cmdline(svct_pipehost_exe(), args), 30000, &out);
+    ck_assert_msg(rc == 0 && strncmp(out, "\\x1b[1mbold", 11) == 0, "send: %d\n%s", rc, out);
+    free(out);
+    snprintf(args, sizeof(args), "send ECHO \x1b[1mbold --service %s --raw", t->name_a);
+    rc = svct_run(cmdline(svct_pipehost_exe(), args), 30000, &out);
+    ck_assert_msg(rc == 0 && strncmp(out, "\x1b[1mbold", 8) == 0, "send --raw: %d\n%s", rc, out);
+    free(out);
+    svct_stop(t, 20000, &st);
+}
+END_TEST
+
 
 /* A service on a protected-prefix name, a fixed pool and the two per-connection limits: the server serves the
  * name, the client reaches it (the core's client and `pipehost ping|status --pipe`, bare and full), STATUS
@@ -1388,6 +1512,8 @@ Suite *ph_test_suite(void)
     add(s, tcase_create("paramchange"), paramchange);
     add(s, tcase_create("net_start_stop"), net_start_stop);
     add(s, tcase_create("cli_commands"), cli_commands);
+    add(s, tcase_create("admin_refuses_squatter"), admin_refuses_squatter);
+    add(s, tcase_create("admin_output_escaped"), admin_output_escaped);
     add(s, tcase_create("cli_stdout_unwritable"), cli_stdout_unwritable);
     add(s, tcase_create("side_by_side"), side_by_side);
     add(s, tcase_create("example_myservice"), example_myservice);

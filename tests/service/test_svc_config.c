@@ -2,6 +2,7 @@
 #include "testsupport.h"
 
 #include "config.h"
+#include "escape.h"
 #include "exitcodes.h"
 #include "options.h"
 
@@ -592,6 +593,60 @@ START_TEST(framing)
 }
 END_TEST
 
+/* A server's text made safe to print (escape.h): what a terminal would act on is shown as \xNN, text of any
+ * script stays as it is. */
+static void expect_escaped(const char *in, size_t len, const char *want)
+{
+    char out[256];
+    size_t n = svc_escape((const unsigned char *)in, len, out, sizeof(out));
+
+    ck_assert_msg(strcmp(out, want) == 0, "escaped \"%s\", want \"%s\"", out, want);
+    ck_assert_uint_eq(n, strlen(want));
+}
+
+START_TEST(escape_server_text)
+{
+    char small[9];
+
+    /* Kept: printable ASCII, tab, line feed, CR LF, a backslash, valid UTF-8 (é, €, 😀). */
+    expect_escaped("pipe=\\\\.\\pipe\\x\tok\r\n", 20, "pipe=\\\\.\\pipe\\x\tok\r\n");
+    expect_escaped("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+    /* Terminal escapes: ESC (a colour, a window title), BEL, a lone CR, DEL, NUL; C1 CSI (U+009B). */
+    expect_escaped("\x1b[31mred\x1b]0;t\x07", 14, "\\x1b[31mred\\x1b]0;t\\x07");
+    expect_escaped("a\rb\x7f\x00z", 6, "a\\x0db\\x7f\\x00z");
+    expect_escaped("\xc2\x9b" "2J", 4, "\\xc2\\x9b2J");
+    /* Bidirectional controls (U+202E, U+2066) reorder what is shown. */
+    expect_escaped("\xe2\x80\xae" "x\xe2\x81\xa6", 7, "\\xe2\\x80\\xaex\\xe2\\x81\\xa6");
+    /* Invalid UTF-8: a stray continuation, an overlong '/', a surrogate, beyond U+10FFFF, a cut sequence. */
+    expect_escaped("\x80", 1, "\\x80");
+    expect_escaped("\xc0\xaf", 2, "\\xc0\\xaf");
+    expect_escaped("\xed\xa0\x80", 3, "\\xed\\xa0\\x80");
+    expect_escaped("\xf4\x90\x80\x80", 4, "\\xf4\\x90\\x80\\x80");
+    expect_escaped("\xe2\x82", 2, "\\xe2\\x82");
+    expect_escaped("\xe2\x82" "A", 3, "\\xe2\\x82A");
+    /* A buffer too small gets whole escapes only, and the full length is returned. */
+    ck_assert_uint_eq(svc_escape((const unsigned char *)"ab\x1b\x1b", 4, small, sizeof(small)), 10);
+    ck_assert_str_eq(small, "ab\\x1b");
+    ck_assert_uint_eq(svc_escape((const unsigned char *)"x", 1, NULL, 0), 1);
+}
+END_TEST
+
+/* --raw: the answer's bytes as received, for a file or another program. */
+START_TEST(cli_raw_option)
+{
+    char *argv[] = {"send", "ECHO", "x", "--raw", NULL};
+    char why[200];
+    svc_cli_options o;
+
+    ck_assert_int_eq(svc_parse_cli(4, argv, &o, why, sizeof(why)), 0);
+    ck_assert_int_eq(o.raw, 1);
+    svc_cli_options_free(&o);
+    argv[3] = "--raw=1";
+    ck_assert_int_eq(svc_parse_cli(4, argv, &o, why, sizeof(why)), PH_EINVAL);
+    svc_cli_options_free(&o);
+}
+END_TEST
+
 static void add(Suite *s, TCase *tc, const TTest *test)
 {
     tcase_add_checked_fixture(tc, setup, teardown);
@@ -619,5 +674,7 @@ Suite *ph_test_suite(void)
     add(s, tcase_create("first_request_and_per_user_limits"), first_request_and_per_user_limits);
     add(s, tcase_create("protected_pipe_names"), protected_pipe_names);
     add(s, tcase_create("pool_text"), pool_text);
+    add(s, tcase_create("escape_server_text"), escape_server_text);
+    add(s, tcase_create("cli_raw_option"), cli_raw_option);
     return s;
 }

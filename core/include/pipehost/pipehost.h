@@ -310,19 +310,40 @@ typedef struct ph_limits {
  * FILE_CREATE_PIPE_INSTANCE (0x12019b), so they can neither add instances nor change the descriptor. */
 #define PH_DEFAULT_SDDL "D:P(D;;GA;;;NU)(A;;GA;;;SY)(A;;GA;;;BA)(A;;GA;;;OW)(A;;0x12019b;;;AU)"
 
+/* Where a descriptor is used, for ph_sddl_check (its `use`), with PH_SDDL_ALLOW_ flags or'ed in. */
+typedef enum ph_sddl_use { PH_SDDL_PIPE = 0, PH_SDDL_ACCESS = 1, PH_SDDL_PIPE_FIXED = 2 } ph_sddl_use;
+#define PH_SDDL_USE_MASK 0xffu         /* the ph_sddl_use part of `use` */
+#define PH_SDDL_ALLOW_ANONYMOUS 0x100u /* opt-in: grants to Anonymous (AN, S-1-5-7) */
+#define PH_SDDL_ALLOW_SANDBOXED 0x200u /* opt-in: grants to AppContainers and restricted tokens (AC, S-1-15-2-…,
+                                          S-1-15-3-…, RC S-1-5-12, WR S-1-5-33) and a mandatory label below Medium
+                                          or without NO_WRITE_UP */
+
 #if defined(_WIN32)
 /* The one SDDL checker: the server runs it on its pipe's descriptor at start (a refusal is PH_EBADSDDL), the
- * service on every descriptor in its configuration, and hosts may run it on theirs. It refuses, with a
- * sentence in why naming the problem:
+ * service on every descriptor in its configuration, and hosts may run it on theirs. use is a ph_sddl_use, with
+ * PH_SDDL_ALLOW_ANONYMOUS and PH_SDDL_ALLOW_SANDBOXED or'ed in to opt in to those grants. It refuses, with a
+ * sentence in why naming the problem (docs/security.md lists every rule with an example):
  *   - text that ConvertStringSecurityDescriptorToSecurityDescriptorW does not parse, or an empty string;
  *   - no DACL, or a NULL DACL ("D:NO_ACCESS_CONTROL"): both grant everyone full access;
+ *   - an owner ("O:") other than SYSTEM, Administrators or a per-service SID S-1-5-80-x-x-x-x-x: an owner may
+ *     always rewrite the DACL. Leave it out and the server's account is the owner;
+ *   - in the SACL, an entry other than a mandatory label (ML) or audit (AU), more than one label, or (without
+ *     PH_SDDL_ALLOW_SANDBOXED) a label below Medium integrity or without NO_WRITE_UP (NW);
  *   - an empty DACL ("D:", "D:P"), or one whose entries allow nothing: nobody could use the object;
  *   - an ACE type other than allow (A) and deny (D);
- *   - for PH_SDDL_PIPE: an allow ACE whose mask, with generic rights mapped as for files, includes
- *     FILE_CREATE_PIPE_INSTANCE (the same bit as FILE_APPEND_DATA, so GENERIC_WRITE and GENERIC_ALL include
- *     it), WRITE_DAC or WRITE_OWNER for any principal but SYSTEM (SY), Administrators (BA), LocalService
- *     (LS), NetworkService (NS), OWNER RIGHTS (OW) or a per-service SID S-1-5-80-x-x-x-x-x. Those rights let
- *     the holder add its own instances of the name (and receive other clients' requests) or rewrite the DACL;
+ *   - a deny entry after an allow entry: AccessCheck reads entries in order and never takes back a right an
+ *     earlier entry granted, so such a deny may be dead (deny entries come first, the canonical order);
+ *   - without PH_SDDL_ALLOW_ANONYMOUS, a grant to Anonymous (AN); without PH_SDDL_ALLOW_SANDBOXED, a grant to
+ *     ALL APPLICATION PACKAGES (AC), all restricted packages (S-1-15-2-2), a package or capability SID, or
+ *     the restricted-token SIDs RC and WR;
+ *   - for PH_SDDL_PIPE: an allow ACE whose rights, with generic rights mapped as for files and less what
+ *     earlier deny entries for the same SID take out, include FILE_CREATE_PIPE_INSTANCE (the same bit as
+ *     FILE_APPEND_DATA, so GENERIC_WRITE and GENERIC_ALL include it), WRITE_DAC or WRITE_OWNER for any
+ *     principal but SYSTEM (SY), Administrators (BA), OWNER RIGHTS (OW) or a per-service SID. Those rights let
+ *     the holder add its own instances of the name (and receive other clients' requests) or rewrite the DACL.
+ *     Not LocalService (LS) or NetworkService (NS): dozens of services run as each. So
+ *     "(D;;0xc0004;;;AU)(A;;GA;;;AU)" is accepted, "(D;;0x4;;;AU)(A;;GA;;;AU)" is not (GA still holds
+ *     WRITE_DAC and WRITE_OWNER);
  *   - for PH_SDDL_PIPE_FIXED: the same, except that FILE_CREATE_PIPE_INSTANCE may be granted to anyone
  *     (WRITE_DAC and WRITE_OWNER stay refused). That is safe only for a fixed pool: a pipe that already has
  *     all of its nMaxInstances instances refuses every further CreateNamedPipe on its name with
@@ -331,10 +352,9 @@ typedef struct ph_limits {
  *     for max_instances 1..254, never for 255 (unlimited), where anyone holding the right could add an
  *     instance of the name.
  * PH_SDDL_ACCESS is for descriptors used only with AccessCheck (per-verb authorization, ph_router_restrict),
- * where those rights mean nothing. Returns 0, PH_EBADSDDL, PH_EINVAL (unknown use) or PH_ENOMEM. why may be
- * NULL (a message that does not fit is cut); 512 bytes hold every message. */
-typedef enum ph_sddl_use { PH_SDDL_PIPE = 0, PH_SDDL_ACCESS = 1, PH_SDDL_PIPE_FIXED = 2 } ph_sddl_use;
-PH_EXTERN int ph_sddl_check(const char *sddl, ph_sddl_use use, char *why, size_t why_size);
+ * where those rights mean nothing (the other rules apply). Returns 0, PH_EBADSDDL, PH_EINVAL (unknown use or
+ * flag) or PH_ENOMEM. why may be NULL (a message that does not fit is cut); 512 bytes hold every message. */
+PH_EXTERN int ph_sddl_check(const char *sddl, unsigned use, char *why, size_t why_size);
 #endif
 
 /* How requests and responses are delimited on the pipe (docs/protocol.md, section 2). */
@@ -381,6 +401,8 @@ typedef struct ph_server_config {
     ph_conn_open_fn conn_open;   /* optional: see "Connection hooks" above */
     ph_conn_close_fn conn_close; /* optional */
     void *conn_ctx;              /* passed to both */
+    unsigned sddl_flags;         /* PH_SDDL_ALLOW_ANONYMOUS, PH_SDDL_ALLOW_SANDBOXED: opt-ins for sddl (default 0,
+                                    neither); another bit fails ph_server_new with PH_EINVAL */
 } ph_server_config;
 
 /* Fill cfg / limits with the defaults above (handler NULL) and set their size members. */
@@ -464,6 +486,9 @@ PH_EXTERN int ph_client_require_server_pid(ph_client *client, unsigned long pid)
 /* The server account seen by the last verified connect ("S-1-…"), also after a PH_EUNTRUSTED refusal;
  * "" when none was read. */
 PH_EXTERN const char *ph_client_server_account(const ph_client *client);
+/* The id of the process that served the pipe at the last verified connect, also after a PH_EUNTRUSTED
+ * refusal (say, to name a squatter next to the pid that was required); 0 when none was read. */
+PH_EXTERN unsigned long ph_client_server_pid(const ph_client *client);
 /* Connects within timeout_ms, retrying while all instances are busy. flags: PH_CLIENT_IMPERSONATION,
  * PH_CLIENT_VERIFY_SERVER, PH_CLIENT_LENGTH_FRAMING, PH_CLIENT_ANY_FRAMING. The framing must be the server's:
  * without PH_CLIENT_LENGTH_FRAMING the pipe must be a message-type pipe (a server in PH_FRAMING_MESSAGE) and

@@ -33,6 +33,7 @@ struct ph_client {
     char required[PH_SID_TEXT_MAX];     /* ph_client_require_server: the server's account; "" = a service account */
     char server_sid[PH_SID_TEXT_MAX];   /* the account seen at the last verified connect ("" = none) */
     unsigned long required_pid;         /* ph_client_require_server_pid: the serving process; 0 = by account */
+    unsigned long server_pid;           /* the serving process seen at the last verified connect (0 = none) */
 };
 
 static int fail(ph_client *c, DWORD err)
@@ -129,6 +130,11 @@ const char *ph_client_server_account(const ph_client *c)
     return c ? c->server_sid : "";
 }
 
+unsigned long ph_client_server_pid(const ph_client *c)
+{
+    return c ? c->server_pid : 0;
+}
+
 static int account_acceptable(const ph_client *c, const char *sid)
 {
     return c->required[0] != '\0' ? strcmp(sid, c->required) == 0 : ph__sid_is_service_account(sid);
@@ -190,14 +196,19 @@ static DWORD pipe_owner_sid(HANDLE pipe, char *sid, size_t sid_size)
 static int verify_server(ph_client *c, HANDLE pipe)
 {
     char owner[PH_SID_TEXT_MAX];
-    DWORD err;
+    DWORD err, pid_err = 0;
     ULONG pid = 0;
 
     c->server_sid[0] = '\0';
+    c->server_pid = 0;
+    if (GetNamedPipeServerProcessId(pipe, &pid))
+        c->server_pid = pid;
+    else
+        pid_err = GetLastError();
     if (c->required_pid != 0) {
         /* The caller knows which process must serve the pipe (a service's, from the SCM): nothing else may. */
-        if (!GetNamedPipeServerProcessId(pipe, &pid)) {
-            c->syserr = GetLastError();
+        if (c->server_pid == 0) {
+            c->syserr = pid_err;
             return PH_EUNTRUSTED;
         }
         if (server_process_sid(pipe, c->server_sid, sizeof(c->server_sid)) != 0)
@@ -244,6 +255,7 @@ int ph_client_connect(ph_client *c, const char *pipe_name, uint32_t timeout_ms, 
     close_pipe(c);
     c->syserr = 0;
     c->server_sid[0] = '\0';
+    c->server_pid = 0;
     rc = ph_pipe_name_normalize(pipe_name, name, sizeof(name));
     if (rc != 0)
         return rc;

@@ -48,7 +48,7 @@ int ph__sid_is_service_account(const char *sid);
 HANDLE ph__request_pipe(const ph_request *req, const ph_logger **log);
 
 /* Parses and checks an SDDL string with ph_sddl_check's rules for use; the descriptor is LocalFree'd. */
-int ph__security_parse(const char *sddl, ph_sddl_use use, PSECURITY_DESCRIPTOR *out, DWORD *syserr, char *why,
+int ph__security_parse(const char *sddl, unsigned use, PSECURITY_DESCRIPTOR *out, DWORD *syserr, char *why,
                        size_t why_size);
 
 /* AccessCheck of the client on a connected server pipe against sd: impersonates it just long enough to take

@@ -1,5 +1,5 @@
-/* security.c — the one SDDL checker (ph_sddl_check), the pipe's security descriptor built only from what it accepts,
- * and its widening for a fixed pool. */
+/* security.c — the one SDDL checker (ph_sddl_check): Win32 parses, sddl_rules.c judges; the pipe's security
+ * descriptor built only from what it accepts, and its widening for a fixed pool. */
 #include "ph_win.h"
 
 #include <aclapi.h>
@@ -9,15 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The rights that let a client squat the pipe name (FILE_CREATE_PIPE_INSTANCE, the same bit as
- * FILE_APPEND_DATA) or take the pipe over (WRITE_DAC, WRITE_OWNER). Checked on the mask after the generic
- * bits are mapped with the file mapping, so GENERIC_ALL and GENERIC_WRITE are caught too. For a fixed pool
- * (PH_SDDL_PIPE_FIXED) FILE_CREATE_PIPE_INSTANCE is not dangerous: with all nMaxInstances instances created,
- * nobody's CreateNamedPipe on the name can succeed, whatever the DACL grants. */
-#define PH_DANGEROUS_RIGHTS (FILE_CREATE_PIPE_INSTANCE | WRITE_DAC | WRITE_OWNER)
-#define PH_DANGEROUS_RIGHTS_FIXED (WRITE_DAC | WRITE_OWNER)
-
-/* The mapping pipes use for generic rights: the file one. */
+/* The mapping pipes use for generic rights: the file one (the widening below; the rules map their own). */
 static const GENERIC_MAPPING file_mapping = {FILE_GENERIC_READ, FILE_GENERIC_WRITE, FILE_GENERIC_EXECUTE,
                                              FILE_ALL_ACCESS};
 
@@ -33,192 +25,150 @@ static void say(char *why, size_t why_size, const char *fmt, ...)
     va_end(ap);
 }
 
-/* True when the DACL part of an SDDL string carries the NO_ACCESS_CONTROL flag. Windows makes a NULL DACL of
- * it, which the check below refuses; Wine 8 makes an ordinary DACL of it instead, so the text itself is
- * checked too, and the answer is the same everywhere. A ':' outside an ACE's parentheses starts a part
- * ("O:", "G:", "D:", "S:"): SIDs never contain one. */
-static int dacl_text_disables_access_control(const char *sddl)
-{
-    static const char flag[] = "NO_ACCESS_CONTROL";
-    char part = 0;
-    int depth = 0;
-    size_t i;
-
-    for (i = 0; sddl[i] != '\0'; i++) {
-        char ch = sddl[i];
-        if (ch == '(')
-            depth++;
-        else if (ch == ')')
-            depth -= depth > 0;
-        else if (depth == 0 && ch == ':' && i > 0)
-            part = sddl[i - 1];
-        else if (depth == 0 && (part == 'D' || part == 'd') && _strnicmp(sddl + i, flag, sizeof(flag) - 1) == 0)
-            return 1;
-    }
-    return 0;
-}
-
-/* A per-service SID as text: "S-1-5-80-" and five more sub-authorities ("ALL SERVICES", S-1-5-80-0, is a
- * group of every service and is not one). */
-static int is_service_sid_text(const char *sid)
-{
-    static const char prefix[] = "S-1-5-80-";
-    int parts = 0;
-    const char *p;
-
-    if (strncmp(sid, prefix, sizeof(prefix) - 1) != 0)
-        return 0;
-    for (p = sid + sizeof(prefix) - 1; *p != '\0'; p++) {
-        if (*p == '-')
-            continue;
-        if (*p < '0' || *p > '9')
-            return 0;
-        if (p == sid + sizeof(prefix) - 1 || p[-1] == '-')
-            parts++;
-    }
-    return parts == 5 && sid[strlen(sid) - 1] != '-';
-}
-
 int ph__sid_is_service_account(const char *sid)
 {
     return strcmp(sid, "S-1-5-18") == 0 || strcmp(sid, "S-1-5-19") == 0 || strcmp(sid, "S-1-5-20") == 0 ||
-           is_service_sid_text(sid);
+           ph__sid_is_service_sid(sid);
 }
 
-/* The principals that may hold the dangerous rights: the accounts services run as, the administrators and
- * the pipe's owner (OWNER RIGHTS, i.e. the server's own account). Compared as text: older systems (and Wine)
- * lack some of these in the well-known SID table. */
-static int sid_is_administrative(PSID sid)
-{
-    LPSTR text = NULL;
-    int ok;
+/* A parsed descriptor's parts as the rules (sddl_rules.c) read them: SIDs as text, owned here. */
+typedef struct sd_view {
+    ph__sd sd;
+    ph__sd_ace *dacl;
+    ph__sd_ace *sacl;
+    char *owner;
+} sd_view;
 
-    if (!ConvertSidToStringSidA(sid, &text))
-        return 0;
-    ok = ph__sid_is_service_account(text) || strcmp(text, "S-1-5-32-544") == 0 || strcmp(text, "S-1-3-4") == 0;
-    LocalFree(text);
-    return ok;
+static void view_free_aces(ph__sd_ace *aces, size_t n)
+{
+    size_t i;
+
+    for (i = 0; aces != NULL && i < n; i++)
+        if (aces[i].sid != NULL && aces[i].sid[0] != '\0')
+            LocalFree((HLOCAL)aces[i].sid);
+    free(aces);
 }
 
-static void rights_text(DWORD mask, char *out, size_t size)
+static void view_free(sd_view *v)
 {
-    size_t n = 0;
-
-    out[0] = '\0';
-    if (mask & FILE_CREATE_PIPE_INSTANCE)
-        n += (size_t)snprintf(out + n, size - n, "FILE_CREATE_PIPE_INSTANCE");
-    if ((mask & WRITE_DAC) && n < size)
-        n += (size_t)snprintf(out + n, size - n, "%sWRITE_DAC", n ? ", " : "");
-    if ((mask & WRITE_OWNER) && n < size)
-        snprintf(out + n, size - n, "%sWRITE_OWNER", n ? ", " : "");
+    view_free_aces(v->dacl, v->sd.dacl_count);
+    view_free_aces(v->sacl, v->sd.sacl_count);
+    if (v->owner != NULL)
+        LocalFree(v->owner);
+    memset(v, 0, sizeof(*v));
 }
 
-/* The rights no principal but the server's accounts may hold, for a use. */
-static DWORD dangerous_rights(ph_sddl_use use)
+/* The ACE types whose SID follows the mask (ACCESS_ALLOWED_ACE's layout: allow, deny, audit, alarm, their
+ * callback forms, and the mandatory label). Object ACEs put GUIDs first: their SID is not read (the rules refuse
+ * them by type). */
+static int plain_layout(BYTE type)
 {
-    switch (use) {
-    case PH_SDDL_PIPE: return PH_DANGEROUS_RIGHTS;
-    case PH_SDDL_PIPE_FIXED: return PH_DANGEROUS_RIGHTS_FIXED;
-    case PH_SDDL_ACCESS: return 0;
+    switch (type) {
+    case ACCESS_ALLOWED_ACE_TYPE:
+    case ACCESS_DENIED_ACE_TYPE:
+    case SYSTEM_AUDIT_ACE_TYPE:
+    case SYSTEM_ALARM_ACE_TYPE:
+    case ACCESS_ALLOWED_CALLBACK_ACE_TYPE:
+    case ACCESS_DENIED_CALLBACK_ACE_TYPE:
+    case SYSTEM_AUDIT_CALLBACK_ACE_TYPE:
+    case SYSTEM_ALARM_CALLBACK_ACE_TYPE:
+    case SYSTEM_MANDATORY_LABEL_ACE_TYPE: return 1;
+    default: return 0;
     }
-    return PH_DANGEROUS_RIGHTS;
 }
 
-/* The ACE rules on a parsed DACL. Returns 0 or PH_EBADSDDL with why set. */
-static int check_dacl(const ACL *dacl, ph_sddl_use use, char *why, size_t why_size)
+/* Copies acl's entries into *out (count in *n). Returns 0 or a Win32 error. */
+static DWORD view_aces(const ACL *acl, ph__sd_ace **out, size_t *n)
 {
-    GENERIC_MAPPING files = file_mapping;
-    const DWORD dangerous = dangerous_rights(use);
+    ph__sd_ace *aces;
     WORD i;
-    int allows = 0;
 
-    if (dacl->AceCount == 0) {
-        say(why, why_size, "the DACL is empty, so nobody (not even the server's own account) could use it");
-        return PH_EBADSDDL;
-    }
-    for (i = 0; i < dacl->AceCount; i++) {
+    *out = NULL;
+    *n = 0;
+    if (acl == NULL || acl->AceCount == 0)
+        return 0;
+    aces = calloc(acl->AceCount, sizeof(*aces));
+    if (aces == NULL)
+        return ERROR_NOT_ENOUGH_MEMORY;
+    for (i = 0; i < acl->AceCount; i++) {
         ACE_HEADER *hdr = NULL;
-        ACCESS_ALLOWED_ACE *ace;
-        DWORD mask;
-        char rights[80];
-        LPSTR sid_text = NULL;
+        LPSTR text = NULL;
 
-        if (!GetAce((PACL)dacl, i, (void **)&hdr)) {
-            say(why, why_size, "ACE %u cannot be read", (unsigned)i + 1);
-            return PH_EBADSDDL;
+        if (!GetAce((PACL)acl, i, (void **)&hdr)) {
+            DWORD err = GetLastError();
+            view_free_aces(aces, i);
+            return err ? err : ERROR_INVALID_ACL;
         }
-        if (hdr->AceType == ACCESS_DENIED_ACE_TYPE || hdr->AceType == ACCESS_DENIED_CALLBACK_ACE_TYPE)
-            continue; /* denying never weakens */
-        if (hdr->AceType != ACCESS_ALLOWED_ACE_TYPE && hdr->AceType != ACCESS_ALLOWED_CALLBACK_ACE_TYPE) {
-            /* Object, compound and audit ACE types have no meaning on a pipe: refuse rather than guess. */
-            say(why, why_size, "ACE %u is of type %u; only allow (A) and deny (D) entries are accepted",
-                (unsigned)i + 1, (unsigned)hdr->AceType);
-            return PH_EBADSDDL;
+        aces[i].type = hdr->AceType;
+        aces[i].flags = hdr->AceFlags;
+        aces[i].sid = "";
+        if (plain_layout(hdr->AceType)) {
+            const ACCESS_ALLOWED_ACE *ace = (const ACCESS_ALLOWED_ACE *)hdr;
+            aces[i].mask = ace->Mask;
+            if (!ConvertSidToStringSidA((PSID)&ace->SidStart, &text)) {
+                DWORD err = GetLastError();
+                view_free_aces(aces, i);
+                return err ? err : ERROR_INVALID_SID;
+            }
+            aces[i].sid = text;
         }
-        if (hdr->AceFlags & INHERIT_ONLY_ACE)
-            continue; /* applies to children only, and a pipe has none */
-        ace = (ACCESS_ALLOWED_ACE *)hdr;
-        mask = ace->Mask;
-        MapGenericMask(&mask, &files);
-        if (mask != 0)
-            allows++;
-        if ((mask & dangerous) == 0 || sid_is_administrative((PSID)&ace->SidStart))
-            continue;
-        rights_text(mask & dangerous, rights, sizeof(rights));
-        ConvertSidToStringSidA((PSID)&ace->SidStart, &sid_text);
-        if ((mask & dangerous) == FILE_CREATE_PIPE_INSTANCE) /* only PH_SDDL_PIPE refuses it */
-            say(why, why_size,
-                "ACE %u grants FILE_CREATE_PIPE_INSTANCE (mask 0x%lx; GENERIC_WRITE includes it) to %s, which is "
-                "not SYSTEM, Administrators, LocalService, NetworkService, OWNER RIGHTS or a service SID: with an "
-                "unlimited pool that principal could add its own instances of the pipe; such a grant is accepted "
-                "only for a fixed pool (max_instances below 255)",
-                (unsigned)i + 1, (unsigned long)mask, sid_text ? sid_text : "an unreadable SID");
-        else
-            say(why, why_size,
-                "ACE %u grants %s (mask 0x%lx) to %s, which is not SYSTEM, Administrators, LocalService, "
-                "NetworkService, OWNER RIGHTS or a service SID: that principal could %s",
-                (unsigned)i + 1, rights, (unsigned long)mask, sid_text ? sid_text : "an unreadable SID",
-                (mask & dangerous & FILE_CREATE_PIPE_INSTANCE) ? "add its own instances of the pipe or change its "
-                                                                 "security"
-                                                               : "change the pipe's security");
-        if (sid_text != NULL)
-            LocalFree(sid_text);
-        return PH_EBADSDDL;
     }
-    if (allows == 0) {
-        say(why, why_size, "the DACL allows nothing to anyone, so nobody (not even the server's own account) could "
-            "use it");
-        return PH_EBADSDDL;
-    }
+    *out = aces;
+    *n = acl->AceCount;
     return 0;
 }
 
+/* Fills v from a parsed descriptor. Returns 0 or a Win32 error. */
+static DWORD view_build(PSECURITY_DESCRIPTOR sd, sd_view *v)
+{
+    BOOL dacl_present = FALSE, sacl_present = FALSE, defaulted = FALSE;
+    PACL dacl = NULL, sacl = NULL;
+    PSID owner = NULL;
+    DWORD err;
+
+    memset(v, 0, sizeof(*v));
+    if (!GetSecurityDescriptorDacl(sd, &dacl_present, &dacl, &defaulted) ||
+        !GetSecurityDescriptorSacl(sd, &sacl_present, &sacl, &defaulted) ||
+        !GetSecurityDescriptorOwner(sd, &owner, &defaulted))
+        return GetLastError();
+    if (owner != NULL && !ConvertSidToStringSidA(owner, &v->owner))
+        return GetLastError();
+    v->sd.owner = v->owner;
+    v->sd.dacl_state = !dacl_present ? PH__ACL_ABSENT : dacl == NULL ? PH__ACL_NULL : PH__ACL_PRESENT;
+    err = view_aces(dacl, &v->dacl, &v->sd.dacl_count);
+    if (err == 0 && sacl_present)
+        err = view_aces(sacl, &v->sacl, &v->sd.sacl_count);
+    v->sd.dacl = v->dacl;
+    v->sd.sacl = v->sacl;
+    return err;
+}
+
 /* Parses and checks; on success *out is the descriptor (LocalFree). syserr gets the Win32 error behind a
- * refusal (ERROR_INVALID_SECURITY_DESCR for the rules of this file). */
-static int parse_checked(const char *sddl, ph_sddl_use use, PSECURITY_DESCRIPTOR *out, DWORD *syserr, char *why,
+ * refusal (ERROR_INVALID_SECURITY_DESCR for the rules). */
+static int parse_checked(const char *sddl, unsigned use, PSECURITY_DESCRIPTOR *out, DWORD *syserr, char *why,
                          size_t why_size)
 {
     PSECURITY_DESCRIPTOR sd = NULL;
     wchar_t *wsddl = NULL;
-    BOOL present = FALSE, defaulted = FALSE;
-    PACL dacl = NULL;
+    sd_view view;
     DWORD err = 0;
     int rc = PH_EBADSDDL;
 
+    memset(&view, 0, sizeof(view));
     if (why != NULL && why_size > 0)
         why[0] = '\0';
     *out = NULL;
     *syserr = ERROR_INVALID_SECURITY_DESCR;
-    if (use != PH_SDDL_PIPE && use != PH_SDDL_ACCESS && use != PH_SDDL_PIPE_FIXED) {
+    if (!ph__sddl_use_valid(use)) {
         *syserr = ERROR_INVALID_PARAMETER;
-        say(why, why_size, "unknown use %d", (int)use);
+        say(why, why_size, "unknown use 0x%x", use);
         return PH_EINVAL;
     }
     if (sddl == NULL || sddl[0] == '\0') {
         say(why, why_size, "the SDDL string is empty");
         goto cleanup;
     }
-    if (dacl_text_disables_access_control(sddl)) {
+    if (ph__sddl_text_disables_access_control(sddl)) {
         say(why, why_size, "NO_ACCESS_CONTROL makes a NULL DACL, which grants everyone full access");
         goto cleanup;
     }
@@ -236,24 +186,18 @@ static int parse_checked(const char *sddl, ph_sddl_use use, PSECURITY_DESCRIPTOR
         say(why, why_size, "not a valid SDDL string (error %lu: %s)", (unsigned long)*syserr, text);
         goto cleanup;
     }
-    if (!GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted)) {
-        *syserr = GetLastError();
-        say(why, why_size, "the DACL cannot be read (error %lu)", (unsigned long)*syserr);
-        goto cleanup;
-    }
-    if (!present) {
-        say(why, why_size, "there is no DACL (\"D:...\"), which grants everyone full access");
-        goto cleanup;
-    }
-    if (dacl == NULL) {
-        say(why, why_size, "the DACL is NULL, which grants everyone full access");
-        goto cleanup;
-    }
     if (!IsValidSecurityDescriptor(sd)) {
         say(why, why_size, "the security descriptor is not valid");
         goto cleanup;
     }
-    rc = check_dacl(dacl, use, why, why_size);
+    err = view_build(sd, &view);
+    if (err != 0) {
+        *syserr = err;
+        say(why, why_size, "the security descriptor cannot be read (error %lu)", (unsigned long)err);
+        rc = err == ERROR_NOT_ENOUGH_MEMORY ? PH_ENOMEM : PH_EBADSDDL;
+        goto cleanup;
+    }
+    rc = ph__sddl_rules_check(&view.sd, use, why, why_size);
     if (rc != 0)
         goto cleanup;
     *syserr = 0;
@@ -261,13 +205,14 @@ static int parse_checked(const char *sddl, ph_sddl_use use, PSECURITY_DESCRIPTOR
     sd = NULL;
 
 cleanup:
+    view_free(&view);
     if (sd != NULL)
         LocalFree(sd);
     free(wsddl);
     return rc;
 }
 
-int ph_sddl_check(const char *sddl, ph_sddl_use use, char *why, size_t why_size)
+int ph_sddl_check(const char *sddl, unsigned use, char *why, size_t why_size)
 {
     PSECURITY_DESCRIPTOR sd = NULL;
     DWORD err = 0;
@@ -278,7 +223,7 @@ int ph_sddl_check(const char *sddl, ph_sddl_use use, char *why, size_t why_size)
     return rc;
 }
 
-int ph__security_parse(const char *sddl, ph_sddl_use use, PSECURITY_DESCRIPTOR *out, DWORD *syserr, char *why,
+int ph__security_parse(const char *sddl, unsigned use, PSECURITY_DESCRIPTOR *out, DWORD *syserr, char *why,
                        size_t why_size)
 {
     return parse_checked(sddl, use, out, syserr, why, why_size);

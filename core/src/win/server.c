@@ -118,7 +118,8 @@ int ph_server_new(const ph_server_config *cfg, ph_server **out)
         cfg->pending_instances > 255 || cfg->threads > 64 ||
         (cfg->buffer_size != 0 && (cfg->buffer_size < 512 || cfg->buffer_size > 16u * 1024 * 1024)) ||
         cfg->log_level < PH_LOG_ERROR || cfg->log_level > PH_LOG_DEBUG ||
-        (cfg->framing != PH_FRAMING_MESSAGE && cfg->framing != PH_FRAMING_LENGTH))
+        (cfg->framing != PH_FRAMING_MESSAGE && cfg->framing != PH_FRAMING_LENGTH) ||
+        !ph__sddl_use_valid(PH_SDDL_PIPE | cfg->sddl_flags) || (cfg->sddl_flags & PH_SDDL_USE_MASK) != 0)
         return PH_EINVAL;
     rc = ph_limits_validate(&cfg->limits);
     if (rc != 0)
@@ -261,12 +262,13 @@ static int name_in_use(const ph_server *s)
 /* Builds everything start needs; returns 0 or a PH_E code with *err set. Under life, STARTING. */
 static int start_build(ph_server *s, DWORD *err)
 {
-    char why[256];
+    char why[512];
     unsigned i;
     int rc;
 
     /* A fixed pool may grant instance creation (it is widened to anyway); the unlimited pool may not. */
-    rc = ph__security_parse(s->sddl, s->fixed ? PH_SDDL_PIPE_FIXED : PH_SDDL_PIPE, &s->sd, err, why, sizeof(why));
+    rc = ph__security_parse(s->sddl, (s->fixed ? PH_SDDL_PIPE_FIXED : PH_SDDL_PIPE) | s->cfg.sddl_flags, &s->sd, err,
+                            why, sizeof(why));
     if (rc != 0) {
         if (*err != 0 && *err != ERROR_INVALID_SECURITY_DESCR) /* that one is the checker's own refusal */
             ph__log_win32(&s->log, PH_LOG_ERROR, *err, "ConvertStringSecurityDescriptorToSecurityDescriptorW",

@@ -3,11 +3,20 @@
 Run it on Windows (Python 3.8 or later, `pip install pywin32`), against a running pipehost (the service, or
 `pipehost run` in another console):
 
-    py pipehost_request.py pipehost PING                -> OK PONG
-    py pipehost_request.py pipehost ECHO hello world    -> OK hello world
+    py pipehost_request.py pipehost PING                          -> OK PONG
+    py pipehost_request.py --service pipehost pipehost ECHO hi    -> OK hi
+    py pipehost_request.py --any-server demo PING                 (a `pipehost run --pipe demo` of your own)
 
-Arguments: PIPE_NAME (pipehost or \\\\.\\pipe\\pipehost), then the request's words, joined with spaces (default PING).
-Exit code 0 for an OK answer, 1 for ERR or a connection failure, 2 for bad arguments.
+Arguments: [--service NAME | --any-server] PIPE_NAME (pipehost or \\\\.\\pipe\\pipehost), then the request's words,
+joined with spaces (default PING). Exit code 0 for an OK answer, 1 for ERR, a connection failure or a server that is
+not the expected one, 2 for bad arguments.
+
+Before sending anything it checks who serves the pipe, as pipehost's own client does (a program that took the pipe
+name first would otherwise receive the request): with --service NAME the serving process
+(GetNamedPipeServerProcessId) must be that service's, as the Service Control Manager reports it; without it, the
+serving process must run as a service account (SYSTEM, LocalService, NetworkService or a per-service SID S-1-5-80-...),
+or, when its token may not be read (an ordinary user and a SYSTEM process), the pipe must be owned by one of those or by
+Administrators. --any-server skips the check, for a server you started yourself.
 
 Why pywin32 and not the standard library's multiprocessing.connection: on Windows,
 `multiprocessing.connection.Client(r"\\\\.\\pipe\\pipehost")` (no authkey, so no handshake) does speak message mode
@@ -21,15 +30,84 @@ handling explicitly.
 import sys
 import time
 
+import ctypes
+from ctypes import wintypes
+
 import pywintypes
+import win32api
 import win32con
 import win32file
 import win32pipe
+import win32security
+import win32service
 import winerror
 
+SERVICE_ACCOUNTS = ("S-1-5-18", "S-1-5-19", "S-1-5-20")  # SYSTEM, LocalService, NetworkService
+ADMINISTRATORS = "S-1-5-32-544"
+PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
 
-def request(pipe: str, data: bytes, timeout_s: float = 5.0) -> bytes:
-    """Sends one request on a new connection and returns the whole answer (one pipe message)."""
+
+def is_service_account(sid: str) -> bool:
+    return sid in SERVICE_ACCOUNTS or sid.startswith("S-1-5-80-")
+
+
+def server_pid(handle) -> int:
+    """The id of the process serving the pipe (pywin32 has no wrapper for GetNamedPipeServerProcessId)."""
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    kernel32.GetNamedPipeServerProcessId.argtypes = [wintypes.HANDLE, ctypes.POINTER(wintypes.ULONG)]
+    kernel32.GetNamedPipeServerProcessId.restype = wintypes.BOOL
+    pid = wintypes.ULONG(0)
+    if not kernel32.GetNamedPipeServerProcessId(int(handle), ctypes.byref(pid)):
+        raise ctypes.WinError(ctypes.get_last_error())
+    return pid.value
+
+
+def service_pid(service: str) -> int:
+    """The process id of a service, from the Service Control Manager (0 when it is not running)."""
+    scm = win32service.OpenSCManager(None, None, win32service.SC_MANAGER_CONNECT)
+    try:
+        svc = win32service.OpenService(scm, service, win32service.SERVICE_QUERY_STATUS)
+        try:
+            return win32service.QueryServiceStatusEx(svc)["ProcessId"]
+        finally:
+            win32service.CloseServiceHandle(svc)
+    finally:
+        win32service.CloseServiceHandle(scm)
+
+
+def verify_server(handle, service) -> None:
+    """Raises PermissionError unless the pipe is served by the expected server (see the top of this file)."""
+    pid = server_pid(handle)
+    if service is not None:
+        expected = service_pid(service)
+        if expected == 0:
+            raise PermissionError(f"service {service} is not running: nothing was sent")
+        if pid != expected:
+            raise PermissionError(f"the pipe is served by process {pid}, not by service {service} "
+                                  f"(pid {expected}): nothing was sent")
+        return
+    try:
+        process = win32api.OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
+        try:
+            token = win32security.OpenProcessToken(process, win32con.TOKEN_QUERY)
+            user = win32security.GetTokenInformation(token, win32security.TokenUser)[0]
+        finally:
+            win32api.CloseHandle(process)
+        account = win32security.ConvertSidToStringSid(user)
+        if not is_service_account(account):
+            raise PermissionError(f"the pipe's server (process {pid}) runs as {account}, not as a service "
+                                  "account: nothing was sent")
+    except pywintypes.error:
+        # The token of a service's process may not be readable by an ordinary user: the pipe's owner instead.
+        sd = win32security.GetSecurityInfo(int(handle), win32security.SE_KERNEL_OBJECT,
+                                           win32security.OWNER_SECURITY_INFORMATION)
+        owner = win32security.ConvertSidToStringSid(sd.GetSecurityDescriptorOwner())
+        if not is_service_account(owner) and owner != ADMINISTRATORS:
+            raise PermissionError(f"the pipe is owned by {owner}, not by a service account: nothing was sent")
+
+
+def request(pipe: str, data: bytes, service, verify: bool = True, timeout_s: float = 5.0) -> bytes:
+    """Sends one request on a new connection, once the server is verified, and returns the whole answer."""
     path = pipe if pipe.startswith("\\\\") else "\\\\.\\pipe\\" + pipe
     deadline = time.monotonic() + timeout_s
     while True:
@@ -53,6 +131,8 @@ def request(pipe: str, data: bytes, timeout_s: float = 5.0) -> bytes:
             # Every instance is busy: wait for one (raises ERROR_SEM_TIMEOUT when none frees up in time).
             win32pipe.WaitNamedPipe(path, left_ms)
     try:
+        if verify:
+            verify_server(handle, service)
         win32pipe.SetNamedPipeHandleState(handle, win32pipe.PIPE_READMODE_MESSAGE, None, None)
         win32file.WriteFile(handle, data)  # one write = one message = one request
         # Read one message to its end: ReadFile returns ERROR_MORE_DATA (not an exception) while more follows.
@@ -69,14 +149,24 @@ def request(pipe: str, data: bytes, timeout_s: float = 5.0) -> bytes:
 
 
 def main() -> int:
-    if len(sys.argv) < 2:
-        print("usage: pipehost_request.py PIPE_NAME [VERB [PAYLOAD...]]", file=sys.stderr)
+    args = sys.argv[1:]
+    service, verify = None, True
+    if args[:1] == ["--service"] and len(args) >= 2:
+        service, args = args[1], args[2:]
+    elif args[:1] == ["--any-server"]:
+        verify, args = False, args[1:]
+    if not args or args[0].startswith("--"):
+        print("usage: pipehost_request.py [--service NAME | --any-server] PIPE_NAME [VERB [PAYLOAD...]]",
+              file=sys.stderr)
         return 2
-    text = " ".join(sys.argv[2:]) or "PING"
+    text = " ".join(args[1:]) or "PING"
     try:
-        answer = request(sys.argv[1], text.encode("utf-8"))
+        answer = request(args[0], text.encode("utf-8"), service, verify)
     except pywintypes.error as e:  # e.g. ERROR_FILE_NOT_FOUND (2): no such pipe; ERROR_ACCESS_DENIED (5)
-        print(f"{sys.argv[1]}: {e.funcname}: {e.strerror} ({e.winerror})", file=sys.stderr)
+        print(f"{args[0]}: {e.funcname}: {e.strerror} ({e.winerror})", file=sys.stderr)
+        return 1
+    except OSError as e:  # PermissionError: not the expected server; nothing was sent
+        print(f"{args[0]}: {e}", file=sys.stderr)
         return 1
     print(answer.decode("utf-8", errors="replace"))
     return 0 if answer.startswith(b"OK ") else 1  # b"ERR <code> <text>" otherwise
