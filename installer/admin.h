@@ -71,4 +71,10 @@ DWORD svc_admin_check_location(const wchar_t *exe, wchar_t *where, size_t where_
  * form) the service SIDs granted in old_dacl (may be NULL). Returns 0 or ERROR_INSUFFICIENT_BUFFER. */
 DWORD svc_admin_log_dir_sddl(const wchar_t *service_sid, PACL old_dacl, wchar_t *sddl, size_t size);
 
+/* `pipehost command add VERB --program PATH --allow SDDL [...] | remove VERB | list`: an installed service's
+ * command verbs (Parameters\Commands and their Parameters\Verbs descriptors), checked with the service's own
+ * rules (the program's safety included) before anything is written; a restart applies them. Returns 0,
+ * PH_EXIT_USAGE (nothing written) or a PH_ADMIN_… code. */
+int svc_admin_command(int argc, char **argv, const ph_service_app *app);
+
 #endif /* PH_ADMIN_H */

@@ -88,6 +88,11 @@ static void print_help(FILE *out, const ph_service_app *app)
             "  config [--name NAME] [--set Name=Value ...] [--unset Name ...]\n"
             "                            list the effective configuration, or change it (checked first; an\n"
             "                            invalid value changes nothing); `reload` applies it\n"
+            "  command add VERB --program PATH --allow SDDL [--arg A ...] [--env N=V ...] [--workdir DIR]\n"
+            "          [--timeout-ms MS] [--max-output-bytes N] [--max-concurrent N] [--run-as-client]\n"
+            "          [--keep-running] [--name NAME] | command remove VERB | command list\n"
+            "                            a verb that runs a program (docs/commands.md); checked first, a\n"
+            "                            restart applies it\n"
             "  status [--name NAME] [--framing message|length]\n"
             "                            the SCM's view, the effective configuration, the server's STATUS\n"
             "  reload [--name NAME] [--framing message|length]\n"
@@ -126,6 +131,8 @@ static const char client_options[] =
     "                           and invalid UTF-8 shown as \\xNN, e.g. ESC as \\x1b)\n"
     "  --server-sid SID         the server must run as this account (default: a service account)\n"
     "  --no-verify-server       talk to a server run by anyone (e.g. your own `run`)\n"
+    "  --impersonation          let the server act as you (needed by a command verb with RunAsClient; the\n"
+    "                           default, identification level, only tells it who you are)\n"
     "  --framing message|length insist on the server's framing (default: whichever the pipe serves)\n"
     "Exit codes: 0 answered OK, 1 answered ERR, 2 no such pipe, 3 busy or no answer in time, 4 access denied,\n"
     "5 other failure, 6 the server is not the one required (nothing was sent), 64 usage.\n";
@@ -217,6 +224,18 @@ static int command_usage(FILE *out, const char *cmd, const ph_service_app *app)
                 "makes with the service's own rules: an invalid value changes nothing (exit 64). Nothing else of\n"
                 "the service changes. `%s reload --name NAME` applies it to a running service. `%s help` lists the\n"
                 "values.\n%s", p, p, p, p, admin_codes);
+    } else if (strcmp(cmd, "command") == 0) {
+        fprintf(out,
+                "Usage: %s command add VERB --program PATH --allow SDDL [--arg A ...] [--env NAME=VALUE ...]\n"
+                "           [--workdir DIR] [--timeout-ms MS] [--max-output-bytes N] [--max-concurrent N]\n"
+                "           [--run-as-client] [--keep-running] [--name NAME]\n"
+                "       %s command remove VERB [--name NAME]\n"
+                "       %s command list [--name NAME]\n"
+                "A command verb runs PATH (absolute, local, in folders only administrators may write) with the\n"
+                "fixed arguments, the request's payload on its standard input; --allow is who may call it (an SDDL,\n"
+                "written to Parameters\\Verbs). Checked with the service's rules first (nothing is written when\n"
+                "refused, exit 64); a restart of the service applies it. See docs/commands.md.\n%s",
+                p, p, p, admin_codes);
     } else if (strcmp(cmd, "help") == 0) {
         fprintf(out, "Usage: %s help [COMMAND]\nEvery command and option, or COMMAND's own usage.\n", p);
     } else if (strcmp(cmd, "version") == 0) {
@@ -338,6 +357,8 @@ int ph_service_main(int argc, wchar_t **argv, const ph_service_app *app)
         code = svc_admin_reload(argc - 1, args + 1, app);
     } else if (strcmp(cmd, "config") == 0) {
         code = svc_admin_config(argc - 1, args + 1, app);
+    } else if (strcmp(cmd, "command") == 0) {
+        code = svc_admin_command(argc - 1, args + 1, app);
     } else if (strcmp(cmd, "status") == 0 && (code = svc_admin_status(argc - 1, args + 1, app)) >= 0) {
         /* an installed service's status was shown */
     } else if (strcmp(cmd, "ping") == 0 || strcmp(cmd, "status") == 0 || strcmp(cmd, "whoami") == 0 ||

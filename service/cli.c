@@ -215,7 +215,7 @@ int svc_cli_main(int argc, char **argv, const ph_service_app *app)
      * account it runs as; otherwise the server must run as a service account. */
     if (rc == 0 && service_pid != 0 && o.server_sid == NULL && !o.no_verify_server)
         ph_client_require_server_pid(c, service_pid);
-    flags = (o.no_verify_server ? 0u : PH_CLIENT_VERIFY_SERVER) |
+    flags = (o.no_verify_server ? 0u : PH_CLIENT_VERIFY_SERVER) | (o.impersonation ? PH_CLIENT_IMPERSONATION : 0u) |
             (!o.framing_set ? PH_CLIENT_ANY_FRAMING : o.framing == PH_FRAMING_LENGTH ? PH_CLIENT_LENGTH_FRAMING : 0u);
     if (rc == 0)
         rc = ph_client_connect(c, pipe, o.timeout_ms, flags);

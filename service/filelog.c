@@ -77,7 +77,7 @@ static int trusted_sid(const char *sid, const char *self)
     return dashes == 4; /* S-1-5-80-a-b-c-d-e; not ALL SERVICES (S-1-5-80-0) */
 }
 
-static int self_sid(char *out, size_t size)
+int svc_self_sid(char *out, size_t size)
 {
     union {
         TOKEN_USER user;
@@ -115,19 +115,20 @@ static DWORD check_writers_handle(HANDLE h, DWORD rights, unsigned flags, char *
 
     if (why != NULL && why_size > 0)
         why[0] = '\0';
-    if (!self_sid(self, sizeof(self)))
+    if (!svc_self_sid(self, sizeof(self)))
         self[0] = '\0';
     if (!GetFileInformationByHandle(h, &info)) {
         err = GetLastError();
         say(why, why_size, "its attributes cannot be read (error %lu)", (unsigned long)err);
         goto cleanup;
     }
-    if ((!(info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) && !(flags & SVC_WRITERS_FILE)) ||
+    if (!(flags & SVC_WRITERS_FILE) != !!(info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) ||
         (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)) {
         err = ERROR_CANT_ACCESS_FILE;
-        say(why, why_size, "it is %s, not a plain %s", (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)
-                                                            ? "a junction or symbolic link"
-                                                            : "a file",
+        say(why, why_size, "it is %s, not a plain %s",
+            (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) ? "a junction or symbolic link"
+            : (flags & SVC_WRITERS_FILE)                           ? "a folder"
+                                                                   : "a file",
             (flags & SVC_WRITERS_FILE) ? "file" : "folder");
         goto cleanup;
     }
@@ -227,6 +228,26 @@ DWORD svc_filelog_check_dir(const wchar_t *dir, char *why, size_t why_size)
     return svc_filelog_check_writers(dir, SVC_DIR_WRITE_RIGHTS, 0, why, why_size);
 }
 
+/* A file's rights that let the holder change what it holds or runs, or its security. */
+#define SVC_FILE_WRITE_RIGHTS                                                                                      \
+    (FILE_WRITE_DATA | FILE_APPEND_DATA | FILE_WRITE_EA | FILE_WRITE_ATTRIBUTES | DELETE | WRITE_DAC | WRITE_OWNER)
+
+DWORD svc_check_trusted(const wchar_t *path, svc_trust_kind kind, char *why, size_t why_size)
+{
+    switch (kind) {
+    case SVC_TRUST_FILE:
+        return svc_filelog_check_writers(path, SVC_FILE_WRITE_RIGHTS, SVC_WRITERS_FILE, why, why_size);
+    case SVC_TRUST_ANCESTOR:
+        /* Adding new names there (what C:\ grants Authenticated Users) cannot replace an existing path; what an
+         * inherit-only entry grants on new children cannot touch it either (its folders are checked one by one). */
+        return svc_filelog_check_writers(path, SVC_DIR_WRITE_RIGHTS & ~(DWORD)(FILE_ADD_FILE | FILE_ADD_SUBDIRECTORY),
+                                         SVC_WRITERS_OWN_ACES, why, why_size);
+    case SVC_TRUST_FOLDER:
+    default:
+        return svc_filelog_check_dir(path, why, why_size);
+    }
+}
+
 /* The descriptor of every folder we create: protected (nothing inherited from a parent that users may write,
  * such as C:\), SYSTEM and Administrators full control, Users read; plus full control for the account this
  * process runs as when that is not SYSTEM (a service running as LocalService, or `pipehost run`), or it could
@@ -241,7 +262,7 @@ static PSECURITY_DESCRIPTOR created_dir_sd(const wchar_t *dir_sddl, DWORD *err)
 
     if (dir_sddl == NULL)
         dir_sddl = fallback;
-    if (self_sid(self, sizeof(self)) && strcmp(self, "S-1-5-18") != 0 &&
+    if (svc_self_sid(self, sizeof(self)) && strcmp(self, "S-1-5-18") != 0 &&
         MultiByteToWideChar(CP_ACP, 0, self, -1, wself, (int)(sizeof(wself) / sizeof(wself[0]))) > 0)
         n = swprintf(text, sizeof(text) / sizeof(text[0]), L"%ls(A;OICI;FA;;;%ls)", dir_sddl, wself);
     else

@@ -34,7 +34,7 @@ DWORD svc_filelog_open(const wchar_t *path, uint32_t max_bytes, const wchar_t *d
 DWORD svc_filelog_check_dir(const wchar_t *dir, char *why, size_t why_size);
 /* The same check for any file or folder and any set of rights: a plain file or folder (no reparse point)
  * owned by a principal svc_filelog_check_dir trusts, whose DACL grants none of rights (after the generic
- * mapping for files) to any other principal. SVC_WRITERS_FILE accepts a file as well as a folder;
+ * mapping for files) to any other principal. SVC_WRITERS_FILE checks a plain file instead of a folder;
  * SVC_WRITERS_OWN_ACES ignores inherit-only ACEs, which give rights over the object's future children only.
  * Returns as svc_filelog_check_dir. */
 #define SVC_WRITERS_FILE 1u
@@ -46,6 +46,15 @@ DWORD svc_filelog_check_dir_handle(HANDLE h, char *why, size_t why_size);
 /* Renames the file or folder open as h (with DELETE access) to name inside the folder open as dir: no path is
  * looked up but the new name's, relative to a handle the caller holds. Returns 0 or a Win32 error. */
 DWORD svc_rename_by_handle(HANDLE h, HANDLE dir, const wchar_t *name, int replace);
+/* The same check, shared with the command verbs' programs (cmdrun_prog.c): SVC_TRUST_FOLDER is the above;
+ * SVC_TRUST_FILE a plain file (not a link) that no other principal may write, append to, delete or re-secure;
+ * SVC_TRUST_ANCESTOR a folder above one of those, where others may still add new entries (C:\ lets
+ * Authenticated Users make folders) but not remove, rename or re-secure any, and inherit-only entries are
+ * ignored (they do not apply to the path being checked). */
+typedef enum svc_trust_kind { SVC_TRUST_FOLDER, SVC_TRUST_FILE, SVC_TRUST_ANCESTOR } svc_trust_kind;
+/* The SID of the account this process runs as, "S-1-…", into out; 0 if it cannot be read or does not fit. */
+int svc_self_sid(char *out, size_t size);
+DWORD svc_check_trusted(const wchar_t *path, svc_trust_kind kind, char *why, size_t why_size);
 /* Appends one line (a "\r\n" is added). Thread-safe; each line is one WriteFile, so lines never interleave. */
 void svc_filelog_write(svc_filelog *log, const char *line, size_t len);
 /* Changes the size bound for later writes. */

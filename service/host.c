@@ -2,6 +2,7 @@
 #include "host.h"
 
 #include "appstate.h"
+#include "cmdconf_win.h"
 #include "config_win.h"
 #include "eventlog.h"
 #include "exitcodes.h"
@@ -94,6 +95,44 @@ static int restrict_verbs(svc_host *h)
     return 0;
 }
 
+/* Parameters\Commands: each command verb, checked with the rest of the configuration and its program opened
+ * (svc_cmdrun_new refuses an unsafe one). Any error refuses the start: PH_EINVAL, the configuration's exit code. */
+static int start_commands(svc_host *h)
+{
+    svc_cfg_errors errs;
+    char why[800];
+    unsigned i;
+    int rc;
+
+    if (h->service == NULL)
+        return 0; /* console mode: no service key to read them from */
+    memset(&errs, 0, sizeof(errs));
+    svc_commands_load(h->service, &h->cmds, &errs);
+    svc_commands_check(&h->cmds, &h->cfg, &errs);
+    if (errs.count > 0) {
+        for (i = 0; i < errs.count && i < SVC_CFG_MAX_ERRORS; i++)
+            svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_CONFIG_ERROR, "%s", errs.text[i]);
+        return PH_EINVAL;
+    }
+    if (h->cmds.count == 0)
+        return 0;
+    rc = svc_cmdrun_new(&h->cmds, h->log, &h->cmdrun, why, sizeof(why));
+    if (rc != 0) {
+        svc_log_event(h->log, PH_LOG_ERROR, rc == PH_EINVAL ? PH_MSG_CONFIG_ERROR : PH_MSG_START_FAILED, "%s", why);
+        return rc;
+    }
+    rc = svc_cmdrun_register(h->cmdrun, h->router);
+    if (rc != 0) {
+        svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_CONFIG_ERROR, "command verbs could not be added: %s (a verb of the "
+                      "host program has the same name?)", ph_strerror(rc));
+        return PH_EINVAL;
+    }
+    for (i = 0; i < h->cmds.count; i++)
+        svc_log_msg(h->log, PH_LOG_INFO, "command verb %s runs %s", h->cmds.items[i].verb, h->cmds.items[i].program);
+    h->verbs.cmdrun = h->cmdrun;
+    return 0;
+}
+
 /* Builds the router and the server and starts it. On return 0 the pipe accepts clients. */
 static int start_server(svc_host *h)
 {
@@ -118,6 +157,9 @@ static int start_server(svc_host *h)
         svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_START_FAILED, "cannot build the verb table: %s", ph_strerror(rc));
         return rc;
     }
+    rc = start_commands(h);
+    if (rc != 0)
+        return rc;
     rc = restrict_verbs(h);
     if (rc != 0)
         return rc;
@@ -256,6 +298,36 @@ static void reload(svc_host *h)
         svc_config_free(&fresh);
         return;
     }
+    /* Command verbs: their configuration must still be valid (else the reload is refused), a change applies at
+     * the next restart, and every program is checked again (one no longer safe is disabled). */
+    {
+        svc_commands cmds;
+        svc_cfg_errors cerrs;
+        char why[700];
+
+        memset(&cmds, 0, sizeof(cmds));
+        memset(&cerrs, 0, sizeof(cerrs));
+        svc_commands_load(h->service, &cmds, &cerrs);
+        svc_commands_check(&cmds, &fresh, &cerrs);
+        if (cerrs.count == 0 && !svc_commands_equal(&h->cmds, &cmds)) {
+            d.restart++;
+            svc_log_msg(h->log, PH_LOG_WARN, "PARAMCHANGE: Parameters\\Commands changed: this takes effect at the "
+                        "next restart; the command verbs keep their current configuration");
+        }
+        svc_commands_free(&cmds);
+        if (cerrs.count == 0 && svc_cmdrun_recheck(h->cmdrun, why, sizeof(why)) > 0)
+            snprintf(cerrs.text[cerrs.count++], sizeof(cerrs.text[0]), "%s", why);
+        if (cerrs.count > 0) {
+            for (i = 0; i < cerrs.count && i < SVC_CFG_MAX_ERRORS; i++)
+                svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_RELOAD_REFUSED,
+                              "PARAMCHANGE refused, configuration unchanged: %s", cerrs.text[i]);
+            snprintf(result, sizeof(result), "refused: %s%s", cerrs.text[0],
+                     cerrs.count > 1 ? " (and more, see the log)" : "");
+            svc_verbs_reloaded(&h->verbs, result);
+            svc_config_free(&fresh);
+            return;
+        }
+    }
     svc_config_diff(&h->cfg, &fresh, on_diff, &d);
     if (!same_verb_sddls(&h->cfg, &fresh)) {
         d.restart++;
@@ -319,6 +391,8 @@ static void stop_server(svc_host *h)
             ph_server_set_limits(h->server, &lim);
         }
     }
+    /* Running programs first: their held requests are answered "ERR stopping" instead of holding the drain. */
+    svc_cmdrun_shutdown(h->cmdrun, SVC_STOP_MARGIN_MS / 2);
     ph_server_stop(h->server);
     ph_counters_init(&c);
     ph_server_counters(h->server, &c);
@@ -360,9 +434,13 @@ static DWORD WINAPI worker_main(LPVOID arg)
     }
     ph_server_free(h->server);
     ph_router_free(h->router);
+    svc_cmdrun_free(h->cmdrun);
+    svc_commands_free(&h->cmds);
     h->server = NULL;
     h->router = NULL;
     svc_appstate_detach();
+    h->cmdrun = NULL;
+    h->verbs.cmdrun = NULL;
     return 0;
 }
 

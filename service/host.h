@@ -6,6 +6,8 @@
 
 #include <pipehost/service.h>
 
+#include "cmdconf.h"
+#include "cmdrun.h"
 #include "config.h"
 #include "svcsid.h"
 #include "svclog.h"
@@ -37,6 +39,8 @@ typedef struct svc_host {
     ph_router *router;
     svc_verbs verbs;
     char default_sddl[SVC_DEFAULT_SDDL_MAX]; /* without Sddl: the default for this account (svcsid.h), or "" */
+    svc_commands cmds;            /* Parameters\Commands (service mode only) */
+    svc_cmdrun *cmdrun;           /* their runner; NULL without command verbs */
 } svc_host;
 
 /* Creates the events; cfg is moved into the host (the caller must not free it). Returns 0 or a Win32 error. */

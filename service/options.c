@@ -123,6 +123,10 @@ int svc_parse_cli(int argc, char **argv, svc_cli_options *out, char *why, size_t
             out->no_verify_server = 1;
             continue;
         }
+        if (option_is(arg, n, "--impersonation") && value == NULL) {
+            out->impersonation = 1;
+            continue;
+        }
         if (!option_is(arg, n, "--pipe") && !option_is(arg, n, "--timeout") && !option_is(arg, n, "--server-sid") &&
             !option_is(arg, n, "--service") && !option_is(arg, n, "--framing")) {
             snprintf(why, why_size, "unknown option %.*s (a payload starting with -- goes after a lone --)",

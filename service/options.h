@@ -28,6 +28,7 @@ typedef struct svc_cli_options {
     int quiet;               /* --quiet: print nothing on success */
     int raw;                 /* --raw: write the answer's bytes as received (default: escaped, escape.h) */
     int no_verify_server;    /* --no-verify-server: accept a server running as any account */
+    int impersonation;       /* --impersonation: let the server act as us (a command verb with RunAsClient) */
     const char *server_sid;  /* --server-sid SID: the server must run as this account */
     int framing_set;         /* --framing was given… */
     ph_framing framing;      /* …as this (message or length); otherwise the service's Framing, or message */

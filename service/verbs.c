@@ -1,6 +1,8 @@
 /* verbs.c — the built-in request verbs: PING, HEALTH, ECHO (binary-safe), STATUS (counters, administrators only by default) and WHOAMI. */
 #include "verbs.h"
 
+#include "cmdrun.h"
+
 #include <pipehost/service.h>
 
 #include <string.h>
@@ -103,6 +105,13 @@ static ph_handler_result status_reply(ph_response *resp, const ph_server *server
         char pool[32];
         svc_config_pool_text(v->max_instances, pool, sizeof(pool));
         rc = ph_response_appendf(resp, "pool=%s\n", pool);
+    }
+    /* Command verbs: programs running now and runs started since the service started. */
+    if (rc == 0 && v != NULL && v->cmdrun != NULL) {
+        uint64_t running = 0, started = 0;
+        svc_cmdrun_counts(v->cmdrun, &running, &started);
+        rc = ph_response_appendf(resp, "commands_running=%llu\ncommands_started=%llu\n", (unsigned long long)running,
+                                 (unsigned long long)started);
     }
     if (rc != 0)
         ph_response_err(resp, "internal", "out of memory building the status");

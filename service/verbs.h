@@ -19,6 +19,7 @@ typedef struct svc_verbs {
     SRWLOCK lock;              /* guards the two fields below: PARAMCHANGE writes them, STATUS reads them */
     unsigned long reloads;     /* PARAMCHANGE requests handled, accepted or refused */
     char reload_result[400];   /* the last one's outcome: "ok: …" or "refused: …"; "" before the first */
+    struct svc_cmdrun *cmdrun; /* command verbs' runner (STATUS's commands_… keys); NULL without any */
 } svc_verbs;
 
 /* Adds PING, HEALTH, ECHO, STATUS (restricted to PH_SERVICE_STATUS_SDDL) and WHOAMI to router with v as their

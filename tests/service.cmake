@@ -17,6 +17,11 @@ ph_service_test_target(test_svc_config)
 ph_add_check_test(NAME test_lograte SOURCES service/test_lograte.c
   LIBS pipehost_service_config TIMEOUT 30 FIXTURES ${PH_TEST_FIXTURES})
 ph_service_test_target(test_lograte)
+
+# Command verbs: argument quoting and the environment block (platform-neutral).
+ph_add_check_test(NAME test_cmdrun_line SOURCES service/test_cmdrun_line.c
+  LIBS pipehost_service_config TIMEOUT 30 FIXTURES ${PH_TEST_FIXTURES})
+ph_service_test_target(test_cmdrun_line)
 if(NOT WIN32)
   return()
 endif()
@@ -46,6 +51,28 @@ ph_add_check_test(NAME test_svc_verbs SOURCES service/test_svc_verbs.c
   LIBS pipehost::service TIMEOUT 60 FIXTURES ${PH_TEST_FIXTURES})
 ph_service_test_target(test_svc_verbs)
 
+# Command verbs: programs run for requests (cmdchild plays the program), their configuration from the registry.
+add_executable(cmdchild service/cmdchild.c)
+target_link_libraries(cmdchild PRIVATE shell32)
+target_compile_definitions(cmdchild PRIVATE WIN32_LEAN_AND_MEAN UNICODE _UNICODE _WIN32_WINNT=0x0602)
+ph_target_warnings(cmdchild)
+ph_add_check_test(NAME test_cmdrun SOURCES service/test_cmdrun.c
+  LIBS pipehost::service TIMEOUT 90 FIXTURES ${PH_TEST_FIXTURES})
+ph_service_test_target(test_cmdrun)
+target_compile_definitions(test_cmdrun PRIVATE "PH_TEST_CMDCHILD_EXE=\"$<TARGET_FILE:cmdchild>\"")
+add_dependencies(test_cmdrun cmdchild)
+
+# Command verbs through the SCM: pipehost.exe with Parameters\Commands, cmdchild as the program.
+ph_add_check_test(NAME test_svc_commands SOURCES service/test_svc_commands.c service/svctest.c
+  LIBS pipehost::core advapi32 shell32 ole32 uuid TIMEOUT 120 FIXTURES ${PH_TEST_FIXTURES})
+ph_service_test_target(test_svc_commands)
+target_compile_definitions(test_svc_commands PRIVATE
+  "PH_TEST_PIPEHOST_EXE=\"$<TARGET_FILE:pipehost>\""
+  "PH_TEST_MYSERVICE_EXE=\"$<TARGET_FILE:myservice>\""
+  "PH_TEST_HANGSVC_EXE=\"$<TARGET_FILE:hangsvc>\""
+  "PH_TEST_CMDCHILD_EXE=\"$<TARGET_FILE:cmdchild>\"")
+add_dependencies(test_svc_commands pipehost myservice hangsvc cmdchild)
+
 # pipehost.exe and the example myservice.exe installed with CreateServiceW under a unique name per test.
 ph_add_check_test(NAME test_service SOURCES service/test_service.c service/svctest.c
   LIBS pipehost::core advapi32 shell32 ole32 uuid TIMEOUT 180 FIXTURES ${PH_TEST_FIXTURES})
@@ -68,7 +95,7 @@ endif()
 # arguments) must not overlap a service start. The SCM tests are short, so they simply take turns.
 get_property(_ph_all_tests DIRECTORY PROPERTY TESTS)
 foreach(_t IN LISTS _ph_all_tests)
-  if(_t MATCHES "^test_service\\." AND NOT _t STREQUAL "test_service.console_ctrl_break")
+  if((_t MATCHES "^test_service\\." AND NOT _t STREQUAL "test_service.console_ctrl_break") OR _t MATCHES "^test_svc_commands\\.")
     set_tests_properties(${_t} PROPERTIES RESOURCE_LOCK pipehost_scm)
   endif()
 endforeach()

@@ -147,6 +147,14 @@ typedef struct ph_request {
  * could not determine are 0 or "". Valid during the handler call. */
 PH_EXTERN const ph_client_info *ph_request_client(const ph_request *req);
 
+/* In a handler only: the client's own token for acting as the client (a command verb run as its caller), a
+ * HANDLE (as void *) with TOKEN_QUERY, TOKEN_DUPLICATE, TOKEN_IMPERSONATE and TOKEN_ASSIGN_PRIMARY that the
+ * caller closes with CloseHandle. Only a client that connected allowing impersonation (PH_CLIENT_IMPERSONATION;
+ * SECURITY_IMPERSONATION or SECURITY_DELEGATION) gives one: for an identification-level client it returns
+ * PH_EACCESS (Wine ignores the level a client asks for, so there every client gives one). Returns 0,
+ * PH_EINVAL (not in a handler), PH_EACCESS or PH_ESYS. */
+PH_EXTERN int ph_request_client_token(const ph_request *req, void **token);
+
 /* The response being built for one request: a growable buffer owned by the library. Used by one thread at a
  * time (the handler's, or a held request's holder). */
 typedef struct ph_response ph_response;

@@ -90,3 +90,37 @@ void ph__client_identity(HANDLE pipe, ph_client_info *info, char *sid, size_t si
     info->session_id = session;
     info->user_sid = sid;
 }
+
+int ph_request_client_token(const ph_request *req, void **token)
+{
+    const ph_logger *lg = NULL;
+    HANDLE pipe = ph__request_pipe(req, &lg), t = NULL;
+    SECURITY_IMPERSONATION_LEVEL level = SecurityAnonymous;
+    DWORD len = 0;
+    int rc = 0;
+
+    if (token == NULL || pipe == INVALID_HANDLE_VALUE)
+        return PH_EINVAL;
+    *token = NULL;
+    if (!ImpersonateNamedPipeClient(pipe))
+        return PH_ESYS;
+    if (!OpenThreadToken(GetCurrentThread(), TOKEN_QUERY | TOKEN_DUPLICATE | TOKEN_IMPERSONATE | TOKEN_ASSIGN_PRIMARY,
+                         TRUE, &t)) {
+        ph__log_win32(lg, PH_LOG_DEBUG, GetLastError(), "OpenThreadToken", "client token");
+        t = NULL;
+        rc = PH_ESYS;
+    }
+    if (!RevertToSelf())
+        FatalExit(1); /* the thread would go on as the client */
+    /* An identification-level token only says who the client is: it may not be used to act as the client. */
+    if (rc == 0 && (!GetTokenInformation(t, TokenImpersonationLevel, &level, sizeof(level), &len) ||
+                    level < SecurityImpersonation))
+        rc = PH_EACCESS;
+    if (rc != 0) {
+        if (t != NULL)
+            CloseHandle(t);
+        return rc;
+    }
+    *token = t;
+    return 0;
+}
