@@ -531,7 +531,7 @@ START_TEST(cli_invalid_set)
 END_TEST
 
 /* A step that fails after the service was created takes back what this run created: here the log folder's
- * path is a file (a junction or link is refused the same way, never followed). */
+ * path is a file that cannot be moved aside (held open without sharing), so the folder cannot be prepared. */
 START_TEST(cli_rollback)
 {
     char name[80], *out = NULL;
@@ -546,11 +546,12 @@ START_TEST(cli_rollback)
     CoTaskMemFree(base);
     h = CreateFileW(dir, GENERIC_WRITE, 0, NULL, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
     ck_assert_msg(h != INVALID_HANDLE_VALUE, "cannot create the file %ls: %lu", dir, GetLastError());
-    CloseHandle(h);
     ck_assert_int_eq(ph(&out, "install --allow-unsafe-location --name %s --start demand", name), 1);
     must_contain(out, "not a plain folder");
+    must_contain(out, "cannot be moved aside");
     must_contain(out, "rolled back");
     free(out);
+    CloseHandle(h);
     expect_gone(name);
     ck_assert(DeleteFileW(dir));
 }
