@@ -174,20 +174,30 @@ START_TEST(stop_bounded_by_drain_timeout)
     ph_server_config cfg;
     ct_ctx ctx;
     ph_server *s;
-    ph_client *sink, *holder;
+    ph_client *holder;
+    HANDLE sink;
+    DWORD wrote = 0, avail = 0;
     unsigned long long t0, took;
+    int i;
 
     ct_ctx_init(&ctx);
     ct_config(&cfg, name, sizeof(name), "stop-bound", &ctx, NULL);
     cfg.buffer_size = 4096;
     cfg.limits.drain_timeout_ms = 500;
     s = ct_start(&cfg, &ctx);
-    sink = ct_connect(name);
+    sink = ct_raw_connect(name, GENERIC_READ | FILE_WRITE_DATA, 0);
+    ck_assert(sink != INVALID_HANDLE_VALUE);
     holder = ct_connect(name);
     ct_expect_str(holder, "reply", "reply");
-    ck_assert_int_eq(ph_client_send(sink, "BIG 200000", 10, 5000), 0);
+    ck_assert(WriteFile(sink, "BIG 200000", 10, &wrote, NULL) && wrote == 10);
     ck_assert(ct_wait_long(&ctx.calls, 2, 5000));
-    ph_test_sleep_ms(50); /* let the big write start */
+    /* The big write has started once its first bytes are in the sink's pipe (the sink never reads). */
+    for (i = 0; i < 500 && avail == 0; i++) {
+        ck_assert(PeekNamedPipe(sink, NULL, 0, NULL, &avail, NULL));
+        if (avail == 0)
+            ph_test_sleep_ms(10);
+    }
+    ck_assert_msg(avail > 0, "the 200,000-byte reply never started");
     t0 = ph_test_now_ms();
     ck_assert_int_eq(ph_server_stop(s), 0);
     took = ph_test_now_ms() - t0;
@@ -195,7 +205,7 @@ START_TEST(stop_bounded_by_drain_timeout)
     ck_assert_uint_ge(took, 400);
     ck_assert_uint_lt(took, 2000);
     ck_assert_uint_eq(CT_COUNTER(s, connections_active), 0);
-    ph_client_free(sink);
+    CloseHandle(sink);
     ph_client_free(holder);
     ph_server_free(s);
     ct_ctx_free(&ctx);
