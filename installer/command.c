@@ -105,7 +105,7 @@ static HKEY open_sub(const wchar_t *params, const wchar_t *sub, int create, DWOR
 
 static DWORD set_string(HKEY key, const wchar_t *name, const char *utf8, DWORD type)
 {
-    wchar_t *w = svc_to_wide(utf8, NULL);
+    wchar_t *w = ph__svc_to_wide(utf8, NULL);
     DWORD err;
 
     if (w == NULL)
@@ -127,7 +127,7 @@ static DWORD set_multi(HKEY key, const wchar_t *name, const char *const *items, 
     if (block == NULL)
         return ERROR_NOT_ENOUGH_MEMORY;
     for (i = 0; i < n; i++) {
-        w = svc_to_wide(items[i], NULL);
+        w = ph__svc_to_wide(items[i], NULL);
         if (w == NULL) {
             free(block);
             return ERROR_NO_UNICODE_TRANSLATION;
@@ -174,7 +174,7 @@ static int list(const wchar_t *params, const svc_commands *cmds, const svc_confi
     return 0;
 }
 
-int svc_admin_command(int argc, char **argv, const ph_service_app *app)
+int ph__svc_admin_command(int argc, char **argv, const ph_service_app *app)
 {
     cmd_opts o;
     svc_config cfg;
@@ -188,7 +188,7 @@ int svc_admin_command(int argc, char **argv, const ph_service_app *app)
     int code = PH_EXIT_USAGE, found = 0, i;
     svc_command *c;
 
-    svc_config_init(&cfg, app->default_pipe);
+    ph__svc_config_init(&cfg, app->default_pipe);
     memset(&cmds, 0, sizeof(cmds));
     memset(&fresh, 0, sizeof(fresh));
     memset(&errs, 0, sizeof(errs));
@@ -196,23 +196,23 @@ int svc_admin_command(int argc, char **argv, const ph_service_app *app)
         goto out;
     if (o.name == NULL)
         o.name = app->program;
-    if ((wname = adm_service_name(o.name)) == NULL || (params = svc_params_key_path(wname)) == NULL)
+    if ((wname = ph__adm_service_name(o.name)) == NULL || (params = ph__svc_params_key_path(wname)) == NULL)
         goto out;
-    svc_config_load_key(params, &cfg, &errs, &found);
-    svc_commands_load_key(params, &cmds, &errs);
+    ph__svc_config_load_key(params, &cfg, &errs, &found);
+    ph__svc_commands_load_key(params, &cmds, &errs);
     if (strcmp(o.action, "list") == 0) {
         print_errors(&errs);
         code = list(params, &cmds, &cfg);
         goto out;
     }
-    if (o.verb == NULL || (wverb = svc_to_wide(o.verb, NULL)) == NULL || wcslen(wverb) > 40) {
+    if (o.verb == NULL || (wverb = ph__svc_to_wide(o.verb, NULL)) == NULL || wcslen(wverb) > 40) {
         code = usage_error("name the verb: pipehost command add|remove VERB", NULL);
         goto out;
     }
     swprintf(sub, 80, L"Commands\\%ls", wverb);
     if (strcmp(o.action, "remove") == 0) {
         wchar_t path[600];
-        if (svc_commands_find(&cmds, o.verb) == NULL) {
+        if (ph__svc_commands_find(&cmds, o.verb) == NULL) {
             fprintf(stderr, "pipehost command: %s has no command verb %s\n", o.name, o.verb);
             code = PH_ADMIN_FAILED;
             goto out;
@@ -227,7 +227,7 @@ int svc_admin_command(int argc, char **argv, const ph_service_app *app)
                 key = NULL;
             }
         }
-        code = err ? adm_fail("cannot remove the command verb", "RegDeleteTreeW", err) : 0;
+        code = err ? ph__adm_fail("cannot remove the command verb", "RegDeleteTreeW", err) : 0;
         if (code == 0)
             printf("removed command verb %s of %s; it goes at the next restart of the service\n", o.verb, o.name);
         goto out;
@@ -242,7 +242,7 @@ int svc_admin_command(int argc, char **argv, const ph_service_app *app)
         fprintf(stderr, "pipehost command: the service's configuration is already invalid; fix it first\n");
         goto out;
     }
-    if (svc_commands_find(&cmds, o.verb) != NULL) {
+    if (ph__svc_commands_find(&cmds, o.verb) != NULL) {
         fprintf(stderr, "pipehost command: %s already has a command verb %s (remove it first)\n", o.name, o.verb);
         goto out;
     }
@@ -250,28 +250,28 @@ int svc_admin_command(int argc, char **argv, const ph_service_app *app)
         code = usage_error("add needs --program PATH and --allow SDDL (who may run it)", NULL);
         goto out;
     }
-    c = svc_commands_add(&fresh, o.verb, &errs);
+    c = ph__svc_commands_add(&fresh, o.verb, &errs);
     if (c != NULL) {
-        svc_command_set_string(c, "Program", o.program, &errs);
+        ph__svc_command_set_string(c, "Program", o.program, &errs);
         if (o.workdir)
-            svc_command_set_string(c, "WorkingDirectory", o.workdir, &errs);
-        svc_command_set_list(c, "Arguments", o.args, o.nargs, &errs);
-        svc_command_set_list(c, "Environment", o.env, o.nenv, &errs);
+            ph__svc_command_set_string(c, "WorkingDirectory", o.workdir, &errs);
+        ph__svc_command_set_list(c, "Arguments", o.args, o.nargs, &errs);
+        ph__svc_command_set_list(c, "Environment", o.env, o.nenv, &errs);
         for (i = 0; i < o.ndwords; i++) {
             uint32_t v = 0;
-            if (svc_parse_dword(o.dwords[i][1], &v) != 0)
-                svc_cfg_error_other(&errs, "%s: \"%.40s\" is not a number", o.dwords[i][0], o.dwords[i][1]);
+            if (ph__svc_parse_dword(o.dwords[i][1], &v) != 0)
+                ph__svc_cfg_error_other(&errs, "%s: \"%.40s\" is not a number", o.dwords[i][0], o.dwords[i][1]);
             else
-                svc_command_set_dword(c, o.dwords[i][0], v, &errs);
+                ph__svc_command_set_dword(c, o.dwords[i][0], v, &errs);
         }
     }
-    svc_config_set_verb_sddl(&cfg, o.verb, o.allow, "--allow", &errs);
-    svc_config_check_sddl(&cfg, &errs);
+    ph__svc_config_set_verb_sddl(&cfg, o.verb, o.allow, "--allow", &errs);
+    ph__svc_config_check_sddl(&cfg, &errs);
     if (errs.count == 0) {
-        wprog = svc_to_wide(o.program, NULL);
-        err = wprog ? svc_cmdprog_open(wprog, &prog, why, sizeof(why)) : ERROR_NO_UNICODE_TRANSLATION;
+        wprog = ph__svc_to_wide(o.program, NULL);
+        err = wprog ? ph__svc_cmdprog_open(wprog, &prog, why, sizeof(why)) : ERROR_NO_UNICODE_TRANSLATION;
         if (err != 0)
-            svc_cfg_error_other(&errs, "Program \"%.200s\" is refused: %s", o.program, wprog ? why : "invalid text");
+            ph__svc_cfg_error_other(&errs, "Program \"%.200s\" is refused: %s", o.program, wprog ? why : "invalid text");
         else
             CloseHandle(prog);
     }
@@ -290,9 +290,9 @@ int svc_admin_command(int argc, char **argv, const ph_service_app *app)
         if (err == 0 && o.nenv)
             err = set_multi(key, L"Environment", o.env, o.nenv);
         for (i = 0; err == 0 && i < o.ndwords; i++) {
-            wchar_t *wn = svc_to_wide(o.dwords[i][0], NULL);
+            wchar_t *wn = ph__svc_to_wide(o.dwords[i][0], NULL);
             uint32_t v = 0;
-            svc_parse_dword(o.dwords[i][1], &v);
+            ph__svc_parse_dword(o.dwords[i][1], &v);
             err = wn ? (DWORD)RegSetValueExW(key, wn, 0, REG_DWORD, (const BYTE *)&v, sizeof(v)) : ERROR_OUTOFMEMORY;
             free(wn);
         }
@@ -305,7 +305,7 @@ int svc_admin_command(int argc, char **argv, const ph_service_app *app)
         key = NULL;
     }
     if (err != 0) {
-        code = adm_fail("cannot write the command verb", "RegSetValueExW", err);
+        code = ph__adm_fail("cannot write the command verb", "RegSetValueExW", err);
         goto out;
     }
     printf("added command verb %s to %s, allowed to %s; it runs at the next restart of the service\n", o.verb,
@@ -316,8 +316,8 @@ out:
     free(params);
     free(wverb);
     free(wprog);
-    svc_commands_free(&cmds);
-    svc_commands_free(&fresh);
-    svc_config_free(&cfg);
+    ph__svc_commands_free(&cmds);
+    ph__svc_commands_free(&fresh);
+    ph__svc_config_free(&cfg);
     return code;
 }

@@ -10,62 +10,62 @@
 #include <string.h>
 #include <wchar.h>
 
-int adm_fail(const char *what, const char *call, DWORD err)
+int ph__adm_fail(const char *what, const char *call, DWORD err)
 {
     char text[256];
 
     ph_syserror_text(err, text, sizeof(text));
-    svc_err(": %s: %s failed: error %lu (%s)\n", what, call, (unsigned long)err, text);
+    ph__svc_err(": %s: %s failed: error %lu (%s)\n", what, call, (unsigned long)err, text);
     switch (err) {
     case ERROR_ACCESS_DENIED:
-        svc_err(": this needs an administrator: run it from an elevated prompt "
+        ph__svc_err(": this needs an administrator: run it from an elevated prompt "
                         "(Run as administrator)\n");
         return PH_ADMIN_DENIED;
     case ERROR_SERVICE_MARKED_FOR_DELETE:
-        svc_err(": the service is marked for deletion: Windows removes it once every program "
+        ph__svc_err(": the service is marked for deletion: Windows removes it once every program "
                         "that has it open (services.msc, Event Viewer, another sc or pipehost) is closed; "
                         "close them, or restart, then try again\n");
         return PH_ADMIN_CONFLICT;
     case ERROR_SERVICE_EXISTS:
-        svc_err(": a service with this name already exists\n");
+        ph__svc_err(": a service with this name already exists\n");
         return PH_ADMIN_CONFLICT;
     case ERROR_DUPLICATE_SERVICE_NAME:
-        svc_err(": the name or the display name is already used by another service: choose "
+        ph__svc_err(": the name or the display name is already used by another service: choose "
                         "another with --name or --display-name\n");
         return PH_ADMIN_CONFLICT;
     case ERROR_SERVICE_DOES_NOT_EXIST:
-        svc_err(": no such service is installed (see: %s install)\n", svc_program());
+        ph__svc_err(": no such service is installed (see: %s install)\n", ph__svc_program());
         return PH_ADMIN_NOT_INSTALLED;
     default:
         return PH_ADMIN_FAILED;
     }
 }
 
-wchar_t *adm_service_name(const char *name)
+wchar_t *ph__adm_service_name(const char *name)
 {
     size_t n = strlen(name);
     wchar_t *w;
 
     if (n == 0 || n > 256 || strpbrk(name, "\\/") != NULL) {
-        svc_err(": invalid service name \"%.80s\": 1..256 characters without '\\' or '/'\n", name);
+        ph__svc_err(": invalid service name \"%.80s\": 1..256 characters without '\\' or '/'\n", name);
         return NULL;
     }
-    w = svc_to_wide(name, NULL);
+    w = ph__svc_to_wide(name, NULL);
     if (w == NULL)
-        svc_err(": invalid service name \"%.80s\": not valid text\n", name);
+        ph__svc_err(": invalid service name \"%.80s\": not valid text\n", name);
     return w;
 }
 
-SC_HANDLE adm_open_scm(DWORD access, int *code)
+SC_HANDLE ph__adm_open_scm(DWORD access, int *code)
 {
     SC_HANDLE scm = OpenSCManagerW(NULL, NULL, access);
 
     if (scm == NULL)
-        *code = adm_fail("cannot reach the Service Control Manager", "OpenSCManagerW", GetLastError());
+        *code = ph__adm_fail("cannot reach the Service Control Manager", "OpenSCManagerW", GetLastError());
     return scm;
 }
 
-int adm_wait_state(SC_HANDLE svc, DWORD state, unsigned timeout_ms, SERVICE_STATUS_PROCESS *st)
+int ph__adm_wait_state(SC_HANDLE svc, DWORD state, unsigned timeout_ms, SERVICE_STATUS_PROCESS *st)
 {
     ULONGLONG end = GetTickCount64() + timeout_ms;
     DWORD need = 0;
@@ -85,7 +85,7 @@ int adm_wait_state(SC_HANDLE svc, DWORD state, unsigned timeout_ms, SERVICE_STAT
     }
 }
 
-int adm_wait_deleted(SC_HANDLE scm, const wchar_t *name, unsigned timeout_ms)
+int ph__adm_wait_deleted(SC_HANDLE scm, const wchar_t *name, unsigned timeout_ms)
 {
     ULONGLONG end = GetTickCount64() + timeout_ms;
     SC_HANDLE svc;
@@ -102,7 +102,7 @@ int adm_wait_deleted(SC_HANDLE scm, const wchar_t *name, unsigned timeout_ms)
     }
 }
 
-const char *adm_state_name(DWORD state)
+const char *ph__adm_state_name(DWORD state)
 {
     switch (state) {
     case SERVICE_STOPPED: return "STOPPED";
@@ -116,12 +116,12 @@ const char *adm_state_name(DWORD state)
     }
 }
 
-const char *svc_admin_state_name(DWORD state)
+const char *ph__svc_admin_state_name(DWORD state)
 {
-    return adm_state_name(state);
+    return ph__adm_state_name(state);
 }
 
-wchar_t *adm_key_path(const wchar_t *prefix, const wchar_t *name)
+wchar_t *ph__adm_key_path(const wchar_t *prefix, const wchar_t *name)
 {
     size_t a = wcslen(prefix), b = wcslen(name);
     wchar_t *p = malloc((a + b + 1) * sizeof(wchar_t));
@@ -133,9 +133,9 @@ wchar_t *adm_key_path(const wchar_t *prefix, const wchar_t *name)
     return p;
 }
 
-wchar_t *adm_saved_key(const wchar_t *name, int parent_only)
+wchar_t *ph__adm_saved_key(const wchar_t *name, int parent_only)
 {
-    const wchar_t *root = svc_registry_root();
+    const wchar_t *root = ph__svc_registry_root();
     size_t n = wcslen(L"SOFTWARE\\") + wcslen(root) + wcslen(L"\\SavedParameters\\") + wcslen(name) + 1;
     wchar_t *p = malloc(n * sizeof(wchar_t));
 
@@ -145,7 +145,7 @@ wchar_t *adm_saved_key(const wchar_t *name, int parent_only)
     return p;
 }
 
-int adm_key_exists(const wchar_t *path)
+int ph__adm_key_exists(const wchar_t *path)
 {
     HKEY key;
 
@@ -155,7 +155,7 @@ int adm_key_exists(const wchar_t *path)
     return 1;
 }
 
-int adm_ask(const char *pipe, const ph_framing *framing, unsigned long service_pid, const char *request,
+int ph__adm_ask(const char *pipe, const ph_framing *framing, unsigned long service_pid, const char *request,
             uint32_t timeout_ms, unsigned char **resp, size_t *resp_len)
 {
     ph_client *c = NULL;
@@ -184,12 +184,12 @@ int adm_ask(const char *pipe, const ph_framing *framing, unsigned long service_p
     ph_syserror_text(c ? ph_client_syserror(c) : 0, text, sizeof(text));
     if (rc == PH_EUNTRUSTED) {
         if (ph_client_server_pid(c) != 0)
-            svc_err(": refusing %s: it is served by process %lu, not by the service's process "
+            ph__svc_err(": refusing %s: it is served by process %lu, not by the service's process "
                             "(pid %lu); nothing was sent. Another program may have taken the pipe name (a PipeName "
                             "changed since the service started is served only after a restart)\n",
                     pipe, ph_client_server_pid(c), service_pid);
         else
-            svc_err(": refusing %s: the process serving it cannot be read (Win32 error %lu: %s), "
+            ph__svc_err(": refusing %s: the process serving it cannot be read (Win32 error %lu: %s), "
                             "so it cannot be shown to be the service's (pid %lu); nothing was sent\n",
                     pipe, (unsigned long)ph_client_syserror(c), text, service_pid);
         ph_client_free(c);
@@ -201,13 +201,13 @@ int adm_ask(const char *pipe, const ph_framing *framing, unsigned long service_p
         code = PH_CLI_BUSY;
     else if (rc == PH_EACCESS)
         code = PH_CLI_ACCESS;
-    svc_err(": %s on %s: %s (Win32 error %lu: %s)\n", request, pipe, ph_strerror(rc),
+    ph__svc_err(": %s on %s: %s (Win32 error %lu: %s)\n", request, pipe, ph_strerror(rc),
             c ? (unsigned long)ph_client_syserror(c) : 0ul, text);
     ph_client_free(c);
     return code;
 }
 
-void adm_status_value(const unsigned char *resp, size_t len, const char *key, char *out, size_t size)
+void ph__adm_status_value(const unsigned char *resp, size_t len, const char *key, char *out, size_t size)
 {
     size_t klen = strlen(key), i = 0, n;
 

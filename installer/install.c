@@ -34,7 +34,7 @@ static int parse(int argc, char **argv, const char *const *flags, const char *co
     memset(o, 0, sizeof(*o));
     o->sets = calloc((size_t)argc + 1, sizeof(*o->sets));
     if (o->sets == NULL) {
-        svc_err(": out of memory\n");
+        ph__svc_err(": out of memory\n");
         return PH_EXIT_USAGE;
     }
     for (i = 1; i < argc; i++) {
@@ -45,8 +45,8 @@ static int parse(int argc, char **argv, const char *const *flags, const char *co
         int known = 0;
 
         if (strncmp(arg, "--", 2) != 0 || len >= sizeof(name)) {
-            svc_err(" %s: unexpected argument \"%.80s\" (options start with --; see %s help)\n",
-                    argv[0], arg, svc_program());
+            ph__svc_err(" %s: unexpected argument \"%.80s\" (options start with --; see %s help)\n",
+                    argv[0], arg, ph__svc_program());
             return PH_EXIT_USAGE;
         }
         memcpy(name, arg, len);
@@ -54,7 +54,7 @@ static int parse(int argc, char **argv, const char *const *flags, const char *co
         for (f = flags; *f && !known; f++)
             if (is(name, *f)) {
                 if (eq != NULL) {
-                    svc_err(" %s: option %s takes no value\n", argv[0], name);
+                    ph__svc_err(" %s: option %s takes no value\n", argv[0], name);
                     return PH_EXIT_USAGE;
                 }
                 known = 1;
@@ -85,12 +85,12 @@ static int parse(int argc, char **argv, const char *const *flags, const char *co
         for (f = values; *f && !known; f++)
             known = is(name, *f);
         if (!known) {
-            svc_err(" %s: unknown option %s (see %s help)\n", argv[0], name, svc_program());
+            ph__svc_err(" %s: unknown option %s (see %s help)\n", argv[0], name, ph__svc_program());
             return PH_EXIT_USAGE;
         }
         value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
         if (value == NULL) {
-            svc_err(" %s: option %s needs a value\n", argv[0], name);
+            ph__svc_err(" %s: option %s needs a value\n", argv[0], name);
             return PH_EXIT_USAGE;
         }
         if (is(name, "--name") || is(name, "--service"))
@@ -136,7 +136,7 @@ static int check_package_args(int argc, char **argv)
         if (is(arg, "--allow-unsafe-location") && unsafe++ == 0)
             continue;
         if (!is(arg, "--set-unless-empty")) {
-            svc_err(" install: --configure-only accepts only --set-unless-empty Name=Value for %s, "
+            ph__svc_err(" install: --configure-only accepts only --set-unless-empty Name=Value for %s, "
                             "each once, and --allow-unsafe-location; refused \"%.80s\" (nothing was changed)\n",
                     "PipeName, Sddl, Framing, LogLevel and MaxInstances", arg);
             return PH_EXIT_USAGE;
@@ -149,13 +149,13 @@ static int check_package_args(int argc, char **argv)
                 break;
         if (eq == NULL || package_values[k] == NULL || seen[k]++ != 0) {
             int unknown = eq == NULL || package_values[k] == NULL;
-            svc_err(" install: --configure-only: \"%.80s\" is %s (nothing was changed)\n", value,
+            ph__svc_err(" install: --configure-only: \"%.80s\" is %s (nothing was changed)\n", value,
                     unknown ? "not PipeName=, Sddl=, Framing=, LogLevel= or MaxInstances=" : "given twice");
             return PH_EXIT_USAGE;
         }
         for (p = eq + 1; *p != '\0'; p++)
             if (*p == '"' || (unsigned char)*p < 0x20 || *p == 0x7f) {
-                svc_err(" install: --configure-only: the value of %s holds %s, which no %s may "
+                ph__svc_err(" install: --configure-only: the value of %s holds %s, which no %s may "
                                 "hold (nothing was changed)\n", package_values[k],
                         *p == '"' ? "a double quote" : "a control character", package_values[k]);
                 return PH_EXIT_USAGE;
@@ -183,22 +183,22 @@ static int sets_value(const inst_opts *o, const char *name)
 
 /* A service runs its executable as its account (LocalSystem by default): whoever can replace that file, plant a
  * DLL beside it or swap a folder on its path runs code as that account. So install refuses to register an
- * executable svc_admin_check_location refuses (PH_ADMIN_UNSAFE_LOCATION, nothing changed); with
+ * executable ph__svc_admin_check_location refuses (PH_ADMIN_UNSAFE_LOCATION, nothing changed); with
  * --allow-unsafe-location it says so loudly and goes on. --check-location only reports. Returns 0 or the code
  * (printed). */
 static int check_location(const inst_opts *o, const wchar_t *exe)
 {
     wchar_t where[MAX_PATH + 8];
     char why[400];
-    DWORD err = svc_admin_check_location(exe, where, sizeof(where) / sizeof(where[0]), why, sizeof(why));
+    DWORD err = ph__svc_admin_check_location(exe, where, sizeof(where) / sizeof(where[0]), why, sizeof(why));
 
     if (err == 0) {
         if (o->check_location)
-            svc_out(": %ls: only administrators (and SYSTEM) can change it, the DLLs beside it or the folders "
+            ph__svc_out(": %ls: only administrators (and SYSTEM) can change it, the DLLs beside it or the folders "
                    "above it\n", exe);
         return 0;
     }
-    svc_err(
+    ph__svc_err(
             " install: %s: %ls is not a safe place for a service's program: %s (error %lu). Whoever can "
             "change it can run code as the service. Put %ls in a folder only administrators can change (e.g. "
             "under %%ProgramFiles%%)%s\n",
@@ -206,11 +206,11 @@ static int check_location(const inst_opts *o, const wchar_t *exe)
             exe,
             o->check_location || o->allow_unsafe_location ? "" : ", or accept the risk with --allow-unsafe-location");
     if (o->allow_unsafe_location && !o->check_location) {
-        svc_err(" install: WARNING: going on as --allow-unsafe-location says\n");
+        ph__svc_err(" install: WARNING: going on as --allow-unsafe-location says\n");
         return 0;
     }
     if (!o->check_location)
-        svc_err(" install: nothing was installed or changed\n");
+        ph__svc_err(" install: nothing was installed or changed\n");
     return PH_ADMIN_UNSAFE_LOCATION;
 }
 
@@ -228,7 +228,7 @@ static int account_name(const char *account, const wchar_t *service, wchar_t *ou
     } else if (equal_nocase(account, "virtual")) {
         swprintf(out, size, L"NT SERVICE\\%ls", service);
     } else {
-        svc_err(" install: --account accepts LocalSystem, LocalService, NetworkService or virtual, "
+        ph__svc_err(" install: --account accepts LocalSystem, LocalService, NetworkService or virtual, "
                         "given \"%.80s\"\n", account);
         return PH_EXIT_USAGE;
     }
@@ -264,20 +264,20 @@ static int default_protected_name(inst_opts *o, svc_config *cfg, int existed, ch
     if (existed || o->configure_only || o->no_protected_name || (cfg->set_mask & (1u << SVC_V_PIPE_NAME)))
         return 0;
     if (prefix == NULL) {
-        svc_out(": a virtual account can create no pipe under a protected prefix: serving %s, which another "
+        ph__svc_out(": a virtual account can create no pipe under a protected prefix: serving %s, which another "
                "user could create while the service is not running (the client's server check still refuses them)\n",
                cfg->pipe_name);
         return 0;
     }
     memset(&errs, 0, sizeof(errs));
     snprintf(setting, size, "PipeName=ProtectedPrefix\\%s\\%s", prefix, o->name);
-    if (svc_config_set_string(cfg, SVC_V_PIPE_NAME, setting + sizeof("PipeName=") - 1, "install", &errs) != 0) {
-        svc_err(" install: %s (give --set PipeName=... or --no-protected-name)\n",
+    if (ph__svc_config_set_string(cfg, SVC_V_PIPE_NAME, setting + sizeof("PipeName=") - 1, "install", &errs) != 0) {
+        ph__svc_err(" install: %s (give --set PipeName=... or --no-protected-name)\n",
                 errs.count ? errs.text[0] : "the protected pipe name does not fit");
         return PH_EXIT_USAGE;
     }
     o->sets[o->nsets++] = setting;
-    svc_out(": serving %s: only %s can create a pipe under this prefix (Windows 10 1709 and later), so no "
+    ph__svc_out(": serving %s: only %s can create a pipe under this prefix (Windows 10 1709 and later), so no "
            "other user can take the name while the service is stopped; clients must use this name "
            "(--no-protected-name keeps the plain one)\n",
            cfg->pipe_name, equal_nocase(prefix, "Administrators") ? "Administrators and SYSTEM" : prefix);
@@ -289,17 +289,17 @@ static int default_protected_name(inst_opts *o, svc_config *cfg, int existed, ch
  * PH_EXIT_USAGE (printed). */
 static int check_protected_name(const inst_opts *o, const svc_config *cfg, const wchar_t *account)
 {
-    const char *prefix = svc_pipe_protected_prefix(cfg->pipe_name), *mine = account_prefix(o->account);
+    const char *prefix = ph__svc_pipe_protected_prefix(cfg->pipe_name), *mine = account_prefix(o->account);
 
     if (prefix == NULL || o->configure_only || (mine != NULL && strcmp(prefix, mine) == 0))
         return 0;
-    svc_err(
+    ph__svc_err(
             " install: PipeName %s is under ProtectedPrefix\\%s, where only %s can create pipes, but the "
             "service would run as %ls: use %s, or another PipeName\n",
             cfg->pipe_name, prefix, strcmp(prefix, "Administrators") == 0 ? "Administrators and SYSTEM" : prefix,
             account, strcmp(prefix, "Administrators") == 0 ? "--account LocalSystem" :
                      strcmp(prefix, "LocalService") == 0 ? "--account LocalService" : "--account NetworkService");
-    svc_err(" install: nothing was installed or changed\n");
+    ph__svc_err(" install: nothing was installed or changed\n");
     return PH_EXIT_USAGE;
 }
 
@@ -317,38 +317,38 @@ static int check_sets(const inst_opts *o, svc_config *cfg, svc_cfg_errors *errs)
         size_t n = eq ? (size_t)(eq - o->sets[i]) : 0;
 
         if (eq == NULL || n == 0 || n >= sizeof(name)) {
-            svc_cfg_error_other(errs, "--set takes Name=Value (e.g. --set MaxMessageBytes=65536), given \"%.80s\"",
+            ph__svc_cfg_error_other(errs, "--set takes Name=Value (e.g. --set MaxMessageBytes=65536), given \"%.80s\"",
                                 o->sets[i]);
             continue;
         }
         memcpy(name, o->sets[i], n);
         name[n] = '\0';
-        def = svc_value_by_name(name);
+        def = ph__svc_value_by_name(name);
         if (def == NULL) {
-            svc_cfg_error_other(errs, "--set: unknown configuration value \"%s\" (%s help lists them)", name,
-                                svc_program());
+            ph__svc_cfg_error_other(errs, "--set: unknown configuration value \"%s\" (%s help lists them)", name,
+                                ph__svc_program());
             continue;
         }
         if (def->id == SVC_V_LOG_FILE && strchr(eq + 1, '%') != NULL) {
             /* Stored as REG_EXPAND_SZ; the service checks the expanded path, so that is what is checked. */
-            wchar_t *w = svc_to_wide(eq + 1, NULL), expanded[2048];
+            wchar_t *w = ph__svc_to_wide(eq + 1, NULL), expanded[2048];
             char *u = NULL;
             if (w != NULL && ExpandEnvironmentStringsW(w, expanded, 2048) - 1u < 2047u)
-                u = svc_to_utf8(expanded, NULL);
-            svc_config_set_text(cfg, def->id, u ? u : eq + 1, "--set", errs);
+                u = ph__svc_to_utf8(expanded, NULL);
+            ph__svc_config_set_text(cfg, def->id, u ? u : eq + 1, "--set", errs);
             free(u);
             free(w);
         } else {
-            svc_config_set_text(cfg, def->id, eq + 1, "--set", errs);
+            ph__svc_config_set_text(cfg, def->id, eq + 1, "--set", errs);
         }
     }
-    svc_config_check(cfg, errs);
-    svc_config_check_sddl(cfg, errs);
+    ph__svc_config_check(cfg, errs);
+    ph__svc_config_check_sddl(cfg, errs);
     if (errs->count == 0)
         return 0;
     for (k = 0; k < errs->count && k < SVC_CFG_MAX_ERRORS; k++)
-        svc_err(" install: %s\n", errs->text[k]);
-    svc_err(" install: nothing was installed or changed\n");
+        ph__svc_err(" install: %s\n", errs->text[k]);
+    ph__svc_err(" install: nothing was installed or changed\n");
     return PH_EXIT_USAGE;
 }
 
@@ -366,20 +366,20 @@ static DWORD write_sets(HKEY key, const inst_opts *o)
 
         memcpy(name, o->sets[i], (size_t)(eq - o->sets[i]));
         name[eq - o->sets[i]] = '\0';
-        def = svc_value_by_name(name);
-        wname = svc_to_wide(def->name, NULL);
+        def = ph__svc_value_by_name(name);
+        wname = ph__svc_to_wide(def->name, NULL);
         if (wname == NULL)
             return ERROR_NOT_ENOUGH_MEMORY;
         if (def->type == SVC_T_DWORD) {
             uint32_t v = SVC_INFINITE;
             DWORD d;
-            if (svc_parse_dword(eq + 1, &v) != 0)
+            if (ph__svc_parse_dword(eq + 1, &v) != 0)
                 v = SVC_INFINITE; /* "never"/"infinite": the only words check_sets let through */
             d = v;
             st = RegSetValueExW(key, wname, 0, REG_DWORD, (const BYTE *)&d, sizeof(d));
         } else {
             DWORD type = (def->id == SVC_V_LOG_FILE && strchr(eq + 1, '%') != NULL) ? REG_EXPAND_SZ : REG_SZ;
-            wvalue = svc_to_wide(eq + 1, NULL);
+            wvalue = ph__svc_to_wide(eq + 1, NULL);
             st = wvalue ? RegSetValueExW(key, wname, 0, type, (const BYTE *)wvalue,
                                          (DWORD)((wcslen(wvalue) + 1) * sizeof(wchar_t)))
                         : ERROR_NOT_ENOUGH_MEMORY;
@@ -388,7 +388,7 @@ static DWORD write_sets(HKEY key, const inst_opts *o)
         free(wname);
         if (st != ERROR_SUCCESS)
             return (DWORD)st;
-        svc_out(": set %s\n", o->sets[i]);
+        ph__svc_out(": set %s\n", o->sets[i]);
     }
     return 0;
 }
@@ -403,15 +403,15 @@ static DWORD config2(SC_HANDLE svc, DWORD level, void *info, const char *what)
         return 0;
     err = GetLastError();
     if (err == ERROR_INVALID_LEVEL || err == ERROR_CALL_NOT_IMPLEMENTED || err == ERROR_NOT_SUPPORTED) {
-        svc_err(" install: warning: %s not set: this system does not support it (error %lu)\n", what,
+        ph__svc_err(" install: warning: %s not set: this system does not support it (error %lu)\n", what,
                 (unsigned long)err);
         return 0;
     }
-    adm_fail(what, "ChangeServiceConfig2W", err);
+    ph__adm_fail(what, "ChangeServiceConfig2W", err);
     return err;
 }
 
-void svc_admin_failure_actions(int off, SC_ACTION actions[SVC_ADMIN_FAILURE_ACTIONS], SERVICE_FAILURE_ACTIONSW *fa,
+void ph__svc_admin_failure_actions(int off, SC_ACTION actions[SVC_ADMIN_FAILURE_ACTIONS], SERVICE_FAILURE_ACTIONSW *fa,
                                SERVICE_FAILURE_ACTIONS_FLAG *flag)
 {
     static const SC_ACTION policy[SVC_ADMIN_FAILURE_ACTIONS] = {
@@ -425,7 +425,7 @@ void svc_admin_failure_actions(int off, SC_ACTION actions[SVC_ADMIN_FAILURE_ACTI
     flag->fFailureActionsOnNonCrashFailures = off ? FALSE : TRUE;
 }
 
-/* Sets pipehost's recovery policy (svc_admin_failure_actions), or with off clears the actions and the flag. */
+/* Sets pipehost's recovery policy (ph__svc_admin_failure_actions), or with off clears the actions and the flag. */
 static DWORD set_failure_actions(SC_HANDLE svc, int off)
 {
     SC_ACTION actions[SVC_ADMIN_FAILURE_ACTIONS];
@@ -437,7 +437,7 @@ static DWORD set_failure_actions(SC_HANDLE svc, int off)
     } back;
     DWORD err, need = 0;
 
-    svc_admin_failure_actions(off, actions, &fa, &flag);
+    ph__svc_admin_failure_actions(off, actions, &fa, &flag);
     err = config2(svc, SERVICE_CONFIG_FAILURE_ACTIONS, &fa, "failure actions");
     if (err == 0)
         err = config2(svc, SERVICE_CONFIG_FAILURE_ACTIONS_FLAG, &flag, "failure actions flag");
@@ -446,9 +446,9 @@ static DWORD set_failure_actions(SC_HANDLE svc, int off)
     /* Some systems (Wine) accept the actions and keep nothing: say so rather than claim them. */
     if (!QueryServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS, back.raw, sizeof(back.raw), &need) ||
         back.fa.cActions != SVC_ADMIN_FAILURE_ACTIONS)
-        svc_err(" install: warning: failure actions were accepted but not stored by this system\n");
+        ph__svc_err(" install: warning: failure actions were accepted but not stored by this system\n");
     else
-        svc_out(": failure actions: restart after 5 s, 10 s, 30 s, then none (it stays stopped); the count "
+        ph__svc_out(": failure actions: restart after 5 s, 10 s, 30 s, then none (it stays stopped); the count "
                "is reset after %u s without a failure; a non-zero exit code counts\n", SVC_ADMIN_FAILURE_RESET_S);
     return 0;
 }
@@ -456,7 +456,7 @@ static DWORD set_failure_actions(SC_HANDLE svc, int off)
 /* Event Log source: the executable holds the message table. Returns 0 or a Win32 error; *created when new. */
 static DWORD register_event_source(const wchar_t *name, const wchar_t *exe, int *created)
 {
-    wchar_t *path = adm_key_path(ADM_EVENTLOG_KEY, name);
+    wchar_t *path = ph__adm_key_path(ADM_EVENTLOG_KEY, name);
     DWORD types = EVENTLOG_ERROR_TYPE | EVENTLOG_WARNING_TYPE | EVENTLOG_INFORMATION_TYPE, disp = 0;
     HKEY key = NULL;
     LSTATUS st;
@@ -479,7 +479,7 @@ static DWORD register_event_source(const wchar_t *name, const wchar_t *exe, int 
 
 static void delete_event_source(const wchar_t *name)
 {
-    wchar_t *path = adm_key_path(ADM_EVENTLOG_KEY, name);
+    wchar_t *path = ph__adm_key_path(ADM_EVENTLOG_KEY, name);
     if (path != NULL)
         RegDeleteKeyW(HKEY_LOCAL_MACHINE, path);
     free(path);
@@ -489,7 +489,7 @@ static void delete_event_source(const wchar_t *name)
  * --set values. Returns 0 or a Win32 error. */
 static DWORD write_parameters(const wchar_t *name, const inst_opts *o, const wchar_t *saved)
 {
-    wchar_t *path = svc_params_key_path(name);
+    wchar_t *path = ph__svc_params_key_path(name);
     HKEY key = NULL, from = NULL;
     LSTATUS st;
     DWORD err;
@@ -510,7 +510,7 @@ static DWORD write_parameters(const wchar_t *name, const inst_opts *o, const wch
             RegCloseKey(key);
             return (DWORD)st;
         }
-        svc_out(": restored the configuration kept by uninstall --keep-config\n");
+        ph__svc_out(": restored the configuration kept by uninstall --keep-config\n");
     }
     err = write_sets(key, o);
     RegCloseKey(key);
@@ -563,7 +563,7 @@ static int writes_description(const inst_state *s)
         cur.d.lpDescription == NULL)
         return 0;
     default_description(s->old_pipe, s->app->program, old_text, sizeof(old_text));
-    wold = svc_to_wide(old_text, NULL);
+    wold = ph__svc_to_wide(old_text, NULL);
     same = wold != NULL && wcscmp(wold, cur.d.lpDescription) == 0;
     free(wold);
     return same;
@@ -583,7 +583,7 @@ static DWORD configure(inst_state *s)
 
     if (writes_description(s)) {
         default_description(s->cfg->pipe_name, s->app->program, default_desc, sizeof(default_desc));
-        desc.lpDescription = svc_to_wide(s->o->description ? s->o->description : default_desc, NULL);
+        desc.lpDescription = ph__svc_to_wide(s->o->description ? s->o->description : default_desc, NULL);
         err = desc.lpDescription ? config2(s->svc, SERVICE_CONFIG_DESCRIPTION, &desc, "description")
                                  : ERROR_NO_UNICODE_TRANSLATION;
         free(desc.lpDescription);
@@ -611,39 +611,39 @@ static DWORD configure(inst_state *s)
         return err;
 
     if ((err = write_parameters(s->wname, s->o, s->restore ? s->saved : NULL)) != 0) {
-        adm_fail("cannot write the configuration (Parameters)", "RegSetValueExW", err);
+        ph__adm_fail("cannot write the configuration (Parameters)", "RegSetValueExW", err);
         return err;
     }
     if (s->event_exe == NULL) {
-        svc_err(" install: warning: the service's executable cannot be told from its binary path: "
+        ph__svc_err(" install: warning: the service's executable cannot be told from its binary path: "
                         "the Event Log source is left as it is\n");
     } else if ((err = register_event_source(s->wname, s->event_exe, &s->created_event)) != 0) {
-        adm_fail("cannot register the Event Log source", "RegSetValueExW", err);
+        ph__adm_fail("cannot register the Event Log source", "RegSetValueExW", err);
         return err;
     } else {
-        svc_out(": Event Log source %s (messages from %ls)\n", s->o->name, s->event_exe);
+        ph__svc_out(": Event Log source %s (messages from %ls)\n", s->o->name, s->event_exe);
     }
     s->sid[0] = L'\0';
     if (!s->local_system &&
-        (err = svc_admin_service_sid(s->wname, s->sid, sizeof(s->sid) / sizeof(s->sid[0]))) != 0) {
-        adm_fail("cannot compute the service SID", "CryptHashData", err);
+        (err = ph__svc_admin_service_sid(s->wname, s->sid, sizeof(s->sid) / sizeof(s->sid[0]))) != 0) {
+        ph__adm_fail("cannot compute the service SID", "CryptHashData", err);
         return err;
     }
-    err = svc_admin_prepare_log_dir(s->local_system ? NULL : s->sid, s->logdir,
+    err = ph__svc_admin_prepare_log_dir(s->local_system ? NULL : s->sid, s->logdir,
                                     sizeof(s->logdir) / sizeof(s->logdir[0]), &s->created_dir, moved,
                                     sizeof(moved) / sizeof(moved[0]), why, sizeof(why));
     if (moved[0] != L'\0')
-        svc_out(": the log folder %ls was not made by %s (%s): moved aside, untouched, to %ls; a new "
-                "one is created. Look through it, then delete it\n", s->logdir, svc_product_name(), why, moved);
+        ph__svc_out(": the log folder %ls was not made by %s (%s): moved aside, untouched, to %ls; a new "
+                "one is created. Look through it, then delete it\n", s->logdir, ph__svc_product_name(), why, moved);
     if (err != 0) {
         if (moved[0] == L'\0' && why[0] != '\0')
-            svc_err(" install: the log folder %ls was not made by %s (%s) and cannot be moved aside: remove it "
-                    "(or move it away) and install again\n", s->logdir, svc_product_name(), why);
-        adm_fail("cannot prepare the log folder", moved[0] == L'\0' && why[0] != '\0' ? "moving it aside"
+            ph__svc_err(" install: the log folder %ls was not made by %s (%s) and cannot be moved aside: remove it "
+                    "(or move it away) and install again\n", s->logdir, ph__svc_product_name(), why);
+        ph__adm_fail("cannot prepare the log folder", moved[0] == L'\0' && why[0] != '\0' ? "moving it aside"
                                                                                        : "creating or securing it", err);
         return err;
     }
-    svc_out(": log folder %ls (owner SYSTEM; SYSTEM and Administrators full control%s%ls%s, Users read)\n",
+    ph__svc_out(": log folder %ls (owner SYSTEM; SYSTEM and Administrators full control%s%ls%s, Users read)\n",
             s->logdir, s->local_system ? "" : ", ", s->local_system ? L"" : s->sid,
             s->local_system ? "" : " add files, modify its files");
     return 0;
@@ -697,7 +697,7 @@ static int read_existing(SC_HANDLE svc, const wchar_t *wname, existing_svc *e)
 
     memset(e, 0, sizeof(*e));
     if (!QueryServiceConfigW(svc, &cfg.qc, sizeof(cfg.raw), &need))
-        return adm_fail("cannot read the service's settings", "QueryServiceConfigW", GetLastError());
+        return ph__adm_fail("cannot read the service's settings", "QueryServiceConfigW", GetLastError());
     if (QueryServiceConfig2W(svc, SERVICE_CONFIG_DELAYED_AUTO_START_INFO, delayed.raw, sizeof(delayed.raw), &need))
         e->delayed = delayed.d.fDelayedAutostart != 0;
     e->start_type = cfg.qc.dwStartType;
@@ -735,26 +735,26 @@ static int update_service(SC_HANDLE svc, const inst_opts *o, int account_given, 
         !ChangeServiceConfigW(svc, SERVICE_NO_CHANGE, o->start ? start_type : SERVICE_NO_CHANGE, SERVICE_NO_CHANGE,
                               o->update_binary_path ? binpath : NULL, NULL, NULL, NULL,
                               account_given ? account : NULL, NULL, o->display ? wdisplay : NULL))
-        return adm_fail("cannot update the service", "ChangeServiceConfigW", GetLastError());
-    svc_out(": service %s exists: only what the options name is changed\n", o->name);
-    svc_out(":   account       %ls%s\n", account_given ? account : e->account,
+        return ph__adm_fail("cannot update the service", "ChangeServiceConfigW", GetLastError());
+    ph__svc_out(": service %s exists: only what the options name is changed\n", o->name);
+    ph__svc_out(":   account       %ls%s\n", account_given ? account : e->account,
            account_given ? " (changed)" : " (kept; --account changes it)");
-    svc_out(":   start         %s%s\n", o->start ? o->start : start_text(e->start_type, e->delayed),
+    ph__svc_out(":   start         %s%s\n", o->start ? o->start : start_text(e->start_type, e->delayed),
            o->start ? " (changed)" : " (kept; --start changes it)");
-    svc_out(":   display name  %ls%s\n", o->display ? wdisplay : e->display,
+    ph__svc_out(":   display name  %ls%s\n", o->display ? wdisplay : e->display,
            o->display ? " (changed)" : " (kept; --display-name changes it)");
-    svc_out(":   binary        %ls%s\n", o->update_binary_path ? binpath : e->binpath,
+    ph__svc_out(":   binary        %ls%s\n", o->update_binary_path ? binpath : e->binpath,
            o->update_binary_path ? " (changed)" : " (kept; --update-binary-path points it at this executable)");
-    svc_out(":   description   %s\n", o->description ? "(changed)" : "(kept; --description changes it)");
-    svc_out(":   failure actions %s\n", o->failure_actions      ? "(set: restart after 5, 10, 30 s)"
+    ph__svc_out(":   description   %s\n", o->description ? "(changed)" : "(kept; --description changes it)");
+    ph__svc_out(":   failure actions %s\n", o->failure_actions      ? "(set: restart after 5, 10, 30 s)"
                                            : o->no_failure_actions ? "(removed)"
                                                                    : "(kept; --failure-actions or "
                                                                      "--no-failure-actions change them)");
-    svc_out(":   Parameters    kept but for --set (`%s config` changes them without install)\n", svc_program());
+    ph__svc_out(":   Parameters    kept but for --set (`%s config` changes them without install)\n", ph__svc_program());
     return 0;
 }
 
-int svc_admin_install(int argc, char **argv, const ph_service_app *app)
+int ph__svc_admin_install(int argc, char **argv, const ph_service_app *app)
 {
     static const char *const flags[] = {"--no-failure-actions", "--start-now", "--configure-only",
                                         "--no-protected-name", "--failure-actions", "--update-binary-path",
@@ -776,7 +776,7 @@ int svc_admin_install(int argc, char **argv, const ph_service_app *app)
     int code = PH_EXIT_USAGE, existed = 0, restore = 0, local_system = 1, found = 0, created_service = 0, rc;
     int update = 0, account_given = 0;
 
-    svc_config_init(&cfg, app->default_pipe);
+    ph__svc_config_init(&cfg, app->default_pipe);
     memset(&errs, 0, sizeof(errs));
     memset(&o, 0, sizeof(o));
     for (rc = 1; rc < argc; rc++)
@@ -786,11 +786,11 @@ int svc_admin_install(int argc, char **argv, const ph_service_app *app)
         goto out;
     if (o.name == NULL)
         o.name = app->program;
-    if ((wname = adm_service_name(o.name)) == NULL)
+    if ((wname = ph__adm_service_name(o.name)) == NULL)
         goto out;
     if (o.start != NULL && !equal_nocase(o.start, "auto") && !equal_nocase(o.start, "delayed-auto") &&
         !equal_nocase(o.start, "demand")) {
-        svc_err(" install: --start accepts auto, delayed-auto or demand, given \"%.80s\"\n", o.start);
+        ph__svc_err(" install: --start accepts auto, delayed-auto or demand, given \"%.80s\"\n", o.start);
         goto out;
     }
     if (o.start != NULL && equal_nocase(o.start, "demand"))
@@ -798,18 +798,18 @@ int svc_admin_install(int argc, char **argv, const ph_service_app *app)
     if (account_name(o.account, wname, account, sizeof(account) / sizeof(account[0]), &local_system) != 0)
         goto out;
     if (o.configure_only && o.account != NULL) {
-        svc_err(" install: --configure-only leaves the account to the package; --account not "
+        ph__svc_err(" install: --configure-only leaves the account to the package; --account not "
                         "accepted with it\n");
         goto out;
     }
     if (o.failure_actions && o.no_failure_actions) {
-        svc_err(" install: --failure-actions and --no-failure-actions contradict each other\n");
+        ph__svc_err(" install: --failure-actions and --no-failure-actions contradict each other\n");
         goto out;
     }
     account_given = o.account != NULL;
     n = GetModuleFileNameW(NULL, exe, MAX_PATH + 1);
     if (n == 0 || n > MAX_PATH) {
-        code = adm_fail("cannot find this program's path", "GetModuleFileNameW",
+        code = ph__adm_fail("cannot find this program's path", "GetModuleFileNameW",
                         n == 0 ? GetLastError() : ERROR_INSUFFICIENT_BUFFER);
         goto out;
     }
@@ -820,17 +820,17 @@ int svc_admin_install(int argc, char **argv, const ph_service_app *app)
     /* Quoted: an unquoted path with spaces lets whoever can write C:\Program.exe run as the service. */
     swprintf(binpath, sizeof(binpath) / sizeof(binpath[0]), L"\"%ls\"", exe);
 
-    scm = adm_open_scm(SC_MANAGER_CONNECT | SC_MANAGER_CREATE_SERVICE, &code);
+    scm = ph__adm_open_scm(SC_MANAGER_CONNECT | SC_MANAGER_CREATE_SERVICE, &code);
     if (scm == NULL)
         goto out;
     svc = OpenServiceW(scm, wname, SERVICE_ALL_ACCESS);
     if (svc == NULL && (err = GetLastError()) != ERROR_SERVICE_DOES_NOT_EXIST) {
-        code = adm_fail("cannot open the service", "OpenServiceW", err);
+        code = ph__adm_fail("cannot open the service", "OpenServiceW", err);
         goto out;
     }
     existed = svc != NULL;
     if (o.configure_only && !existed) {
-        svc_err(" install: --configure-only: service %s is not installed\n", o.name);
+        ph__svc_err(" install: --configure-only: service %s is not installed\n", o.name);
         code = PH_ADMIN_NOT_INSTALLED;
         goto out;
     }
@@ -855,21 +855,21 @@ int svc_admin_install(int argc, char **argv, const ph_service_app *app)
 
     /* The configuration the service will read: what it has (or what uninstall --keep-config kept) plus --set.
      * It must pass the service's own checks before anything changes. */
-    saved = adm_saved_key(wname, 0);
-    params = svc_params_key_path(wname);
+    saved = ph__adm_saved_key(wname, 0);
+    params = ph__svc_params_key_path(wname);
     if (saved == NULL || params == NULL) {
-        svc_err(": out of memory\n");
+        ph__svc_err(": out of memory\n");
         code = PH_ADMIN_FAILED;
         goto out;
     }
     /* A kept configuration is restored by a new installation, and by a package's --configure-only (the MSI has
      * just created the service, with default Parameters that the kept values override). */
-    restore = (!existed || o.configure_only) && adm_key_exists(saved);
+    restore = (!existed || o.configure_only) && ph__adm_key_exists(saved);
     if (existed)
-        svc_config_load_key(params, &cfg, &errs, &found);
+        ph__svc_config_load_key(params, &cfg, &errs, &found);
     memcpy(old_pipe, cfg.pipe_name, sizeof(old_pipe));
     if (restore)
-        svc_config_load_key(saved, &cfg, &errs, &found);
+        ph__svc_config_load_key(saved, &cfg, &errs, &found);
     if ((code = check_sets(&o, &cfg, &errs)) != 0)
         goto out;
     if ((code = default_protected_name(&o, &cfg, existed, protected_setting, sizeof(protected_setting))) != 0 ||
@@ -878,9 +878,9 @@ int svc_admin_install(int argc, char **argv, const ph_service_app *app)
     code = PH_ADMIN_FAILED;
 
     if (!o.configure_only) {
-        wdisplay = svc_to_wide(o.display ? o.display : o.name, NULL);
+        wdisplay = ph__svc_to_wide(o.display ? o.display : o.name, NULL);
         if (wdisplay == NULL) {
-            svc_err(" install: --display-name is not valid text\n");
+            ph__svc_err(" install: --display-name is not valid text\n");
             code = PH_EXIT_USAGE;
             goto out;
         }
@@ -888,11 +888,11 @@ int svc_admin_install(int argc, char **argv, const ph_service_app *app)
             svc = CreateServiceW(scm, wname, wdisplay, SERVICE_ALL_ACCESS, SERVICE_WIN32_OWN_PROCESS, start_type,
                                  SERVICE_ERROR_NORMAL, binpath, NULL, NULL, NULL, local_system ? NULL : account, NULL);
             if (svc == NULL) {
-                code = adm_fail("cannot create the service", "CreateServiceW", GetLastError());
+                code = ph__adm_fail("cannot create the service", "CreateServiceW", GetLastError());
                 goto out;
             }
             created_service = 1;
-            svc_out(": created service %s (%ls, start %s, account %ls)\n", o.name, binpath,
+            ph__svc_out(": created service %s (%ls, start %s, account %ls)\n", o.name, binpath,
                    o.start ? o.start : "auto", account);
         } else if ((code = update_service(svc, &o, account_given, &ex, start_type, account, binpath, wdisplay)) !=
                    0) {
@@ -903,7 +903,7 @@ int svc_admin_install(int argc, char **argv, const ph_service_app *app)
     /* The package created the service; its path may have been written unquoted (wixl does): quote it. */
     if (o.configure_only && !ChangeServiceConfigW(svc, SERVICE_NO_CHANGE, SERVICE_NO_CHANGE, SERVICE_NO_CHANGE, binpath,
                                                   NULL, NULL, NULL, NULL, NULL, NULL)) {
-        code = adm_fail("cannot update the service's path", "ChangeServiceConfigW", GetLastError());
+        code = ph__adm_fail("cannot update the service's path", "ChangeServiceConfigW", GetLastError());
         goto out;
     }
     memset(&ist, 0, sizeof(ist));
@@ -929,7 +929,7 @@ int svc_admin_install(int argc, char **argv, const ph_service_app *app)
             delete_event_source(wname);
         if (created_service) {
             DeleteService(svc);
-            svc_err(" install: rolled back: service %s removed\n", o.name);
+            ph__svc_err(" install: rolled back: service %s removed\n", o.name);
         }
         code = err == ERROR_ACCESS_DENIED ? PH_ADMIN_DENIED : PH_ADMIN_FAILED;
         goto out;
@@ -937,7 +937,7 @@ int svc_admin_install(int argc, char **argv, const ph_service_app *app)
     if (restore) {
         /* Used up: the next uninstall decides anew. The parents go too once empty (RegDeleteKeyW leaves a key
          * that still has subkeys). */
-        wchar_t *parent = adm_saved_key(L"", 1);
+        wchar_t *parent = ph__adm_saved_key(L"", 1);
         RegDeleteTreeW(HKEY_LOCAL_MACHINE, saved);
         if (parent != NULL) {
             RegDeleteKeyW(HKEY_LOCAL_MACHINE, parent);
@@ -949,31 +949,31 @@ int svc_admin_install(int argc, char **argv, const ph_service_app *app)
 
     code = 0;
     memset(&st, 0, sizeof(st));
-    rc = adm_wait_state(svc, SERVICE_RUNNING, 0, &st);
+    rc = ph__adm_wait_state(svc, SERVICE_RUNNING, 0, &st);
     if (rc && existed)
-        svc_out(": %s is running: `%s reload --name %s` applies the live values; restart it for the "
-               "others\n", o.name, svc_program(), o.name);
+        ph__svc_out(": %s is running: `%s reload --name %s` applies the live values; restart it for the "
+               "others\n", o.name, ph__svc_program(), o.name);
     else if (o.start_now && !rc) {
         if (!StartServiceW(svc, 0, NULL) && (err = GetLastError()) != ERROR_SERVICE_ALREADY_RUNNING)
-            svc_err(": StartServiceW: error %lu\n", (unsigned long)err);
-        if (adm_wait_state(svc, SERVICE_RUNNING, ADM_START_WAIT_MS, &st)) {
-            svc_out(": %s is running (pid %lu), serving %s\n", o.name, (unsigned long)st.dwProcessId,
+            ph__svc_err(": StartServiceW: error %lu\n", (unsigned long)err);
+        if (ph__adm_wait_state(svc, SERVICE_RUNNING, ADM_START_WAIT_MS, &st)) {
+            ph__svc_out(": %s is running (pid %lu), serving %s\n", o.name, (unsigned long)st.dwProcessId,
                    cfg.pipe_name);
         } else {
-            svc_err(": %s did not start: state %s, exit code %lu, service-specific code %lu; its log "
-                            "is in %ls (or LogFile) and the Event Log\n", o.name, adm_state_name(st.dwCurrentState),
+            ph__svc_err(": %s did not start: state %s, exit code %lu, service-specific code %lu; its log "
+                            "is in %ls (or LogFile) and the Event Log\n", o.name, ph__adm_state_name(st.dwCurrentState),
                     (unsigned long)st.dwWin32ExitCode, (unsigned long)st.dwServiceSpecificExitCode, ist.logdir);
             code = PH_ADMIN_NOT_STARTED;
         }
     }
     if (code == 0)
-        svc_out(": %s installed%s\n", o.name, existed ? " (updated)" : "");
+        ph__svc_out(": %s installed%s\n", o.name, existed ? " (updated)" : "");
 out:
     if (svc != NULL)
         CloseServiceHandle(svc);
     if (scm != NULL)
         CloseServiceHandle(scm);
-    svc_config_free(&cfg);
+    ph__svc_config_free(&cfg);
     free(o.sets);
     free(wname);
     free(wdisplay);
@@ -982,7 +982,7 @@ out:
     return code;
 }
 
-int svc_admin_uninstall(int argc, char **argv, const ph_service_app *app)
+int ph__svc_admin_uninstall(int argc, char **argv, const ph_service_app *app)
 {
     static const char *const flags[] = {"--keep-config", "--keep-logs", NULL};
     static const char *const values[] = {"--name", "--service", NULL};
@@ -999,46 +999,46 @@ int svc_admin_uninstall(int argc, char **argv, const ph_service_app *app)
         goto out;
     if (o.name == NULL)
         o.name = app->program;
-    if ((wname = adm_service_name(o.name)) == NULL)
+    if ((wname = ph__adm_service_name(o.name)) == NULL)
         goto out;
-    params = svc_params_key_path(wname);
-    saved = adm_saved_key(wname, 0);
-    event = adm_key_path(ADM_EVENTLOG_KEY, wname);
+    params = ph__svc_params_key_path(wname);
+    saved = ph__adm_saved_key(wname, 0);
+    event = ph__adm_key_path(ADM_EVENTLOG_KEY, wname);
     if (params == NULL || saved == NULL || event == NULL) {
         code = PH_ADMIN_FAILED;
         goto out;
     }
-    scm = adm_open_scm(SC_MANAGER_CONNECT, &code);
+    scm = ph__adm_open_scm(SC_MANAGER_CONNECT, &code);
     if (scm == NULL)
         goto out;
     svc = OpenServiceW(scm, wname, SERVICE_STOP | SERVICE_QUERY_STATUS | DELETE);
     if (svc == NULL) {
         err = GetLastError();
         if (err != ERROR_SERVICE_DOES_NOT_EXIST) {
-            code = adm_fail("cannot open the service", "OpenServiceW", err);
+            code = ph__adm_fail("cannot open the service", "OpenServiceW", err);
             goto out;
         }
-        if (adm_key_exists(event)) {
+        if (ph__adm_key_exists(event)) {
             RegDeleteKeyW(HKEY_LOCAL_MACHINE, event);
-            svc_out(": removed a leftover Event Log source %s\n", o.name);
+            ph__svc_out(": removed a leftover Event Log source %s\n", o.name);
         }
-        svc_out(": service %s is not installed: nothing to remove\n", o.name);
+        ph__svc_out(": service %s is not installed: nothing to remove\n", o.name);
         code = 0;
         goto out;
     }
 
     /* Stop first, bounded: the service drains its clients (DrainTimeoutMs) before it reports STOPPED. */
-    if (!adm_wait_state(svc, SERVICE_STOPPED, 0, &st)) {
-        svc_out(": stopping %s (pid %lu)\n", o.name, (unsigned long)st.dwProcessId);
+    if (!ph__adm_wait_state(svc, SERVICE_STOPPED, 0, &st)) {
+        ph__svc_out(": stopping %s (pid %lu)\n", o.name, (unsigned long)st.dwProcessId);
         if (!ControlService(svc, SERVICE_CONTROL_STOP, &ss) && (err = GetLastError()) != ERROR_SERVICE_NOT_ACTIVE &&
             err != ERROR_SERVICE_CANNOT_ACCEPT_CTRL) {
-            code = adm_fail("cannot stop the service", "ControlService", err);
+            code = ph__adm_fail("cannot stop the service", "ControlService", err);
             goto out;
         }
-        complete = adm_wait_state(svc, SERVICE_STOPPED, ADM_STOP_WAIT_MS, &st);
+        complete = ph__adm_wait_state(svc, SERVICE_STOPPED, ADM_STOP_WAIT_MS, &st);
         if (!complete)
-            svc_err(": warning: %s is still %s after %u s; it is removed once it stops\n", o.name,
-                    adm_state_name(st.dwCurrentState), ADM_STOP_WAIT_MS / 1000);
+            ph__svc_err(": warning: %s is still %s after %u s; it is removed once it stops\n", o.name,
+                    ph__adm_state_name(st.dwCurrentState), ADM_STOP_WAIT_MS / 1000);
     }
     if (o.keep_config && RegOpenKeyExW(HKEY_LOCAL_MACHINE, params, 0, KEY_READ, &from) == ERROR_SUCCESS) {
         RegDeleteTreeW(HKEY_LOCAL_MACHINE, saved);
@@ -1047,33 +1047,33 @@ int svc_admin_uninstall(int argc, char **argv, const ph_service_app *app)
         if (err == 0)
             err = (DWORD)RegCopyTreeW(from, NULL, to);
         if (err != 0) {
-            code = adm_fail("cannot keep the configuration (nothing removed)", "RegCopyTreeW", err);
+            code = ph__adm_fail("cannot keep the configuration (nothing removed)", "RegCopyTreeW", err);
             goto out;
         }
-        svc_out(": configuration kept in HKLM\\%ls until the next install of %s\n", saved, o.name);
+        ph__svc_out(": configuration kept in HKLM\\%ls until the next install of %s\n", saved, o.name);
     }
     if (!DeleteService(svc)) {
-        code = adm_fail("cannot delete the service", "DeleteService", GetLastError());
+        code = ph__adm_fail("cannot delete the service", "DeleteService", GetLastError());
         goto out;
     }
     /* DeleteService only marks it: it goes once every handle is closed (and its process has ended). Wait a
      * little, so that on return the name is free again, or say why it is not. */
     CloseServiceHandle(svc);
     svc = NULL;
-    if (!adm_wait_deleted(scm, wname, 15000)) {
-        svc_err(": warning: %s is marked for deletion: Windows removes it once every program "
+    if (!ph__adm_wait_deleted(scm, wname, 15000)) {
+        ph__svc_err(": warning: %s is marked for deletion: Windows removes it once every program "
                         "holding it open (services.msc, Event Viewer) closes it\n", o.name);
         complete = 0;
     }
-    svc_out(": service %s deleted\n", o.name);
-    if (adm_key_exists(event)) {
+    ph__svc_out(": service %s deleted\n", o.name);
+    if (ph__adm_key_exists(event)) {
         err = (DWORD)RegDeleteKeyW(HKEY_LOCAL_MACHINE, event);
         if (err != 0)
-            adm_fail("cannot remove the Event Log source", "RegDeleteKeyW", err);
+            ph__adm_fail("cannot remove the Event Log source", "RegDeleteKeyW", err);
         else
-            svc_out(": Event Log source %s removed\n", o.name);
+            ph__svc_out(": Event Log source %s removed\n", o.name);
     }
-    if (!o.keep_logs && svc_default_log_path(wname, &log) == 0) {
+    if (!o.keep_logs && ph__svc_default_log_path(wname, &log) == 0) {
         size_t n = wcslen(log);
         wchar_t *rotated = malloc((n + 3) * sizeof(wchar_t));
         if (rotated != NULL) {
@@ -1082,7 +1082,7 @@ int svc_admin_uninstall(int argc, char **argv, const ph_service_app *app)
             free(rotated);
         }
         if (DeleteFileW(log))
-            svc_out(": log %ls removed (--keep-logs keeps it)\n", log);
+            ph__svc_out(": log %ls removed (--keep-logs keeps it)\n", log);
         /* The folder goes only when no other service's log is left in it. */
         while (n > 0 && log[n - 1] != L'\\')
             n--;
@@ -1093,7 +1093,7 @@ int svc_admin_uninstall(int argc, char **argv, const ph_service_app *app)
     }
     code = complete ? 0 : PH_ADMIN_FAILED;
     if (code == 0)
-        svc_out(": %s uninstalled\n", o.name);
+        ph__svc_out(": %s uninstalled\n", o.name);
 out:
     if (from != NULL)
         RegCloseKey(from);

@@ -41,7 +41,7 @@ static DWORD check_dlls(wchar_t *dir, size_t len, size_t size, wchar_t *where, s
         if ((fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) || len + wcslen(fd.cFileName) + 1 > size)
             continue;
         wcscpy(dir + len, fd.cFileName);
-        err = svc_filelog_check_writers(dir, LOC_FILE_RIGHTS, SVC_WRITERS_FILE, why, why_size);
+        err = ph__svc_filelog_check_writers(dir, LOC_FILE_RIGHTS, SVC_WRITERS_FILE, why, why_size);
         if (err != 0)
             refuse(err, dir, where, where_size);
         dir[len] = L'\0';
@@ -50,7 +50,7 @@ static DWORD check_dlls(wchar_t *dir, size_t len, size_t size, wchar_t *where, s
     return err;
 }
 
-DWORD svc_admin_check_location(const wchar_t *exe, wchar_t *where, size_t where_size, char *why, size_t why_size)
+DWORD ph__svc_admin_check_location(const wchar_t *exe, wchar_t *where, size_t where_size, char *why, size_t why_size)
 {
     wchar_t *full = NULL, *path;
     HANDLE h;
@@ -91,7 +91,7 @@ DWORD svc_admin_check_location(const wchar_t *exe, wchar_t *where, size_t where_
         return err;
     }
 
-    err = svc_filelog_check_writers(path, LOC_FILE_RIGHTS, SVC_WRITERS_FILE, why, why_size);
+    err = ph__svc_filelog_check_writers(path, LOC_FILE_RIGHTS, SVC_WRITERS_FILE, why, why_size);
     if (err != 0) {
         refuse(err, path, where, where_size);
         goto out;
@@ -110,8 +110,8 @@ DWORD svc_admin_check_location(const wchar_t *exe, wchar_t *where, size_t where_
                 goto out;
         }
         path[end > 3 ? end - 1 : 3] = L'\0';
-        err = level == 0 ? svc_filelog_check_dir(path, why, why_size)
-                         : svc_filelog_check_writers(path, LOC_PARENT_RIGHTS, SVC_WRITERS_OWN_ACES, why, why_size);
+        err = level == 0 ? ph__svc_filelog_check_dir(path, why, why_size)
+                         : ph__svc_filelog_check_writers(path, LOC_PARENT_RIGHTS, SVC_WRITERS_OWN_ACES, why, why_size);
         if (err != 0) {
             refuse(err, path, where, where_size);
             goto out;

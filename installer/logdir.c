@@ -20,7 +20,7 @@
  * lower-privileged pipehost-based service must not be able to replace it under a LocalSystem one. */
 #define LOG_DIR_SERVICE_FOLDER 0x001200ABu
 
-DWORD svc_admin_service_sid(const wchar_t *service, wchar_t *out, size_t size)
+DWORD ph__svc_admin_service_sid(const wchar_t *service, wchar_t *out, size_t size)
 {
     HCRYPTPROV prov = 0;
     HCRYPTHASH hash = 0;
@@ -113,7 +113,7 @@ static void keep_service_aces(PACL old, const wchar_t *want, wchar_t *sddl, size
     }
 }
 
-DWORD svc_admin_log_dir_sddl(const wchar_t *service_sid, PACL old_dacl, wchar_t *sddl, size_t size)
+DWORD ph__svc_admin_log_dir_sddl(const wchar_t *service_sid, PACL old_dacl, wchar_t *sddl, size_t size)
 {
     if (swprintf(sddl, size, L"O:SYG:SYD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FR;;;BU)") < 0)
         return ERROR_INSUFFICIENT_BUFFER;
@@ -153,7 +153,7 @@ static DWORD move_aside(HANDLE h, const wchar_t *base, wchar_t *moved, size_t mo
     DWORD err;
 
     GetSystemTime(&t);
-    swprintf(name, sizeof(name) / sizeof(name[0]), L"%ls.foreign-%04u%02u%02uT%02u%02u%02uZ-%lu", svc_log_folder(), t.wYear,
+    swprintf(name, sizeof(name) / sizeof(name[0]), L"%ls.foreign-%04u%02u%02uT%02u%02u%02uZ-%lu", ph__svc_log_folder(), t.wYear,
              t.wMonth, t.wDay, t.wHour, t.wMinute, t.wSecond, (unsigned long)GetCurrentProcessId());
     del = ReOpenFile(h, DELETE | SYNCHRONIZE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
                      FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT);
@@ -167,7 +167,7 @@ static DWORD move_aside(HANDLE h, const wchar_t *base, wchar_t *moved, size_t mo
         CloseHandle(del);
         return err;
     }
-    err = svc_rename_by_handle(del, parent, name, 0);
+    err = ph__svc_rename_by_handle(del, parent, name, 0);
     CloseHandle(parent);
     CloseHandle(del);
     if (err == 0)
@@ -175,7 +175,7 @@ static DWORD move_aside(HANDLE h, const wchar_t *base, wchar_t *moved, size_t mo
     return err;
 }
 
-DWORD svc_admin_prepare_log_dir(const wchar_t *service_sid, wchar_t *path, size_t size, int *created, wchar_t *moved,
+DWORD ph__svc_admin_prepare_log_dir(const wchar_t *service_sid, wchar_t *path, size_t size, int *created, wchar_t *moved,
                                 size_t moved_size, char *why, size_t why_size)
 {
     PWSTR base = NULL;
@@ -198,7 +198,7 @@ DWORD svc_admin_prepare_log_dir(const wchar_t *service_sid, wchar_t *path, size_
         CoTaskMemFree(base);
         return HRESULT_FACILITY(hr) == FACILITY_WIN32 ? (DWORD)HRESULT_CODE(hr) : ERROR_PATH_NOT_FOUND;
     }
-    if (swprintf(path, size, L"%ls\\%ls", base, svc_log_folder()) < 0 ||
+    if (swprintf(path, size, L"%ls\\%ls", base, ph__svc_log_folder()) < 0 ||
         swprintf(wbase, sizeof(wbase) / sizeof(wbase[0]), L"%ls", base) < 0) {
         CoTaskMemFree(base);
         return ERROR_INSUFFICIENT_BUFFER;
@@ -216,14 +216,14 @@ DWORD svc_admin_prepare_log_dir(const wchar_t *service_sid, wchar_t *path, size_
         err = GetLastError();
         if (err != ERROR_FILE_NOT_FOUND && err != ERROR_PATH_NOT_FOUND)
             return err;
-        err = svc_admin_log_dir_sddl(service_sid, NULL, sddl, sizeof(sddl) / sizeof(sddl[0]));
+        err = ph__svc_admin_log_dir_sddl(service_sid, NULL, sddl, sizeof(sddl) / sizeof(sddl[0]));
         if (err == 0)
             err = create_fresh(path, sddl);
         /* Made by someone else between our look and our create: refused rather than trusted. */
         *created = err == 0;
         return err;
     }
-    if (svc_filelog_check_dir_handle(h, why, why_size) != 0) {
+    if (ph__svc_filelog_check_dir_handle(h, why, why_size) != 0) {
         /* Not ours (made by a user, or a file, junction or link): never re-ACLed, since files planted inside
          * would keep their own permissions and the folder its history. Moved aside, untouched, and a fresh one
          * made. */
@@ -231,7 +231,7 @@ DWORD svc_admin_prepare_log_dir(const wchar_t *service_sid, wchar_t *path, size_
         CloseHandle(h);
         if (err != 0)
             return err;
-        err = svc_admin_log_dir_sddl(service_sid, NULL, sddl, sizeof(sddl) / sizeof(sddl[0]));
+        err = ph__svc_admin_log_dir_sddl(service_sid, NULL, sddl, sizeof(sddl) / sizeof(sddl[0]));
         if (err == 0)
             err = create_fresh(path, sddl);
         *created = err == 0;
@@ -241,7 +241,7 @@ DWORD svc_admin_prepare_log_dir(const wchar_t *service_sid, wchar_t *path, size_
      * inheritance off, this service's SID added and the other services' kept. */
     err = GetSecurityInfo(h, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, &old_dacl, NULL, &old_sd);
     if (err == 0)
-        err = svc_admin_log_dir_sddl(service_sid, old_dacl, sddl, sizeof(sddl) / sizeof(sddl[0]));
+        err = ph__svc_admin_log_dir_sddl(service_sid, old_dacl, sddl, sizeof(sddl) / sizeof(sddl[0]));
     if (err == 0 && !ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl, SDDL_REVISION_1, &sd, NULL))
         err = GetLastError();
     if (err == 0 && (!GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted) ||

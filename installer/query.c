@@ -51,26 +51,26 @@ static int parse(int argc, char **argv, int allow_pipe, uint32_t timeout_ms, que
         if (!((len == 6 && strncmp(arg, "--name", 6) == 0) || (len == 9 && strncmp(arg, "--service", 9) == 0) ||
               (len == 9 && strncmp(arg, "--timeout", 9) == 0) || (len == 9 && strncmp(arg, "--framing", 9) == 0) ||
               (allow_pipe && len == 6 && strncmp(arg, "--pipe", 6) == 0))) {
-            svc_err(" %s: unknown option or argument \"%.80s\" (see %s help)\n", argv[0], arg,
-                    svc_program());
+            ph__svc_err(" %s: unknown option or argument \"%.80s\" (see %s help)\n", argv[0], arg,
+                    ph__svc_program());
             return PH_EXIT_USAGE;
         }
         value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
         if (value == NULL) {
-            svc_err(" %s: option %.*s needs a value\n", argv[0], (int)len, arg);
+            ph__svc_err(" %s: option %.*s needs a value\n", argv[0], (int)len, arg);
             return PH_EXIT_USAGE;
         }
         if (arg[2] == 'p') {
             o->pipe_given = 1;
         } else if (arg[2] == 'f') {
-            if (svc_parse_framing(value, &o->framing) != 0) {
-                svc_err(" %s: --framing accepts message or length, given \"%.40s\"\n", argv[0], value);
+            if (ph__svc_parse_framing(value, &o->framing) != 0) {
+                ph__svc_err(" %s: --framing accepts message or length, given \"%.40s\"\n", argv[0], value);
                 return PH_EXIT_USAGE;
             }
             o->framing_set = 1;
         } else if (arg[2] == 't') {
-            if (svc_parse_dword(value, &o->timeout_ms) != 0 || o->timeout_ms == 0 || o->timeout_ms > 3600000) {
-                svc_err(" %s: --timeout accepts 1..3600000 ms, given \"%.40s\"\n", argv[0], value);
+            if (ph__svc_parse_dword(value, &o->timeout_ms) != 0 || o->timeout_ms == 0 || o->timeout_ms > 3600000) {
+                ph__svc_err(" %s: --timeout accepts 1..3600000 ms, given \"%.40s\"\n", argv[0], value);
                 return PH_EXIT_USAGE;
             }
         } else {
@@ -81,17 +81,17 @@ static int parse(int argc, char **argv, int allow_pipe, uint32_t timeout_ms, que
     return 0;
 }
 
-int svc_admin_service_pipe(const char *service, const char *default_pipe, char *pipe, size_t size, char *why,
+int ph__svc_admin_service_pipe(const char *service, const char *default_pipe, char *pipe, size_t size, char *why,
                            size_t why_size)
 {
-    wchar_t *wname = svc_to_wide(service, NULL);
+    wchar_t *wname = ph__svc_to_wide(service, NULL);
     SC_HANDLE scm = NULL, svc = NULL;
     svc_config cfg;
     svc_cfg_errors errs;
     int found = 0, rc = -1;
     unsigned i;
 
-    svc_config_init(&cfg, default_pipe);
+    ph__svc_config_init(&cfg, default_pipe);
     memset(&errs, 0, sizeof(errs));
     why[0] = '\0';
     if (wname == NULL) {
@@ -105,7 +105,7 @@ int svc_admin_service_pipe(const char *service, const char *default_pipe, char *
         rc = 1;
         goto out;
     }
-    svc_config_load_registry(wname, &cfg, &errs, &found);
+    ph__svc_config_load_registry(wname, &cfg, &errs, &found);
     if (errs.kinds & (1u << SVC_V_PIPE_NAME)) {
         /* The message of the value in error (kinds does not say which text is whose; the value's name does). */
         const char *text = "its PipeName value is invalid";
@@ -128,7 +128,7 @@ out:
         CloseServiceHandle(svc);
     if (scm != NULL)
         CloseServiceHandle(scm);
-    svc_config_free(&cfg);
+    ph__svc_config_free(&cfg);
     free(wname);
     return rc;
 }
@@ -161,13 +161,13 @@ static void print_scm(SC_HANDLE svc, const char *name, const SERVICE_STATUS_PROC
     int delayed = 0;
 
     printf("service      %s\n", name);
-    printf("state        %s", adm_state_name(st->dwCurrentState));
+    printf("state        %s", ph__adm_state_name(st->dwCurrentState));
     if (st->dwProcessId != 0)
         printf(" (pid %lu)", (unsigned long)st->dwProcessId);
     printf("\nlast exit    %lu", (unsigned long)st->dwWin32ExitCode);
     if (st->dwWin32ExitCode == ERROR_SERVICE_SPECIFIC_ERROR)
         printf(", service-specific %lu (see the exit codes in %s help)", (unsigned long)st->dwServiceSpecificExitCode,
-               svc_program());
+               ph__svc_program());
     printf("\n");
     if (QueryServiceConfig2W(svc, SERVICE_CONFIG_DELAYED_AUTO_START_INFO, c2.raw, sizeof(c2.raw), &need))
         delayed = c2.delayed.fDelayedAutostart != 0;
@@ -209,15 +209,15 @@ static void load_config(const wchar_t *wname, svc_config *cfg, svc_cfg_errors *e
     int found = 0;
 
     memset(errs, 0, sizeof(*errs));
-    svc_config_load_registry(wname, cfg, errs, &found);
-    svc_config_check(cfg, errs);
-    svc_config_check_sddl(cfg, errs);
+    ph__svc_config_load_registry(wname, cfg, errs, &found);
+    ph__svc_config_check(cfg, errs);
+    ph__svc_config_check_sddl(cfg, errs);
 }
 
 /* text escaped (escape.h) into out: registry values are printed to an elevated console too. */
 static const char *escaped(const char *text, char *out, size_t size)
 {
-    svc_escape((const unsigned char *)text, strlen(text), out, size);
+    ph__svc_escape((const unsigned char *)text, strlen(text), out, size);
     return out;
 }
 
@@ -227,14 +227,14 @@ static void print_config(const char *name, const svc_config *cfg, const svc_cfg_
     char text[300], safe[4 * SVC_CFG_ERROR_TEXT + 1];
 
     printf("configuration (HKLM\\SYSTEM\\CurrentControlSet\\Services\\%s\\Parameters, with the defaults):\n", name);
-    for (i = 0; i < svc_value_count(); i++) {
-        const svc_value_def *d = svc_value_by_id((svc_value_id)i);
-        svc_config_value_text(cfg, (svc_value_id)i, text, sizeof(text));
+    for (i = 0; i < ph__svc_value_count(); i++) {
+        const svc_value_def *d = ph__svc_value_by_id((svc_value_id)i);
+        ph__svc_config_value_text(cfg, (svc_value_id)i, text, sizeof(text));
         printf("  %-21s %-40s %s\n", d->name, escaped(text, safe, sizeof(safe)),
                (cfg->set_mask & (1u << i)) ? "registry" : "default");
     }
     /* What MaxInstances means, said once: the running server's own pool= follows in its STATUS. */
-    svc_config_pool_text(cfg->max_instances, text, sizeof(text));
+    ph__svc_config_pool_text(cfg->max_instances, text, sizeof(text));
     printf("  %-21s %-40s %s\n", "(pool)", text,
            cfg->max_instances < SVC_UNLIMITED_INSTANCES ? "MaxInstances below 255: every instance created at start"
                                                         : "MaxInstances 255");
@@ -244,19 +244,19 @@ static void print_config(const char *name, const svc_config *cfg, const svc_cfg_
         printf("  (with these errors the service refuses to start, and a reload keeps the running values)\n");
 }
 
-int adm_show_config(const char *name, const wchar_t *wname, const char *default_pipe)
+int ph__adm_show_config(const char *name, const wchar_t *wname, const char *default_pipe)
 {
     svc_config cfg;
     svc_cfg_errors errs;
 
-    svc_config_init(&cfg, default_pipe);
+    ph__svc_config_init(&cfg, default_pipe);
     load_config(wname, &cfg, &errs);
     print_config(name, &cfg, &errs);
-    svc_config_free(&cfg);
+    ph__svc_config_free(&cfg);
     return 0;
 }
 
-int svc_admin_status(int argc, char **argv, const ph_service_app *app)
+int ph__svc_admin_status(int argc, char **argv, const ph_service_app *app)
 {
     query_opts o;
     svc_config cfg;
@@ -269,7 +269,7 @@ int svc_admin_status(int argc, char **argv, const ph_service_app *app)
     DWORD need = 0, err;
     int code;
 
-    svc_config_init(&cfg, app->default_pipe);
+    ph__svc_config_init(&cfg, app->default_pipe);
     if ((code = parse(argc, argv, 1, 5000, &o)) != 0)
         goto out;
     code = -1;
@@ -277,19 +277,19 @@ int svc_admin_status(int argc, char **argv, const ph_service_app *app)
         goto out; /* a pipe, not a service: the plain client STATUS */
     if (o.name == NULL)
         o.name = app->program;
-    wname = svc_to_wide(o.name, NULL);
+    wname = ph__svc_to_wide(o.name, NULL);
     scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
     svc = (scm && wname) ? OpenServiceW(scm, wname, SERVICE_QUERY_STATUS | SERVICE_QUERY_CONFIG) : NULL;
     if (svc == NULL) {
         err = GetLastError();
         if (!o.explicit_name && err == ERROR_SERVICE_DOES_NOT_EXIST)
             goto out; /* nothing installed under the program's name: ask its default pipe, as before */
-        code = wname ? adm_fail("cannot query the service", scm ? "OpenServiceW" : "OpenSCManagerW", err)
+        code = wname ? ph__adm_fail("cannot query the service", scm ? "OpenServiceW" : "OpenSCManagerW", err)
                      : PH_EXIT_USAGE;
         goto out;
     }
     if (!QueryServiceStatusEx(svc, SC_STATUS_PROCESS_INFO, (LPBYTE)&st, sizeof(st), &need)) {
-        code = adm_fail("cannot query the service", "QueryServiceStatusEx", GetLastError());
+        code = ph__adm_fail("cannot query the service", "QueryServiceStatusEx", GetLastError());
         goto out;
     }
     /* Read also when quiet: the STATUS request below goes to its PipeName. */
@@ -307,7 +307,7 @@ int svc_admin_status(int argc, char **argv, const ph_service_app *app)
     /* Live values as the running server reports them (PipeName, Framing and others apply only after a
      * restart: changed since, they are not the running server's). In the framing the pipe serves, unless
      * --framing insists. */
-    code = adm_ask(cfg.pipe_name, o.framing_set ? &o.framing : NULL, st.dwProcessId, "STATUS", o.timeout_ms, &resp,
+    code = ph__adm_ask(cfg.pipe_name, o.framing_set ? &o.framing : NULL, st.dwProcessId, "STATUS", o.timeout_ms, &resp,
                    &resp_len);
     if (code != 0)
         goto out;
@@ -321,15 +321,15 @@ int svc_admin_status(int argc, char **argv, const ph_service_app *app)
                 const unsigned char *end = memchr(resp + i, '\n', resp_len - i);
                 size_t n = end ? (size_t)(end - (resp + i)) : resp_len - i;
                 fputs("  ", stdout);
-                svc_escape_write(stdout, resp + i, n);
+                ph__svc_escape_write(stdout, resp + i, n);
                 putchar('\n');
                 i += n + 1;
             }
         }
         code = PH_CLI_OK;
     } else {
-        svc_err(": STATUS on %s answered: ", cfg.pipe_name);
-        svc_escape_write(stderr, resp, resp_len > 500 ? 500 : resp_len);
+        ph__svc_err(": STATUS on %s answered: ", cfg.pipe_name);
+        ph__svc_escape_write(stderr, resp, resp_len > 500 ? 500 : resp_len);
         fputc('\n', stderr);
         code = PH_CLI_ERR_ANSWER;
     }
@@ -339,7 +339,7 @@ out:
         CloseServiceHandle(svc);
     if (scm != NULL)
         CloseServiceHandle(scm);
-    svc_config_free(&cfg);
+    ph__svc_config_free(&cfg);
     free(wname);
     return code;
 }
@@ -353,20 +353,20 @@ static long reload_count(const char *pipe, const ph_framing *framing, unsigned l
     char text[32];
     long n = -1;
 
-    *code = adm_ask(pipe, framing, pid, "STATUS", timeout_ms, &resp, &len);
+    *code = ph__adm_ask(pipe, framing, pid, "STATUS", timeout_ms, &resp, &len);
     if (*code == 0) {
-        adm_status_value(resp, len, "reloads", text, sizeof(text));
-        adm_status_value(resp, len, "reload_result", result, size);
+        ph__adm_status_value(resp, len, "reloads", text, sizeof(text));
+        ph__adm_status_value(resp, len, "reload_result", result, size);
         if (text[0] != '\0')
             n = strtol(text, NULL, 10);
         else
-            svc_err(" reload: the server on %s does not report reloads (an older version?)\n", pipe);
+            ph__svc_err(" reload: the server on %s does not report reloads (an older version?)\n", pipe);
     }
     ph_free(resp);
     return n;
 }
 
-int svc_admin_reload(int argc, char **argv, const ph_service_app *app)
+int ph__svc_admin_reload(int argc, char **argv, const ph_service_app *app)
 {
     query_opts o;
     svc_config cfg;
@@ -381,32 +381,32 @@ int svc_admin_reload(int argc, char **argv, const ph_service_app *app)
     ULONGLONG end;
     int code, found = 0;
 
-    svc_config_init(&cfg, app->default_pipe);
+    ph__svc_config_init(&cfg, app->default_pipe);
     memset(&errs, 0, sizeof(errs));
     if ((code = parse(argc, argv, 0, 15000, &o)) != 0)
         goto out;
     if (o.name == NULL)
         o.name = app->program;
-    if ((wname = adm_service_name(o.name)) == NULL) {
+    if ((wname = ph__adm_service_name(o.name)) == NULL) {
         code = PH_EXIT_USAGE;
         goto out;
     }
-    scm = adm_open_scm(SC_MANAGER_CONNECT, &code);
+    scm = ph__adm_open_scm(SC_MANAGER_CONNECT, &code);
     if (scm == NULL)
         goto out;
     /* PARAMCHANGE needs SERVICE_PAUSE_CONTINUE. */
     svc = OpenServiceW(scm, wname, SERVICE_PAUSE_CONTINUE | SERVICE_QUERY_STATUS);
     if (svc == NULL) {
-        code = adm_fail("cannot open the service", "OpenServiceW", GetLastError());
+        code = ph__adm_fail("cannot open the service", "OpenServiceW", GetLastError());
         goto out;
     }
-    if (!adm_wait_state(svc, SERVICE_RUNNING, 0, &st)) {
-        svc_err(" reload: %s is %s, not running: the configuration is read when it starts\n", o.name,
-                adm_state_name(st.dwCurrentState));
+    if (!ph__adm_wait_state(svc, SERVICE_RUNNING, 0, &st)) {
+        ph__svc_err(" reload: %s is %s, not running: the configuration is read when it starts\n", o.name,
+                ph__adm_state_name(st.dwCurrentState));
         code = PH_ADMIN_NOT_RUNNING;
         goto out;
     }
-    svc_config_load_registry(wname, &cfg, &errs, &found);
+    ph__svc_config_load_registry(wname, &cfg, &errs, &found);
     framing = o.framing_set ? &o.framing : NULL;
     before = reload_count(cfg.pipe_name, framing, st.dwProcessId, o.timeout_ms, result, sizeof(result), &code);
     if (before < 0) {
@@ -415,7 +415,7 @@ int svc_admin_reload(int argc, char **argv, const ph_service_app *app)
         goto out;
     }
     if (!ControlService(svc, SERVICE_CONTROL_PARAMCHANGE, &ss)) {
-        code = adm_fail("cannot send PARAMCHANGE", "ControlService", GetLastError());
+        code = ph__adm_fail("cannot send PARAMCHANGE", "ControlService", GetLastError());
         goto out;
     }
     /* The outcome is the service's own: wait until its STATUS counts one more reload. */
@@ -426,20 +426,20 @@ int svc_admin_reload(int argc, char **argv, const ph_service_app *app)
         Sleep(100);
     if (now <= before) {
         if (now >= 0)
-            svc_err(" reload: %s did not report handling the change within %lu ms\n", o.name,
+            ph__svc_err(" reload: %s did not report handling the change within %lu ms\n", o.name,
                     (unsigned long)o.timeout_ms);
         code = code ? code : PH_ADMIN_FAILED;
         goto out;
     }
     /* The result is the server's text (a refused value is quoted in it): escaped (escape.h). */
     if (strncmp(result, "ok", 2) == 0) {
-        svc_out(": %s reloaded its configuration: ", o.name);
-        svc_escape_write(stdout, (const unsigned char *)result, strlen(result));
+        ph__svc_out(": %s reloaded its configuration: ", o.name);
+        ph__svc_escape_write(stdout, (const unsigned char *)result, strlen(result));
         putchar('\n');
         code = 0;
     } else {
-        svc_err(": %s kept its configuration: ", o.name);
-        svc_escape_write(stderr, (const unsigned char *)result, strlen(result));
+        ph__svc_err(": %s kept its configuration: ", o.name);
+        ph__svc_escape_write(stderr, (const unsigned char *)result, strlen(result));
         fputc('\n', stderr);
         code = PH_ADMIN_REFUSED;
     }
@@ -448,7 +448,7 @@ out:
         CloseServiceHandle(svc);
     if (scm != NULL)
         CloseServiceHandle(scm);
-    svc_config_free(&cfg);
+    ph__svc_config_free(&cfg);
     free(wname);
     return code;
 }

@@ -28,7 +28,7 @@ static int parse(int argc, char **argv, cfg_opts *o)
     o->sets = calloc((size_t)argc + 1, sizeof(*o->sets));
     o->unsets = calloc((size_t)argc + 1, sizeof(*o->unsets));
     if (o->sets == NULL || o->unsets == NULL) {
-        svc_err(": out of memory\n");
+        ph__svc_err(": out of memory\n");
         return PH_EXIT_USAGE;
     }
     for (i = 1; i < argc; i++) {
@@ -38,13 +38,13 @@ static int parse(int argc, char **argv, cfg_opts *o)
         int is_set = len == 5 && strncmp(arg, "--set", 5) == 0, is_unset = len == 7 && strncmp(arg, "--unset", 7) == 0;
 
         if (!is_name && !is_set && !is_unset) {
-            svc_err(" config: unknown option or argument \"%.80s\" (see %s config --help)\n", arg,
-                    svc_program());
+            ph__svc_err(" config: unknown option or argument \"%.80s\" (see %s config --help)\n", arg,
+                    ph__svc_program());
             return PH_EXIT_USAGE;
         }
         value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
         if (value == NULL || value[0] == '\0') {
-            svc_err(" config: option %.*s needs a value\n", (int)len, arg);
+            ph__svc_err(" config: option %.*s needs a value\n", (int)len, arg);
             return PH_EXIT_USAGE;
         }
         if (is_name)
@@ -73,7 +73,7 @@ static int set_name(const char *set, char *out, size_t size)
 /* Whether the service's Parameters key holds a value of that name (any type). */
 static int registry_has(const wchar_t *params, const char *name)
 {
-    wchar_t *w = svc_to_wide(name, NULL);
+    wchar_t *w = ph__svc_to_wide(name, NULL);
     LSTATUS st = w ? RegGetValueW(HKEY_LOCAL_MACHINE, params, w, RRF_RT_ANY | RRF_NOEXPAND, NULL, NULL, NULL)
                    : ERROR_NOT_ENOUGH_MEMORY;
 
@@ -97,10 +97,10 @@ static void reset_to_default(svc_config *cfg, svc_value_id id, const char *defau
     } else {
         /* Every other value's default, as text, is accepted by its own setter. */
         memset(&ignored, 0, sizeof(ignored));
-        svc_config_init(&def, default_pipe);
-        svc_config_value_text(&def, id, text, sizeof(text));
-        svc_config_set_text(cfg, id, text, "default", &ignored);
-        svc_config_free(&def);
+        ph__svc_config_init(&def, default_pipe);
+        ph__svc_config_value_text(&def, id, text, sizeof(text));
+        ph__svc_config_set_text(cfg, id, text, "default", &ignored);
+        ph__svc_config_free(&def);
     }
     cfg->set_mask &= ~(1u << id);
 }
@@ -165,23 +165,23 @@ static void check_change(const cfg_opts *o, const wchar_t *params, const char *d
 
         if (i < o->nsets ? !set_name(item, names[n], sizeof(names[n]))
                          : snprintf(names[n], sizeof(names[n]), "%s", item) >= (int)sizeof(names[n])) {
-            svc_cfg_error_other(errs, "--set takes Name=Value (e.g. --set MaxMessageBytes=65536), given \"%.80s\"",
+            ph__svc_cfg_error_other(errs, "--set takes Name=Value (e.g. --set MaxMessageBytes=65536), given \"%.80s\"",
                                 item);
             continue;
         }
-        def = svc_value_by_name(names[n]);
+        def = ph__svc_value_by_name(names[n]);
         if (def != NULL)
             snprintf(names[n], sizeof(names[n]), "%s", def->name); /* the registry's spelling */
         else if (i < o->nsets || !registry_has(params, names[n])) {
-            svc_cfg_error_other(errs, "%s: unknown configuration value \"%.60s\" (%s help lists them)",
-                                i < o->nsets ? "--set" : "--unset", names[n], svc_program());
+            ph__svc_cfg_error_other(errs, "%s: unknown configuration value \"%.60s\" (%s help lists them)",
+                                i < o->nsets ? "--set" : "--unset", names[n], ph__svc_program());
             continue;
         }
         for (j = 0; j < n; j++)
             if (_stricmp(names[j], names[n]) == 0)
                 break;
         if (j < n) {
-            svc_cfg_error_other(errs, "%s is given more than once", names[n]);
+            ph__svc_cfg_error_other(errs, "%s is given more than once", names[n]);
             continue;
         }
         changed[n] = names[n];
@@ -192,38 +192,38 @@ static void check_change(const cfg_opts *o, const wchar_t *params, const char *d
         return;
 
     memset(&loaded, 0, sizeof(loaded));
-    svc_config_load_key(params, cfg, &loaded, &found);
+    ph__svc_config_load_key(params, cfg, &loaded, &found);
     for (k = 0; k < loaded.count && k < SVC_CFG_MAX_ERRORS; k++)
         if (!error_is_replaced(loaded.text[k], changed, n))
-            svc_cfg_error_other(errs, "%s (already in the registry: --set or --unset it in the same command)", loaded.text[k]);
+            ph__svc_cfg_error_other(errs, "%s (already in the registry: --set or --unset it in the same command)", loaded.text[k]);
     if (loaded.count > SVC_CFG_MAX_ERRORS)
-        svc_cfg_error_other(errs, "... and %u more error(s) already in the registry",
+        ph__svc_cfg_error_other(errs, "... and %u more error(s) already in the registry",
                             loaded.count - SVC_CFG_MAX_ERRORS);
 
     for (i = 0; i < o->nsets; i++) {
         const char *value = strchr(o->sets[i], '=') + 1;
-        const svc_value_def *def = svc_value_by_name(changed[i]);
+        const svc_value_def *def = ph__svc_value_by_name(changed[i]);
 
         if (def->id == SVC_V_LOG_FILE && strchr(value, '%') != NULL) {
             /* Written as REG_EXPAND_SZ; the service checks the expanded path, so that is what is checked. */
-            wchar_t *w = svc_to_wide(value, NULL), expanded[2048];
+            wchar_t *w = ph__svc_to_wide(value, NULL), expanded[2048];
             char *u = NULL;
             if (w != NULL && ExpandEnvironmentStringsW(w, expanded, 2048) - 1u < 2047u)
-                u = svc_to_utf8(expanded, NULL);
-            svc_config_set_text(cfg, def->id, u ? u : value, "--set", errs);
+                u = ph__svc_to_utf8(expanded, NULL);
+            ph__svc_config_set_text(cfg, def->id, u ? u : value, "--set", errs);
             free(u);
             free(w);
         } else {
-            svc_config_set_text(cfg, def->id, value, "--set", errs);
+            ph__svc_config_set_text(cfg, def->id, value, "--set", errs);
         }
     }
     for (i = o->nsets; i < n; i++) {
-        const svc_value_def *def = svc_value_by_name(changed[i]);
+        const svc_value_def *def = ph__svc_value_by_name(changed[i]);
         if (def != NULL)
             reset_to_default(cfg, def->id, default_pipe);
     }
-    svc_config_check(cfg, errs);
-    svc_config_check_sddl(cfg, errs);
+    ph__svc_config_check(cfg, errs);
+    ph__svc_config_check_sddl(cfg, errs);
 }
 
 /* Writes the --set values with their registry types and deletes the --unset ones. Returns 0 or a Win32 error
@@ -237,12 +237,12 @@ static DWORD write_change(const wchar_t *params, const cfg_opts *o, const char *
     st = RegCreateKeyExW(HKEY_LOCAL_MACHINE, params, 0, NULL, REG_OPTION_NON_VOLATILE, KEY_SET_VALUE, NULL, &key,
                          NULL);
     if (st != ERROR_SUCCESS) {
-        adm_fail("cannot open the service's Parameters", "RegCreateKeyExW", (DWORD)st);
+        ph__adm_fail("cannot open the service's Parameters", "RegCreateKeyExW", (DWORD)st);
         return (DWORD)st;
     }
     for (i = 0; st == ERROR_SUCCESS && i < o->nsets + o->nunsets; i++) {
-        const svc_value_def *def = svc_value_by_name(changed[i]);
-        wchar_t *wname = svc_to_wide(changed[i], NULL), *wvalue = NULL;
+        const svc_value_def *def = ph__svc_value_by_name(changed[i]);
+        wchar_t *wname = ph__svc_to_wide(changed[i], NULL), *wvalue = NULL;
         const char *value = i < o->nsets ? strchr(o->sets[i], '=') + 1 : NULL;
 
         if (wname == NULL) {
@@ -250,28 +250,28 @@ static DWORD write_change(const wchar_t *params, const cfg_opts *o, const char *
         } else if (value == NULL) {
             st = RegDeleteValueW(key, wname);
             if (st == ERROR_FILE_NOT_FOUND)
-                svc_out(": %s was not set (its default applies)\n", changed[i]);
+                ph__svc_out(": %s was not set (its default applies)\n", changed[i]);
             else if (st == ERROR_SUCCESS)
-                svc_out(": removed %s (its default applies)\n", changed[i]);
+                ph__svc_out(": removed %s (its default applies)\n", changed[i]);
             st = st == ERROR_FILE_NOT_FOUND ? ERROR_SUCCESS : st;
         } else if (def->type == SVC_T_DWORD) {
             uint32_t v = SVC_INFINITE;
             DWORD d;
-            if (svc_parse_dword(value, &v) != 0)
+            if (ph__svc_parse_dword(value, &v) != 0)
                 v = SVC_INFINITE; /* "never": the only words the check lets through */
             d = v;
             st = RegSetValueExW(key, wname, 0, REG_DWORD, (const BYTE *)&d, sizeof(d));
         } else {
             DWORD type = def->id == SVC_V_LOG_FILE && strchr(value, '%') != NULL ? REG_EXPAND_SZ : REG_SZ;
-            wvalue = svc_to_wide(value, NULL);
+            wvalue = ph__svc_to_wide(value, NULL);
             st = wvalue ? RegSetValueExW(key, wname, 0, type, (const BYTE *)wvalue,
                                          (DWORD)((wcslen(wvalue) + 1) * sizeof(wchar_t)))
                         : ERROR_NOT_ENOUGH_MEMORY;
         }
         if (st == ERROR_SUCCESS && value != NULL)
-            svc_out(": set %s\n", o->sets[i]);
+            ph__svc_out(": set %s\n", o->sets[i]);
         else if (st != ERROR_SUCCESS)
-            adm_fail("cannot write the configuration", value ? "RegSetValueExW" : "RegDeleteValueW", (DWORD)st);
+            ph__adm_fail("cannot write the configuration", value ? "RegSetValueExW" : "RegDeleteValueW", (DWORD)st);
         free(wname);
         free(wvalue);
     }
@@ -287,12 +287,12 @@ static void apply_preshutdown(SC_HANDLE svc, const svc_config *cfg)
 
     pre.dwPreshutdownTimeout = cfg->preshutdown_timeout_ms;
     if (ChangeServiceConfig2W(svc, SERVICE_CONFIG_PRESHUTDOWN_INFO, &pre))
-        svc_out(": the SCM's preshutdown timeout is now %lu ms\n", (unsigned long)pre.dwPreshutdownTimeout);
+        ph__svc_out(": the SCM's preshutdown timeout is now %lu ms\n", (unsigned long)pre.dwPreshutdownTimeout);
     else if ((err = GetLastError()) == ERROR_INVALID_LEVEL || err == ERROR_NOT_SUPPORTED)
-        svc_err(" config: warning: this system has no preshutdown timeout (error %lu)\n",
+        ph__svc_err(" config: warning: this system has no preshutdown timeout (error %lu)\n",
                 (unsigned long)err);
     else
-        adm_fail("cannot set the SCM's preshutdown timeout", "ChangeServiceConfig2W", err);
+        ph__adm_fail("cannot set the SCM's preshutdown timeout", "ChangeServiceConfig2W", err);
 }
 
 static int changes_pipe(const char *const *changed)
@@ -305,7 +305,7 @@ static int changes_pipe(const char *const *changed)
     return 0;
 }
 
-int svc_admin_config(int argc, char **argv, const ph_service_app *app)
+int ph__svc_admin_config(int argc, char **argv, const ph_service_app *app)
 {
     cfg_opts o;
     svc_config cfg;
@@ -320,15 +320,15 @@ int svc_admin_config(int argc, char **argv, const ph_service_app *app)
     int code = PH_EXIT_USAGE, i, running;
     unsigned k;
 
-    svc_config_init(&cfg, app->default_pipe);
+    ph__svc_config_init(&cfg, app->default_pipe);
     memset(&errs, 0, sizeof(errs));
     if (parse(argc, argv, &o) != 0)
         goto out;
     if (o.name == NULL)
         o.name = app->program;
-    if ((wname = adm_service_name(o.name)) == NULL || (params = svc_params_key_path(wname)) == NULL)
+    if ((wname = ph__adm_service_name(o.name)) == NULL || (params = ph__svc_params_key_path(wname)) == NULL)
         goto out;
-    scm = adm_open_scm(SC_MANAGER_CONNECT, &code);
+    scm = ph__adm_open_scm(SC_MANAGER_CONNECT, &code);
     if (scm == NULL)
         goto out;
     svc = OpenServiceW(scm, wname,
@@ -336,35 +336,35 @@ int svc_admin_config(int argc, char **argv, const ph_service_app *app)
     if (svc == NULL) {
         err = GetLastError();
         code = err == ERROR_SERVICE_DOES_NOT_EXIST
-                   ? (svc_err(" config: no service named %s is installed\n", o.name),
+                   ? (ph__svc_err(" config: no service named %s is installed\n", o.name),
                       PH_ADMIN_NOT_INSTALLED)
-                   : adm_fail("cannot open the service", "OpenServiceW", err);
+                   : ph__adm_fail("cannot open the service", "OpenServiceW", err);
         goto out;
     }
     if (o.nsets + o.nunsets == 0) {
-        code = adm_show_config(o.name, wname, app->default_pipe);
+        code = ph__adm_show_config(o.name, wname, app->default_pipe);
         goto out;
     }
 
     changed = calloc((size_t)(o.nsets + o.nunsets + 1), sizeof(*changed));
     names = calloc((size_t)(o.nsets + o.nunsets + 1), sizeof(*names));
     if (changed == NULL || names == NULL) {
-        svc_err(": out of memory\n");
+        ph__svc_err(": out of memory\n");
         code = PH_ADMIN_FAILED;
         goto out;
     }
     check_change(&o, params, app->default_pipe, &cfg, &errs, changed, names);
     /* A new PipeName under a protected prefix the service's account may not use would fail every start. */
-    prefix = svc_pipe_protected_prefix(cfg.pipe_name);
+    prefix = ph__svc_pipe_protected_prefix(cfg.pipe_name);
     mine = service_prefix(svc, account, sizeof(account) / sizeof(account[0]));
     if (errs.count == 0 && (cfg.set_mask & (1u << SVC_V_PIPE_NAME)) && changes_pipe(changed) && prefix != NULL &&
         (mine == NULL || strcmp(prefix, mine) != 0))
-        svc_cfg_error(&errs, SVC_V_PIPE_NAME, "--set", "%s is under ProtectedPrefix\\%s, where the service's account "
+        ph__svc_cfg_error(&errs, SVC_V_PIPE_NAME, "--set", "%s is under ProtectedPrefix\\%s, where the service's account "
                       "(%ls) cannot create pipes", cfg.pipe_name, prefix, account);
     if (errs.count > 0) {
         for (k = 0; k < errs.count && k < SVC_CFG_MAX_ERRORS; k++)
-            svc_err(" config: %s\n", errs.text[k]);
-        svc_err(" config: nothing was changed\n");
+            ph__svc_err(" config: %s\n", errs.text[k]);
+        ph__svc_err(" config: nothing was changed\n");
         code = PH_EXIT_USAGE;
         goto out;
     }
@@ -374,7 +374,7 @@ int svc_admin_config(int argc, char **argv, const ph_service_app *app)
     }
     restart[0] = '\0';
     for (i = 0; changed[i] != NULL; i++) {
-        const svc_value_def *def = svc_value_by_name(changed[i]);
+        const svc_value_def *def = ph__svc_value_by_name(changed[i]);
         if (def != NULL && def->id == SVC_V_PRESHUTDOWN)
             apply_preshutdown(svc, &cfg);
         if (def != NULL && !def->live && strlen(restart) + strlen(def->name) + 3 < sizeof(restart))
@@ -384,19 +384,19 @@ int svc_admin_config(int argc, char **argv, const ph_service_app *app)
     running = QueryServiceStatusEx(svc, SC_STATUS_PROCESS_INFO, (LPBYTE)&st, sizeof(st), &need) &&
               st.dwCurrentState == SERVICE_RUNNING;
     if (!running)
-        svc_out(": %s is not running: it reads the new configuration when it starts\n", o.name);
+        ph__svc_out(": %s is not running: it reads the new configuration when it starts\n", o.name);
     else if (restart[0] == '\0')
-        svc_out(": `%s reload --name %s` applies it to the running service\n", svc_program(), o.name);
+        ph__svc_out(": `%s reload --name %s` applies it to the running service\n", ph__svc_program(), o.name);
     else
-        svc_out(": `%s reload --name %s` applies the live values; %s take effect after a restart "
-               "(net stop %s && net start %s)\n", svc_program(), o.name, restart, o.name, o.name);
+        ph__svc_out(": `%s reload --name %s` applies the live values; %s take effect after a restart "
+               "(net stop %s && net start %s)\n", ph__svc_program(), o.name, restart, o.name, o.name);
     code = 0;
 out:
     if (svc != NULL)
         CloseServiceHandle(svc);
     if (scm != NULL)
         CloseServiceHandle(scm);
-    svc_config_free(&cfg);
+    ph__svc_config_free(&cfg);
     free(o.sets);
     free(o.unsets);
     free(changed);

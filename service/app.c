@@ -19,17 +19,17 @@ static void print_values(FILE *out)
 {
     unsigned i;
 
-    for (i = 0; i < svc_value_count(); i++) {
-        const svc_value_def *d = svc_value_by_id((svc_value_id)i);
+    for (i = 0; i < ph__svc_value_count(); i++) {
+        const svc_value_def *d = ph__svc_value_by_id((svc_value_id)i);
         char opt[64];
         snprintf(opt, sizeof(opt), "%s %s", d->option ? d->option : "(registry only)",
                  d->option == NULL ? "" : d->type == SVC_T_DWORD ? "N" : "TEXT");
         if (d->help != NULL) {
             char def[80];
             svc_config defaults;
-            svc_config_init(&defaults, NULL);
-            svc_config_value_text(&defaults, d->id, def, sizeof(def));
-            svc_config_free(&defaults);
+            ph__svc_config_init(&defaults, NULL);
+            ph__svc_config_value_text(&defaults, d->id, def, sizeof(def));
+            ph__svc_config_free(&defaults);
             fprintf(out, "  %-27s %-21s %s %lu..%lu, default \"%s\", %s: %s\n", opt, d->name,
                     d->type == SVC_T_DWORD ? "REG_DWORD" : "REG_SZ of length", (unsigned long)d->min,
                     (unsigned long)d->max, def, d->live ? "a reload applies it" : "applies at the next start",
@@ -103,7 +103,7 @@ static void print_help(FILE *out, const ph_service_app *app)
             "NAME\\Parameters) they override; run reads that key only with --service NAME:\n"
             "  --service NAME              read that service's configuration first\n"
             "  --stop-event NAME           also stop when this named event is set (for scripts)\n",
-            svc_product_name(), PH_VERSION_STRING, app->program, app->program, app->program, app->program, app->program,
+            ph__svc_product_name(), PH_VERSION_STRING, app->program, app->program, app->program, app->program, app->program,
             app->program);
     print_values(out);
     fprintf(out,
@@ -276,11 +276,11 @@ static int dispatch(const ph_service_app *app, int fallback)
 {
     DWORD err = 0;
 
-    if (svc_dispatch(app, &err) == 0)
+    if (ph__svc_dispatch(app, &err) == 0)
         return 0;
     if (err == ERROR_FAILED_SERVICE_CONTROLLER_CONNECT && fallback)
         return not_under_scm(app);
-    fprintf(stderr, "%s: StartServiceCtrlDispatcherW failed: error %lu\n", svc_message_prefix(), (unsigned long)err);
+    fprintf(stderr, "%s: StartServiceCtrlDispatcherW failed: error %lu\n", ph__svc_message_prefix(), (unsigned long)err);
     return PH_EXIT_START_FAILED;
 }
 
@@ -292,19 +292,19 @@ static int declare(const ph_service_app *app)
     svc_config defaults;
     int rc;
 
-    if (svc_check_app_names(app->log_folder, app->registry_root, app->message_prefix, why, sizeof(why)) != 0 ||
-        svc_config_declare_app_values(app->settings, app->setting_count, why, sizeof(why)) != 0) {
+    if (ph__svc_check_app_names(app->log_folder, app->registry_root, app->message_prefix, why, sizeof(why)) != 0 ||
+        ph__svc_config_declare_app_values(app->settings, app->setting_count, why, sizeof(why)) != 0) {
         fprintf(stderr, "%s: invalid ph_service_app: %s\n", app->message_prefix ? app->message_prefix : app->program,
                 why);
         return PH_EXIT_CONFIG;
     }
-    svc_appstate_set_app(app);
+    ph__svc_appstate_set_app(app);
     /* Until a configuration is read, the program's handlers see the declared defaults. */
-    svc_config_init(&defaults, app->default_pipe);
-    rc = svc_appstate_publish(&defaults);
-    svc_config_free(&defaults);
+    ph__svc_config_init(&defaults, app->default_pipe);
+    rc = ph__svc_appstate_publish(&defaults);
+    ph__svc_config_free(&defaults);
     if (rc != 0) {
-        fprintf(stderr, "%s: out of memory\n", svc_message_prefix());
+        fprintf(stderr, "%s: out of memory\n", ph__svc_message_prefix());
         return PH_EXIT_START_FAILED;
     }
     return PH_EXIT_OK;
@@ -327,13 +327,13 @@ int ph_service_main(int argc, wchar_t **argv, const ph_service_app *app)
         return dispatch(app, 1);
     args = calloc((size_t)argc + 1, sizeof(char *));
     if (args == NULL) {
-        fprintf(stderr, "%s: out of memory\n", svc_message_prefix());
+        fprintf(stderr, "%s: out of memory\n", ph__svc_message_prefix());
         return PH_EXIT_START_FAILED;
     }
     for (i = 0; i < argc; i++) {
-        args[i] = svc_to_utf8(argv[i], NULL);
+        args[i] = ph__svc_to_utf8(argv[i], NULL);
         if (args[i] == NULL) {
-            fprintf(stderr, "%s: argument %d is not valid Unicode text\n", svc_message_prefix(), i);
+            fprintf(stderr, "%s: argument %d is not valid Unicode text\n", ph__svc_message_prefix(), i);
             code = PH_EXIT_USAGE;
             goto out;
         }
@@ -344,40 +344,40 @@ int ph_service_main(int argc, wchar_t **argv, const ph_service_app *app)
     } else if (strcmp(cmd, "service") == 0) {
         code = dispatch(app, 0);
     } else if (strcmp(cmd, "run") == 0) {
-        code = svc_console_main(argc - 1, args + 1, app);
+        code = ph__svc_console_main(argc - 1, args + 1, app);
         if (code < 0) {
             command_usage(stdout, "run", app);
             code = PH_EXIT_OK;
         }
     } else if (strcmp(cmd, "install") == 0) {
-        code = svc_admin_install(argc - 1, args + 1, app);
+        code = ph__svc_admin_install(argc - 1, args + 1, app);
     } else if (strcmp(cmd, "uninstall") == 0) {
-        code = svc_admin_uninstall(argc - 1, args + 1, app);
+        code = ph__svc_admin_uninstall(argc - 1, args + 1, app);
     } else if (strcmp(cmd, "reload") == 0) {
-        code = svc_admin_reload(argc - 1, args + 1, app);
+        code = ph__svc_admin_reload(argc - 1, args + 1, app);
     } else if (strcmp(cmd, "config") == 0) {
-        code = svc_admin_config(argc - 1, args + 1, app);
+        code = ph__svc_admin_config(argc - 1, args + 1, app);
     } else if (strcmp(cmd, "command") == 0) {
-        code = svc_admin_command(argc - 1, args + 1, app);
-    } else if (strcmp(cmd, "status") == 0 && (code = svc_admin_status(argc - 1, args + 1, app)) >= 0) {
+        code = ph__svc_admin_command(argc - 1, args + 1, app);
+    } else if (strcmp(cmd, "status") == 0 && (code = ph__svc_admin_status(argc - 1, args + 1, app)) >= 0) {
         /* an installed service's status was shown */
     } else if (strcmp(cmd, "ping") == 0 || strcmp(cmd, "status") == 0 || strcmp(cmd, "whoami") == 0 ||
                strcmp(cmd, "send") == 0) {
-        code = svc_cli_main(argc - 1, args + 1, app);
+        code = ph__svc_cli_main(argc - 1, args + 1, app);
     } else if (strcmp(cmd, "help") == 0 && argc == 3) {
         code = command_usage(stdout, args[2], app) == 0 ? PH_EXIT_OK : PH_EXIT_USAGE;
         if (code != PH_EXIT_OK)
-            fprintf(stderr, "%s: no command \"%.80s\" (%s help lists them)\n", svc_message_prefix(), args[2],
+            fprintf(stderr, "%s: no command \"%.80s\" (%s help lists them)\n", ph__svc_message_prefix(), args[2],
                     app->program);
     } else if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
                strcmp(cmd, "/?") == 0) {
         print_help(stdout, app);
         code = PH_EXIT_OK;
     } else if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-        printf("%s %s\n", svc_product_name(), PH_VERSION_STRING);
+        printf("%s %s\n", ph__svc_product_name(), PH_VERSION_STRING);
         code = PH_EXIT_OK;
     } else {
-        fprintf(stderr, "%s: unknown command \"%.80s\"\n\n", svc_message_prefix(), cmd);
+        fprintf(stderr, "%s: unknown command \"%.80s\"\n\n", ph__svc_message_prefix(), cmd);
         print_help(stderr, app);
         code = PH_EXIT_USAGE;
     }

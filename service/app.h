@@ -5,8 +5,8 @@
 #include <pipehost/service.h>
 
 /* `pipehost run [options]`: argv[0] is "run". Returns a PH_EXIT_… code. */
-int svc_console_main(int argc, char **argv, const ph_service_app *app);
+int ph__svc_console_main(int argc, char **argv, const ph_service_app *app);
 /* `pipehost ping|status|whoami|send …`: argv[0] is the command. Returns a PH_CLI_… code. */
-int svc_cli_main(int argc, char **argv, const ph_service_app *app);
+int ph__svc_cli_main(int argc, char **argv, const ph_service_app *app);
 
 #endif /* PH_SVC_APP_H */

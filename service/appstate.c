@@ -20,11 +20,11 @@ static char service_name[260]; /* a service name is at most 256 characters */
 static const char *prefix = "pipehost", *product = "pipehost";
 static wchar_t log_folder[64] = L"pipehost", registry_root[64] = L"pipehost";
 
-void svc_appstate_set_app(const ph_service_app *app)
+void ph__svc_appstate_set_app(const ph_service_app *app)
 {
     if (app == NULL)
         return;
-    svc_set_program(app->program);
+    ph__svc_set_program(app->program);
     if (app->program != NULL)
         prefix = product = app->program;
     if (app->message_prefix != NULL)
@@ -39,7 +39,7 @@ void svc_appstate_set_app(const ph_service_app *app)
                             (int)(sizeof(registry_root) / sizeof(wchar_t)));
 }
 
-const char *svc_message_prefix(void)
+const char *ph__svc_message_prefix(void)
 {
     return prefix;
 }
@@ -52,7 +52,7 @@ static void say(FILE *f, const char *fmt, va_list ap)
         (void)vfprintf(f, fmt, ap);
 }
 
-void svc_err(const char *fmt, ...)
+void ph__svc_err(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -60,7 +60,7 @@ void svc_err(const char *fmt, ...)
     va_end(ap);
 }
 
-void svc_out(const char *fmt, ...)
+void ph__svc_out(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -68,22 +68,22 @@ void svc_out(const char *fmt, ...)
     va_end(ap);
 }
 
-const char *svc_product_name(void)
+const char *ph__svc_product_name(void)
 {
     return product;
 }
 
-const wchar_t *svc_log_folder(void)
+const wchar_t *ph__svc_log_folder(void)
 {
     return log_folder;
 }
 
-const wchar_t *svc_registry_root(void)
+const wchar_t *ph__svc_registry_root(void)
 {
     return registry_root;
 }
 
-int svc_appstate_publish(const svc_config *cfg)
+int ph__svc_appstate_publish(const svc_config *cfg)
 {
     char *copies[SVC_MAX_APP_VALUES];
     unsigned i;
@@ -118,7 +118,7 @@ int svc_appstate_publish(const svc_config *cfg)
     return 0;
 }
 
-void svc_appstate_attach(svc_log *log, const char *service)
+void ph__svc_appstate_attach(svc_log *log, const char *service)
 {
     AcquireSRWLockExclusive(&lock);
     current_log = log;
@@ -126,7 +126,7 @@ void svc_appstate_attach(svc_log *log, const char *service)
     ReleaseSRWLockExclusive(&lock);
 }
 
-void svc_appstate_detach(void)
+void ph__svc_appstate_detach(void)
 {
     AcquireSRWLockExclusive(&lock);
     current_log = NULL;
@@ -136,8 +136,8 @@ void svc_appstate_detach(void)
 /* The declaration of the program's setting name, if it has that type. */
 static int app_setting(const char *name, svc_value_type type)
 {
-    const svc_value_def *d = svc_value_by_name(name);
-    int i = d != NULL ? svc_app_index(d->id) : -1;
+    const svc_value_def *d = ph__svc_value_by_name(name);
+    int i = d != NULL ? ph__svc_app_index(d->id) : -1;
 
     return i >= 0 && d->type == type ? i : -1;
 }
@@ -165,9 +165,9 @@ int ph_service_setting_string(const char *name, char *buf, size_t size)
     if (i < 0 || buf == NULL || size == 0)
         return PH_EINVAL;
     /* The declared default, as the configuration table spells it (kept there, not here). */
-    svc_config_init(&defaults, NULL);
-    svc_config_value_text(&defaults, (svc_value_id)(SVC_V_COUNT + (unsigned)i), def, sizeof(def));
-    svc_config_free(&defaults);
+    ph__svc_config_init(&defaults, NULL);
+    ph__svc_config_value_text(&defaults, (svc_value_id)(SVC_V_COUNT + (unsigned)i), def, sizeof(def));
+    ph__svc_config_free(&defaults);
     AcquireSRWLockShared(&lock);
     text = strings[i] != NULL ? strings[i] : def;
     n = strlen(text);
@@ -202,8 +202,8 @@ void ph_service_log(ph_log_level level, const char *fmt, ...)
         return;
     AcquireSRWLockShared(&lock);
     if (current_log != NULL)
-        svc_log_msg(current_log, level, "%s", msg);
+        ph__svc_log_msg(current_log, level, "%s", msg);
     else
-        svc_err(": %s\n", msg);
+        ph__svc_err(": %s\n", msg);
     ReleaseSRWLockShared(&lock);
 }

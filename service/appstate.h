@@ -10,24 +10,24 @@
 /* Makes cfg's values of the program's settings the ones ph_service_setting_* return (copied under the lock;
  * called at start with the configuration read, and after an accepted reload with the values in force).
  * Returns 0 or PH_ENOMEM (the earlier values stay). */
-int svc_appstate_publish(const svc_config *cfg);
-/* From now until svc_appstate_detach, ph_service_log writes to log and ph_service_name returns service
+int ph__svc_appstate_publish(const svc_config *cfg);
+/* From now until ph__svc_appstate_detach, ph_service_log writes to log and ph_service_name returns service
  * (UTF-8, "" in console mode). Detach before closing log: a line being written holds the lock. */
-void svc_appstate_attach(svc_log *log, const char *service);
-void svc_appstate_detach(void);
+void ph__svc_appstate_attach(svc_log *log, const char *service);
+void ph__svc_appstate_detach(void);
 
 /* The program's identity (ph_service_main sets it first): app's names, or pipehost's where app has none. */
-void svc_appstate_set_app(const ph_service_app *app);
+void ph__svc_appstate_set_app(const ph_service_app *app);
 /* The prefix of every message the program prints, without the colon ("pipehost"). */
-const char *svc_message_prefix(void);
+const char *ph__svc_message_prefix(void);
 /* Every message the program prints goes through these: the prefix, then fmt as given, which starts with
- * ": " or " COMMAND: " ("pipehost: …", "pipehost install: …"). svc_err writes to stderr, svc_out to stdout. */
-void svc_err(const char *fmt, ...) PH_PRINTF(1, 2);
-void svc_out(const char *fmt, ...) PH_PRINTF(1, 2);
+ * ": " or " COMMAND: " ("pipehost: …", "pipehost install: …"). ph__svc_err writes to stderr, ph__svc_out to stdout. */
+void ph__svc_err(const char *fmt, ...) PH_PRINTF(1, 2);
+void ph__svc_out(const char *fmt, ...) PH_PRINTF(1, 2);
 /* The name in `help` and `version`. */
-const char *svc_product_name(void);
+const char *ph__svc_product_name(void);
 /* The default log folder's name under %ProgramData% and the key under HKLM\SOFTWARE for kept configuration. */
-const wchar_t *svc_log_folder(void);
-const wchar_t *svc_registry_root(void);
+const wchar_t *ph__svc_log_folder(void);
+const wchar_t *ph__svc_registry_root(void);
 
 #endif /* PH_SVC_APPSTATE_H */

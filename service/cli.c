@@ -43,8 +43,8 @@ static int fail_connect(const char *program, int rc, const ph_client *c, const c
         if (err == ERROR_INVALID_PARAMETER) {
             ph_framing other = framing == PH_FRAMING_LENGTH ? PH_FRAMING_MESSAGE : PH_FRAMING_LENGTH;
             fprintf(stderr, "%s: %s is served with %s framing, not %s; nothing was sent (use --framing %s, or "
-                    "leave --framing out to use the pipe's)\n", program, pipe, svc_framing_name(other),
-                    svc_framing_name(framing), svc_framing_name(other));
+                    "leave --framing out to use the pipe's)\n", program, pipe, ph__svc_framing_name(other),
+                    ph__svc_framing_name(framing), ph__svc_framing_name(other));
             return PH_CLI_FAILED;
         }
         fprintf(stderr, "%s: cannot connect to %s: %s (Win32 error %lu: %s)\n", program, pipe, ph_strerror(rc),
@@ -100,7 +100,7 @@ static int fail_transact(const char *program, int rc, const ph_client *c, const 
  * when the SCM could not be asked. */
 static DWORD service_process(const char *service, unsigned long *pid, DWORD *state)
 {
-    wchar_t *wname = svc_to_wide(service, NULL);
+    wchar_t *wname = ph__svc_to_wide(service, NULL);
     SC_HANDLE scm = NULL, svc = NULL;
     SERVICE_STATUS_PROCESS st;
     DWORD need = 0, err = 0;
@@ -135,7 +135,7 @@ static int print_answer(FILE *f, const unsigned char *text, size_t len, int raw)
         _setmode(_fileno(f), _O_BINARY);
         failed |= fwrite(text, 1, len, f) != len;
     } else {
-        failed |= svc_escape_write(f, text, len) != 0;
+        failed |= ph__svc_escape_write(f, text, len) != 0;
     }
     if (len > 0 && text[len - 1] != '\n')
         failed |= fputc('\n', f) == EOF;
@@ -143,7 +143,7 @@ static int print_answer(FILE *f, const unsigned char *text, size_t len, int raw)
     return failed ? -1 : 0;
 }
 
-int svc_cli_main(int argc, char **argv, const ph_service_app *app)
+int ph__svc_cli_main(int argc, char **argv, const ph_service_app *app)
 {
     svc_cli_options o;
     char why[200], pipe[sizeof(PH_PIPE_PREFIX) + PH_PIPE_NAME_MAX], svc_pipe[sizeof(pipe)];
@@ -154,9 +154,9 @@ int svc_cli_main(int argc, char **argv, const ph_service_app *app)
     unsigned flags;
     int rc, code;
 
-    rc = svc_parse_cli(argc, argv, &o, why, sizeof(why));
+    rc = ph__svc_parse_cli(argc, argv, &o, why, sizeof(why));
     if (rc != 0) {
-        fprintf(stderr, "%s: %s\n", svc_message_prefix(), rc == PH_ENOMEM ? "out of memory" : why);
+        fprintf(stderr, "%s: %s\n", ph__svc_message_prefix(), rc == PH_ENOMEM ? "out of memory" : why);
         return PH_EXIT_USAGE;
     }
     /* --service NAME: that service's PipeName. Neither option: the PipeName of a service installed under the
@@ -165,11 +165,11 @@ int svc_cli_main(int argc, char **argv, const ph_service_app *app)
      * yet applied by a restart does not get in the way; --framing insists on one. */
     if (o.pipe == NULL) {
         char why_pipe[300];
-        int found = svc_admin_service_pipe(o.service ? o.service : app->program, app->default_pipe, svc_pipe,
+        int found = ph__svc_admin_service_pipe(o.service ? o.service : app->program, app->default_pipe, svc_pipe,
                                            sizeof(svc_pipe), why_pipe, sizeof(why_pipe));
         if (found != 0 && o.service != NULL) {
-            svc_err(": %s\n", why_pipe);
-            svc_cli_options_free(&o);
+            ph__svc_err(": %s\n", why_pipe);
+            ph__svc_cli_options_free(&o);
             return found > 0 ? PH_CLI_NOT_FOUND : PH_CLI_FAILED;
         }
         if (found == 0) {
@@ -192,21 +192,21 @@ int svc_cli_main(int argc, char **argv, const ph_service_app *app)
                 else
                     fprintf(stderr, "%s: service %s is not running (%s): nothing was sent. If you serve its pipe "
                             "yourself (pipehost run), add --no-verify-server or --server-sid\n", app->program,
-                            name, svc_admin_state_name(state));
-                svc_cli_options_free(&o);
+                            name, ph__svc_admin_state_name(state));
+                ph__svc_cli_options_free(&o);
                 return err != 0 ? PH_CLI_UNTRUSTED : PH_CLI_NOT_FOUND;
             }
         }
     }
     if (ph_pipe_name_normalize(o.pipe ? o.pipe : app->default_pipe, pipe, sizeof(pipe)) != 0) {
         fprintf(stderr, "%s: invalid pipe name \"%.80s\" (bare \"NAME\" or full \"\\\\.\\pipe\\NAME\")\n",
-                svc_message_prefix(), o.pipe ? o.pipe : app->default_pipe);
-        svc_cli_options_free(&o);
+                ph__svc_message_prefix(), o.pipe ? o.pipe : app->default_pipe);
+        ph__svc_cli_options_free(&o);
         return PH_EXIT_USAGE;
     }
     rc = ph_client_new(&c);
     if (rc == 0 && o.server_sid != NULL && ph_client_require_server(c, o.server_sid) != 0) {
-        svc_err(": --server-sid: \"%.80s\" is not a valid SID\n", o.server_sid);
+        ph__svc_err(": --server-sid: \"%.80s\" is not a valid SID\n", o.server_sid);
         code = PH_EXIT_USAGE;
         goto out;
     }
@@ -221,13 +221,13 @@ int svc_cli_main(int argc, char **argv, const ph_service_app *app)
         rc = ph_client_connect(c, pipe, o.timeout_ms, flags);
     if (rc != 0) {
         unsigned long by_pid = o.server_sid == NULL && !o.no_verify_server ? service_pid : 0;
-        code = c ? fail_connect(svc_message_prefix(), rc, c, pipe, o.timeout_ms, o.server_sid, by_pid, o.framing)
+        code = c ? fail_connect(ph__svc_message_prefix(), rc, c, pipe, o.timeout_ms, o.server_sid, by_pid, o.framing)
                  : PH_CLI_FAILED;
         goto out;
     }
     rc = ph_client_transact(c, o.request, o.request_len, &resp, &resp_len, o.timeout_ms, 0);
     if (rc != 0) {
-        code = fail_transact(svc_message_prefix(), rc, c, pipe, o.timeout_ms);
+        code = fail_transact(ph__svc_message_prefix(), rc, c, pipe, o.timeout_ms);
         goto out;
     }
     if (resp_len >= 3 && memcmp(resp, "OK ", 3) == 0) {
@@ -235,26 +235,26 @@ int svc_cli_main(int argc, char **argv, const ph_service_app *app)
         code = PH_CLI_OK;
         if (!o.quiet && resp_len > 3 && print_answer(stdout, resp + 3, resp_len - 3, o.raw) != 0) {
             /* An answer that did not reach its reader (a full disk, a closed pipe) is not a success. */
-            svc_err(": the answer from %s could not be written to standard output\n", pipe);
+            ph__svc_err(": the answer from %s could not be written to standard output\n", pipe);
             code = PH_CLI_FAILED;
         }
     } else if (resp_len >= 4 && memcmp(resp, "ERR ", 4) == 0) {
-        fprintf(stderr, "%s: the server answered: ", svc_message_prefix());
+        fprintf(stderr, "%s: the server answered: ", ph__svc_message_prefix());
         print_answer(stderr, resp, resp_len > 2000 ? 2000 : resp_len, 0);
         if (resp_len >= 14 && memcmp(resp, "ERR forbidden ", 14) == 0 && o.request_len >= 6 &&
             _strnicmp((const char *)o.request, "STATUS", 6) == 0)
             fprintf(stderr, "%s: STATUS is for administrators by default (run it elevated); anyone may ask "
-                    "`%s send HEALTH`\n", svc_message_prefix(), app->program);
+                    "`%s send HEALTH`\n", ph__svc_message_prefix(), app->program);
         code = PH_CLI_ERR_ANSWER;
     } else {
         fprintf(stderr, "%s: unexpected answer from %s (%zu bytes, neither \"OK \" nor \"ERR \")\n",
-                svc_message_prefix(), pipe, resp_len);
+                ph__svc_message_prefix(), pipe, resp_len);
         code = PH_CLI_FAILED;
     }
 
 out:
     ph_free(resp);
     ph_client_free(c);
-    svc_cli_options_free(&o);
+    ph__svc_cli_options_free(&o);
     return code;
 }

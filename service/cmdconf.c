@@ -38,7 +38,7 @@ static void free_list(char **list, size_t n)
     free(list);
 }
 
-void svc_commands_free(svc_commands *cmds)
+void ph__svc_commands_free(svc_commands *cmds)
 {
     unsigned i;
 
@@ -57,7 +57,7 @@ void svc_commands_free(svc_commands *cmds)
     cmds->count = 0;
 }
 
-int svc_command_builtin(const char *verb)
+int ph__svc_command_builtin(const char *verb)
 {
     static const char *const builtin[] = {"PING", "ECHO", "STATUS", "WHOAMI", "HEALTH"};
     size_t i;
@@ -68,7 +68,7 @@ int svc_command_builtin(const char *verb)
     return 0;
 }
 
-svc_command *svc_commands_add(svc_commands *cmds, const char *verb, svc_cfg_errors *errs)
+svc_command *ph__svc_commands_add(svc_commands *cmds, const char *verb, svc_cfg_errors *errs)
 {
     size_t n = strlen(verb), i;
     svc_command *grown, *c;
@@ -77,27 +77,27 @@ svc_command *svc_commands_add(svc_commands *cmds, const char *verb, svc_cfg_erro
         if ((unsigned char)verb[i] <= 0x20 || (unsigned char)verb[i] >= 0x7f)
             break;
     if (n == 0 || n > 32 || i < n) {
-        svc_cfg_error_other(errs, "invalid command verb Commands\\%.40s: a verb has 1 to 32 printable ASCII "
+        ph__svc_cfg_error_other(errs, "invalid command verb Commands\\%.40s: a verb has 1 to 32 printable ASCII "
                             "characters and no space", verb);
         return NULL;
     }
-    if (svc_command_builtin(verb)) {
-        svc_cfg_error_other(errs, "invalid command verb Commands\\%s: %s is a built-in verb and cannot run a program",
+    if (ph__svc_command_builtin(verb)) {
+        ph__svc_cfg_error_other(errs, "invalid command verb Commands\\%s: %s is a built-in verb and cannot run a program",
                             verb, verb);
         return NULL;
     }
-    if (svc_commands_find(cmds, verb) != NULL) {
-        svc_cfg_error_other(errs, "invalid command verb Commands\\%s: it is configured twice", verb);
+    if (ph__svc_commands_find(cmds, verb) != NULL) {
+        ph__svc_cfg_error_other(errs, "invalid command verb Commands\\%s: it is configured twice", verb);
         return NULL;
     }
     if (cmds->count >= SVC_MAX_COMMANDS) {
-        svc_cfg_error_other(errs, "invalid command verb Commands\\%s: at most %d command verbs are accepted", verb,
+        ph__svc_cfg_error_other(errs, "invalid command verb Commands\\%s: at most %d command verbs are accepted", verb,
                             SVC_MAX_COMMANDS);
         return NULL;
     }
     grown = realloc(cmds->items, (cmds->count + 1) * sizeof(*grown));
     if (grown == NULL) {
-        svc_cfg_error_other(errs, "out of memory reading Commands\\%s", verb);
+        ph__svc_cfg_error_other(errs, "out of memory reading Commands\\%s", verb);
         return NULL;
     }
     cmds->items = grown;
@@ -105,7 +105,7 @@ svc_command *svc_commands_add(svc_commands *cmds, const char *verb, svc_cfg_erro
     memset(c, 0, sizeof(*c));
     c->verb = dup_str(verb);
     if (c->verb == NULL) {
-        svc_cfg_error_other(errs, "out of memory reading Commands\\%s", verb);
+        ph__svc_cfg_error_other(errs, "out of memory reading Commands\\%s", verb);
         return NULL;
     }
     c->timeout_ms = 30000;
@@ -117,7 +117,7 @@ svc_command *svc_commands_add(svc_commands *cmds, const char *verb, svc_cfg_erro
     return c;
 }
 
-const svc_command *svc_commands_find(const svc_commands *cmds, const char *verb)
+const svc_command *ph__svc_commands_find(const svc_commands *cmds, const char *verb)
 {
     unsigned i;
 
@@ -165,15 +165,15 @@ static int wrong(const svc_command *cmd, const char *name, svc_cfg_errors *errs)
     const char *kind = kind_of(name);
 
     if (kind == NULL)
-        svc_cfg_error_other(errs, "invalid configuration value Commands\\%s\\%.60s: unknown name (accepted: Program, "
+        ph__svc_cfg_error_other(errs, "invalid configuration value Commands\\%s\\%.60s: unknown name (accepted: Program, "
                             "Arguments, WorkingDirectory, TimeoutMs, MaxOutputBytes, MaxConcurrent, Environment, "
                             "RunAsClient, KillOnClientExit)", cmd->verb, name);
     else
-        svc_cfg_error_other(errs, "invalid configuration value Commands\\%s\\%s: it must be %s", cmd->verb, name, kind);
+        ph__svc_cfg_error_other(errs, "invalid configuration value Commands\\%s\\%s: it must be %s", cmd->verb, name, kind);
     return PH_EINVAL;
 }
 
-int svc_command_set_dword(svc_command *cmd, const char *name, uint32_t value, svc_cfg_errors *errs)
+int ph__svc_command_set_dword(svc_command *cmd, const char *name, uint32_t value, svc_cfg_errors *errs)
 {
     size_t i;
 
@@ -182,7 +182,7 @@ int svc_command_set_dword(svc_command *cmd, const char *name, uint32_t value, sv
         if (!same_nocase(name, d->name))
             continue;
         if (value < d->min || value > d->max) {
-            svc_cfg_error_other(errs, "invalid configuration value Commands\\%s\\%s: accepted %lu..%lu, given %lu",
+            ph__svc_cfg_error_other(errs, "invalid configuration value Commands\\%s\\%s: accepted %lu..%lu, given %lu",
                                 cmd->verb, d->name, (unsigned long)d->min, (unsigned long)d->max,
                                 (unsigned long)value);
             return PH_EINVAL;
@@ -192,7 +192,7 @@ int svc_command_set_dword(svc_command *cmd, const char *name, uint32_t value, sv
     }
     if (same_nocase(name, "RunAsClient") || same_nocase(name, "KillOnClientExit")) {
         if (value > 1) {
-            svc_cfg_error_other(errs, "invalid configuration value Commands\\%s\\%s: accepted 0 or 1, given %lu",
+            ph__svc_cfg_error_other(errs, "invalid configuration value Commands\\%s\\%s: accepted 0 or 1, given %lu",
                                 cmd->verb, name, (unsigned long)value);
             return PH_EINVAL;
         }
@@ -213,7 +213,7 @@ static int has_control(const char *s)
     return 0;
 }
 
-int svc_command_set_string(svc_command *cmd, const char *name, const char *value, svc_cfg_errors *errs)
+int ph__svc_command_set_string(svc_command *cmd, const char *name, const char *value, svc_cfg_errors *errs)
 {
     char **slot;
     char *copy;
@@ -226,7 +226,7 @@ int svc_command_set_string(svc_command *cmd, const char *name, const char *value
         return wrong(cmd, name, errs);
     /* The path's full rules are Windows' (cmdrun_prog.c); here: a length and no control characters. */
     if (value[0] == '\0' || strlen(value) >= 260 || has_control(value)) {
-        svc_cfg_error_other(errs, "invalid configuration value Commands\\%s\\%s: accepted an absolute path of 1..259 "
+        ph__svc_cfg_error_other(errs, "invalid configuration value Commands\\%s\\%s: accepted an absolute path of 1..259 "
                             "characters without control characters, given \"%.80s\"", cmd->verb, name, value);
         return PH_EINVAL;
     }
@@ -238,7 +238,7 @@ int svc_command_set_string(svc_command *cmd, const char *name, const char *value
     return 0;
 }
 
-int svc_command_set_list(svc_command *cmd, const char *name, const char *const *items, size_t n,
+int ph__svc_command_set_list(svc_command *cmd, const char *name, const char *const *items, size_t n,
                          svc_cfg_errors *errs)
 {
     int is_env = same_nocase(name, "Environment");
@@ -249,13 +249,13 @@ int svc_command_set_list(svc_command *cmd, const char *name, const char *const *
     if (!is_env && !same_nocase(name, "Arguments"))
         return wrong(cmd, name, errs);
     if (n > 256) {
-        svc_cfg_error_other(errs, "invalid configuration value Commands\\%s\\%s: at most 256 entries, given %zu",
+        ph__svc_cfg_error_other(errs, "invalid configuration value Commands\\%s\\%s: at most 256 entries, given %zu",
                             cmd->verb, name, n);
         return PH_EINVAL;
     }
     for (i = 0; i < n; i++) {
-        if (is_env && svc_cmdenv_check(items[i], why, sizeof(why)) != 0) {
-            svc_cfg_error_other(errs, "invalid configuration value Commands\\%s\\Environment: entry %zu \"%.60s\" is "
+        if (is_env && ph__svc_cmdenv_check(items[i], why, sizeof(why)) != 0) {
+            ph__svc_cfg_error_other(errs, "invalid configuration value Commands\\%s\\Environment: entry %zu \"%.60s\" is "
                                 "refused: %s", cmd->verb, i + 1, items[i], why);
             return PH_EINVAL;
         }
@@ -266,13 +266,13 @@ int svc_command_set_list(svc_command *cmd, const char *name, const char *const *
                 b++;
             }
             if (*a == '=' && *b == '=') {
-                svc_cfg_error_other(errs, "invalid configuration value Commands\\%s\\Environment: entry %zu names "
+                ph__svc_cfg_error_other(errs, "invalid configuration value Commands\\%s\\Environment: entry %zu names "
                                     "the same variable as entry %zu", cmd->verb, i + 1, j + 1);
                 return PH_EINVAL;
             }
         }
         if (!is_env && (strlen(items[i]) > 4096 || has_control(items[i]))) {
-            svc_cfg_error_other(errs, "invalid configuration value Commands\\%s\\Arguments: entry %zu is longer than "
+            ph__svc_cfg_error_other(errs, "invalid configuration value Commands\\%s\\Arguments: entry %zu is longer than "
                                 "4096 characters or has a control character", cmd->verb, i + 1);
             return PH_EINVAL;
         }
@@ -291,7 +291,7 @@ int svc_command_set_list(svc_command *cmd, const char *name, const char *const *
     return 0;
 }
 
-int svc_commands_check(const svc_commands *cmds, const svc_config *cfg, svc_cfg_errors *errs)
+int ph__svc_commands_check(const svc_commands *cmds, const svc_config *cfg, svc_cfg_errors *errs)
 {
     unsigned i, k;
     int rc = 0;
@@ -300,14 +300,14 @@ int svc_commands_check(const svc_commands *cmds, const svc_config *cfg, svc_cfg_
         const svc_command *c = &cmds->items[i];
         int restricted = 0;
         if (c->program == NULL) {
-            svc_cfg_error_other(errs, "invalid command verb Commands\\%s: Program is required (an absolute path on "
+            ph__svc_cfg_error_other(errs, "invalid command verb Commands\\%s: Program is required (an absolute path on "
                                 "a local drive)", c->verb);
             rc = PH_EINVAL;
         }
         for (k = 0; k < cfg->verb_sddl_count; k++)
             restricted |= same_nocase(cfg->verb_sddls[k].verb, c->verb);
         if (!restricted) {
-            svc_cfg_error_other(errs, "invalid command verb Commands\\%s: it has no security descriptor of its own: "
+            ph__svc_cfg_error_other(errs, "invalid command verb Commands\\%s: it has no security descriptor of its own: "
                                 "add Parameters\\Verbs\\%s (an SDDL naming who may run it)", c->verb, c->verb);
             rc = PH_EINVAL;
         }
@@ -331,14 +331,14 @@ static int same_list(char *const *a, size_t na, char *const *b, size_t nb)
     return 1;
 }
 
-int svc_commands_equal(const svc_commands *a, const svc_commands *b)
+int ph__svc_commands_equal(const svc_commands *a, const svc_commands *b)
 {
     unsigned i;
 
     if (a->count != b->count)
         return 0;
     for (i = 0; i < a->count; i++) {
-        const svc_command *x = &a->items[i], *y = svc_commands_find(b, x->verb);
+        const svc_command *x = &a->items[i], *y = ph__svc_commands_find(b, x->verb);
         if (y == NULL || strcmp(x->verb, y->verb) != 0 || !same_str(x->program, y->program) ||
             !same_str(x->workdir, y->workdir) || !same_list(x->args, x->arg_count, y->args, y->arg_count) ||
             !same_list(x->env, x->env_count, y->env, y->env_count) || x->timeout_ms != y->timeout_ms ||

@@ -53,7 +53,7 @@ static char *string_of(const BYTE *data, DWORD size, DWORD type, const char **wh
         free(w);
         w = x;
     }
-    out = svc_to_utf8(w, NULL);
+    out = ph__svc_to_utf8(w, NULL);
     free(w);
     if (out == NULL)
         *why = "it is not valid Unicode text";
@@ -86,7 +86,7 @@ static long multi_of(const BYTE *data, DWORD size, char ***items, const char **w
     }
     list = calloc((size_t)count + 1, sizeof(*list));
     for (p = w, i = 0; list != NULL && i < count; p += wcslen(p) + 1, i++)
-        if ((list[i] = svc_to_utf8(p, NULL)) == NULL) {
+        if ((list[i] = ph__svc_to_utf8(p, NULL)) == NULL) {
             while (i-- > 0)
                 free(list[i]);
             free(list);
@@ -104,7 +104,7 @@ static long multi_of(const BYTE *data, DWORD size, char ***items, const char **w
 static void load_verb(HKEY commands, const wchar_t *wverb, svc_commands *cmds, svc_cfg_errors *errs)
 {
     DWORD max_name = 0, max_data = 0, subkeys = 0, i;
-    char *verb = svc_to_utf8(wverb, NULL), *name = NULL;
+    char *verb = ph__svc_to_utf8(wverb, NULL), *name = NULL;
     wchar_t *wname = NULL;
     BYTE *data = NULL;
     svc_command *cmd;
@@ -112,17 +112,17 @@ static void load_verb(HKEY commands, const wchar_t *wverb, svc_commands *cmds, s
     LSTATUS st;
 
     if (verb == NULL) {
-        svc_cfg_error_other(errs, "invalid command verb under Parameters\\Commands: its name is not valid text");
+        ph__svc_cfg_error_other(errs, "invalid command verb under Parameters\\Commands: its name is not valid text");
         return;
     }
-    cmd = svc_commands_add(cmds, verb, errs);
+    cmd = ph__svc_commands_add(cmds, verb, errs);
     if (cmd == NULL)
         goto done;
     st = RegOpenKeyExW(commands, wverb, 0, KEY_QUERY_VALUE, &key);
     if (st == ERROR_SUCCESS)
         st = RegQueryInfoKeyW(key, NULL, NULL, NULL, &subkeys, NULL, NULL, NULL, &max_name, &max_data, NULL, NULL);
     if (st == ERROR_SUCCESS && subkeys != 0) {
-        svc_cfg_error_other(errs, "invalid command verb Commands\\%s: it has subkeys; its settings are values", verb);
+        ph__svc_cfg_error_other(errs, "invalid command verb Commands\\%s: it has subkeys; its settings are values", verb);
         goto done;
     }
     if (st == ERROR_SUCCESS) {
@@ -145,42 +145,42 @@ static void load_verb(HKEY commands, const wchar_t *wverb, svc_commands *cmds, s
         if (st != ERROR_SUCCESS)
             break;
         free(name);
-        name = svc_to_utf8(wname, NULL);
+        name = ph__svc_to_utf8(wname, NULL);
         if (name == NULL || name[0] == '\0') {
-            svc_cfg_error_other(errs, "invalid configuration value Commands\\%s: a value has no name (the default "
+            ph__svc_cfg_error_other(errs, "invalid configuration value Commands\\%s: a value has no name (the default "
                                 "value is not used)", verb);
             continue;
         }
         if (type == REG_DWORD && size == sizeof(DWORD)) {
             DWORD v;
             memcpy(&v, data, sizeof(v));
-            svc_command_set_dword(cmd, name, v, errs);
+            ph__svc_command_set_dword(cmd, name, v, errs);
         } else if (type == REG_SZ || type == REG_EXPAND_SZ) {
             text = string_of(data, size, type, &why);
             if (text == NULL) {
-                svc_cfg_error_other(errs, "invalid configuration value Commands\\%s\\%s: %s", verb, name, why);
+                ph__svc_cfg_error_other(errs, "invalid configuration value Commands\\%s\\%s: %s", verb, name, why);
                 continue;
             }
-            svc_command_set_string(cmd, name, text, errs);
+            ph__svc_command_set_string(cmd, name, text, errs);
             free(text);
         } else if (type == REG_MULTI_SZ) {
             n = multi_of(data, size, &list, &why);
             if (n < 0) {
-                svc_cfg_error_other(errs, "invalid configuration value Commands\\%s\\%s: %s", verb, name, why);
+                ph__svc_cfg_error_other(errs, "invalid configuration value Commands\\%s\\%s: %s", verb, name, why);
                 continue;
             }
-            svc_command_set_list(cmd, name, (const char *const *)list, (size_t)n, errs);
+            ph__svc_command_set_list(cmd, name, (const char *const *)list, (size_t)n, errs);
             while (n-- > 0)
                 free(list[n]);
             free(list);
         } else {
-            svc_cfg_error_other(errs, "invalid configuration value Commands\\%s\\%s: its registry type (%lu) is not "
+            ph__svc_cfg_error_other(errs, "invalid configuration value Commands\\%s\\%s: its registry type (%lu) is not "
                                 "accepted (REG_DWORD, REG_SZ, REG_EXPAND_SZ or REG_MULTI_SZ, as the value requires)",
                                 verb, name, (unsigned long)type);
         }
     }
     if (st != ERROR_SUCCESS)
-        svc_cfg_error_other(errs, "cannot read Parameters\\Commands\\%s: error %ld", verb, (long)st);
+        ph__svc_cfg_error_other(errs, "cannot read Parameters\\Commands\\%s: error %ld", verb, (long)st);
 done:
     free(name);
     free(wname);
@@ -190,7 +190,7 @@ done:
     free(verb);
 }
 
-int svc_commands_load_key(const wchar_t *params_path, svc_commands *cmds, svc_cfg_errors *errs)
+int ph__svc_commands_load_key(const wchar_t *params_path, svc_commands *cmds, svc_cfg_errors *errs)
 {
     unsigned before = errs->count;
     wchar_t path[512], sub[256];
@@ -199,19 +199,19 @@ int svc_commands_load_key(const wchar_t *params_path, svc_commands *cmds, svc_cf
     LSTATUS st;
 
     if (swprintf(path, 512, L"%ls\\Commands", params_path) < 0) {
-        svc_cfg_error_other(errs, "the configuration key's path is too long");
+        ph__svc_cfg_error_other(errs, "the configuration key's path is too long");
         return PH_EINVAL;
     }
     st = RegOpenKeyExW(HKEY_LOCAL_MACHINE, path, 0, KEY_QUERY_VALUE | KEY_ENUMERATE_SUB_KEYS, &key);
     if (st == ERROR_FILE_NOT_FOUND)
         return 0; /* no command verb */
     if (st != ERROR_SUCCESS) {
-        svc_cfg_error_other(errs, "cannot open Parameters\\Commands: RegOpenKeyExW failed: error %ld", (long)st);
+        ph__svc_cfg_error_other(errs, "cannot open Parameters\\Commands: RegOpenKeyExW failed: error %ld", (long)st);
         return PH_EINVAL;
     }
     st = RegQueryInfoKeyW(key, NULL, NULL, NULL, NULL, NULL, NULL, &values, NULL, NULL, NULL, NULL);
     if (st == ERROR_SUCCESS && values != 0)
-        svc_cfg_error_other(errs, "invalid configuration: Parameters\\Commands holds values; each command verb is a "
+        ph__svc_cfg_error_other(errs, "invalid configuration: Parameters\\Commands holds values; each command verb is a "
                             "subkey named after the verb");
     for (i = 0; st == ERROR_SUCCESS; i++) {
         DWORD len = 256;
@@ -224,21 +224,21 @@ int svc_commands_load_key(const wchar_t *params_path, svc_commands *cmds, svc_cf
             load_verb(key, sub, cmds, errs);
     }
     if (st != ERROR_SUCCESS)
-        svc_cfg_error_other(errs, "cannot read Parameters\\Commands: error %ld", (long)st);
+        ph__svc_cfg_error_other(errs, "cannot read Parameters\\Commands: error %ld", (long)st);
     RegCloseKey(key);
     return errs->count == before ? 0 : PH_EINVAL;
 }
 
-int svc_commands_load(const wchar_t *service, svc_commands *cmds, svc_cfg_errors *errs)
+int ph__svc_commands_load(const wchar_t *service, svc_commands *cmds, svc_cfg_errors *errs)
 {
-    wchar_t *path = svc_params_key_path(service);
+    wchar_t *path = ph__svc_params_key_path(service);
     int rc;
 
     if (path == NULL) {
-        svc_cfg_error_other(errs, "out of memory reading the configuration");
+        ph__svc_cfg_error_other(errs, "out of memory reading the configuration");
         return PH_ENOMEM;
     }
-    rc = svc_commands_load_key(path, cmds, errs);
+    rc = ph__svc_commands_load_key(path, cmds, errs);
     free(path);
     return rc;
 }

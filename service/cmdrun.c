@@ -32,7 +32,7 @@ enum run_end { END_NONE = 0, END_TIMEOUT, END_TOO_LARGE, END_CANCELED, END_STOPP
 typedef struct cmd_verb {
     const svc_command *cmd;
     struct svc_cmdrun *runner;
-    HANDLE program;         /* held open (svc_cmdprog_open) */
+    HANDLE program;         /* held open (ph__svc_cmdprog_open) */
     wchar_t *program_path;
     wchar_t *cmdline;       /* built once: nothing of a request ever goes into it */
     wchar_t *workdir;
@@ -95,7 +95,7 @@ static void post(svc_cmdrun *r, ULONG_PTR key, OVERLAPPED *ov)
 {
     /* Fails only when the port is closed or memory is gone; the thread would then never learn, so say so. */
     if (!PostQueuedCompletionStatus(r->iocp, 0, key, ov))
-        svc_log_win32(r->log, PH_LOG_ERROR, GetLastError(), "PostQueuedCompletionStatus", "command runner");
+        ph__svc_log_win32(r->log, PH_LOG_ERROR, GetLastError(), "PostQueuedCompletionStatus", "command runner");
 }
 
 static VOID CALLBACK on_exited(PVOID ctx, BOOLEAN timed_out)
@@ -170,12 +170,12 @@ static DWORD make_job(run *x)
 static wchar_t *env_block(svc_cmdrun *r, run *x)
 {
     const svc_command *c = x->verb->cmd;
-    char *root = svc_to_utf8(r->system_root, NULL), *block;
+    char *root = ph__svc_to_utf8(r->system_root, NULL), *block;
     size_t len = 0;
     wchar_t *w = NULL;
     int n;
 
-    block = svc_cmdenv_build((const char *const *)c->env, c->env_count, root && root[0] ? root : NULL, &x->id, &len);
+    block = ph__svc_cmdenv_build((const char *const *)c->env, c->env_count, root && root[0] ? root : NULL, &x->id, &len);
     free(root);
     if (block == NULL)
         return NULL;
@@ -465,7 +465,7 @@ static void finish(svc_cmdrun *r, run *x)
     if (x->failed_start)
         ; /* logged where it failed */
     else if (x->end != END_NONE || x->exit_code != 0)
-        svc_log_msg(r->log, x->end == END_CANCELED ? PH_LOG_INFO : PH_LOG_WARN,
+        ph__svc_log_msg(r->log, x->end == END_CANCELED ? PH_LOG_INFO : PH_LOG_WARN,
                     "command %s (connection %llu, client pid %lu): %s %lu; stderr (%zu bytes): %s", c->verb,
                     (unsigned long long)x->id.connection_id, x->id.pid,
                     x->end == END_TIMEOUT      ? "timed out, ended; exit code"
@@ -475,7 +475,7 @@ static void finish(svc_cmdrun *r, run *x)
                                                : "exit code",
                     (unsigned long)x->exit_code, x->err_total, err_text);
     else
-        svc_log_msg(r->log, PH_LOG_DEBUG, "command %s (connection %llu): exit code 0, %zu bytes of output", c->verb,
+        ph__svc_log_msg(r->log, PH_LOG_DEBUG, "command %s (connection %llu): exit code 0, %zu bytes of output", c->verb,
                     (unsigned long long)x->id.connection_id, x->out_len);
     if (!x->failed_start && x->end == END_NONE && x->exit_code == 0 && ph_response_ok(resp, x->out, x->out_len) != 0)
         ph_response_err(resp, "internal", "out of memory for %s's output", c->verb);
@@ -518,7 +518,7 @@ static void on_start(svc_cmdrun *r, run *x)
     }
     if (err != 0) {
         ph_syserror_text(err, text, sizeof(text));
-        svc_log_msg(r->log, PH_LOG_ERROR, "command %s (connection %llu): cannot start %ls: %s failed: error %lu (%s)",
+        ph__svc_log_msg(r->log, PH_LOG_ERROR, "command %s (connection %llu): cannot start %ls: %s failed: error %lu (%s)",
                     x->verb->cmd->verb, (unsigned long long)x->id.connection_id, x->verb->program_path, call,
                     (unsigned long)err, text);
         if (x->job != NULL)
@@ -580,7 +580,7 @@ static DWORD WINAPI runner_main(LPVOID arg)
         if (!GetQueuedCompletionStatus(r->iocp, &got, &key, &ov, INFINITE)) {
             err = GetLastError();
             if (ov == NULL) {
-                svc_log_win32(r->log, PH_LOG_ERROR, err, "GetQueuedCompletionStatus", "command runner");
+                ph__svc_log_win32(r->log, PH_LOG_ERROR, err, "GetQueuedCompletionStatus", "command runner");
                 break;
             }
         }
@@ -779,10 +779,10 @@ static int prepare_verb(cmd_verb *v, char *why, size_t why_size)
     wchar_t *slash;
 
     v->program = INVALID_HANDLE_VALUE;
-    v->program_path = svc_to_wide(c->program, NULL);
+    v->program_path = ph__svc_to_wide(c->program, NULL);
     if (v->program_path == NULL)
         return PH_ENOMEM;
-    err = svc_cmdprog_open(v->program_path, &v->program, inner, sizeof(inner));
+    err = ph__svc_cmdprog_open(v->program_path, &v->program, inner, sizeof(inner));
     if (err != 0) {
         snprintf(why, why_size, "invalid command verb Commands\\%s: Program \"%.200s\" is refused: %s", c->verb,
                  c->program, inner);
@@ -790,11 +790,11 @@ static int prepare_verb(cmd_verb *v, char *why, size_t why_size)
     }
     if (c->workdir != NULL) {
         DWORD attrs;
-        v->workdir = svc_to_wide(c->workdir, NULL);
+        v->workdir = ph__svc_to_wide(c->workdir, NULL);
         if (v->workdir == NULL)
             return PH_ENOMEM;
         attrs = GetFileAttributesW(v->workdir);
-        if (svc_cmdprog_path_ok(v->workdir, inner, sizeof(inner)) != 0 || attrs == INVALID_FILE_ATTRIBUTES ||
+        if (ph__svc_cmdprog_path_ok(v->workdir, inner, sizeof(inner)) != 0 || attrs == INVALID_FILE_ATTRIBUTES ||
             !(attrs & FILE_ATTRIBUTE_DIRECTORY)) {
             snprintf(why, why_size, "invalid command verb Commands\\%s: WorkingDirectory \"%.200s\" is refused: %s",
                      c->verb, c->workdir, attrs == INVALID_FILE_ATTRIBUTES ? "it does not exist" : inner);
@@ -808,8 +808,8 @@ static int prepare_verb(cmd_verb *v, char *why, size_t why_size)
         slash = wcsrchr(v->workdir, L'\\');
         slash[slash - v->workdir == 2 ? 1 : 0] = L'\0';
     }
-    line = svc_cmdline_build(c->program, (const char *const *)c->args, c->arg_count);
-    v->cmdline = line ? svc_to_wide(line, NULL) : NULL;
+    line = ph__svc_cmdline_build(c->program, (const char *const *)c->args, c->arg_count);
+    v->cmdline = line ? ph__svc_to_wide(line, NULL) : NULL;
     free(line);
     if (v->cmdline == NULL)
         return PH_ENOMEM;
@@ -821,7 +821,7 @@ static int prepare_verb(cmd_verb *v, char *why, size_t why_size)
     return 0;
 }
 
-int svc_cmdrun_new(const svc_commands *cmds, svc_log *log, svc_cmdrun **out, char *why, size_t why_size)
+int ph__svc_cmdrun_new(const svc_commands *cmds, svc_log *log, svc_cmdrun **out, char *why, size_t why_size)
 {
     svc_cmdrun *r;
     unsigned i;
@@ -836,7 +836,7 @@ int svc_cmdrun_new(const svc_commands *cmds, svc_log *log, svc_cmdrun **out, cha
         return PH_ENOMEM;
     InitializeSRWLock(&r->lock);
     r->log = log;
-    if (!svc_self_sid(r->self_sid, sizeof(r->self_sid)))
+    if (!ph__svc_self_sid(r->self_sid, sizeof(r->self_sid)))
         snprintf(r->self_sid, sizeof(r->self_sid), "SY");
     n = GetSystemWindowsDirectoryW(r->system_root, MAX_PATH);
     if (n == 0 || n >= MAX_PATH)
@@ -872,14 +872,14 @@ int svc_cmdrun_new(const svc_commands *cmds, svc_log *log, svc_cmdrun **out, cha
     if (rc != 0) {
         if (rc == PH_ENOMEM && why_size > 0 && why[0] == '\0')
             snprintf(why, why_size, "command verbs: out of memory");
-        svc_cmdrun_free(r);
+        ph__svc_cmdrun_free(r);
         return rc;
     }
     *out = r;
     return 0;
 }
 
-int svc_cmdrun_register(svc_cmdrun *r, ph_router *router)
+int ph__svc_cmdrun_register(svc_cmdrun *r, ph_router *router)
 {
     unsigned i;
     int rc = 0;
@@ -889,7 +889,7 @@ int svc_cmdrun_register(svc_cmdrun *r, ph_router *router)
     return rc;
 }
 
-void svc_cmdrun_shutdown(svc_cmdrun *r, DWORD timeout_ms)
+void ph__svc_cmdrun_shutdown(svc_cmdrun *r, DWORD timeout_ms)
 {
     DWORD w;
 
@@ -898,18 +898,18 @@ void svc_cmdrun_shutdown(svc_cmdrun *r, DWORD timeout_ms)
     post(r, KEY_QUIT, NULL);
     w = WaitForSingleObject(r->thread, timeout_ms);
     if (w != WAIT_OBJECT_0)
-        svc_log_msg(r->log, PH_LOG_ERROR, "command verbs: %llu run(s) not cleaned up %lu ms after the stop; their jobs "
+        ph__svc_log_msg(r->log, PH_LOG_ERROR, "command verbs: %llu run(s) not cleaned up %lu ms after the stop; their jobs "
                     "end with the service", (unsigned long long)r->running, (unsigned long)timeout_ms);
 }
 
-void svc_cmdrun_free(svc_cmdrun *r)
+void ph__svc_cmdrun_free(svc_cmdrun *r)
 {
     unsigned i;
 
     if (r == NULL)
         return;
     if (r->thread != NULL) {
-        svc_cmdrun_shutdown(r, 10000);
+        ph__svc_cmdrun_shutdown(r, 10000);
         if (WaitForSingleObject(r->thread, 0) != WAIT_OBJECT_0) {
             /* Runs left behind hold pointers into r: leak it rather than free memory still in use. */
             return;
@@ -930,7 +930,7 @@ void svc_cmdrun_free(svc_cmdrun *r)
     free(r);
 }
 
-void svc_cmdrun_counts(svc_cmdrun *r, uint64_t *running, uint64_t *started)
+void ph__svc_cmdrun_counts(svc_cmdrun *r, uint64_t *running, uint64_t *started)
 {
     *running = *started = 0;
     if (r == NULL)
@@ -941,7 +941,7 @@ void svc_cmdrun_counts(svc_cmdrun *r, uint64_t *running, uint64_t *started)
     ReleaseSRWLockShared(&r->lock);
 }
 
-unsigned svc_cmdrun_recheck(svc_cmdrun *r, char *why, size_t why_size)
+unsigned ph__svc_cmdrun_recheck(svc_cmdrun *r, char *why, size_t why_size)
 {
     unsigned i, bad = 0;
     char inner[600];
@@ -950,14 +950,14 @@ unsigned svc_cmdrun_recheck(svc_cmdrun *r, char *why, size_t why_size)
         why[0] = '\0';
     for (i = 0; r != NULL && i < r->verb_count; i++) {
         cmd_verb *v = &r->verbs[i];
-        DWORD err = svc_cmdprog_recheck(v->program_path, inner, sizeof(inner));
+        DWORD err = ph__svc_cmdprog_recheck(v->program_path, inner, sizeof(inner));
         InterlockedExchange(&v->unsafe, err != 0);
         if (err == 0)
             continue;
         if (bad++ == 0)
             snprintf(why, why_size, "command verb %s is disabled: Program \"%.200s\" is no longer safe: %s",
                      v->cmd->verb, v->cmd->program, inner);
-        svc_log_msg(r->log, PH_LOG_ERROR, "command verb %s is disabled until a PARAMCHANGE finds it safe: Program "
+        ph__svc_log_msg(r->log, PH_LOG_ERROR, "command verb %s is disabled until a PARAMCHANGE finds it safe: Program "
                     "\"%s\": %s", v->cmd->verb, v->cmd->program, inner);
     }
     return bad;

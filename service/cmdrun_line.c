@@ -19,7 +19,7 @@ static void put(char *out, size_t size, size_t *used, char c, size_t *need)
  * backslashes and the quote ends the argument's quoted part, 2n+1 are n backslashes and a literal quote;
  * backslashes before anything else are literal. So a quote is written as \", the backslashes before a quote
  * or before the closing quote are doubled, and all others stay as they are. */
-size_t svc_cmdline_quote(const char *arg, char *out, size_t size, size_t *used)
+size_t ph__svc_cmdline_quote(const char *arg, char *out, size_t size, size_t *used)
 {
     size_t need = 0;
     const char *p;
@@ -54,13 +54,13 @@ size_t svc_cmdline_quote(const char *arg, char *out, size_t size, size_t *used)
     return need;
 }
 
-char *svc_cmdline_build(const char *program, const char *const *args, size_t n)
+char *ph__svc_cmdline_build(const char *program, const char *const *args, size_t n)
 {
     size_t need = strlen(program) + 3, used = 0, i;
     char *line;
 
     for (i = 0; i < n; i++)
-        need += 1 + svc_cmdline_quote(args[i], NULL, 0, &used);
+        need += 1 + ph__svc_cmdline_quote(args[i], NULL, 0, &used);
     line = malloc(need + 1);
     if (line == NULL)
         return NULL;
@@ -70,7 +70,7 @@ char *svc_cmdline_build(const char *program, const char *const *args, size_t n)
     for (i = 0; i < n; i++) {
         line[used++] = ' ';
         line[used] = '\0';
-        svc_cmdline_quote(args[i], line, need + 1, &used);
+        ph__svc_cmdline_quote(args[i], line, need + 1, &used);
     }
     return line;
 }
@@ -110,7 +110,7 @@ static void say(char *why, size_t size, const char *text)
         snprintf(why, size, "%s", text);
 }
 
-int svc_cmdenv_check(const char *entry, char *why, size_t why_size)
+int ph__svc_cmdenv_check(const char *entry, char *why, size_t why_size)
 {
     const char *eq = strchr(entry, '='), *p;
 
@@ -139,7 +139,7 @@ static int entry_cmp(const void *a, const void *b)
     return name_cmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-char *svc_cmdenv_build(const char *const *entries, size_t n, const char *system_root, const svc_cmd_identity *id,
+char *ph__svc_cmdenv_build(const char *const *entries, size_t n, const char *system_root, const svc_cmd_identity *id,
                        size_t *len)
 {
     enum { EXTRA = 6 };

@@ -10,11 +10,11 @@
  * with the rules CommandLineToArgvW and the Microsoft C runtime undo, so the program receives exactly
  * args[0..n-1]. Nothing else goes into it: a request's payload reaches the program on its standard input only,
  * and no shell ever reads the line. */
-char *svc_cmdline_build(const char *program, const char *const *args, size_t n);
+char *ph__svc_cmdline_build(const char *program, const char *const *args, size_t n);
 
 /* Appends arg, quoted as above, to out (size bytes, NUL-terminated) at *used; returns the length the quoted
  * argument needs, whether or not it fitted (call with size 0 to measure). */
-size_t svc_cmdline_quote(const char *arg, char *out, size_t size, size_t *used);
+size_t ph__svc_cmdline_quote(const char *arg, char *out, size_t size, size_t *used);
 
 /* Who asked for a command run: put into the program's environment as PIPEHOST_USER_SID, PIPEHOST_CLIENT_PID,
  * PIPEHOST_SESSION, PIPEHOST_VERB and PIPEHOST_CONN_ID. */
@@ -30,14 +30,14 @@ typedef struct svc_cmd_identity {
  * a control character, a VALUE without control characters, and not a name the service sets itself
  * (SystemRoot, PIPEHOST_…; compared case-insensitively, as Windows compares names). Returns 0, or -1 with why
  * set. */
-int svc_cmdenv_check(const char *entry, char *why, size_t why_size);
+int ph__svc_cmdenv_check(const char *entry, char *why, size_t why_size);
 
 /* The environment block for one run, UTF-8: the configured entries (already checked, no name twice), then
  * SystemRoot=system_root (when not NULL; many programs fail without it) and the identity, each "NAME=VALUE\0",
  * sorted by name case-insensitively as CreateProcess expects, ending with an extra NUL. Nothing of the
  * service's own environment is in it. *len gets the size in bytes, both final NULs included. NULL when out of
  * memory or an entry has no '='. */
-char *svc_cmdenv_build(const char *const *entries, size_t n, const char *system_root, const svc_cmd_identity *id,
+char *ph__svc_cmdenv_build(const char *const *entries, size_t n, const char *system_root, const svc_cmd_identity *id,
                        size_t *len);
 
 #endif /* PH_SVC_CMDRUN_LINE_H */

@@ -20,7 +20,7 @@ static void say(char *why, size_t size, const char *fmt, ...)
     va_end(ap);
 }
 
-int svc_cmdprog_path_ok(const wchar_t *path, char *why, size_t why_size)
+int ph__svc_cmdprog_path_ok(const wchar_t *path, char *why, size_t why_size)
 {
     size_t n = wcslen(path), i, start;
 
@@ -76,7 +76,7 @@ static DWORD check_folders(const wchar_t *path, char *why, size_t why_size)
             continue;
         /* The root keeps its backslash ("C:\"): "C:" alone names the current folder on that drive. */
         dir[i == 2 ? 3 : i] = L'\0';
-        err = svc_check_trusted(dir, first ? SVC_TRUST_FOLDER : SVC_TRUST_ANCESTOR, inner, sizeof(inner));
+        err = ph__svc_check_trusted(dir, first ? SVC_TRUST_FOLDER : SVC_TRUST_ANCESTOR, inner, sizeof(inner));
         if (err != 0)
             say(why, why_size, "the folder %ls above it is not safe: %s", dir, inner);
         first = 0;
@@ -84,10 +84,10 @@ static DWORD check_folders(const wchar_t *path, char *why, size_t why_size)
     return err;
 }
 
-DWORD svc_cmdprog_recheck(const wchar_t *path, char *why, size_t why_size)
+DWORD ph__svc_cmdprog_recheck(const wchar_t *path, char *why, size_t why_size)
 {
     char inner[400];
-    DWORD err = svc_check_trusted(path, SVC_TRUST_FILE, inner, sizeof(inner));
+    DWORD err = ph__svc_check_trusted(path, SVC_TRUST_FILE, inner, sizeof(inner));
 
     if (err != 0) {
         say(why, why_size, "the file is not safe: %s", inner);
@@ -96,7 +96,7 @@ DWORD svc_cmdprog_recheck(const wchar_t *path, char *why, size_t why_size)
     return check_folders(path, why, why_size);
 }
 
-DWORD svc_cmdprog_open(const wchar_t *path, HANDLE *out, char *why, size_t why_size)
+DWORD ph__svc_cmdprog_open(const wchar_t *path, HANDLE *out, char *why, size_t why_size)
 {
     wchar_t root[4];
     unsigned char head[2];
@@ -104,7 +104,7 @@ DWORD svc_cmdprog_open(const wchar_t *path, HANDLE *out, char *why, size_t why_s
     HANDLE h;
 
     *out = INVALID_HANDLE_VALUE;
-    if (svc_cmdprog_path_ok(path, why, why_size) != 0)
+    if (ph__svc_cmdprog_path_ok(path, why, why_size) != 0)
         return ERROR_BAD_PATHNAME;
     root[0] = path[0];
     root[1] = L':';
@@ -131,7 +131,7 @@ DWORD svc_cmdprog_open(const wchar_t *path, HANDLE *out, char *why, size_t why_s
         err = ERROR_BAD_EXE_FORMAT;
         say(why, why_size, "it is not an executable (no MZ header)");
     } else {
-        err = svc_cmdprog_recheck(path, why, why_size);
+        err = ph__svc_cmdprog_recheck(path, why, why_size);
     }
     if (err != 0) {
         CloseHandle(h);

@@ -51,7 +51,7 @@ static int equal_nocase(const char *a, const char *b)
 static void shown(char *out, size_t size, const char *text);
 static int has_control_chars(const char *s);
 
-/* The host program's settings, after the built-in rows. Written once by svc_config_declare_app_values at
+/* The host program's settings, after the built-in rows. Written once by ph__svc_config_declare_app_values at
  * program start, before any thread reads them; read-only afterwards. */
 static svc_value_def app_defs[SVC_MAX_APP_VALUES];
 static const ph_service_setting *app_src;
@@ -61,37 +61,37 @@ static unsigned app_count;
 typedef char svc_app_ids_fit[(SVC_V_COUNT + SVC_MAX_APP_VALUES <= 28 &&
                               SVC_MAX_APP_VALUES == PH_SERVICE_MAX_SETTINGS) ? 1 : -1];
 
-unsigned svc_value_count(void)
+unsigned ph__svc_value_count(void)
 {
     return SVC_V_COUNT + app_count;
 }
 
-int svc_app_index(svc_value_id id)
+int ph__svc_app_index(svc_value_id id)
 {
     return (unsigned)id >= SVC_V_COUNT && (unsigned)id < SVC_V_COUNT + app_count ? (int)id - SVC_V_COUNT : -1;
 }
 
-const svc_value_def *svc_value_by_id(svc_value_id id)
+const svc_value_def *ph__svc_value_by_id(svc_value_id id)
 {
     if ((unsigned)id < SVC_V_COUNT)
         return &value_defs[id];
-    return svc_app_index(id) >= 0 ? &app_defs[(unsigned)id - SVC_V_COUNT] : NULL;
+    return ph__svc_app_index(id) >= 0 ? &app_defs[(unsigned)id - SVC_V_COUNT] : NULL;
 }
 
-const svc_value_def *svc_value_by_name(const char *name)
+const svc_value_def *ph__svc_value_by_name(const char *name)
 {
-    unsigned i, n = svc_value_count();
+    unsigned i, n = ph__svc_value_count();
     for (i = 0; name != NULL && i < n; i++)
-        if (equal_nocase(svc_value_by_id((svc_value_id)i)->name, name))
-            return svc_value_by_id((svc_value_id)i);
+        if (equal_nocase(ph__svc_value_by_id((svc_value_id)i)->name, name))
+            return ph__svc_value_by_id((svc_value_id)i);
     return NULL;
 }
 
-const svc_value_def *svc_value_by_option(const char *option)
+const svc_value_def *ph__svc_value_by_option(const char *option)
 {
-    unsigned i, n = svc_value_count();
+    unsigned i, n = ph__svc_value_count();
     for (i = 0; option != NULL && i < n; i++) {
-        const svc_value_def *d = svc_value_by_id((svc_value_id)i);
+        const svc_value_def *d = ph__svc_value_by_id((svc_value_id)i);
         if (d->option != NULL && strcmp(d->option, option) == 0)
             return d;
     }
@@ -100,12 +100,12 @@ const svc_value_def *svc_value_by_option(const char *option)
 
 static const char *program_name = "pipehost";
 
-void svc_set_program(const char *program)
+void ph__svc_set_program(const char *program)
 {
     program_name = program != NULL ? program : "pipehost";
 }
 
-const char *svc_program(void)
+const char *ph__svc_program(void)
 {
     return program_name;
 }
@@ -126,7 +126,7 @@ static const char *bad_declaration(const ph_service_setting *st)
     for (i = 0; i < n; i++)
         if (!is_alnum(st->name[i]))
             return "a name is 1..40 letters and digits";
-    if (svc_value_by_name(st->name) != NULL)
+    if (ph__svc_value_by_name(st->name) != NULL)
         return "the name is already a configuration value (built-in, or declared twice)";
     if (st->option != NULL) {
         n = strlen(st->option);
@@ -136,7 +136,7 @@ static const char *bad_declaration(const ph_service_setting *st)
             if (!((st->option[i] >= 'a' && st->option[i] <= 'z') || (st->option[i] >= '0' && st->option[i] <= '9') ||
                   st->option[i] == '-'))
                 return "an option is \"--\" followed by 1..40 of a-z, 0-9 and -";
-        if (svc_value_by_option(st->option) != NULL || strcmp(st->option, "--service") == 0 ||
+        if (ph__svc_value_by_option(st->option) != NULL || strcmp(st->option, "--service") == 0 ||
             strcmp(st->option, "--stop-event") == 0 || strcmp(st->option, "--help") == 0)
             return "the option is already taken";
     }
@@ -166,7 +166,7 @@ static int bad_folder_name(const char *s)
     return 0;
 }
 
-int svc_check_app_names(const char *log_folder, const char *registry_root, const char *message_prefix, char *why,
+int ph__svc_check_app_names(const char *log_folder, const char *registry_root, const char *message_prefix, char *why,
                         size_t why_size)
 {
     static const char rule[] = "1..60 letters, digits, spaces, '.', '-' or '_', not starting or ending with a space "
@@ -191,7 +191,7 @@ int svc_check_app_names(const char *log_folder, const char *registry_root, const
     return 0;
 }
 
-int svc_config_declare_app_values(const ph_service_setting *settings, unsigned n, char *why, size_t why_size)
+int ph__svc_config_declare_app_values(const ph_service_setting *settings, unsigned n, char *why, size_t why_size)
 {
     unsigned i;
 
@@ -244,7 +244,7 @@ static char *dup_str(const char *s)
     return p;
 }
 
-void svc_config_init(svc_config *cfg, const char *default_pipe)
+void ph__svc_config_init(svc_config *cfg, const char *default_pipe)
 {
     ph_server_config core;
     ph_limits lim;
@@ -276,7 +276,7 @@ void svc_config_init(svc_config *cfg, const char *default_pipe)
         cfg->app_dword[i] = app_src[i].default_dword;
 }
 
-void svc_config_free(svc_config *cfg)
+void ph__svc_config_free(svc_config *cfg)
 {
     unsigned i;
 
@@ -299,7 +299,7 @@ void svc_config_free(svc_config *cfg)
     cfg->verb_sddl_count = 0;
 }
 
-int svc_config_copy(svc_config *dst, const svc_config *src)
+int ph__svc_config_copy(svc_config *dst, const svc_config *src)
 {
     unsigned i;
     int bad;
@@ -325,7 +325,7 @@ int svc_config_copy(svc_config *dst, const svc_config *src)
         }
     }
     if (bad) {
-        svc_config_free(dst);
+        ph__svc_config_free(dst);
         return PH_ENOMEM;
     }
     return 0;
@@ -342,10 +342,10 @@ static void add_error(svc_cfg_errors *errs, unsigned kind, const char *fmt, va_l
     errs->kinds |= kind;
 }
 
-void svc_cfg_error(svc_cfg_errors *errs, svc_value_id id, const char *source, const char *fmt, ...)
+void ph__svc_cfg_error(svc_cfg_errors *errs, svc_value_id id, const char *source, const char *fmt, ...)
 {
     char what[SVC_CFG_ERROR_TEXT - 96];
-    const svc_value_def *def = svc_value_by_id(id);
+    const svc_value_def *def = ph__svc_value_by_id(id);
     va_list ap;
 
     va_start(ap, fmt);
@@ -360,7 +360,7 @@ void svc_cfg_error(svc_cfg_errors *errs, svc_value_id id, const char *source, co
     errs->kinds |= 1u << id;
 }
 
-void svc_cfg_error_verb(svc_cfg_errors *errs, unsigned kind, const char *verb, const char *source, const char *fmt,
+void ph__svc_cfg_error_verb(svc_cfg_errors *errs, unsigned kind, const char *verb, const char *source, const char *fmt,
                         ...)
 {
     char what[SVC_CFG_ERROR_TEXT - 96], show[48];
@@ -379,7 +379,7 @@ void svc_cfg_error_verb(svc_cfg_errors *errs, unsigned kind, const char *verb, c
     errs->kinds |= kind;
 }
 
-void svc_cfg_error_other(svc_cfg_errors *errs, const char *fmt, ...)
+void ph__svc_cfg_error_other(svc_cfg_errors *errs, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -387,7 +387,7 @@ void svc_cfg_error_other(svc_cfg_errors *errs, const char *fmt, ...)
     va_end(ap);
 }
 
-void svc_cfg_error_usage(svc_cfg_errors *errs, const char *fmt, ...)
+void ph__svc_cfg_error_usage(svc_cfg_errors *errs, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -395,7 +395,7 @@ void svc_cfg_error_usage(svc_cfg_errors *errs, const char *fmt, ...)
     va_end(ap);
 }
 
-int svc_cfg_errors_exit_code(const svc_cfg_errors *errs)
+int ph__svc_cfg_errors_exit_code(const svc_cfg_errors *errs)
 {
     if (errs->count == 0)
         return PH_EXIT_OK;
@@ -417,20 +417,20 @@ static void range_text(const svc_value_def *def, char *out, size_t size)
                  def->unit);
 }
 
-int svc_config_set_dword(svc_config *cfg, svc_value_id id, uint32_t value, const char *source, svc_cfg_errors *errs)
+int ph__svc_config_set_dword(svc_config *cfg, svc_value_id id, uint32_t value, const char *source, svc_cfg_errors *errs)
 {
-    const svc_value_def *def = svc_value_by_id(id);
+    const svc_value_def *def = ph__svc_value_by_id(id);
     char range[96];
 
     if (def == NULL || def->type != SVC_T_DWORD)
         return PH_EINVAL;
     if ((value < def->min || value > def->max) && !(def->never && value == SVC_INFINITE)) {
         range_text(def, range, sizeof(range));
-        svc_cfg_error(errs, id, source, "accepted range %s, given %lu", range, (unsigned long)value);
+        ph__svc_cfg_error(errs, id, source, "accepted range %s, given %lu", range, (unsigned long)value);
         return PH_EINVAL;
     }
-    if (svc_app_index(id) >= 0) {
-        cfg->app_dword[svc_app_index(id)] = value;
+    if (ph__svc_app_index(id) >= 0) {
+        cfg->app_dword[ph__svc_app_index(id)] = value;
         cfg->set_mask |= 1u << id;
         return 0;
     }
@@ -561,7 +561,7 @@ static int is_local_log_path(const char *p, const char **why)
     return 1;
 }
 
-int svc_parse_log_level(const char *text, ph_log_level *out)
+int ph__svc_parse_log_level(const char *text, ph_log_level *out)
 {
     static const char *const names[] = {"error", "warn", "info", "debug"};
     size_t i;
@@ -578,7 +578,7 @@ int svc_parse_log_level(const char *text, ph_log_level *out)
     return PH_EINVAL;
 }
 
-int svc_parse_framing(const char *text, ph_framing *out)
+int ph__svc_parse_framing(const char *text, ph_framing *out)
 {
     if (equal_nocase(text, "message")) {
         *out = PH_FRAMING_MESSAGE;
@@ -591,7 +591,7 @@ int svc_parse_framing(const char *text, ph_framing *out)
     return PH_EINVAL;
 }
 
-const char *svc_framing_name(ph_framing framing)
+const char *ph__svc_framing_name(ph_framing framing)
 {
     switch (framing) {
     case PH_FRAMING_MESSAGE: return "message";
@@ -600,10 +600,10 @@ const char *svc_framing_name(ph_framing framing)
     return "?";
 }
 
-int svc_config_set_string(svc_config *cfg, svc_value_id id, const char *value, const char *source,
+int ph__svc_config_set_string(svc_config *cfg, svc_value_id id, const char *value, const char *source,
                           svc_cfg_errors *errs)
 {
-    const svc_value_def *def = svc_value_by_id(id);
+    const svc_value_def *def = ph__svc_value_by_id(id);
     char show[80];
     size_t n;
 
@@ -613,20 +613,20 @@ int svc_config_set_string(svc_config *cfg, svc_value_id id, const char *value, c
     shown(show, sizeof(show), value);
     /* PipeName's length rule is the core's (1..PH_PIPE_NAME_MAX after the prefix), said once below. */
     if (id != SVC_V_PIPE_NAME && (n < def->min || n > def->max)) {
-        svc_cfg_error(errs, id, source, "accepted length %lu..%lu characters, given %zu characters (\"%s\")",
+        ph__svc_cfg_error(errs, id, source, "accepted length %lu..%lu characters, given %zu characters (\"%s\")",
                       (unsigned long)def->min, (unsigned long)def->max, n, show);
         return PH_EINVAL;
     }
     if (has_control_chars(value)) {
-        svc_cfg_error(errs, id, source, "control characters are not accepted, given \"%s\"", show);
+        ph__svc_cfg_error(errs, id, source, "control characters are not accepted, given \"%s\"", show);
         return PH_EINVAL;
     }
-    if (svc_app_index(id) >= 0) {
+    if (ph__svc_app_index(id) >= 0) {
         char *copy = dup_str(value);
         if (copy == NULL)
             return PH_ENOMEM;
-        free(cfg->app_str[svc_app_index(id)]);
-        cfg->app_str[svc_app_index(id)] = copy;
+        free(cfg->app_str[ph__svc_app_index(id)]);
+        cfg->app_str[ph__svc_app_index(id)] = copy;
         cfg->set_mask |= 1u << id;
         return 0;
     }
@@ -634,7 +634,7 @@ int svc_config_set_string(svc_config *cfg, svc_value_id id, const char *value, c
     case SVC_V_PIPE_NAME: {
         char full[SVC_PIPE_NAME_SIZE];
         if (ph_pipe_name_normalize(value, full, sizeof(full)) != 0) {
-            svc_cfg_error(errs, id, source,
+            ph__svc_cfg_error(errs, id, source,
                           "accepted a local pipe name, bare (\"pipehost\") or full (\"\\\\.\\pipe\\pipehost\"), "
                           "1..%d characters without '\\' or '/' except after a protected prefix "
                           "(\"ProtectedPrefix\\Administrators\\NAME\", or LocalService or NetworkService "
@@ -646,7 +646,7 @@ int svc_config_set_string(svc_config *cfg, svc_value_id id, const char *value, c
     }
     case SVC_V_SDDL: {
         /* Only copied here: the rules (a real, non-empty DACL that gives no ordinary user the rights to squat
-         * or take over the pipe) are the core's ph_sddl_check, applied by svc_config_check_sddl on Windows. */
+         * or take over the pipe) are the core's ph_sddl_check, applied by ph__svc_config_check_sddl on Windows. */
         char *copy = dup_str(value);
         if (copy == NULL)
             return PH_ENOMEM;
@@ -656,8 +656,8 @@ int svc_config_set_string(svc_config *cfg, svc_value_id id, const char *value, c
     }
     case SVC_V_LOG_LEVEL: {
         ph_log_level lv;
-        if (svc_parse_log_level(value, &lv) != 0) {
-            svc_cfg_error(errs, id, source, "accepted error, warn, info or debug, given \"%s\"", show);
+        if (ph__svc_parse_log_level(value, &lv) != 0) {
+            ph__svc_cfg_error(errs, id, source, "accepted error, warn, info or debug, given \"%s\"", show);
             return PH_EINVAL;
         }
         cfg->log_level = lv;
@@ -665,8 +665,8 @@ int svc_config_set_string(svc_config *cfg, svc_value_id id, const char *value, c
     }
     case SVC_V_FRAMING: {
         ph_framing f;
-        if (svc_parse_framing(value, &f) != 0) {
-            svc_cfg_error(errs, id, source, "accepted message or length, given \"%s\"", show);
+        if (ph__svc_parse_framing(value, &f) != 0) {
+            ph__svc_cfg_error(errs, id, source, "accepted message or length, given \"%s\"", show);
             return PH_EINVAL;
         }
         cfg->framing = f;
@@ -676,7 +676,7 @@ int svc_config_set_string(svc_config *cfg, svc_value_id id, const char *value, c
         char *copy;
         const char *why = "";
         if (!is_local_log_path(value, &why)) {
-            svc_cfg_error(errs, id, source, "accepted an absolute path on a local drive (\"C:\\...\\NAME.log\"), "
+            ph__svc_cfg_error(errs, id, source, "accepted an absolute path on a local drive (\"C:\\...\\NAME.log\"), "
                           "given \"%s\": refused, %s", show, why);
             return PH_EINVAL;
         }
@@ -705,7 +705,7 @@ int svc_config_set_string(svc_config *cfg, svc_value_id id, const char *value, c
     return 0;
 }
 
-int svc_parse_dword(const char *text, uint32_t *out)
+int ph__svc_parse_dword(const char *text, uint32_t *out)
 {
     unsigned long long v = 0;
     int base = 10;
@@ -737,28 +737,28 @@ int svc_parse_dword(const char *text, uint32_t *out)
     return 0;
 }
 
-int svc_config_set_text(svc_config *cfg, svc_value_id id, const char *text, const char *source, svc_cfg_errors *errs)
+int ph__svc_config_set_text(svc_config *cfg, svc_value_id id, const char *text, const char *source, svc_cfg_errors *errs)
 {
-    const svc_value_def *def = svc_value_by_id(id);
+    const svc_value_def *def = ph__svc_value_by_id(id);
     uint32_t v;
     char show[80], range[96];
 
     if (def == NULL || text == NULL)
         return PH_EINVAL;
     if (def->type == SVC_T_STRING)
-        return svc_config_set_string(cfg, id, text, source, errs);
+        return ph__svc_config_set_string(cfg, id, text, source, errs);
     if (def->never && (equal_nocase(text, "never") || equal_nocase(text, "infinite")))
-        return svc_config_set_dword(cfg, id, SVC_INFINITE, source, errs);
-    if (svc_parse_dword(text, &v) != 0) {
+        return ph__svc_config_set_dword(cfg, id, SVC_INFINITE, source, errs);
+    if (ph__svc_parse_dword(text, &v) != 0) {
         shown(show, sizeof(show), text);
         range_text(def, range, sizeof(range));
-        svc_cfg_error(errs, id, source, "accepted a whole number in %s, given \"%s\"", range, show);
+        ph__svc_cfg_error(errs, id, source, "accepted a whole number in %s, given \"%s\"", range, show);
         return PH_EINVAL;
     }
-    return svc_config_set_dword(cfg, id, v, source, errs);
+    return ph__svc_config_set_dword(cfg, id, v, source, errs);
 }
 
-int svc_config_set_verb_sddl(svc_config *cfg, const char *verb, const char *sddl, const char *source,
+int ph__svc_config_set_verb_sddl(svc_config *cfg, const char *verb, const char *sddl, const char *source,
                              svc_cfg_errors *errs)
 {
     size_t i, n, len;
@@ -773,14 +773,14 @@ int svc_config_set_verb_sddl(svc_config *cfg, const char *verb, const char *sddl
         if (verb[i] <= ' ' || verb[i] >= 0x7f)
             break;
     if (n == 0 || n > 32 || i < n) {
-        svc_cfg_error_verb(errs, SVC_CFG_KIND_OTHER, verb, source,
+        ph__svc_cfg_error_verb(errs, SVC_CFG_KIND_OTHER, verb, source,
                            "a verb name is 1..32 printable ASCII characters without spaces");
         return PH_EINVAL;
     }
     len = strlen(sddl);
     shown(show, sizeof(show), sddl);
     if (len == 0 || len > 4096 || has_control_chars(sddl)) {
-        svc_cfg_error_verb(errs, SVC_CFG_KIND_VERB_SDDL, verb, source,
+        ph__svc_cfg_error_verb(errs, SVC_CFG_KIND_VERB_SDDL, verb, source,
                            "accepted an SDDL string of 1..4096 characters without control characters, given \"%s\"",
                            show);
         return PH_EINVAL;
@@ -789,7 +789,7 @@ int svc_config_set_verb_sddl(svc_config *cfg, const char *verb, const char *sddl
         if (equal_nocase(cfg->verb_sddls[i].verb, verb))
             slot = &cfg->verb_sddls[i];
     if (slot == NULL && cfg->verb_sddl_count >= SVC_MAX_VERB_SDDLS) {
-        svc_cfg_error_verb(errs, SVC_CFG_KIND_OTHER, verb, source, "at most %d verbs can be restricted",
+        ph__svc_cfg_error_verb(errs, SVC_CFG_KIND_OTHER, verb, source, "at most %d verbs can be restricted",
                            SVC_MAX_VERB_SDDLS);
         return PH_EINVAL;
     }
@@ -818,7 +818,7 @@ int svc_config_set_verb_sddl(svc_config *cfg, const char *verb, const char *sddl
     return 0;
 }
 
-int svc_config_check(const svc_config *cfg, svc_cfg_errors *errs)
+int ph__svc_config_check(const svc_config *cfg, svc_cfg_errors *errs)
 {
     int rc = 0;
 
@@ -826,7 +826,7 @@ int svc_config_check(const svc_config *cfg, svc_cfg_errors *errs)
      * a fixed pool's instances all wait.) */
     /* At preshutdown the system waits this long for us; a drain that could outlast it would be cut off. */
     if (cfg->preshutdown_timeout_ms < (uint64_t)cfg->drain_timeout_ms + 1000) {
-        svc_cfg_error(errs, SVC_V_PRESHUTDOWN, "with DrainTimeoutMs",
+        ph__svc_cfg_error(errs, SVC_V_PRESHUTDOWN, "with DrainTimeoutMs",
                       "accepted at least DrainTimeoutMs + 1000 (%lu ms), given %lu ms",
                       (unsigned long)cfg->drain_timeout_ms + 1000ul, (unsigned long)cfg->preshutdown_timeout_ms);
         rc = PH_EINVAL;
@@ -834,7 +834,7 @@ int svc_config_check(const svc_config *cfg, svc_cfg_errors *errs)
     return rc;
 }
 
-void svc_config_limits(const svc_config *cfg, ph_limits *out)
+void ph__svc_config_limits(const svc_config *cfg, ph_limits *out)
 {
     ph_limits_init(out);
     out->max_message_bytes = cfg->max_message_bytes;
@@ -845,7 +845,7 @@ void svc_config_limits(const svc_config *cfg, ph_limits *out)
     out->max_connections_per_user = cfg->max_connections_per_user;
 }
 
-void svc_config_server(const svc_config *cfg, ph_server_config *out)
+void ph__svc_config_server(const svc_config *cfg, ph_server_config *out)
 {
     ph_server_config_init(out);
     out->pipe_name = cfg->pipe_name;
@@ -853,17 +853,17 @@ void svc_config_server(const svc_config *cfg, ph_server_config *out)
     out->pending_instances = cfg->pending_instances;
     out->threads = cfg->threads;
     out->sddl = cfg->sddl;
-    svc_config_limits(cfg, &out->limits);
+    ph__svc_config_limits(cfg, &out->limits);
     out->log_level = cfg->log_level;
     out->framing = cfg->framing;
 }
 
-void svc_config_value_text(const svc_config *cfg, svc_value_id id, char *out, size_t size)
+void ph__svc_config_value_text(const svc_config *cfg, svc_value_id id, char *out, size_t size)
 {
     const svc_value_def *def;
     uint32_t v = 0;
     static const char *const levels[] = {"error", "warn", "info", "debug"};
-    int app = svc_app_index(id);
+    int app = ph__svc_app_index(id);
 
     if (app >= 0 && app_src[app].type == PH_SETTING_STRING) {
         const char *text = cfg->app_str[app] ? cfg->app_str[app]
@@ -882,7 +882,7 @@ void svc_config_value_text(const svc_config *cfg, svc_value_id id, char *out, si
     case SVC_V_LOG_LEVEL:
         snprintf(out, size, "%s", (unsigned)cfg->log_level < 4 ? levels[cfg->log_level] : "?");
         return;
-    case SVC_V_FRAMING: snprintf(out, size, "%s", svc_framing_name(cfg->framing)); return;
+    case SVC_V_FRAMING: snprintf(out, size, "%s", ph__svc_framing_name(cfg->framing)); return;
     case SVC_V_MAX_INSTANCES: v = cfg->max_instances; break;
     case SVC_V_PENDING: v = cfg->pending_instances; break;
     case SVC_V_THREADS: v = cfg->threads; break;
@@ -896,14 +896,14 @@ void svc_config_value_text(const svc_config *cfg, svc_value_id id, char *out, si
     case SVC_V_MAX_CONN_PER_USER: v = cfg->max_connections_per_user; break;
     case SVC_V_COUNT: snprintf(out, size, "?"); return;
     }
-    def = svc_value_by_id(id);
+    def = ph__svc_value_by_id(id);
     if (def != NULL && def->never && v == SVC_INFINITE)
         snprintf(out, size, "never");
     else
         snprintf(out, size, "%lu", (unsigned long)v);
 }
 
-const char *svc_pipe_protected_prefix(const char *pipe_name)
+const char *ph__svc_pipe_protected_prefix(const char *pipe_name)
 {
     static const char *const accounts[] = {"Administrators", "LocalService", "NetworkService"};
     static const char head[] = PH_PIPE_PREFIX "ProtectedPrefix\\";
@@ -922,7 +922,7 @@ const char *svc_pipe_protected_prefix(const char *pipe_name)
     return NULL;
 }
 
-void svc_config_pool_text(uint32_t max_instances, char *out, size_t size)
+void ph__svc_config_pool_text(uint32_t max_instances, char *out, size_t size)
 {
     if (max_instances >= SVC_UNLIMITED_INSTANCES)
         snprintf(out, size, "unlimited");
@@ -930,15 +930,15 @@ void svc_config_pool_text(uint32_t max_instances, char *out, size_t size)
         snprintf(out, size, "fixed %lu", (unsigned long)max_instances);
 }
 
-void svc_config_diff(const svc_config *a, const svc_config *b, svc_config_diff_fn fn, void *ctx)
+void ph__svc_config_diff(const svc_config *a, const svc_config *b, svc_config_diff_fn fn, void *ctx)
 {
     char ta[4200], tb[4200]; /* the longest value (Sddl, 4096) whole: a change at its end is a change */
     size_t i;
 
-    for (i = 0; i < svc_value_count(); i++) {
-        svc_config_value_text(a, (svc_value_id)i, ta, sizeof(ta));
-        svc_config_value_text(b, (svc_value_id)i, tb, sizeof(tb));
+    for (i = 0; i < ph__svc_value_count(); i++) {
+        ph__svc_config_value_text(a, (svc_value_id)i, ta, sizeof(ta));
+        ph__svc_config_value_text(b, (svc_value_id)i, tb, sizeof(tb));
         if (strcmp(ta, tb) != 0)
-            fn(ctx, svc_value_by_id((svc_value_id)i), ta, tb);
+            fn(ctx, ph__svc_value_by_id((svc_value_id)i), ta, tb);
     }
 }

@@ -53,26 +53,26 @@ struct ph_service_setting;
  * not 1..40 letters and digits, a built-in or repeated name, an option not "--" + [a-z0-9-], a DWORD default
  * out of range, min > max, a string max above 1024, too many) is refused with PH_EINVAL and why says which;
  * the table is then left without settings of the program's. */
-int svc_config_declare_app_values(const struct ph_service_setting *settings, unsigned n, char *why, size_t why_size);
+int ph__svc_config_declare_app_values(const struct ph_service_setting *settings, unsigned n, char *why, size_t why_size);
 /* The program's names (ph_service_app): a folder or key name (log_folder, registry_root) is 1..60 of letters,
  * digits, space, '.', '-' and '_', neither starting nor ending with a space or '.'; a message prefix 1..40
  * printable characters. Returns 0, or PH_EINVAL with why saying which and why. */
-int svc_check_app_names(const char *log_folder, const char *registry_root, const char *message_prefix, char *why,
+int ph__svc_check_app_names(const char *log_folder, const char *registry_root, const char *message_prefix, char *why,
                         size_t why_size);
 /* The program's command name (ph_service_app.program) for messages that name a command ("see pipehost help");
  * set once at program start, "pipehost" until then. */
-void svc_set_program(const char *program);
-const char *svc_program(void);
+void ph__svc_set_program(const char *program);
+const char *ph__svc_program(void);
 /* Every value: SVC_V_COUNT built-in ones plus the program's. */
-unsigned svc_value_count(void);
+unsigned ph__svc_value_count(void);
 /* The index of a program's setting (0 for the first declared) or -1 for a built-in value. */
-int svc_app_index(svc_value_id id);
+int ph__svc_app_index(svc_value_id id);
 
 /* The definition of a value by id, by registry name (case-insensitive, as the registry is) or by option
  * ("--max-message"); NULL when unknown. */
-const svc_value_def *svc_value_by_id(svc_value_id id);
-const svc_value_def *svc_value_by_name(const char *name);
-const svc_value_def *svc_value_by_option(const char *option);
+const svc_value_def *ph__svc_value_by_id(svc_value_id id);
+const svc_value_def *ph__svc_value_by_name(const char *name);
+const svc_value_def *ph__svc_value_by_option(const char *option);
 
 #define SVC_PIPE_NAME_SIZE (sizeof(PH_PIPE_PREFIX) + PH_PIPE_NAME_MAX)
 #define SVC_INFINITE 0xFFFFFFFFu
@@ -105,7 +105,7 @@ typedef struct svc_config {
     unsigned set_mask; /* bit (1u << id) for each value given explicitly */
     svc_verb_sddl *verb_sddls; /* malloc'd array; NULL when no verb is restricted */
     unsigned verb_sddl_count;
-    /* The program's settings, by svc_app_index: DWORDs in app_dword, strings in app_str (malloc'd; NULL =
+    /* The program's settings, by ph__svc_app_index: DWORDs in app_dword, strings in app_str (malloc'd; NULL =
      * the declared default). */
     uint32_t app_dword[SVC_MAX_APP_VALUES];
     char *app_str[SVC_MAX_APP_VALUES];
@@ -126,70 +126,70 @@ typedef struct svc_cfg_errors {
 
 /* Defaults: PipeName \\.\pipe\pipehost (or default_pipe), the core's limits, the core's SDDL, LogLevel info,
  * Framing message. */
-void svc_config_init(svc_config *cfg, const char *default_pipe);
-void svc_config_free(svc_config *cfg);
+void ph__svc_config_init(svc_config *cfg, const char *default_pipe);
+void ph__svc_config_free(svc_config *cfg);
 /* Deep copy (dst is overwritten, not freed). Returns 0 or PH_ENOMEM. */
-int svc_config_copy(svc_config *dst, const svc_config *src);
+int ph__svc_config_copy(svc_config *dst, const svc_config *src);
 
 /* Records an error naming the value; fmt describes the problem. Also used by the Windows loaders. */
-void svc_cfg_error(svc_cfg_errors *errs, svc_value_id id, const char *source, const char *fmt, ...) PH_PRINTF(4, 5);
-void svc_cfg_error_other(svc_cfg_errors *errs, const char *fmt, ...) PH_PRINTF(2, 3);
+void ph__svc_cfg_error(svc_cfg_errors *errs, svc_value_id id, const char *source, const char *fmt, ...) PH_PRINTF(4, 5);
+void ph__svc_cfg_error_other(svc_cfg_errors *errs, const char *fmt, ...) PH_PRINTF(2, 3);
 /* A command-line mistake: the exit code becomes PH_EXIT_USAGE (64). */
-void svc_cfg_error_usage(svc_cfg_errors *errs, const char *fmt, ...) PH_PRINTF(2, 3);
+void ph__svc_cfg_error_usage(svc_cfg_errors *errs, const char *fmt, ...) PH_PRINTF(2, 3);
 
 /* Sets a DWORD value after a range check. source says where it came from ("registry", "--max-message").
  * Returns 0, or PH_EINVAL with an error recorded and cfg unchanged. */
-int svc_config_set_dword(svc_config *cfg, svc_value_id id, uint32_t value, const char *source, svc_cfg_errors *errs);
+int ph__svc_config_set_dword(svc_config *cfg, svc_value_id id, uint32_t value, const char *source, svc_cfg_errors *errs);
 /* Sets a string value (UTF-8) after checking it: PipeName is normalised, LogLevel must be a level name,
  * Framing "message" or "length", LogFile must be a plain path on a local drive ("C:\\..."), lengths within range, no control characters. Returns 0 or PH_EINVAL/PH_ENOMEM. */
-int svc_config_set_string(svc_config *cfg, svc_value_id id, const char *value, const char *source,
+int ph__svc_config_set_string(svc_config *cfg, svc_value_id id, const char *value, const char *source,
                           svc_cfg_errors *errs);
 /* Restricts VERB to the principals sddl grants (replacing an earlier entry for the same verb, compared
  * case-insensitively). Checks the verb's shape, the SDDL's length (1..4096) and control characters; the SDDL
- * rules themselves are the core's ph_sddl_check (svc_config_check_sddl). Returns 0 or PH_EINVAL/PH_ENOMEM. */
-int svc_config_set_verb_sddl(svc_config *cfg, const char *verb, const char *sddl, const char *source,
+ * rules themselves are the core's ph_sddl_check (ph__svc_config_check_sddl). Returns 0 or PH_EINVAL/PH_ENOMEM. */
+int ph__svc_config_set_verb_sddl(svc_config *cfg, const char *verb, const char *sddl, const char *source,
                              svc_cfg_errors *errs);
 /* Records an error about the per-verb descriptor of verb; kind is SVC_CFG_KIND_VERB_SDDL for a refused SDDL. */
-void svc_cfg_error_verb(svc_cfg_errors *errs, unsigned kind, const char *verb, const char *source, const char *fmt,
+void ph__svc_cfg_error_verb(svc_cfg_errors *errs, unsigned kind, const char *verb, const char *source, const char *fmt,
                         ...) PH_PRINTF(5, 6);
 /* Sets a value from command-line text: DWORDs in decimal or 0x hex (timeouts also "never" where allowed). */
-int svc_config_set_text(svc_config *cfg, svc_value_id id, const char *text, const char *source, svc_cfg_errors *errs);
+int ph__svc_config_set_text(svc_config *cfg, svc_value_id id, const char *text, const char *source, svc_cfg_errors *errs);
 /* Checks the rules between values (PendingInstances <= MaxInstances, PreshutdownTimeoutMs > DrainTimeoutMs).
- * Returns 0 or PH_EINVAL with errors recorded. (Sddl against MaxInstances is svc_config_check_sddl's, on
+ * Returns 0 or PH_EINVAL with errors recorded. (Sddl against MaxInstances is ph__svc_config_check_sddl's, on
  * Windows: the SDDL rules are the core's.) */
-int svc_config_check(const svc_config *cfg, svc_cfg_errors *errs);
+int ph__svc_config_check(const svc_config *cfg, svc_cfg_errors *errs);
 
 /* The protected prefix a full pipe name is under ("\\.\pipe\ProtectedPrefix\Administrators\x" ->
  * "Administrators"; also "LocalService", "NetworkService"), or NULL. Since Windows 10 1709 only Administrators
  * and SYSTEM, LocalService, or NetworkService respectively may create a pipe there (see ph_pipe_name_normalize). */
-const char *svc_pipe_protected_prefix(const char *pipe_name);
+const char *ph__svc_pipe_protected_prefix(const char *pipe_name);
 
 /* MaxInstances below 255 is a fixed pool of that many instances, all created at start; 255 is unlimited. */
 #define SVC_UNLIMITED_INSTANCES 255u
 /* "fixed N" or "unlimited", as STATUS and `pipehost status` show the pool. */
-void svc_config_pool_text(uint32_t max_instances, char *out, size_t size);
+void ph__svc_config_pool_text(uint32_t max_instances, char *out, size_t size);
 
 /* The exit code for a refused configuration: PH_EXIT_USAGE when the command line itself is wrong,
  * PH_EXIT_SECURITY when only security descriptors (Sddl, the per-verb ones) were refused, else PH_EXIT_CONFIG. */
-int svc_cfg_errors_exit_code(const svc_cfg_errors *errs);
+int ph__svc_cfg_errors_exit_code(const svc_cfg_errors *errs);
 
 /* The core's limits and server configuration from ours (strings borrowed from cfg). */
-void svc_config_limits(const svc_config *cfg, ph_limits *out);
-void svc_config_server(const svc_config *cfg, ph_server_config *out);
+void ph__svc_config_limits(const svc_config *cfg, ph_limits *out);
+void ph__svc_config_server(const svc_config *cfg, ph_server_config *out);
 
 /* Compares two configurations; calls fn for each value that differs (for PARAMCHANGE reports). */
 typedef void (*svc_config_diff_fn)(void *ctx, const svc_value_def *def, const char *old_text, const char *new_text);
-void svc_config_diff(const svc_config *a, const svc_config *b, svc_config_diff_fn fn, void *ctx);
+void ph__svc_config_diff(const svc_config *a, const svc_config *b, svc_config_diff_fn fn, void *ctx);
 /* The value as text, for messages and diffs ("65536", "never", "\\.\pipe\x", "(default)"). */
-void svc_config_value_text(const svc_config *cfg, svc_value_id id, char *out, size_t size);
+void ph__svc_config_value_text(const svc_config *cfg, svc_value_id id, char *out, size_t size);
 
 /* Parses a log level name (case-insensitive). Returns 0 or PH_EINVAL. */
-int svc_parse_log_level(const char *text, ph_log_level *out);
+int ph__svc_parse_log_level(const char *text, ph_log_level *out);
 /* Parses a framing name, "message" or "length" (case-insensitive). Returns 0 or PH_EINVAL. */
-int svc_parse_framing(const char *text, ph_framing *out);
+int ph__svc_parse_framing(const char *text, ph_framing *out);
 /* "message" or "length" ("?" for anything else). */
-const char *svc_framing_name(ph_framing framing);
+const char *ph__svc_framing_name(ph_framing framing);
 /* Parses a DWORD: decimal or 0x hex digits only, no sign, no spaces, no overflow. Returns 0 or PH_EINVAL. */
-int svc_parse_dword(const char *text, uint32_t *out);
+int ph__svc_parse_dword(const char *text, uint32_t *out);
 
 #endif /* PH_SVC_CONFIG_H */

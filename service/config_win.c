@@ -63,7 +63,7 @@ static int string_value(const BYTE *data, DWORD size, DWORD type, char **out, co
         free(w);
         w = expanded;
     }
-    *out = svc_to_utf8(w, &err);
+    *out = ph__svc_to_utf8(w, &err);
     free(w);
     if (*out == NULL) {
         *why = "it is not valid Unicode text";
@@ -84,18 +84,18 @@ static void apply_value(svc_config *cfg, const wchar_t *wname, DWORD type, const
     if (wname[0] == L'\0' && (type == REG_SZ || type == REG_EXPAND_SZ || type == REG_NONE) &&
         (size == 0 || (size == sizeof(wchar_t) && data[0] == 0 && data[1] == 0)))
         return;
-    name = svc_to_utf8(wname, NULL);
-    def = name ? svc_value_by_name(name) : NULL;
+    name = ph__svc_to_utf8(wname, NULL);
+    def = name ? ph__svc_value_by_name(name) : NULL;
     if (def == NULL) {
         /* An unknown name is most likely a typo: applying the default instead would be a guess. */
         char names[1000];
         size_t used = 0;
         unsigned i;
         names[0] = '\0';
-        for (i = 0; i < svc_value_count() && used < sizeof(names); i++)
+        for (i = 0; i < ph__svc_value_count() && used < sizeof(names); i++)
             used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s", i ? ", " : "",
-                                     svc_value_by_id((svc_value_id)i)->name);
-        svc_cfg_error_other(errs, "unknown configuration value \"%s\" (registry): accepted names are %s",
+                                     ph__svc_value_by_id((svc_value_id)i)->name);
+        ph__svc_cfg_error_other(errs, "unknown configuration value \"%s\" (registry): accepted names are %s",
                             name ? (name[0] ? name : "(Default)") : "?", names);
         free(name);
         return;
@@ -104,30 +104,30 @@ static void apply_value(svc_config *cfg, const wchar_t *wname, DWORD type, const
     if (def->type == SVC_T_DWORD) {
         uint32_t v;
         if (type != REG_DWORD || size != sizeof(DWORD)) {
-            svc_cfg_error(errs, def->id, "registry", "accepted type REG_DWORD (%lu..%lu%s%s), given %s",
+            ph__svc_cfg_error(errs, def->id, "registry", "accepted type REG_DWORD (%lu..%lu%s%s), given %s",
                           (unsigned long)def->min, (unsigned long)def->max, def->unit[0] ? " " : "", def->unit,
                           type == REG_DWORD ? "REG_DWORD of the wrong size" : type_name(type));
             return;
         }
         memcpy(&v, data, sizeof(v));
-        svc_config_set_dword(cfg, def->id, v, "registry", errs);
+        ph__svc_config_set_dword(cfg, def->id, v, "registry", errs);
     } else {
         char *text = NULL;
         const char *why = NULL;
         int expand_ok = def->id == SVC_V_LOG_FILE;
         if (type != REG_SZ && !(type == REG_EXPAND_SZ && expand_ok)) {
-            svc_cfg_error(errs, def->id, "registry", "accepted type REG_SZ%s, given %s",
+            ph__svc_cfg_error(errs, def->id, "registry", "accepted type REG_SZ%s, given %s",
                           expand_ok ? " or REG_EXPAND_SZ" : "", type_name(type));
             return;
         }
         if (string_value(data, size, type, &text, &why) != 0) {
             if (why != NULL)
-                svc_cfg_error(errs, def->id, "registry", "not accepted because %s", why);
+                ph__svc_cfg_error(errs, def->id, "registry", "not accepted because %s", why);
             else
-                svc_cfg_error_other(errs, "out of memory reading %s", def->name);
+                ph__svc_cfg_error_other(errs, "out of memory reading %s", def->name);
             return;
         }
-        svc_config_set_string(cfg, def->id, text, "registry", errs);
+        ph__svc_config_set_string(cfg, def->id, text, "registry", errs);
         free(text);
     }
 }
@@ -147,7 +147,7 @@ static void load_verbs(HKEY params, svc_config *cfg, svc_cfg_errors *errs)
     if (st != ERROR_SUCCESS) {
         char text[256];
         ph_syserror_text((unsigned long)st, text, sizeof(text));
-        svc_cfg_error_other(errs, "cannot open the per-verb security key Parameters\\Verbs: RegOpenKeyExW failed: "
+        ph__svc_cfg_error_other(errs, "cannot open the per-verb security key Parameters\\Verbs: RegOpenKeyExW failed: "
                             "error %ld (%s)", (long)st, text);
         return;
     }
@@ -170,44 +170,44 @@ static void load_verbs(HKEY params, svc_config *cfg, svc_cfg_errors *errs)
         }
         if (st != ERROR_SUCCESS)
             break;
-        verb = svc_to_utf8(name, NULL);
+        verb = ph__svc_to_utf8(name, NULL);
         if (verb == NULL || verb[0] == '\0')
-            svc_cfg_error_verb(errs, SVC_CFG_KIND_OTHER, verb ? "(Default)" : "?", "registry",
+            ph__svc_cfg_error_verb(errs, SVC_CFG_KIND_OTHER, verb ? "(Default)" : "?", "registry",
                                "a value of Parameters\\Verbs must be named after a verb");
         else if (type != REG_SZ)
-            svc_cfg_error_verb(errs, SVC_CFG_KIND_VERB_SDDL, verb, "registry", "accepted type REG_SZ, given %s",
+            ph__svc_cfg_error_verb(errs, SVC_CFG_KIND_VERB_SDDL, verb, "registry", "accepted type REG_SZ, given %s",
                                type_name(type));
         else if (string_value(data, size, type, &text, &why) != 0)
-            svc_cfg_error_verb(errs, SVC_CFG_KIND_VERB_SDDL, verb, "registry", "not accepted because %s",
+            ph__svc_cfg_error_verb(errs, SVC_CFG_KIND_VERB_SDDL, verb, "registry", "not accepted because %s",
                                why ? why : "out of memory");
         else
-            svc_config_set_verb_sddl(cfg, verb, text, "registry", errs);
+            ph__svc_config_set_verb_sddl(cfg, verb, text, "registry", errs);
         free(text);
         free(verb);
     }
     if (st != ERROR_SUCCESS)
-        svc_cfg_error_other(errs, "cannot read Parameters\\Verbs: error %ld", (long)st);
+        ph__svc_cfg_error_other(errs, "cannot read Parameters\\Verbs: error %ld", (long)st);
     free(name);
     free(data);
     RegCloseKey(key);
 }
 
-int svc_config_load_registry(const wchar_t *service, svc_config *cfg, svc_cfg_errors *errs, int *found)
+int ph__svc_config_load_registry(const wchar_t *service, svc_config *cfg, svc_cfg_errors *errs, int *found)
 {
-    wchar_t *path = svc_params_key_path(service);
+    wchar_t *path = ph__svc_params_key_path(service);
     int rc;
 
     *found = 0;
     if (path == NULL) {
-        svc_cfg_error_other(errs, "out of memory reading the configuration");
+        ph__svc_cfg_error_other(errs, "out of memory reading the configuration");
         return PH_ENOMEM;
     }
-    rc = svc_config_load_key(path, cfg, errs, found);
+    rc = ph__svc_config_load_key(path, cfg, errs, found);
     free(path);
     return rc;
 }
 
-int svc_config_load_key(const wchar_t *path, svc_config *cfg, svc_cfg_errors *errs, int *found)
+int ph__svc_config_load_key(const wchar_t *path, svc_config *cfg, svc_cfg_errors *errs, int *found)
 {
     DWORD max_name = 0, max_data = 0, i;
     wchar_t *name = NULL;
@@ -221,9 +221,9 @@ int svc_config_load_key(const wchar_t *path, svc_config *cfg, svc_cfg_errors *er
     if (st == ERROR_FILE_NOT_FOUND)
         return 0; /* no Parameters key: every value has its default */
     if (st != ERROR_SUCCESS) {
-        char text[256], *upath = svc_to_utf8(path, NULL);
+        char text[256], *upath = ph__svc_to_utf8(path, NULL);
         ph_syserror_text((unsigned long)st, text, sizeof(text));
-        svc_cfg_error_other(errs, "cannot open the configuration key HKLM\\%s: RegOpenKeyExW failed: error %ld (%s)",
+        ph__svc_cfg_error_other(errs, "cannot open the configuration key HKLM\\%s: RegOpenKeyExW failed: error %ld (%s)",
                             upath ? upath : "?", (long)st, text);
         free(upath);
         return PH_EINVAL;
@@ -247,7 +247,7 @@ int svc_config_load_key(const wchar_t *path, svc_config *cfg, svc_cfg_errors *er
             apply_value(cfg, name, type, data, size, errs);
     }
     if (st != ERROR_SUCCESS)
-        svc_cfg_error_other(errs, "cannot read the configuration values: error %ld (the key changed while being read?)",
+        ph__svc_cfg_error_other(errs, "cannot read the configuration values: error %ld (the key changed while being read?)",
                             (long)st);
     load_verbs(key, cfg, errs);
     free(name);
@@ -256,7 +256,7 @@ int svc_config_load_key(const wchar_t *path, svc_config *cfg, svc_cfg_errors *er
     return errs->count == before ? 0 : PH_EINVAL;
 }
 
-int svc_config_check_sddl(const svc_config *cfg, svc_cfg_errors *errs)
+int ph__svc_config_check_sddl(const svc_config *cfg, svc_cfg_errors *errs)
 {
     char why[512];
     unsigned i;
@@ -269,22 +269,22 @@ int svc_config_check_sddl(const svc_config *cfg, svc_cfg_errors *errs)
         int fixed = cfg->max_instances < SVC_UNLIMITED_INSTANCES;
         r = ph_sddl_check(cfg->sddl, fixed ? PH_SDDL_PIPE_FIXED : PH_SDDL_PIPE, why, sizeof(why));
         if (r == PH_ENOMEM)
-            svc_cfg_error_other(errs, "out of memory checking Sddl");
+            ph__svc_cfg_error_other(errs, "out of memory checking Sddl");
         else if (r != 0 && !fixed && ph_sddl_check(cfg->sddl, PH_SDDL_PIPE_FIXED, NULL, 0) == 0)
-            svc_cfg_error(errs, SVC_V_SDDL, "with MaxInstances",
+            ph__svc_cfg_error(errs, SVC_V_SDDL, "with MaxInstances",
                           "given \"%.120s\", refused with MaxInstances %lu (an unlimited pool; a fixed pool is "
                           "MaxInstances 1..254): %s",
                           cfg->sddl, (unsigned long)cfg->max_instances, why);
         else if (r != 0)
-            svc_cfg_error(errs, SVC_V_SDDL, "check", "given \"%.120s\", refused: %s", cfg->sddl, why);
+            ph__svc_cfg_error(errs, SVC_V_SDDL, "check", "given \"%.120s\", refused: %s", cfg->sddl, why);
         rc = r != 0 ? PH_EINVAL : rc;
     }
     for (i = 0; i < cfg->verb_sddl_count; i++) {
         r = ph_sddl_check(cfg->verb_sddls[i].sddl, PH_SDDL_ACCESS, why, sizeof(why));
         if (r == PH_ENOMEM)
-            svc_cfg_error_other(errs, "out of memory checking Verbs\\%s", cfg->verb_sddls[i].verb);
+            ph__svc_cfg_error_other(errs, "out of memory checking Verbs\\%s", cfg->verb_sddls[i].verb);
         else if (r != 0)
-            svc_cfg_error_verb(errs, SVC_CFG_KIND_VERB_SDDL, cfg->verb_sddls[i].verb, "check",
+            ph__svc_cfg_error_verb(errs, SVC_CFG_KIND_VERB_SDDL, cfg->verb_sddls[i].verb, "check",
                                "given \"%.120s\", refused: %s", cfg->verb_sddls[i].sddl, why);
         rc = r != 0 ? PH_EINVAL : rc;
     }

@@ -26,7 +26,7 @@ static BOOL WINAPI console_ctrl(DWORD type)
 
     AcquireSRWLockShared(&g_console.lock);
     if (g_console.host != NULL) {
-        svc_host_request_stop(g_console.host, type == CTRL_SHUTDOWN_EVENT);
+        ph__svc_host_request_stop(g_console.host, type == CTRL_SHUTDOWN_EVENT);
         done = g_console.done;
     }
     ReleaseSRWLockShared(&g_console.lock);
@@ -62,10 +62,10 @@ static int print_errors(const svc_cfg_errors *errs, const char *program)
         fprintf(stderr, "%s: %s\n", program, errs->text[i]);
     if (errs->count > SVC_CFG_MAX_ERRORS)
         fprintf(stderr, "%s: ... and %u more error(s)\n", program, errs->count - SVC_CFG_MAX_ERRORS);
-    return svc_cfg_errors_exit_code(errs);
+    return ph__svc_cfg_errors_exit_code(errs);
 }
 
-int svc_console_main(int argc, char **argv, const ph_service_app *app)
+int ph__svc_console_main(int argc, char **argv, const ph_service_app *app)
 {
     svc_run_options opts;
     svc_cfg_errors errs;
@@ -78,71 +78,71 @@ int svc_console_main(int argc, char **argv, const ph_service_app *app)
     int found = 0, code, worker_ended = 0;
 
     memset(&errs, 0, sizeof(errs));
-    svc_config_init(&cfg, app->default_pipe);
-    svc_log_init(&log, PH_LOG_INFO);
+    ph__svc_config_init(&cfg, app->default_pipe);
+    ph__svc_log_init(&log, PH_LOG_INFO);
     log.console = 1;
-    log.program = svc_message_prefix();
+    log.program = ph__svc_message_prefix();
 
     /* Pass 1 finds --service; its registry configuration is read next; pass 2 lets the options override. */
-    svc_parse_run_options(argc, argv, 0, &cfg, &opts, &errs);
+    ph__svc_parse_run_options(argc, argv, 0, &cfg, &opts, &errs);
     if (opts.help) {
-        svc_config_free(&cfg);
+        ph__svc_config_free(&cfg);
         return -1; /* the caller prints the help */
     }
     if (opts.service != NULL) {
-        wservice = svc_to_wide(opts.service, &err);
+        wservice = ph__svc_to_wide(opts.service, &err);
         if (wservice == NULL)
-            svc_cfg_error_usage(&errs, "--service: not a valid name");
+            ph__svc_cfg_error_usage(&errs, "--service: not a valid name");
         else if (!service_installed(wservice))
             /* Running with the defaults instead would serve a configuration nobody asked for. */
-            svc_cfg_error_usage(&errs, "--service %s: no such service is installed (%s install creates it)",
-                                opts.service, svc_program());
+            ph__svc_cfg_error_usage(&errs, "--service %s: no such service is installed (%s install creates it)",
+                                opts.service, ph__svc_program());
         else
-            svc_config_load_registry(wservice, &cfg, &errs, &found);
+            ph__svc_config_load_registry(wservice, &cfg, &errs, &found);
     }
-    svc_parse_run_options(argc, argv, 1, &cfg, &opts, &errs);
-    svc_config_check(&cfg, &errs);
-    svc_config_check_sddl(&cfg, &errs);
+    ph__svc_parse_run_options(argc, argv, 1, &cfg, &opts, &errs);
+    ph__svc_config_check(&cfg, &errs);
+    ph__svc_config_check_sddl(&cfg, &errs);
     free(wservice);
     if (errs.count > 0) {
-        code = print_errors(&errs, svc_message_prefix());
-        svc_config_free(&cfg);
+        code = print_errors(&errs, ph__svc_message_prefix());
+        ph__svc_config_free(&cfg);
         return code;
     }
-    svc_log_set_level(&log, cfg.log_level);
+    ph__svc_log_set_level(&log, cfg.log_level);
     if (cfg.log_file != NULL) {
-        wchar_t *path = svc_to_wide(cfg.log_file, &err);
+        wchar_t *path = ph__svc_to_wide(cfg.log_file, &err);
         char why[700];
         why[0] = '\0';
         if (path != NULL)
-            err = svc_filelog_open(path, cfg.log_max_bytes, SVC_LOG_DIR_SDDL, &log.file, why, sizeof(why));
+            err = ph__svc_filelog_open(path, cfg.log_max_bytes, SVC_LOG_DIR_SDDL, &log.file, why, sizeof(why));
         free(path);
         if (err != 0 && why[0] != '\0') {
-            svc_log_msg(&log, PH_LOG_ERROR, "refusing to log to %s (--log-file): %s", cfg.log_file, why);
-            svc_config_free(&cfg);
+            ph__svc_log_msg(&log, PH_LOG_ERROR, "refusing to log to %s (--log-file): %s", cfg.log_file, why);
+            ph__svc_config_free(&cfg);
             return PH_EXIT_LOG;
         }
         if (err != 0) {
-            svc_log_win32(&log, PH_LOG_ERROR, err, "opening the log file", "cannot log to %s (--log-file)", cfg.log_file);
-            svc_config_free(&cfg);
+            ph__svc_log_win32(&log, PH_LOG_ERROR, err, "opening the log file", "cannot log to %s (--log-file)", cfg.log_file);
+            ph__svc_config_free(&cfg);
             return PH_EXIT_LOG;
         }
     }
     if (opts.stop_event != NULL) {
-        wevent = svc_to_wide(opts.stop_event, &err);
+        wevent = ph__svc_to_wide(opts.stop_event, &err);
         user_stop = wevent ? CreateEventW(NULL, TRUE, FALSE, wevent) : NULL;
         if (user_stop == NULL) {
             err = wevent ? GetLastError() : err;
-            svc_log_win32(&log, PH_LOG_ERROR, err, "CreateEventW", "--stop-event %s", opts.stop_event);
+            ph__svc_log_win32(&log, PH_LOG_ERROR, err, "CreateEventW", "--stop-event %s", opts.stop_event);
             free(wevent);
-            svc_config_free(&cfg);
-            svc_log_close(&log);
+            ph__svc_config_free(&cfg);
+            ph__svc_log_close(&log);
             return PH_EXIT_USAGE;
         }
         free(wevent);
     }
 
-    err = svc_host_init(&host, &cfg, &log, app);
+    err = ph__svc_host_init(&host, &cfg, &log, app);
     g_console.done = err == 0 ? CreateEventW(NULL, TRUE, FALSE, NULL) : NULL;
     if (err == 0 && g_console.done == NULL)
         err = GetLastError();
@@ -151,11 +151,11 @@ int svc_console_main(int argc, char **argv, const ph_service_app *app)
         g_console.host = &host;
         ReleaseSRWLockExclusive(&g_console.lock);
         if (!SetConsoleCtrlHandler(console_ctrl, TRUE))
-            svc_log_win32(&log, PH_LOG_WARN, GetLastError(), "SetConsoleCtrlHandler", "Ctrl+C will not stop gracefully");
-        err = svc_host_launch(&host);
+            ph__svc_log_win32(&log, PH_LOG_WARN, GetLastError(), "SetConsoleCtrlHandler", "Ctrl+C will not stop gracefully");
+        err = ph__svc_host_launch(&host);
     }
     if (err != 0) {
-        svc_log_win32(&log, PH_LOG_ERROR, err, "starting the worker", "cannot run");
+        ph__svc_log_win32(&log, PH_LOG_ERROR, err, "starting the worker", "cannot run");
         code = PH_EXIT_START_FAILED;
         goto out;
     }
@@ -164,31 +164,31 @@ int svc_console_main(int argc, char **argv, const ph_service_app *app)
     waits[1] = host.thread;
     WaitForMultipleObjects(2, waits, FALSE, INFINITE);
     if (host.exit_code == PH_EXIT_OK) {
-        svc_log_msg(&log, PH_LOG_INFO, "serving %s in the foreground; press Ctrl+C to stop", host.cfg.pipe_name);
+        ph__svc_log_msg(&log, PH_LOG_INFO, "serving %s in the foreground; press Ctrl+C to stop", host.cfg.pipe_name);
         waits[0] = host.stop;
         n = 2;
         if (user_stop != NULL)
             waits[n++] = user_stop;
         if (WaitForMultipleObjects(n, waits, FALSE, INFINITE) != WAIT_OBJECT_0 + 1)
-            svc_host_request_stop(&host, 0);
+            ph__svc_host_request_stop(&host, 0);
         else
             worker_ended = 1;
-        svc_log_msg(&log, PH_LOG_INFO, "stopping");
+        ph__svc_log_msg(&log, PH_LOG_INFO, "stopping");
     }
     /* As in the service: a worker stuck in a handler past the budget ends the process with its own code
      * (it cannot return while the stuck thread uses the host on this stack). */
-    if (WaitForSingleObject(host.thread, host.exit_code == PH_EXIT_OK ? svc_host_stop_budget_ms(&host) : INFINITE) ==
+    if (WaitForSingleObject(host.thread, host.exit_code == PH_EXIT_OK ? ph__svc_host_stop_budget_ms(&host) : INFINITE) ==
         WAIT_TIMEOUT) {
-        svc_log_msg(&log, PH_LOG_ERROR, "the stop did not finish within %lu ms (the drain timeout + %u ms): a "
+        ph__svc_log_msg(&log, PH_LOG_ERROR, "the stop did not finish within %lu ms (the drain timeout + %u ms): a "
                     "request handler is not returning; ending the process (exit code %d)",
-                    (unsigned long)svc_host_stop_budget_ms(&host), SVC_STOP_MARGIN_MS, PH_EXIT_STOP_HUNG);
+                    (unsigned long)ph__svc_host_stop_budget_ms(&host), SVC_STOP_MARGIN_MS, PH_EXIT_STOP_HUNG);
         TerminateProcess(GetCurrentProcess(), PH_EXIT_STOP_HUNG);
     }
-    code = svc_host_exit_code(&host, !worker_ended);
+    code = ph__svc_host_exit_code(&host, !worker_ended);
     if (code == PH_EXIT_WORKER_ENDED)
-        svc_log_msg(&log, PH_LOG_ERROR, "the worker ended without a stop request (exit code %d)", code);
+        ph__svc_log_msg(&log, PH_LOG_ERROR, "the worker ended without a stop request (exit code %d)", code);
     if (code == PH_EXIT_OK)
-        svc_log_msg(&log, PH_LOG_INFO, "stopped");
+        ph__svc_log_msg(&log, PH_LOG_INFO, "stopped");
 
 out:
     AcquireSRWLockExclusive(&g_console.lock);
@@ -197,10 +197,10 @@ out:
     if (g_console.done != NULL)
         SetEvent(g_console.done);
     SetConsoleCtrlHandler(console_ctrl, FALSE);
-    svc_host_close(&host);
+    ph__svc_host_close(&host);
     if (user_stop != NULL)
         CloseHandle(user_stop);
-    svc_log_close(&log);
+    ph__svc_log_close(&log);
     /* g_console.done stays open: a close handler may still be waiting on it; the process ends next. */
     return code;
 }

@@ -71,7 +71,7 @@ static size_t step(const unsigned char *in, size_t len, char piece[16], size_t *
     return n;
 }
 
-size_t svc_escape(const unsigned char *in, size_t len, char *out, size_t size)
+size_t ph__svc_escape(const unsigned char *in, size_t len, char *out, size_t size)
 {
     size_t i = 0, total = 0, written = 0, used;
     char piece[16];
@@ -93,7 +93,7 @@ size_t svc_escape(const unsigned char *in, size_t len, char *out, size_t size)
     return total;
 }
 
-int svc_escape_write(FILE *f, const unsigned char *in, size_t len)
+int ph__svc_escape_write(FILE *f, const unsigned char *in, size_t len)
 {
     char buf[4096];
     size_t i = 0, fill = 0, used;

@@ -18,9 +18,9 @@
 /* The escaped form of in[0..len) into out: at most size - 1 bytes and a NUL (size 0: nothing written), never
  * cutting an escape in two. Returns the length of the whole escaped form (at most 4 * len), so a return of
  * size or more means out was too small. */
-size_t svc_escape(const unsigned char *in, size_t len, char *out, size_t size);
+size_t ph__svc_escape(const unsigned char *in, size_t len, char *out, size_t size);
 
 /* Writes the escaped form of in[0..len) to f. Returns 0, or -1 when a write failed. */
-int svc_escape_write(FILE *f, const unsigned char *in, size_t len);
+int ph__svc_escape_write(FILE *f, const unsigned char *in, size_t len);
 
 #endif /* PH_SVC_ESCAPE_H */

@@ -14,7 +14,7 @@
 static svc_eventlog_hook g_hook;
 static void *g_hook_ctx;
 
-void svc_eventlog_set_hook(svc_eventlog_hook fn, void *ctx)
+void ph__svc_eventlog_set_hook(svc_eventlog_hook fn, void *ctx)
 {
     g_hook_ctx = ctx;
     g_hook = fn;
@@ -35,7 +35,7 @@ static int source_registered(const wchar_t *source)
     return 1;
 }
 
-HANDLE svc_eventlog_open(const wchar_t *source, int *registered, DWORD *err)
+HANDLE ph__svc_eventlog_open(const wchar_t *source, int *registered, DWORD *err)
 {
     HANDLE h;
 
@@ -47,7 +47,7 @@ HANDLE svc_eventlog_open(const wchar_t *source, int *registered, DWORD *err)
     return h;
 }
 
-void svc_eventlog_report(HANDLE source, WORD type, DWORD event_id, const char *text)
+void ph__svc_eventlog_report(HANDLE source, WORD type, DWORD event_id, const char *text)
 {
     DWORD saved = GetLastError();
     wchar_t stack[512];
@@ -79,13 +79,13 @@ out:
     SetLastError(saved);
 }
 
-void svc_eventlog_close(HANDLE source)
+void ph__svc_eventlog_close(HANDLE source)
 {
     if (source != NULL)
         DeregisterEventSource(source);
 }
 
-DWORD svc_eventlog_exit_event(int code)
+DWORD ph__svc_eventlog_exit_event(int code)
 {
     switch (code) {
     case PH_EXIT_OK: return PH_MSG_STOPPED;

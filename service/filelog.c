@@ -77,7 +77,7 @@ static int trusted_sid(const char *sid, const char *self)
     return dashes == 4; /* S-1-5-80-a-b-c-d-e; not ALL SERVICES (S-1-5-80-0) */
 }
 
-int svc_self_sid(char *out, size_t size)
+int ph__svc_self_sid(char *out, size_t size)
 {
     union {
         TOKEN_USER user;
@@ -100,7 +100,7 @@ int svc_self_sid(char *out, size_t size)
     return ok;
 }
 
-/* The check behind svc_filelog_check_dir_handle and svc_filelog_check_writers, on an open handle: what is
+/* The check behind ph__svc_filelog_check_dir_handle and ph__svc_filelog_check_writers, on an open handle: what is
  * checked is what the caller goes on to use. */
 static DWORD check_writers_handle(HANDLE h, DWORD rights, unsigned flags, char *why, size_t why_size)
 {
@@ -115,7 +115,7 @@ static DWORD check_writers_handle(HANDLE h, DWORD rights, unsigned flags, char *
 
     if (why != NULL && why_size > 0)
         why[0] = '\0';
-    if (!svc_self_sid(self, sizeof(self)))
+    if (!ph__svc_self_sid(self, sizeof(self)))
         self[0] = '\0';
     if (!GetFileInformationByHandle(h, &info)) {
         err = GetLastError();
@@ -199,12 +199,12 @@ cleanup:
     return err;
 }
 
-DWORD svc_filelog_check_dir_handle(HANDLE h, char *why, size_t why_size)
+DWORD ph__svc_filelog_check_dir_handle(HANDLE h, char *why, size_t why_size)
 {
     return check_writers_handle(h, SVC_DIR_WRITE_RIGHTS, 0, why, why_size);
 }
 
-DWORD svc_filelog_check_writers(const wchar_t *path, DWORD rights, unsigned flags, char *why, size_t why_size)
+DWORD ph__svc_filelog_check_writers(const wchar_t *path, DWORD rights, unsigned flags, char *why, size_t why_size)
 {
     DWORD err;
     /* The object itself, not what a junction or symbolic link in its place points to. */
@@ -223,28 +223,28 @@ DWORD svc_filelog_check_writers(const wchar_t *path, DWORD rights, unsigned flag
     return err;
 }
 
-DWORD svc_filelog_check_dir(const wchar_t *dir, char *why, size_t why_size)
+DWORD ph__svc_filelog_check_dir(const wchar_t *dir, char *why, size_t why_size)
 {
-    return svc_filelog_check_writers(dir, SVC_DIR_WRITE_RIGHTS, 0, why, why_size);
+    return ph__svc_filelog_check_writers(dir, SVC_DIR_WRITE_RIGHTS, 0, why, why_size);
 }
 
 /* A file's rights that let the holder change what it holds or runs, or its security. */
 #define SVC_FILE_WRITE_RIGHTS                                                                                      \
     (FILE_WRITE_DATA | FILE_APPEND_DATA | FILE_WRITE_EA | FILE_WRITE_ATTRIBUTES | DELETE | WRITE_DAC | WRITE_OWNER)
 
-DWORD svc_check_trusted(const wchar_t *path, svc_trust_kind kind, char *why, size_t why_size)
+DWORD ph__svc_check_trusted(const wchar_t *path, svc_trust_kind kind, char *why, size_t why_size)
 {
     switch (kind) {
     case SVC_TRUST_FILE:
-        return svc_filelog_check_writers(path, SVC_FILE_WRITE_RIGHTS, SVC_WRITERS_FILE, why, why_size);
+        return ph__svc_filelog_check_writers(path, SVC_FILE_WRITE_RIGHTS, SVC_WRITERS_FILE, why, why_size);
     case SVC_TRUST_ANCESTOR:
         /* Adding new names there (what C:\ grants Authenticated Users) cannot replace an existing path; what an
          * inherit-only entry grants on new children cannot touch it either (its folders are checked one by one). */
-        return svc_filelog_check_writers(path, SVC_DIR_WRITE_RIGHTS & ~(DWORD)(FILE_ADD_FILE | FILE_ADD_SUBDIRECTORY),
+        return ph__svc_filelog_check_writers(path, SVC_DIR_WRITE_RIGHTS & ~(DWORD)(FILE_ADD_FILE | FILE_ADD_SUBDIRECTORY),
                                          SVC_WRITERS_OWN_ACES, why, why_size);
     case SVC_TRUST_FOLDER:
     default:
-        return svc_filelog_check_dir(path, why, why_size);
+        return ph__svc_filelog_check_dir(path, why, why_size);
     }
 }
 
@@ -262,7 +262,7 @@ static PSECURITY_DESCRIPTOR created_dir_sd(const wchar_t *dir_sddl, DWORD *err)
 
     if (dir_sddl == NULL)
         dir_sddl = fallback;
-    if (svc_self_sid(self, sizeof(self)) && strcmp(self, "S-1-5-18") != 0 &&
+    if (ph__svc_self_sid(self, sizeof(self)) && strcmp(self, "S-1-5-18") != 0 &&
         MultiByteToWideChar(CP_ACP, 0, self, -1, wself, (int)(sizeof(wself) / sizeof(wself[0]))) > 0)
         n = swprintf(text, sizeof(text) / sizeof(text[0]), L"%ls(A;OICI;FA;;;%ls)", dir_sddl, wself);
     else
@@ -373,7 +373,7 @@ refused:
 
 /* Opens (creating what is missing) and holds every folder from the drive's root to the file's own. Folders we
  * create get the protected descriptor; each of them, and the file's own folder whether created or found, must
- * pass svc_filelog_check_dir_handle. None may be a link, and the last one's normalised path must be the one given. */
+ * pass ph__svc_filelog_check_dir_handle. None may be a link, and the last one's normalised path must be the one given. */
 static DWORD open_chain(svc_filelog *log, const wchar_t *dir_sddl, char *why, size_t why_size)
 {
     size_t n = wcslen(log->path), i, last = 0, count = 0;
@@ -438,7 +438,7 @@ static DWORD open_chain(svc_filelog *log, const wchar_t *dir_sddl, char *why, si
                                                                        : "a file");
         } else if (created || i == last) {
             char inner[300];
-            err = svc_filelog_check_dir_handle(h, inner, sizeof(inner));
+            err = ph__svc_filelog_check_dir_handle(h, inner, sizeof(inner));
             if (err != 0)
                 say(why, why_size, "folder %ls: %s", buf, inner);
         }
@@ -478,7 +478,7 @@ static void free_log(svc_filelog *log)
     free(log);
 }
 
-DWORD svc_filelog_open(const wchar_t *path, uint32_t max_bytes, const wchar_t *dir_sddl, svc_filelog **out,
+DWORD ph__svc_filelog_open(const wchar_t *path, uint32_t max_bytes, const wchar_t *dir_sddl, svc_filelog **out,
                        char *why, size_t why_size)
 {
     svc_filelog *log;
@@ -492,7 +492,7 @@ DWORD svc_filelog_open(const wchar_t *path, uint32_t max_bytes, const wchar_t *d
     if (path == NULL || path[0] == L'\0')
         return ERROR_INVALID_PARAMETER;
     n = wcslen(path);
-    /* The configuration accepts nothing else (svc_config_set_string); this is the same rule, kept here. */
+    /* The configuration accepts nothing else (ph__svc_config_set_string); this is the same rule, kept here. */
     if (n < 4 || !((path[0] >= L'A' && path[0] <= L'Z') || (path[0] >= L'a' && path[0] <= L'z')) || path[1] != L':' ||
         (path[2] != L'\\' && path[2] != L'/')) {
         say(why, why_size, "the log file must be given by a full path on a local drive (C:\\...)");
@@ -555,7 +555,7 @@ static HANDLE reopen_same(HANDLE file, DWORD access)
     return h;
 }
 
-DWORD svc_rename_by_handle(HANDLE h, HANDLE dir, const wchar_t *name, int replace)
+DWORD ph__svc_rename_by_handle(HANDLE h, HANDLE dir, const wchar_t *name, int replace)
 {
     union {
         svc_rename_info info;
@@ -597,7 +597,7 @@ static void rotate_locked(svc_filelog *log)
         return;
     del = reopen_same(log->file, DELETE);
     if (del != INVALID_HANDLE_VALUE) {
-        err = svc_rename_by_handle(del, log->chain[log->chain_len - 1], log->rotated, 1);
+        err = ph__svc_rename_by_handle(del, log->chain[log->chain_len - 1], log->rotated, 1);
         CloseHandle(del);
     }
     if (err != 0) {
@@ -615,7 +615,7 @@ static void rotate_locked(svc_filelog *log)
     log->file = open_log(log->path, &log->size, &err, NULL, 0);
 }
 
-void svc_filelog_write(svc_filelog *log, const char *line, size_t len)
+void ph__svc_filelog_write(svc_filelog *log, const char *line, size_t len)
 {
     char stack[1024];
     char *buf = stack;
@@ -651,7 +651,7 @@ void svc_filelog_write(svc_filelog *log, const char *line, size_t len)
         free(buf);
 }
 
-void svc_filelog_set_max(svc_filelog *log, uint32_t max_bytes)
+void ph__svc_filelog_set_max(svc_filelog *log, uint32_t max_bytes)
 {
     if (log == NULL)
         return;
@@ -660,7 +660,7 @@ void svc_filelog_set_max(svc_filelog *log, uint32_t max_bytes)
     ReleaseSRWLockExclusive(&log->lock);
 }
 
-void svc_filelog_close(svc_filelog *log)
+void ph__svc_filelog_close(svc_filelog *log)
 {
     if (log == NULL)
         return;

@@ -14,7 +14,7 @@
 /* At system shutdown the SCM gives services little time: drain at most this long. */
 #define SVC_SHUTDOWN_DRAIN_MS 2000u
 
-DWORD svc_host_init(svc_host *h, svc_config *cfg, svc_log *log, const ph_service_app *app)
+DWORD ph__svc_host_init(svc_host *h, svc_config *cfg, svc_log *log, const ph_service_app *app)
 {
     DWORD err = 0;
 
@@ -37,14 +37,14 @@ DWORD svc_host_init(svc_host *h, svc_config *cfg, svc_log *log, const ph_service
     return err;
 }
 
-void svc_host_request_stop(svc_host *h, int fast)
+void ph__svc_host_request_stop(svc_host *h, int fast)
 {
     if (fast)
         InterlockedExchange(&h->fast_stop, 1);
     SetEvent(h->stop);
 }
 
-void svc_host_close(svc_host *h)
+void ph__svc_host_close(svc_host *h)
 {
     if (h->thread != NULL)
         CloseHandle(h->thread);
@@ -55,7 +55,7 @@ void svc_host_close(svc_host *h)
     if (h->ready != NULL)
         CloseHandle(h->ready);
     h->thread = h->stop = h->reload = h->ready = NULL;
-    svc_config_free(&h->cfg);
+    ph__svc_config_free(&h->cfg);
 }
 
 static int exit_code_for(int rc)
@@ -70,7 +70,7 @@ static int exit_code_for(int rc)
     }
 }
 
-/* Parameters\Verbs: each named verb gets its security descriptor (already checked by svc_config_check_sddl).
+/* Parameters\Verbs: each named verb gets its security descriptor (already checked by ph__svc_config_check_sddl).
  * A name that is no verb of this program is refused rather than ignored: it is most likely a typo that would
  * leave the intended verb open to everyone. */
 static int restrict_verbs(svc_host *h)
@@ -82,21 +82,21 @@ static int restrict_verbs(svc_host *h)
         const svc_verb_sddl *v = &h->cfg.verb_sddls[i];
         rc = ph_router_restrict(h->router, v->verb, v->sddl);
         if (rc == PH_EINVAL)
-            svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_CONFIG_ERROR,
+            ph__svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_CONFIG_ERROR,
                           "invalid per-verb security descriptor Verbs\\%s: there is no verb %s", v->verb, v->verb);
         else if (rc != 0)
-            svc_log_event(h->log, PH_LOG_ERROR, svc_eventlog_exit_event(exit_code_for(rc)),
+            ph__svc_log_event(h->log, PH_LOG_ERROR, ph__svc_eventlog_exit_event(exit_code_for(rc)),
                           "invalid per-verb security descriptor Verbs\\%s: \"%.200s\" was refused: %s", v->verb,
                           v->sddl, ph_strerror(rc));
         if (rc != 0)
             return rc;
-        svc_log_msg(h->log, PH_LOG_INFO, "verb %s restricted to %s", v->verb, v->sddl);
+        ph__svc_log_msg(h->log, PH_LOG_INFO, "verb %s restricted to %s", v->verb, v->sddl);
     }
     return 0;
 }
 
 /* Parameters\Commands: each command verb, checked with the rest of the configuration and its program opened
- * (svc_cmdrun_new refuses an unsafe one). Any error refuses the start: PH_EINVAL, the configuration's exit code. */
+ * (ph__svc_cmdrun_new refuses an unsafe one). Any error refuses the start: PH_EINVAL, the configuration's exit code. */
 static int start_commands(svc_host *h)
 {
     svc_cfg_errors errs;
@@ -107,28 +107,28 @@ static int start_commands(svc_host *h)
     if (h->service == NULL)
         return 0; /* console mode: no service key to read them from */
     memset(&errs, 0, sizeof(errs));
-    svc_commands_load(h->service, &h->cmds, &errs);
-    svc_commands_check(&h->cmds, &h->cfg, &errs);
+    ph__svc_commands_load(h->service, &h->cmds, &errs);
+    ph__svc_commands_check(&h->cmds, &h->cfg, &errs);
     if (errs.count > 0) {
         for (i = 0; i < errs.count && i < SVC_CFG_MAX_ERRORS; i++)
-            svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_CONFIG_ERROR, "%s", errs.text[i]);
+            ph__svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_CONFIG_ERROR, "%s", errs.text[i]);
         return PH_EINVAL;
     }
     if (h->cmds.count == 0)
         return 0;
-    rc = svc_cmdrun_new(&h->cmds, h->log, &h->cmdrun, why, sizeof(why));
+    rc = ph__svc_cmdrun_new(&h->cmds, h->log, &h->cmdrun, why, sizeof(why));
     if (rc != 0) {
-        svc_log_event(h->log, PH_LOG_ERROR, rc == PH_EINVAL ? PH_MSG_CONFIG_ERROR : PH_MSG_START_FAILED, "%s", why);
+        ph__svc_log_event(h->log, PH_LOG_ERROR, rc == PH_EINVAL ? PH_MSG_CONFIG_ERROR : PH_MSG_START_FAILED, "%s", why);
         return rc;
     }
-    rc = svc_cmdrun_register(h->cmdrun, h->router);
+    rc = ph__svc_cmdrun_register(h->cmdrun, h->router);
     if (rc != 0) {
-        svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_CONFIG_ERROR, "command verbs could not be added: %s (a verb of the "
+        ph__svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_CONFIG_ERROR, "command verbs could not be added: %s (a verb of the "
                       "host program has the same name?)", ph_strerror(rc));
         return PH_EINVAL;
     }
     for (i = 0; i < h->cmds.count; i++)
-        svc_log_msg(h->log, PH_LOG_INFO, "command verb %s runs %s", h->cmds.items[i].verb, h->cmds.items[i].program);
+        ph__svc_log_msg(h->log, PH_LOG_INFO, "command verb %s runs %s", h->cmds.items[i].verb, h->cmds.items[i].program);
     h->verbs.cmdrun = h->cmdrun;
     return 0;
 }
@@ -143,18 +143,18 @@ static int start_server(svc_host *h)
     if (rc == 0) {
         h->verbs.service_name = h->service_utf8;
         h->verbs.max_instances = h->cfg.max_instances;
-        rc = svc_verbs_register(h->router, &h->verbs);
+        rc = ph__svc_verbs_register(h->router, &h->verbs);
     }
     if (rc == 0 && h->app->extend != NULL) {
         rc = h->app->extend(h->app->extend_ctx, h->router);
         if (rc != 0) {
-            svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_START_FAILED, "the host program's verbs could not be added: %s",
+            ph__svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_START_FAILED, "the host program's verbs could not be added: %s",
                           ph_strerror(rc));
             return PH_ESYS;
         }
     }
     if (rc != 0) {
-        svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_START_FAILED, "cannot build the verb table: %s", ph_strerror(rc));
+        ph__svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_START_FAILED, "cannot build the verb table: %s", ph_strerror(rc));
         return rc;
     }
     rc = start_commands(h);
@@ -163,19 +163,19 @@ static int start_server(svc_host *h)
     rc = restrict_verbs(h);
     if (rc != 0)
         return rc;
-    svc_config_server(&h->cfg, &sc);
+    ph__svc_config_server(&h->cfg, &sc);
     /* Without Sddl the core's default names OWNER RIGHTS, which for a shared account (LocalService) is every
      * process of that account: the service's own SID takes its place (svcsid.h). */
     if (h->cfg.sddl == NULL) {
         char why[512];
-        if (svc_default_sddl_here(h->service, h->default_sddl, sizeof(h->default_sddl), why, sizeof(why)) != 0) {
-            svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_SECURITY_REFUSED,
+        if (ph__svc_default_sddl_here(h->service, h->default_sddl, sizeof(h->default_sddl), why, sizeof(why)) != 0) {
+            ph__svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_SECURITY_REFUSED,
                           "refusing to serve %s with the default security descriptor: %s", h->cfg.pipe_name, why);
             return PH_EBADSDDL;
         }
         if (h->default_sddl[0] != '\0') {
             sc.sddl = h->default_sddl;
-            svc_log_msg(h->log, PH_LOG_INFO, "no Sddl: the pipe's descriptor is the default for the service's own SID, %s",
+            ph__svc_log_msg(h->log, PH_LOG_INFO, "no Sddl: the pipe's descriptor is the default for the service's own SID, %s",
                         h->default_sddl);
         }
     }
@@ -184,12 +184,12 @@ static int start_server(svc_host *h)
     sc.conn_open = h->app->conn_open;
     sc.conn_close = h->app->conn_close;
     sc.conn_ctx = h->app->conn_ctx;
-    sc.log = svc_log_core;
+    sc.log = ph__svc_log_core;
     sc.log_ctx = h->log;
     sc.log_level = PH_LOG_DEBUG; /* svc_log filters, so PARAMCHANGE can change the level */
     rc = ph_server_new(&sc, &h->server);
     if (rc != 0) {
-        svc_log_event(h->log, PH_LOG_ERROR, svc_eventlog_exit_event(exit_code_for(rc)),
+        ph__svc_log_event(h->log, PH_LOG_ERROR, ph__svc_eventlog_exit_event(exit_code_for(rc)),
                       "cannot configure the server for %s: %s",
                       h->cfg.pipe_name, ph_strerror(rc));
         return rc;
@@ -199,22 +199,22 @@ static int start_server(svc_host *h)
     rc = ph_server_start(h->server);
     if (rc != 0) {
         DWORD err = ph_server_syserror(h->server);
-        const char *prefix = svc_pipe_protected_prefix(h->cfg.pipe_name);
+        const char *prefix = ph__svc_pipe_protected_prefix(h->cfg.pipe_name);
         char text[256];
         ph_syserror_text(err, text, sizeof(text));
         if (rc == PH_EBADSDDL)
-            svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_SECURITY_REFUSED,
+            ph__svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_SECURITY_REFUSED,
                           "invalid configuration value Sddl: the security descriptor \"%.200s\" was refused when "
                           "creating %s (Win32 error %lu: %s)",
                           sc.sddl ? sc.sddl : PH_DEFAULT_SDDL, h->cfg.pipe_name, (unsigned long)err, text);
         else if (rc != PH_EADDRINUSE) /* a name in use is logged by the core ("… is already in use"): said once */
-            svc_log_event(h->log, PH_LOG_ERROR, svc_eventlog_exit_event(exit_code_for(rc)),
+            ph__svc_log_event(h->log, PH_LOG_ERROR, ph__svc_eventlog_exit_event(exit_code_for(rc)),
                           "cannot serve %s: %s (%s; Win32 error %lu: %s)",
                           h->cfg.pipe_name, ph_strerror(rc), ph_err_name(rc), (unsigned long)err, text);
         /* Under a protected prefix (Windows 10 1709+) access denied also means that this account may not create
          * pipes there; the core, which cannot tell, may have reported the name as in use. */
         if (err == ERROR_ACCESS_DENIED && prefix != NULL)
-            svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_START_FAILED,
+            ph__svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_START_FAILED,
                           "%s is under ProtectedPrefix\\%s, where only %s may create pipes: if this service runs as "
                           "another account, run it as that one or choose another PipeName",
                           h->cfg.pipe_name, prefix,
@@ -244,13 +244,13 @@ static void on_diff(void *ctx, const svc_value_def *def, const char *old_text, c
 
     if (def->live) {
         d->live++;
-        svc_log_msg(d->h->log, PH_LOG_INFO, "PARAMCHANGE: %s %s -> %s (applies to new requests)", def->name, old_text,
+        ph__svc_log_msg(d->h->log, PH_LOG_INFO, "PARAMCHANGE: %s %s -> %s (applies to new requests)", def->name, old_text,
                     new_text);
         add_change(d, def->name, old_text, new_text, "");
     } else {
         add_change(d, def->name, old_text, new_text, " (at the next restart)");
         d->restart++;
-        svc_log_msg(d->h->log, PH_LOG_WARN,
+        ph__svc_log_msg(d->h->log, PH_LOG_WARN,
                     "PARAMCHANGE: %s changed from %s to %s: this takes effect at the next restart; still using %s",
                     def->name, old_text, new_text, old_text);
     }
@@ -285,17 +285,17 @@ static void reload(svc_host *h)
     if (h->service == NULL)
         return;
     memset(&errs, 0, sizeof(errs));
-    svc_config_init(&fresh, h->app->default_pipe);
-    svc_config_load_registry(h->service, &fresh, &errs, &found);
-    svc_config_check(&fresh, &errs);
-    svc_config_check_sddl(&fresh, &errs);
+    ph__svc_config_init(&fresh, h->app->default_pipe);
+    ph__svc_config_load_registry(h->service, &fresh, &errs, &found);
+    ph__svc_config_check(&fresh, &errs);
+    ph__svc_config_check_sddl(&fresh, &errs);
     if (errs.count > 0) {
         for (i = 0; i < errs.count && i < SVC_CFG_MAX_ERRORS; i++)
-            svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_RELOAD_REFUSED, "PARAMCHANGE refused, configuration unchanged: %s",
+            ph__svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_RELOAD_REFUSED, "PARAMCHANGE refused, configuration unchanged: %s",
                           errs.text[i]);
         snprintf(result, sizeof(result), "refused: %s%s", errs.text[0], errs.count > 1 ? " (and more, see the log)" : "");
-        svc_verbs_reloaded(&h->verbs, result);
-        svc_config_free(&fresh);
+        ph__svc_verbs_reloaded(&h->verbs, result);
+        ph__svc_config_free(&fresh);
         return;
     }
     /* Command verbs: their configuration must still be valid (else the reload is refused), a change applies at
@@ -307,41 +307,41 @@ static void reload(svc_host *h)
 
         memset(&cmds, 0, sizeof(cmds));
         memset(&cerrs, 0, sizeof(cerrs));
-        svc_commands_load(h->service, &cmds, &cerrs);
-        svc_commands_check(&cmds, &fresh, &cerrs);
-        if (cerrs.count == 0 && !svc_commands_equal(&h->cmds, &cmds)) {
+        ph__svc_commands_load(h->service, &cmds, &cerrs);
+        ph__svc_commands_check(&cmds, &fresh, &cerrs);
+        if (cerrs.count == 0 && !ph__svc_commands_equal(&h->cmds, &cmds)) {
             d.restart++;
-            svc_log_msg(h->log, PH_LOG_WARN, "PARAMCHANGE: Parameters\\Commands changed: this takes effect at the "
+            ph__svc_log_msg(h->log, PH_LOG_WARN, "PARAMCHANGE: Parameters\\Commands changed: this takes effect at the "
                         "next restart; the command verbs keep their current configuration");
         }
-        svc_commands_free(&cmds);
-        if (cerrs.count == 0 && svc_cmdrun_recheck(h->cmdrun, why, sizeof(why)) > 0)
+        ph__svc_commands_free(&cmds);
+        if (cerrs.count == 0 && ph__svc_cmdrun_recheck(h->cmdrun, why, sizeof(why)) > 0)
             snprintf(cerrs.text[cerrs.count++], sizeof(cerrs.text[0]), "%s", why);
         if (cerrs.count > 0) {
             for (i = 0; i < cerrs.count && i < SVC_CFG_MAX_ERRORS; i++)
-                svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_RELOAD_REFUSED,
+                ph__svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_RELOAD_REFUSED,
                               "PARAMCHANGE refused, configuration unchanged: %s", cerrs.text[i]);
             snprintf(result, sizeof(result), "refused: %s%s", cerrs.text[0],
                      cerrs.count > 1 ? " (and more, see the log)" : "");
-            svc_verbs_reloaded(&h->verbs, result);
-            svc_config_free(&fresh);
+            ph__svc_verbs_reloaded(&h->verbs, result);
+            ph__svc_config_free(&fresh);
             return;
         }
     }
-    svc_config_diff(&h->cfg, &fresh, on_diff, &d);
+    ph__svc_config_diff(&h->cfg, &fresh, on_diff, &d);
     if (!same_verb_sddls(&h->cfg, &fresh)) {
         d.restart++;
-        svc_log_msg(h->log, PH_LOG_WARN, "PARAMCHANGE: Parameters\\Verbs changed: this takes effect at the next "
+        ph__svc_log_msg(h->log, PH_LOG_WARN, "PARAMCHANGE: Parameters\\Verbs changed: this takes effect at the next "
                     "restart; the verbs keep their current security descriptors");
     }
-    svc_config_limits(&fresh, &lim);
+    ph__svc_config_limits(&fresh, &lim);
     rc = ph_server_set_limits(h->server, &lim);
     if (rc != 0) {
-        svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_RELOAD_REFUSED, "PARAMCHANGE: the new limits were refused by the "
+        ph__svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_RELOAD_REFUSED, "PARAMCHANGE: the new limits were refused by the "
                       "server: %s", ph_strerror(rc));
         snprintf(result, sizeof(result), "refused: the server refused the new limits (%s)", ph_strerror(rc));
-        svc_verbs_reloaded(&h->verbs, result);
-        svc_config_free(&fresh);
+        ph__svc_verbs_reloaded(&h->verbs, result);
+        ph__svc_config_free(&fresh);
         return;
     }
     h->cfg.max_message_bytes = fresh.max_message_bytes;
@@ -353,10 +353,10 @@ static void reload(svc_host *h)
     h->cfg.log_level = fresh.log_level;
     h->cfg.log_max_bytes = fresh.log_max_bytes;
     /* The program's own settings that a reload applies (restart 0); the others keep their running value. */
-    for (i = SVC_V_COUNT; i < svc_value_count(); i++) {
-        int k = svc_app_index((svc_value_id)i);
+    for (i = SVC_V_COUNT; i < ph__svc_value_count(); i++) {
+        int k = ph__svc_app_index((svc_value_id)i);
         char *swap;
-        def = svc_value_by_id((svc_value_id)i);
+        def = ph__svc_value_by_id((svc_value_id)i);
         if (!def->live)
             continue;
         h->cfg.app_dword[k] = fresh.app_dword[k];
@@ -364,17 +364,17 @@ static void reload(svc_host *h)
         h->cfg.app_str[k] = fresh.app_str[k];
         fresh.app_str[k] = swap; /* freed with fresh */
     }
-    if (svc_appstate_publish(&h->cfg) != 0)
-        svc_log_msg(h->log, PH_LOG_ERROR, "PARAMCHANGE: out of memory: the program's handlers still see their "
+    if (ph__svc_appstate_publish(&h->cfg) != 0)
+        ph__svc_log_msg(h->log, PH_LOG_ERROR, "PARAMCHANGE: out of memory: the program's handlers still see their "
                     "earlier settings");
-    svc_log_set_level(h->log, fresh.log_level);
-    svc_filelog_set_max(h->log->file, fresh.log_max_bytes);
-    svc_config_free(&fresh);
-    svc_log_msg(h->log, PH_LOG_INFO, "PARAMCHANGE: configuration reloaded (%d value(s) applied, %d need a restart)",
+    ph__svc_log_set_level(h->log, fresh.log_level);
+    ph__svc_filelog_set_max(h->log->file, fresh.log_max_bytes);
+    ph__svc_config_free(&fresh);
+    ph__svc_log_msg(h->log, PH_LOG_INFO, "PARAMCHANGE: configuration reloaded (%d value(s) applied, %d need a restart)",
                 d.live, d.restart);
     snprintf(result, sizeof(result), "ok: %d value(s) applied, %d need a restart%s%s", d.live, d.restart,
              d.changes[0] ? ": " : "", d.changes);
-    svc_verbs_reloaded(&h->verbs, result);
+    ph__svc_verbs_reloaded(&h->verbs, result);
     if (h->app->on_reload != NULL)
         h->app->on_reload(h->app->hook_ctx, d.changes);
 }
@@ -392,11 +392,11 @@ static void stop_server(svc_host *h)
         }
     }
     /* Running programs first: their held requests are answered "ERR stopping" instead of holding the drain. */
-    svc_cmdrun_shutdown(h->cmdrun, SVC_STOP_MARGIN_MS / 2);
+    ph__svc_cmdrun_shutdown(h->cmdrun, SVC_STOP_MARGIN_MS / 2);
     ph_server_stop(h->server);
     ph_counters_init(&c);
     ph_server_counters(h->server, &c);
-    svc_log_msg(h->log, PH_LOG_INFO,
+    ph__svc_log_msg(h->log, PH_LOG_INFO,
                 "served %llu connection(s), %llu request(s), %llu error(s), %llu bytes in, %llu bytes out",
                 (unsigned long long)c.connections_total, (unsigned long long)c.requests_total,
                 (unsigned long long)c.errors_total, (unsigned long long)c.bytes_in, (unsigned long long)c.bytes_out);
@@ -409,8 +409,8 @@ static DWORD WINAPI worker_main(LPVOID arg)
     int rc;
 
     /* The program's handlers and hooks see this service's name, log and settings from before the first verb. */
-    svc_appstate_attach(h->log, h->service_utf8);
-    rc = svc_appstate_publish(&h->cfg) == 0 ? start_server(h) : PH_ENOMEM;
+    ph__svc_appstate_attach(h->log, h->service_utf8);
+    rc = ph__svc_appstate_publish(&h->cfg) == 0 ? start_server(h) : PH_ENOMEM;
     h->exit_code = exit_code_for(rc);
     SetEvent(h->ready);
     if (rc == 0 && h->app->on_start != NULL)
@@ -425,7 +425,7 @@ static DWORD WINAPI worker_main(LPVOID arg)
                 continue;
             }
             if (w != WAIT_OBJECT_0)
-                svc_log_win32(h->log, PH_LOG_ERROR, GetLastError(), "WaitForMultipleObjects", "worker: stopping");
+                ph__svc_log_win32(h->log, PH_LOG_ERROR, GetLastError(), "WaitForMultipleObjects", "worker: stopping");
             break;
         }
         if (h->app->on_stop != NULL)
@@ -434,17 +434,17 @@ static DWORD WINAPI worker_main(LPVOID arg)
     }
     ph_server_free(h->server);
     ph_router_free(h->router);
-    svc_cmdrun_free(h->cmdrun);
-    svc_commands_free(&h->cmds);
+    ph__svc_cmdrun_free(h->cmdrun);
+    ph__svc_commands_free(&h->cmds);
     h->server = NULL;
     h->router = NULL;
-    svc_appstate_detach();
+    ph__svc_appstate_detach();
     h->cmdrun = NULL;
     h->verbs.cmdrun = NULL;
     return 0;
 }
 
-int svc_host_wait_stop(svc_host *h)
+int ph__svc_host_wait_stop(svc_host *h)
 {
     HANDLE waits[2];
 
@@ -452,20 +452,20 @@ int svc_host_wait_stop(svc_host *h)
     waits[1] = h->thread;
     if (WaitForMultipleObjects(2, waits, FALSE, INFINITE) == WAIT_OBJECT_0)
         return 1;
-    svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_ABNORMAL_STOP,
+    ph__svc_log_event(h->log, PH_LOG_ERROR, PH_MSG_ABNORMAL_STOP,
                   "service %s: the worker ended without a stop request (exit code %d)", h->service_utf8,
                   PH_EXIT_WORKER_ENDED);
     return 0;
 }
 
-int svc_host_exit_code(const svc_host *h, int stop_requested)
+int ph__svc_host_exit_code(const svc_host *h, int stop_requested)
 {
     if (h->exit_code != PH_EXIT_OK)
         return h->exit_code;
     return stop_requested ? PH_EXIT_OK : PH_EXIT_WORKER_ENDED;
 }
 
-DWORD svc_host_stop_budget_ms(const svc_host *h)
+DWORD ph__svc_host_stop_budget_ms(const svc_host *h)
 {
     DWORD drain = h->cfg.drain_timeout_ms;
 
@@ -474,7 +474,7 @@ DWORD svc_host_stop_budget_ms(const svc_host *h)
     return drain + SVC_STOP_MARGIN_MS;
 }
 
-DWORD svc_host_launch(svc_host *h)
+DWORD ph__svc_host_launch(svc_host *h)
 {
     h->thread = CreateThread(NULL, 0, worker_main, h, 0, NULL);
     return h->thread == NULL ? GetLastError() : 0;

@@ -13,11 +13,11 @@
 #include "svclog.h"
 #include "verbs.h"
 
-/* The caller (ServiceMain or the console) fills the inputs, calls svc_host_launch, waits for `ready` or the
+/* The caller (ServiceMain or the console) fills the inputs, calls ph__svc_host_launch, waits for `ready` or the
  * thread's end, and later signals `stop` and joins `thread`. Controls only signal events; the worker does
  * the work. */
 typedef struct svc_host {
-    /* Inputs, set before svc_host_launch and not changed by the caller afterwards. */
+    /* Inputs, set before ph__svc_host_launch and not changed by the caller afterwards. */
     svc_config cfg;               /* owned; the configuration in force */
     svc_log *log;
     const wchar_t *service;       /* where PARAMCHANGE re-reads the configuration; NULL in console mode */
@@ -44,22 +44,22 @@ typedef struct svc_host {
 } svc_host;
 
 /* Creates the events; cfg is moved into the host (the caller must not free it). Returns 0 or a Win32 error. */
-DWORD svc_host_init(svc_host *h, svc_config *cfg, svc_log *log, const ph_service_app *app);
+DWORD ph__svc_host_init(svc_host *h, svc_config *cfg, svc_log *log, const ph_service_app *app);
 /* Starts the worker thread. Returns 0 or a Win32 error. */
-DWORD svc_host_launch(svc_host *h);
+DWORD ph__svc_host_launch(svc_host *h);
 /* Asks the worker to stop (safe from any thread, any number of times). fast: system shutdown. */
-void svc_host_request_stop(svc_host *h, int fast);
+void ph__svc_host_request_stop(svc_host *h, int fast);
 /* Waits, once the server runs, until a stop is requested (returns 1) or the worker ends without one (returns
  * 0: a fault, logged as such). */
-int svc_host_wait_stop(svc_host *h);
+int ph__svc_host_wait_stop(svc_host *h);
 /* The exit code once the worker has been joined: its own (a failed start), else 0 only for a requested stop;
  * a worker that ended by itself is a fault (PH_EXIT_WORKER_ENDED) so that the SCM's recovery actions fire. */
-int svc_host_exit_code(const svc_host *h, int stop_requested);
+int ph__svc_host_exit_code(const svc_host *h, int stop_requested);
 /* How long a stop may take before the host counts as hung: the drain timeout in force (shortened at system
  * shutdown) plus SVC_STOP_MARGIN_MS for closing and joining. */
 #define SVC_STOP_MARGIN_MS 10000u
-DWORD svc_host_stop_budget_ms(const svc_host *h);
+DWORD ph__svc_host_stop_budget_ms(const svc_host *h);
 /* After the thread has been joined (or never launched): closes every handle and frees the configuration. */
-void svc_host_close(svc_host *h);
+void ph__svc_host_close(svc_host *h);
 
 #endif /* PH_SVC_HOST_H */

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-void svc_lograte_init(svc_lograte *rl)
+void ph__svc_lograte_init(svc_lograte *rl)
 {
     memset(rl, 0, sizeof(*rl));
 }
@@ -86,7 +86,7 @@ static svc_lograte_user *find_user(svc_lograte *rl, const char *user, uint64_t n
     return oldest;
 }
 
-int svc_lograte_admit(svc_lograte *rl, const char *user, const char *kind, int level, uint64_t now_ms,
+int ph__svc_lograte_admit(svc_lograte *rl, const char *user, const char *kind, int level, uint64_t now_ms,
                       svc_lograte_summary_fn emit, void *ctx)
 {
     svc_lograte_kind *k;
@@ -114,7 +114,7 @@ int svc_lograte_admit(svc_lograte *rl, const char *user, const char *kind, int l
     return 1;
 }
 
-void svc_lograte_flush(svc_lograte *rl, uint64_t now_ms, int all, svc_lograte_summary_fn emit, void *ctx)
+void ph__svc_lograte_flush(svc_lograte *rl, uint64_t now_ms, int all, svc_lograte_summary_fn emit, void *ctx)
 {
     size_t i;
 
@@ -125,7 +125,7 @@ void svc_lograte_flush(svc_lograte *rl, uint64_t now_ms, int all, svc_lograte_su
     }
 }
 
-void svc_lograte_classify(const char *line, char *user, size_t user_size, char *kind, size_t kind_size)
+void ph__svc_lograte_classify(const char *line, char *user, size_t user_size, char *kind, size_t kind_size)
 {
     const char *p = line, *sid = strstr(line, "user S-1-");
     const char *sid_end = NULL;

@@ -51,16 +51,16 @@ typedef struct svc_lograte {
 /* Receives one summary: count lines of (user, kind) at level were not written. user is "" when unknown. */
 typedef void (*svc_lograte_summary_fn)(void *ctx, int level, const char *user, const char *kind, uint32_t count);
 
-void svc_lograte_init(svc_lograte *rl);
+void ph__svc_lograte_init(svc_lograte *rl);
 /* Whether a line of (user, kind) at level may be written at now_ms (a monotonic clock). Summaries due first
  * (this key's held-back lines, or a reused slot's) go to emit before it returns. user may be "" (unknown). */
-int svc_lograte_admit(svc_lograte *rl, const char *user, const char *kind, int level, uint64_t now_ms,
+int ph__svc_lograte_admit(svc_lograte *rl, const char *user, const char *kind, int level, uint64_t now_ms,
                       svc_lograte_summary_fn emit, void *ctx);
 /* Summaries of keys with held-back lines whose last summary is at least SVC_LOGRATE_INTERVAL_MS old (every
  * one when all is non-zero: at close). */
-void svc_lograte_flush(svc_lograte *rl, uint64_t now_ms, int all, svc_lograte_summary_fn emit, void *ctx);
+void ph__svc_lograte_flush(svc_lograte *rl, uint64_t now_ms, int all, svc_lograte_summary_fn emit, void *ctx);
 /* The key of one of the core's lines: user = the SID after "user " (else ""), kind = the text without its
  * "connection N: " prefix and the SID, digits runs as '#', cut to SVC_LOGRATE_KIND_MAX - 1 characters. */
-void svc_lograte_classify(const char *line, char *user, size_t user_size, char *kind, size_t kind_size);
+void ph__svc_lograte_classify(const char *line, char *user, size_t user_size, char *kind, size_t kind_size);
 
 #endif /* PH_SVC_LOGRATE_H */

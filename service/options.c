@@ -18,7 +18,7 @@ static int option_is(const char *arg, size_t len, const char *name)
     return strlen(name) == len && strncmp(arg, name, len) == 0;
 }
 
-int svc_parse_run_options(int argc, char **argv, int apply, svc_config *cfg, svc_run_options *opts,
+int ph__svc_parse_run_options(int argc, char **argv, int apply, svc_config *cfg, svc_run_options *opts,
                           svc_cfg_errors *errs)
 {
     int i, rc = 0;
@@ -36,24 +36,24 @@ int svc_parse_run_options(int argc, char **argv, int apply, svc_config *cfg, svc
         }
         if (strncmp(arg, "--", 2) != 0 || len >= sizeof(name)) {
             if (apply)
-                svc_cfg_error_usage(errs, "unexpected argument \"%.80s\" (options start with --; see %s help)",
-                                    arg, svc_program());
+                ph__svc_cfg_error_usage(errs, "unexpected argument \"%.80s\" (options start with --; see %s help)",
+                                    arg, ph__svc_program());
             rc = PH_EINVAL;
             continue;
         }
         memcpy(name, arg, len);
         name[len] = '\0';
-        def = svc_value_by_option(name);
+        def = ph__svc_value_by_option(name);
         if (def == NULL && !option_is(arg, len, "--service") && !option_is(arg, len, "--stop-event")) {
             if (apply)
-                svc_cfg_error_usage(errs, "unknown option %s (see %s help)", name, svc_program());
+                ph__svc_cfg_error_usage(errs, "unknown option %s (see %s help)", name, ph__svc_program());
             rc = PH_EINVAL;
             continue;
         }
         if (value == NULL) {
             if (i + 1 >= argc) {
                 if (apply)
-                    svc_cfg_error_usage(errs, "option %s needs a value", name);
+                    ph__svc_cfg_error_usage(errs, "option %s needs a value", name);
                 rc = PH_EINVAL;
                 continue;
             }
@@ -66,25 +66,25 @@ int svc_parse_run_options(int argc, char **argv, int apply, svc_config *cfg, svc
                 opts->stop_event = value;
             if (value[0] == '\0') {
                 if (apply)
-                    svc_cfg_error_usage(errs, "option %s needs a non-empty value", name);
+                    ph__svc_cfg_error_usage(errs, "option %s needs a non-empty value", name);
                 rc = PH_EINVAL;
             }
             continue;
         }
-        if (apply && svc_config_set_text(cfg, def->id, value, def->option, errs) != 0)
+        if (apply && ph__svc_config_set_text(cfg, def->id, value, def->option, errs) != 0)
             rc = PH_EINVAL;
     }
     return rc;
 }
 
-void svc_cli_options_free(svc_cli_options *o)
+void ph__svc_cli_options_free(svc_cli_options *o)
 {
     free(o->request);
     o->request = NULL;
     o->request_len = 0;
 }
 
-int svc_parse_cli(int argc, char **argv, svc_cli_options *out, char *why, size_t why_size)
+int ph__svc_parse_cli(int argc, char **argv, svc_cli_options *out, char *why, size_t why_size)
 {
     const char *command = argc > 0 ? argv[0] : "";
     const char **pos = NULL;
@@ -150,7 +150,7 @@ int svc_parse_cli(int argc, char **argv, svc_cli_options *out, char *why, size_t
             }
             out->server_sid = value;
         } else if (option_is(arg, n, "--framing")) {
-            if (svc_parse_framing(value, &out->framing) != 0) {
+            if (ph__svc_parse_framing(value, &out->framing) != 0) {
                 snprintf(why, why_size, "--framing accepts message or length, given \"%.40s\"", value);
                 goto out;
             }
@@ -161,7 +161,7 @@ int svc_parse_cli(int argc, char **argv, svc_cli_options *out, char *why, size_t
                 goto out;
             }
             out->service = value;
-        } else if (svc_parse_dword(value, &out->timeout_ms) != 0 || out->timeout_ms == 0 ||
+        } else if (ph__svc_parse_dword(value, &out->timeout_ms) != 0 || out->timeout_ms == 0 ||
                    out->timeout_ms > 3600000) {
             snprintf(why, why_size, "--timeout accepts 1..3600000 ms, given \"%.40s\"", value);
             goto out;
@@ -198,7 +198,7 @@ int svc_parse_cli(int argc, char **argv, svc_cli_options *out, char *why, size_t
         goto out;
     }
     if (npos == 0 || pos[0][0] == '\0') {
-        snprintf(why, why_size, "send needs a verb: %s send VERB [PAYLOAD...]", svc_program());
+        snprintf(why, why_size, "send needs a verb: %s send VERB [PAYLOAD...]", ph__svc_program());
         goto out;
     }
     if (strchr(pos[0], ' ') != NULL) {
@@ -231,6 +231,6 @@ int svc_parse_cli(int argc, char **argv, svc_cli_options *out, char *why, size_t
 out:
     free(pos);
     if (rc != 0)
-        svc_cli_options_free(out);
+        ph__svc_cli_options_free(out);
     return rc;
 }

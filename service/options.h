@@ -17,7 +17,7 @@ typedef struct svc_run_options {
  * are those of the configuration table (--pipe, --max-message, …). With apply = 0 only --service,
  * --stop-event and --help are read (first pass, before the registry); with apply = 1 the values are set on
  * cfg, overriding what was there. Errors are collected in errs. Returns 0 or PH_EINVAL. */
-int svc_parse_run_options(int argc, char **argv, int apply, svc_config *cfg, svc_run_options *opts,
+int ph__svc_parse_run_options(int argc, char **argv, int apply, svc_config *cfg, svc_run_options *opts,
                           svc_cfg_errors *errs);
 
 /* A client command, parsed. */
@@ -39,8 +39,8 @@ typedef struct svc_cli_options {
 /* Parses `ping|status|whoami|send VERB [PAYLOAD…]` with options anywhere (argv[0] is the
  * command). `send` joins several payload words with single spaces; after a lone "--" every argument is a
  * payload word. On failure,
- * why gets a one-line explanation. Returns 0 or PH_EINVAL (PH_ENOMEM). Free with svc_cli_options_free. */
-int svc_parse_cli(int argc, char **argv, svc_cli_options *out, char *why, size_t why_size);
-void svc_cli_options_free(svc_cli_options *o);
+ * why gets a one-line explanation. Returns 0 or PH_EINVAL (PH_ENOMEM). Free with ph__svc_cli_options_free. */
+int ph__svc_parse_cli(int argc, char **argv, svc_cli_options *out, char *why, size_t why_size);
+void ph__svc_cli_options_free(svc_cli_options *o);
 
 #endif /* PH_SVC_OPTIONS_H */

@@ -47,7 +47,7 @@ static void report_status(svc_state *s, DWORD state, int exit_code, DWORD wait_h
     if (!SetServiceStatus(s->handle, &s->status)) {
         DWORD err = GetLastError();
         if (s->log != NULL)
-            svc_log_win32(s->log, PH_LOG_ERROR, err, "SetServiceStatus", "reporting state %lu", (unsigned long)state);
+            ph__svc_log_win32(s->log, PH_LOG_ERROR, err, "SetServiceStatus", "reporting state %lu", (unsigned long)state);
     }
 }
 
@@ -66,7 +66,7 @@ static DWORD WINAPI control_handler(DWORD control, DWORD event_type, LPVOID even
     case SERVICE_CONTROL_PRESHUTDOWN:
         AcquireSRWLockShared(&s->lock);
         if (!s->closed && s->host != NULL)
-            svc_host_request_stop(s->host, control == SERVICE_CONTROL_SHUTDOWN);
+            ph__svc_host_request_stop(s->host, control == SERVICE_CONTROL_SHUTDOWN);
         ReleaseSRWLockShared(&s->lock);
         break;
     case SERVICE_CONTROL_PARAMCHANGE:
@@ -109,21 +109,21 @@ static void check_preshutdown_timeout(const wchar_t *name, const svc_config *cfg
     if (svc != NULL && !QueryServiceConfig2W(svc, SERVICE_CONFIG_PRESHUTDOWN_INFO, pre.raw, sizeof(pre.raw), &need))
         err = GetLastError();
     if (err != 0) {
-        svc_log_win32(log, PH_LOG_WARN, err, "reading the preshutdown timeout", "cannot check PreshutdownTimeoutMs");
+        ph__svc_log_win32(log, PH_LOG_WARN, err, "reading the preshutdown timeout", "cannot check PreshutdownTimeoutMs");
         goto cleanup;
     }
     have = pre.info.dwPreshutdownTimeout;
     if (have < (uint64_t)cfg->drain_timeout_ms + 1000)
-        svc_log_msg(log, PH_LOG_WARN, "the SCM's preshutdown timeout for this service is %lu ms, less than "
+        ph__svc_log_msg(log, PH_LOG_WARN, "the SCM's preshutdown timeout for this service is %lu ms, less than "
                     "DrainTimeoutMs (%lu ms) + 1000: at system shutdown requests may be cut off; run `%s "
                     "install` again to apply PreshutdownTimeoutMs", (unsigned long)have,
-                    (unsigned long)cfg->drain_timeout_ms, svc_program());
+                    (unsigned long)cfg->drain_timeout_ms, ph__svc_program());
     else if ((cfg->set_mask & (1u << SVC_V_PRESHUTDOWN)) && have != cfg->preshutdown_timeout_ms)
-        svc_log_msg(log, PH_LOG_WARN, "PreshutdownTimeoutMs is %lu ms but the SCM has %lu ms for this service: the "
+        ph__svc_log_msg(log, PH_LOG_WARN, "PreshutdownTimeoutMs is %lu ms but the SCM has %lu ms for this service: the "
                     "service does not change its own SCM configuration; run `%s install` again to apply it",
-                    (unsigned long)cfg->preshutdown_timeout_ms, (unsigned long)have, svc_program());
+                    (unsigned long)cfg->preshutdown_timeout_ms, (unsigned long)have, ph__svc_program());
     else
-        svc_log_msg(log, PH_LOG_DEBUG, "preshutdown timeout %lu ms", (unsigned long)have);
+        ph__svc_log_msg(log, PH_LOG_DEBUG, "preshutdown timeout %lu ms", (unsigned long)have);
 cleanup:
     if (svc != NULL)
         CloseServiceHandle(svc);
@@ -133,7 +133,7 @@ cleanup:
 
 /* Opens the log file named by the configuration, or the default one, with the same rules for both: the
  * folder the file is in, and every folder the service creates on the way, must be safe for a privileged
- * service (svc_filelog_open), or the service refuses to start. Returns 0 or PH_EXIT_LOG. */
+ * service (ph__svc_filelog_open), or the service refuses to start. Returns 0 or PH_EXIT_LOG. */
 static int open_log_file(const wchar_t *name, const svc_config *cfg, svc_log *log)
 {
     wchar_t *path = NULL;
@@ -142,20 +142,20 @@ static int open_log_file(const wchar_t *name, const svc_config *cfg, svc_log *lo
 
     why[0] = '\0';
     if (cfg->log_file != NULL)
-        path = svc_to_wide(cfg->log_file, &err);
+        path = ph__svc_to_wide(cfg->log_file, &err);
     else
-        err = svc_default_log_path(name, &path);
+        err = ph__svc_default_log_path(name, &path);
     if (path != NULL)
-        err = svc_filelog_open(path, cfg->log_max_bytes, SVC_LOG_DIR_SDDL, &log->file, why, sizeof(why));
-    upath = path ? svc_to_utf8(path, NULL) : NULL;
+        err = ph__svc_filelog_open(path, cfg->log_max_bytes, SVC_LOG_DIR_SDDL, &log->file, why, sizeof(why));
+    upath = path ? ph__svc_to_utf8(path, NULL) : NULL;
     if (err != 0 && why[0] != '\0')
-        svc_log_event(log, PH_LOG_ERROR, PH_MSG_LOG_REFUSED,
+        ph__svc_log_event(log, PH_LOG_ERROR, PH_MSG_LOG_REFUSED,
                       "refusing to log to %s (%s): it is not safe for a privileged service: %s. Use a folder owned "
                       "by SYSTEM or Administrators that only they (and the service's own account) may write, or "
                       "a folder that does not exist yet (the service creates it with those permissions)",
                       upath ? upath : "?", cfg->log_file ? "LogFile" : "the default log file", why);
     else if (err != 0)
-        svc_log_event_win32(log, PH_LOG_ERROR, PH_MSG_LOG_REFUSED, err, "opening the log file",
+        ph__svc_log_event_win32(log, PH_LOG_ERROR, PH_MSG_LOG_REFUSED, err, "opening the log file",
                             "cannot log to %s (LogFile)", upath ? upath : "(the default log path)");
     free(upath);
     free(path);
@@ -176,64 +176,64 @@ static int run_service(svc_state *s, const wchar_t *name, svc_log *log)
     unsigned i;
     HANDLE waits[2];
 
-    uname = svc_to_utf8(name, NULL);
+    uname = ph__svc_to_utf8(name, NULL);
     /* Only opened: the source's registration is install's (a copy started elsewhere must not move it). */
-    log->events = svc_eventlog_open(name, &registered, &events_err);
+    log->events = ph__svc_eventlog_open(name, &registered, &events_err);
 
     memset(&errs, 0, sizeof(errs));
-    svc_config_init(&cfg, s->app->default_pipe);
-    svc_config_load_registry(name, &cfg, &errs, &found);
-    svc_config_check(&cfg, &errs);
-    svc_config_check_sddl(&cfg, &errs);
-    svc_log_set_level(log, cfg.log_level);
+    ph__svc_config_init(&cfg, s->app->default_pipe);
+    ph__svc_config_load_registry(name, &cfg, &errs, &found);
+    ph__svc_config_check(&cfg, &errs);
+    ph__svc_config_check_sddl(&cfg, &errs);
+    ph__svc_log_set_level(log, cfg.log_level);
     /* Even with other values in error, a valid LogFile is used, so the errors land where the operator looks. */
     log_code = open_log_file(name, &cfg, log);
     report_status(s, SERVICE_START_PENDING, 0, 5000);
     if (log->events == NULL)
-        svc_log_win32(log, PH_LOG_WARN, events_err, "RegisterEventSourceW", "no Event Log entries will be written");
+        ph__svc_log_win32(log, PH_LOG_WARN, events_err, "RegisterEventSourceW", "no Event Log entries will be written");
     else if (!registered)
-        svc_log_msg(log, PH_LOG_WARN, "the Event Log source %s is not registered (`%s install` registers it): "
-                    "its entries are recorded without their texts", uname ? uname : "?", svc_program());
+        ph__svc_log_msg(log, PH_LOG_WARN, "the Event Log source %s is not registered (`%s install` registers it): "
+                    "its entries are recorded without their texts", uname ? uname : "?", ph__svc_program());
 
     if (errs.count > 0) {
         /* Every error under the id of the exit code they cause (configuration, or descriptor refused). */
-        code = svc_cfg_errors_exit_code(&errs);
+        code = ph__svc_cfg_errors_exit_code(&errs);
         for (i = 0; i < errs.count && i < SVC_CFG_MAX_ERRORS; i++)
-            svc_log_event(log, PH_LOG_ERROR, svc_eventlog_exit_event(code), "%s", errs.text[i]);
+            ph__svc_log_event(log, PH_LOG_ERROR, ph__svc_eventlog_exit_event(code), "%s", errs.text[i]);
         if (errs.count > SVC_CFG_MAX_ERRORS)
-            svc_log_msg(log, PH_LOG_ERROR, "... and %u more configuration error(s)", errs.count - SVC_CFG_MAX_ERRORS);
-        svc_log_event(log, PH_LOG_ERROR, svc_eventlog_exit_event(code), "service %s refuses to start: configuration "
+            ph__svc_log_msg(log, PH_LOG_ERROR, "... and %u more configuration error(s)", errs.count - SVC_CFG_MAX_ERRORS);
+        ph__svc_log_event(log, PH_LOG_ERROR, ph__svc_eventlog_exit_event(code), "service %s refuses to start: configuration "
                       "invalid (exit code %d)", uname ? uname : "?", code);
-        svc_config_free(&cfg);
+        ph__svc_config_free(&cfg);
         free(uname);
         return code;
     }
     if (log_code != 0) {
-        svc_log_event(log, PH_LOG_ERROR, svc_eventlog_exit_event(log_code), "service %s refuses to start: no log "
+        ph__svc_log_event(log, PH_LOG_ERROR, ph__svc_eventlog_exit_event(log_code), "service %s refuses to start: no log "
                       "file (exit code %d)", uname ? uname : "?", log_code);
-        svc_config_free(&cfg);
+        ph__svc_config_free(&cfg);
         free(uname);
         return log_code;
     }
-    svc_log_msg(log, PH_LOG_INFO,
+    ph__svc_log_msg(log, PH_LOG_INFO,
                 "service %s starting (pipehost %s, pid %lu): PipeName %s, MaxInstances %lu, PendingInstances %lu, "
                 "MaxMessageBytes %lu, IdleTimeoutMs %lu, WriteTimeoutMs %lu, DrainTimeoutMs %lu, Framing %s, Sddl %s",
                 uname ? uname : "?", PH_VERSION_STRING, (unsigned long)GetCurrentProcessId(), cfg.pipe_name,
                 (unsigned long)cfg.max_instances, (unsigned long)cfg.pending_instances,
                 (unsigned long)cfg.max_message_bytes, (unsigned long)cfg.idle_timeout_ms,
-                (unsigned long)cfg.write_timeout_ms, (unsigned long)cfg.drain_timeout_ms, svc_framing_name(cfg.framing),
+                (unsigned long)cfg.write_timeout_ms, (unsigned long)cfg.drain_timeout_ms, ph__svc_framing_name(cfg.framing),
                 cfg.sddl ? cfg.sddl : "(default)");
     check_preshutdown_timeout(name, &cfg, log);
 
-    err = svc_host_init(&host, &cfg, log, s->app);
+    err = ph__svc_host_init(&host, &cfg, log, s->app);
     host.service = name;
     host.service_utf8 = uname ? uname : "";
     if (err == 0)
-        err = svc_host_launch(&host);
+        err = ph__svc_host_launch(&host);
     if (err != 0) {
-        svc_log_event_win32(log, PH_LOG_ERROR, PH_MSG_START_FAILED, err, "creating the worker",
+        ph__svc_log_event_win32(log, PH_LOG_ERROR, PH_MSG_START_FAILED, err, "creating the worker",
                             "service cannot start (exit code %d)", PH_EXIT_START_FAILED);
-        svc_host_close(&host);
+        ph__svc_host_close(&host);
         free(uname);
         return PH_EXIT_START_FAILED;
     }
@@ -252,13 +252,13 @@ static int run_service(svc_state *s, const wchar_t *name, svc_log *log)
     }
     if (host.exit_code == PH_EXIT_OK) {
         report_status(s, SERVICE_RUNNING, 0, 0);
-        svc_log_event(log, PH_LOG_INFO, PH_MSG_STARTED, "service %s is serving %s", host.service_utf8,
+        ph__svc_log_event(log, PH_LOG_INFO, PH_MSG_STARTED, "service %s is serving %s", host.service_utf8,
                       host.cfg.pipe_name);
-        requested = svc_host_wait_stop(&host);
+        requested = ph__svc_host_wait_stop(&host);
         if (requested)
-            svc_log_msg(log, PH_LOG_INFO, "service %s: stop requested%s", host.service_utf8,
+            ph__svc_log_msg(log, PH_LOG_INFO, "service %s: stop requested%s", host.service_utf8,
                         host.fast_stop ? " (system shutdown)" : "");
-        budget = svc_host_stop_budget_ms(&host);
+        budget = ph__svc_host_stop_budget_ms(&host);
         deadline = GetTickCount64() + budget;
         report_status(s, SERVICE_STOP_PENDING, 0, budget);
     }
@@ -268,7 +268,7 @@ static int run_service(svc_state *s, const wchar_t *name, svc_log *log)
      * return: the stuck thread still uses the host on this stack. */
     while (WaitForSingleObject(host.thread, 1000) == WAIT_TIMEOUT) {
         if (deadline != 0 && GetTickCount64() >= deadline) {
-            svc_log_event(log, PH_LOG_ERROR, PH_MSG_ABNORMAL_STOP,
+            ph__svc_log_event(log, PH_LOG_ERROR, PH_MSG_ABNORMAL_STOP,
                           "service %s: the stop did not finish within %lu ms (the drain timeout + %u ms): a request "
                           "handler is not returning; ending the process (exit code %d)", host.service_utf8,
                           (unsigned long)budget, SVC_STOP_MARGIN_MS, PH_EXIT_STOP_HUNG);
@@ -278,19 +278,19 @@ static int run_service(svc_state *s, const wchar_t *name, svc_log *log)
         report_status(s, SERVICE_STOP_PENDING, 0, budget);
     }
     /* A failed start keeps its code (requested does not matter then). */
-    code = svc_host_exit_code(&host, requested);
+    code = ph__svc_host_exit_code(&host, requested);
 
     AcquireSRWLockExclusive(&s->lock);
     s->host = NULL;
     ReleaseSRWLockExclusive(&s->lock);
     if (code == PH_EXIT_OK)
-        svc_log_event(log, PH_LOG_INFO, PH_MSG_STOPPED, "service %s stopped (exit code 0)", host.service_utf8);
+        ph__svc_log_event(log, PH_LOG_INFO, PH_MSG_STOPPED, "service %s stopped (exit code 0)", host.service_utf8);
     else if (code == PH_EXIT_WORKER_ENDED) /* the worker's end was reported as event 8 already */
-        svc_log_msg(log, PH_LOG_ERROR, "service %s stopped after a fault (exit code %d)", host.service_utf8, code);
+        ph__svc_log_msg(log, PH_LOG_ERROR, "service %s stopped after a fault (exit code %d)", host.service_utf8, code);
     else
-        svc_log_event(log, PH_LOG_ERROR, svc_eventlog_exit_event(code), "service %s stopped: could not start (exit "
+        ph__svc_log_event(log, PH_LOG_ERROR, ph__svc_eventlog_exit_event(code), "service %s stopped: could not start (exit "
                       "code %d)", host.service_utf8, code);
-    svc_host_close(&host);
+    ph__svc_host_close(&host);
     free(uname);
     return code;
 }
@@ -302,7 +302,7 @@ static VOID WINAPI service_main(DWORD argc, LPWSTR *argv)
     svc_log log;
     int code;
 
-    svc_log_init(&log, PH_LOG_INFO);
+    ph__svc_log_init(&log, PH_LOG_INFO);
     s->handle = RegisterServiceCtrlHandlerExW(name, control_handler, s);
     if (s->handle == NULL)
         return; /* without a status handle nothing can be reported; the SCM sees the process end */
@@ -314,12 +314,12 @@ static VOID WINAPI service_main(DWORD argc, LPWSTR *argv)
     s->closed = 1;
     ReleaseSRWLockExclusive(&s->lock);
     s->log = NULL;
-    svc_log_close(&log);
+    ph__svc_log_close(&log);
     /* Last: after STOPPED the process may be ended at any moment. */
     report_status(s, SERVICE_STOPPED, code, 0);
 }
 
-int svc_dispatch(const ph_service_app *app, DWORD *err)
+int ph__svc_dispatch(const ph_service_app *app, DWORD *err)
 {
     SERVICE_TABLE_ENTRYW table[2];
     wchar_t empty[1] = {L'\0'};

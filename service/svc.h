@@ -8,6 +8,6 @@
 
 /* Connects to the SCM and runs the service until it stops. Returns 0, or -1 with *err set (notably
  * ERROR_FAILED_SERVICE_CONTROLLER_CONNECT when not started by the SCM). */
-int svc_dispatch(const ph_service_app *app, DWORD *err);
+int ph__svc_dispatch(const ph_service_app *app, DWORD *err);
 
 #endif /* PH_SVC_SVC_H */

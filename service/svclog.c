@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void svc_log_init(svc_log *log, ph_log_level level)
+void ph__svc_log_init(svc_log *log, ph_log_level level)
 {
     memset(log, 0, sizeof(*log));
     log->level = (LONG)level;
@@ -17,10 +17,10 @@ void svc_log_init(svc_log *log, ph_log_level level)
     /* Out of memory this early: the lines are written unlimited rather than lost. */
     log->rate = malloc(sizeof(*log->rate));
     if (log->rate != NULL)
-        svc_lograte_init(log->rate);
+        ph__svc_lograte_init(log->rate);
 }
 
-void svc_log_set_level(svc_log *log, ph_log_level level)
+void ph__svc_log_set_level(svc_log *log, ph_log_level level)
 {
     InterlockedExchange(&log->level, (LONG)level);
 }
@@ -38,17 +38,17 @@ static void summary(void *ctx, int level, const char *user, const char *kind, ui
     emit(log, (ph_log_level)level, level == PH_LOG_ERROR ? PH_MSG_PIPE_ERROR : 0, level == PH_LOG_ERROR, msg);
 }
 
-void svc_log_close(svc_log *log)
+void ph__svc_log_close(svc_log *log)
 {
     if (log->rate != NULL) {
         AcquireSRWLockExclusive(&log->rate_lock);
-        svc_lograte_flush(log->rate, GetTickCount64(), 1, summary, log);
+        ph__svc_lograte_flush(log->rate, GetTickCount64(), 1, summary, log);
         ReleaseSRWLockExclusive(&log->rate_lock);
         free(log->rate);
         log->rate = NULL;
     }
-    svc_filelog_close(log->file);
-    svc_eventlog_close(log->events);
+    ph__svc_filelog_close(log->file);
+    ph__svc_eventlog_close(log->events);
     log->file = NULL;
     log->events = NULL;
 }
@@ -68,7 +68,7 @@ static void emit(svc_log *log, ph_log_level level, DWORD event_id, int to_events
         n = snprintf(line, sizeof(line), "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ [%s] %s", t.wYear, t.wMonth, t.wDay,
                      t.wHour, t.wMinute, t.wSecond, t.wMilliseconds, name, msg);
         if (n > 0 && log->file != NULL)
-            svc_filelog_write(log->file, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+            ph__svc_filelog_write(log->file, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
         if (log->console) {
             fprintf(stderr, "%s: [%s] %s\n", log->program ? log->program : "pipehost", name, msg);
             (void)fflush(stderr); /* a console that cannot be written has nowhere left to report to */
@@ -80,7 +80,7 @@ static void emit(svc_log *log, ph_log_level level, DWORD event_id, int to_events
                                            : EVENTLOG_INFORMATION_TYPE;
         if (event_id == 0)
             event_id = level == PH_LOG_ERROR ? PH_MSG_ERROR : level == PH_LOG_WARN ? PH_MSG_WARNING : PH_MSG_INFO;
-        svc_eventlog_report(log->events, type, event_id, msg);
+        ph__svc_eventlog_report(log->events, type, event_id, msg);
     }
 }
 
@@ -103,7 +103,7 @@ static void vemit(svc_log *log, ph_log_level level, DWORD event_id, int to_event
     emit(log, level, event_id, to_events, msg);
 }
 
-void svc_log_msg(svc_log *log, ph_log_level level, const char *fmt, ...)
+void ph__svc_log_msg(svc_log *log, ph_log_level level, const char *fmt, ...)
 {
     DWORD saved = GetLastError();
     va_list ap;
@@ -116,7 +116,7 @@ void svc_log_msg(svc_log *log, ph_log_level level, const char *fmt, ...)
     SetLastError(saved);
 }
 
-void svc_log_win32(svc_log *log, ph_log_level level, DWORD err, const char *call, const char *fmt, ...)
+void ph__svc_log_win32(svc_log *log, ph_log_level level, DWORD err, const char *call, const char *fmt, ...)
 {
     DWORD saved = GetLastError();
     va_list ap;
@@ -127,7 +127,7 @@ void svc_log_win32(svc_log *log, ph_log_level level, DWORD err, const char *call
     SetLastError(saved);
 }
 
-void svc_log_event(svc_log *log, ph_log_level level, DWORD event_id, const char *fmt, ...)
+void ph__svc_log_event(svc_log *log, ph_log_level level, DWORD event_id, const char *fmt, ...)
 {
     DWORD saved = GetLastError();
     va_list ap;
@@ -138,7 +138,7 @@ void svc_log_event(svc_log *log, ph_log_level level, DWORD event_id, const char 
     SetLastError(saved);
 }
 
-void svc_log_event_win32(svc_log *log, ph_log_level level, DWORD event_id, DWORD err, const char *call,
+void ph__svc_log_event_win32(svc_log *log, ph_log_level level, DWORD event_id, DWORD err, const char *call,
                          const char *fmt, ...)
 {
     DWORD saved = GetLastError();
@@ -150,7 +150,7 @@ void svc_log_event_win32(svc_log *log, ph_log_level level, DWORD event_id, DWORD
     SetLastError(saved);
 }
 
-void svc_log_core(void *ctx, ph_log_level level, const char *message)
+void ph__svc_log_core(void *ctx, ph_log_level level, const char *message)
 {
     svc_log *log = ctx;
 
@@ -163,10 +163,10 @@ void svc_log_core(void *ctx, ph_log_level level, const char *message)
         ULONGLONG now = GetTickCount64();
         int admitted;
 
-        svc_lograte_classify(message, user, sizeof(user), kind, sizeof(kind));
+        ph__svc_lograte_classify(message, user, sizeof(user), kind, sizeof(kind));
         AcquireSRWLockExclusive(&log->rate_lock);
-        svc_lograte_flush(log->rate, now, 0, summary, log);
-        admitted = svc_lograte_admit(log->rate, user, kind, (int)level, now, summary, log);
+        ph__svc_lograte_flush(log->rate, now, 0, summary, log);
+        admitted = ph__svc_lograte_admit(log->rate, user, kind, (int)level, now, summary, log);
         ReleaseSRWLockExclusive(&log->rate_lock);
         if (!admitted)
             return;

@@ -54,7 +54,7 @@ static unsigned long sha1(unsigned char *data, ULONG len, unsigned char digest[2
     return BCRYPT_SUCCESS(st) ? 0 : ERROR_INTERNAL_ERROR;
 }
 
-unsigned long svc_service_sid(const wchar_t *service, char *out, size_t out_size)
+unsigned long ph__svc_service_sid(const wchar_t *service, char *out, size_t out_size)
 {
     unsigned char d[20];
     wchar_t *upper;
@@ -90,7 +90,7 @@ unsigned long svc_service_sid(const wchar_t *service, char *out, size_t out_size
     return 0;
 }
 
-int svc_default_sddl(const svc_token_facts *facts, char *out, size_t out_size, char *why, size_t why_size)
+int ph__svc_default_sddl(const svc_token_facts *facts, char *out, size_t out_size, char *why, size_t why_size)
 {
     const char *user = facts->user_sid, *sid = facts->service_sid;
     int n;
@@ -150,7 +150,7 @@ static void *token_info(HANDLE token, TOKEN_INFORMATION_CLASS cls, DWORD *err)
     return buf;
 }
 
-int svc_default_sddl_here(const wchar_t *service, char *out, size_t out_size, char *why, size_t why_size)
+int ph__svc_default_sddl_here(const wchar_t *service, char *out, size_t out_size, char *why, size_t why_size)
 {
     char svc_sid[SVC_SID_TEXT_MAX];
     svc_token_facts facts;
@@ -176,7 +176,7 @@ int svc_default_sddl_here(const wchar_t *service, char *out, size_t out_size, ch
     }
     facts.user_sid = user_text;
     if (service != NULL) {
-        err = svc_service_sid(service, svc_sid, sizeof(svc_sid));
+        err = ph__svc_service_sid(service, svc_sid, sizeof(svc_sid));
         groups = err == 0 ? token_info(token, TokenGroups, &err) : NULL;
         if (groups == NULL) {
             say(why, why_size, "cannot read the service's SID or token groups (error %lu)", (unsigned long)err);
@@ -197,7 +197,7 @@ int svc_default_sddl_here(const wchar_t *service, char *out, size_t out_size, ch
             }
         }
     }
-    rc = svc_default_sddl(&facts, out, out_size, why, why_size);
+    rc = ph__svc_default_sddl(&facts, out, out_size, why, why_size);
 
 cleanup:
     if (user_text != NULL)

@@ -6,16 +6,16 @@
 #include <stddef.h>
 #include <wchar.h>
 
-/* Room for any descriptor svc_default_sddl writes (two service SIDs of at most 5 × 10 digits, and the rest). */
+/* Room for any descriptor ph__svc_default_sddl writes (two service SIDs of at most 5 × 10 digits, and the rest). */
 #define SVC_DEFAULT_SDDL_MAX 400
 #define SVC_SID_TEXT_MAX 80
 
 /* The per-service SID of a service name as text, "S-1-5-80-" and the SHA-1 of the name in upper case (UTF-16LE)
  * as five little-endian sub-authorities: what Windows names NT SERVICE\<name>, whether or not the service exists.
  * Returns 0 or a Win32 error. */
-unsigned long svc_service_sid(const wchar_t *service, char *out, size_t out_size);
+unsigned long ph__svc_service_sid(const wchar_t *service, char *out, size_t out_size);
 
-/* Where the token's parts stand, as svc_default_sddl needs them. */
+/* Where the token's parts stand, as ph__svc_default_sddl needs them. */
 typedef struct svc_token_facts {
     const char *user_sid;    /* the process's account, "S-1-…" */
     const char *service_sid; /* the service's own SID when it is an enabled group of the token, else NULL */
@@ -32,10 +32,10 @@ typedef struct svc_token_facts {
  *     account, dozens of services, could add instances of the pipe;
  *   - any other account without it (a console run, a dedicated account): "" (OWNER RIGHTS is that account).
  * Returns 0 or -1. */
-int svc_default_sddl(const svc_token_facts *facts, char *out, size_t out_size, char *why, size_t why_size);
+int ph__svc_default_sddl(const svc_token_facts *facts, char *out, size_t out_size, char *why, size_t why_size);
 
 /* The same for this process: reads its token (its user, and its groups for the service's SID; service NULL in
  * console mode). Returns 0, or -1 with why set when refused or when the token cannot be read (never a guess). */
-int svc_default_sddl_here(const wchar_t *service, char *out, size_t out_size, char *why, size_t why_size);
+int ph__svc_default_sddl_here(const wchar_t *service, char *out, size_t out_size, char *why, size_t why_size);
 
 #endif /* PH_SVC_SVCSID_H */

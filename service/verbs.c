@@ -103,13 +103,13 @@ static ph_handler_result status_reply(ph_response *resp, const ph_server *server
      * to the service host, which holds the configuration; a server of a host program's own leaves it out. */
     if (rc == 0 && v != NULL && v->max_instances != 0) {
         char pool[32];
-        svc_config_pool_text(v->max_instances, pool, sizeof(pool));
+        ph__svc_config_pool_text(v->max_instances, pool, sizeof(pool));
         rc = ph_response_appendf(resp, "pool=%s\n", pool);
     }
     /* Command verbs: programs running now and runs started since the service started. */
     if (rc == 0 && v != NULL && v->cmdrun != NULL) {
         uint64_t running = 0, started = 0;
-        svc_cmdrun_counts(v->cmdrun, &running, &started);
+        ph__svc_cmdrun_counts(v->cmdrun, &running, &started);
         rc = ph_response_appendf(resp, "commands_running=%llu\ncommands_started=%llu\n", (unsigned long long)running,
                                  (unsigned long long)started);
     }
@@ -178,7 +178,7 @@ static ph_handler_result verb_whoami(void *ctx, const ph_request *req, const uns
     return PH_REPLY;
 }
 
-void svc_verbs_reloaded(svc_verbs *v, const char *result)
+void ph__svc_verbs_reloaded(svc_verbs *v, const char *result)
 {
     size_t n = strlen(result), i;
 
@@ -203,7 +203,7 @@ static int add_status(ph_router *router, ph_verb_fn fn, void *ctx)
     return rc == 0 ? ph_router_restrict(router, "STATUS", PH_SERVICE_STATUS_SDDL) : rc;
 }
 
-int svc_verbs_register(ph_router *router, svc_verbs *v)
+int ph__svc_verbs_register(ph_router *router, svc_verbs *v)
 {
     int rc;
 

@@ -24,8 +24,8 @@ typedef struct svc_verbs {
 
 /* Adds PING, HEALTH, ECHO, STATUS (restricted to PH_SERVICE_STATUS_SDDL) and WHOAMI to router with v as their
  * context. Returns 0 or a PH_E… code. */
-int svc_verbs_register(ph_router *router, svc_verbs *v);
+int ph__svc_verbs_register(ph_router *router, svc_verbs *v);
 /* Records the outcome of a PARAMCHANGE for STATUS (`pipehost reload` waits for `reloads` to rise). */
-void svc_verbs_reloaded(svc_verbs *v, const char *result);
+void ph__svc_verbs_reloaded(svc_verbs *v, const char *result);
 
 #endif /* PH_SVC_VERBS_H */

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <wchar.h>
 
-wchar_t *svc_to_wide(const char *s, DWORD *err)
+wchar_t *ph__svc_to_wide(const char *s, DWORD *err)
 {
     int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
     wchar_t *w;
@@ -34,7 +34,7 @@ wchar_t *svc_to_wide(const char *s, DWORD *err)
     return w;
 }
 
-char *svc_to_utf8(const wchar_t *w, DWORD *err)
+char *ph__svc_to_utf8(const wchar_t *w, DWORD *err)
 {
     int n = WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, w, -1, NULL, 0, NULL, NULL);
     char *s;
@@ -71,12 +71,12 @@ static wchar_t *concat3(const wchar_t *a, const wchar_t *b, const wchar_t *c)
     return p;
 }
 
-wchar_t *svc_params_key_path(const wchar_t *service)
+wchar_t *ph__svc_params_key_path(const wchar_t *service)
 {
     return concat3(L"SYSTEM\\CurrentControlSet\\Services\\", service, L"\\Parameters");
 }
 
-DWORD svc_default_log_path(const wchar_t *service, wchar_t **out)
+DWORD ph__svc_default_log_path(const wchar_t *service, wchar_t **out)
 {
     PWSTR dir = NULL;
     HRESULT hr;
@@ -89,7 +89,7 @@ DWORD svc_default_log_path(const wchar_t *service, wchar_t **out)
         CoTaskMemFree(dir);
         return HRESULT_FACILITY(hr) == FACILITY_WIN32 ? (DWORD)HRESULT_CODE(hr) : ERROR_PATH_NOT_FOUND;
     }
-    *out = concat3(dir, L"\\", svc_log_folder());
+    *out = concat3(dir, L"\\", ph__svc_log_folder());
     if (*out != NULL) {
         wchar_t *folder = concat3(*out, L"\\", service);
         free(*out);

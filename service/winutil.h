@@ -5,15 +5,15 @@
 #include <windows.h>
 
 /* malloc'd conversions; NULL on failure (invalid text or out of memory) with *err set when err is given. */
-wchar_t *svc_to_wide(const char *s, DWORD *err);
-char *svc_to_utf8(const wchar_t *w, DWORD *err);
+wchar_t *ph__svc_to_wide(const char *s, DWORD *err);
+char *ph__svc_to_utf8(const wchar_t *w, DWORD *err);
 
 /* malloc'd "SYSTEM\CurrentControlSet\Services\<service>\Parameters"; NULL if out of memory. */
-wchar_t *svc_params_key_path(const wchar_t *service);
+wchar_t *ph__svc_params_key_path(const wchar_t *service);
 
-/* malloc'd "%ProgramData%\<log folder>\<service>.log" (svc_log_folder: ph_service_app.log_folder, default
+/* malloc'd "%ProgramData%\<log folder>\<service>.log" (ph__svc_log_folder: ph_service_app.log_folder, default
  * pipehost). Returns 0 or the Win32 error. */
-DWORD svc_default_log_path(const wchar_t *service, wchar_t **out);
+DWORD ph__svc_default_log_path(const wchar_t *service, wchar_t **out);
 /* The security descriptor given to the default log folder when it is created: SYSTEM and Administrators
  * full control, Users read. Users must not be able to plant or replace files an elevated service writes. */
 #define SVC_LOG_DIR_SDDL L"D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FR;;;BU)"

@@ -99,3 +99,12 @@ foreach(_t IN LISTS _ph_all_tests)
     set_tests_properties(${_t} PROPERTIES RESOURCE_LOCK pipehost_scm)
   endif()
 endforeach()
+
+# The service libraries export ph_ names only (issue: a consumer's own svc_dispatch, log_init… must link):
+# every global symbol is checked, and a program defining the once-exported names links and runs.
+ph_add_service_executable(namesvc SOURCES service/namesvc.c)
+add_test(NAME service.symbols_prefixed
+         COMMAND bash "${CMAKE_CURRENT_SOURCE_DIR}/service/symbols.sh" "${CMAKE_NM}"
+                 $<TARGET_FILE:pipehost_service> $<TARGET_FILE:pipehost_service_config>)
+add_test(NAME service.consumer_names_link COMMAND namesvc version)
+set_tests_properties(service.consumer_names_link PROPERTIES FIXTURES_REQUIRED "${PH_TEST_FIXTURES}")

@@ -29,18 +29,18 @@ static void lookups(const char *text)
     ph_log_level lv;
     uint32_t v;
 
-    def = svc_value_by_name(text);
-    FUZZ_CHECK(def == NULL || svc_value_by_id(def->id) == def);
-    def = svc_value_by_option(text);
+    def = ph__svc_value_by_name(text);
+    FUZZ_CHECK(def == NULL || ph__svc_value_by_id(def->id) == def);
+    def = ph__svc_value_by_option(text);
     FUZZ_CHECK(def == NULL || strcmp(def->option, text) == 0);
-    if (svc_parse_log_level(text, &lv) == 0)
+    if (ph__svc_parse_log_level(text, &lv) == 0)
         FUZZ_CHECK(lv >= PH_LOG_ERROR && lv <= PH_LOG_DEBUG);
-    if (svc_parse_dword(text, &v) == 0) {
+    if (ph__svc_parse_dword(text, &v) == 0) {
         /* Only digits (0x-prefixed hex allowed): printing the value and parsing it again gives it back. */
         char again[16];
         uint32_t w = 0;
         snprintf(again, sizeof(again), "%lu", (unsigned long)v);
-        FUZZ_CHECK(svc_parse_dword(again, &w) == 0 && w == v);
+        FUZZ_CHECK(ph__svc_parse_dword(again, &w) == 0 && w == v);
         FUZZ_CHECK(text[0] >= '0' && text[0] <= '9');
     }
 }
@@ -55,8 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned diffs = 0, i;
     char text[512], pipe[SVC_PIPE_NAME_SIZE];
 
-    svc_config_init(&cfg, "fuzz");
-    svc_config_init(&defaults, "fuzz");
+    ph__svc_config_init(&cfg, "fuzz");
+    ph__svc_config_init(&defaults, "fuzz");
     memset(&errs, 0, sizeof(errs));
     while (off < size && line < 64) {
         const uint8_t *nl = memchr(data + off, '\n', size - off);
@@ -78,8 +78,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         off = end + 1;
         line++;
 
-        FUZZ_CHECK(svc_config_copy(&before, &cfg) == 0);
-        rc = svc_config_set_text(&cfg, id, text, "fuzz", &errs);
+        FUZZ_CHECK(ph__svc_config_copy(&before, &cfg) == 0);
+        rc = ph__svc_config_set_text(&cfg, id, text, "fuzz", &errs);
         FUZZ_CHECK(rc == 0 || rc == PH_EINVAL);
         if (rc == 0) {
             FUZZ_CHECK(cfg.set_mask & (1u << id));
@@ -88,12 +88,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             char a[300], b[300];
             unsigned k;
             for (k = 0; k < SVC_V_COUNT; k++) {
-                svc_config_value_text(&before, (svc_value_id)k, a, sizeof(a));
-                svc_config_value_text(&cfg, (svc_value_id)k, b, sizeof(b));
+                ph__svc_config_value_text(&before, (svc_value_id)k, a, sizeof(a));
+                ph__svc_config_value_text(&cfg, (svc_value_id)k, b, sizeof(b));
                 FUZZ_CHECK(strcmp(a, b) == 0);
             }
         }
-        svc_config_free(&before);
+        ph__svc_config_free(&before);
         if (line % 3 == 0)
             lookups(text);
     }
@@ -101,35 +101,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* Whatever was accepted is within the core's own limits: the service never hands the core a value it
      * refuses. */
-    svc_config_limits(&cfg, &limits);
+    ph__svc_config_limits(&cfg, &limits);
     FUZZ_CHECK(ph_limits_validate(&limits) == 0);
     FUZZ_CHECK(ph_pipe_name_normalize(cfg.pipe_name, pipe, sizeof(pipe)) == 0 && strcmp(pipe, cfg.pipe_name) == 0);
-    svc_config_server(&cfg, &server);
+    ph__svc_config_server(&cfg, &server);
     FUZZ_CHECK(server.pending_instances >= 1 && server.max_instances >= 1 && server.max_instances <= 255);
     FUZZ_CHECK(server.framing == cfg.framing &&
                (cfg.framing == PH_FRAMING_MESSAGE || cfg.framing == PH_FRAMING_LENGTH));
 
     memset(&errs, 0, sizeof(errs));
-    if (svc_config_check(&cfg, &errs) == 0)
+    if (ph__svc_config_check(&cfg, &errs) == 0)
         FUZZ_CHECK(errs.count == 0 &&
                    cfg.preshutdown_timeout_ms >= (uint64_t)cfg.drain_timeout_ms + 1000);
     else
-        FUZZ_CHECK(errs.count > 0 && svc_cfg_errors_exit_code(&errs) != 0);
+        FUZZ_CHECK(errs.count > 0 && ph__svc_cfg_errors_exit_code(&errs) != 0);
     check_errors(&errs);
 
-    FUZZ_CHECK(svc_config_copy(&copy, &cfg) == 0);
-    svc_config_diff(&cfg, &copy, on_diff, &diffs);
+    FUZZ_CHECK(ph__svc_config_copy(&copy, &cfg) == 0);
+    ph__svc_config_diff(&cfg, &copy, on_diff, &diffs);
     FUZZ_CHECK(diffs == 0);
-    svc_config_diff(&defaults, &cfg, on_diff, &diffs);
+    ph__svc_config_diff(&defaults, &cfg, on_diff, &diffs);
     FUZZ_CHECK(diffs <= SVC_V_COUNT);
     /* Value texts fit any buffer, however small. */
     for (i = 0; i < SVC_V_COUNT; i++) {
         char tiny[3];
-        svc_config_value_text(&cfg, (svc_value_id)i, tiny, sizeof(tiny));
+        ph__svc_config_value_text(&cfg, (svc_value_id)i, tiny, sizeof(tiny));
         FUZZ_CHECK(strlen(tiny) < sizeof(tiny));
     }
-    svc_config_free(&copy);
-    svc_config_free(&defaults);
-    svc_config_free(&cfg);
+    ph__svc_config_free(&copy);
+    ph__svc_config_free(&defaults);
+    ph__svc_config_free(&cfg);
     return 0;
 }

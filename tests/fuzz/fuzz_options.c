@@ -37,26 +37,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
 
     /* Both passes of `run`: the first reads only --service, --stop-event and --help; the second applies. */
-    svc_config_init(&cfg, NULL);
+    ph__svc_config_init(&cfg, NULL);
     memset(&errs, 0, sizeof(errs));
-    rc = svc_parse_run_options(argc, argv, 0, &cfg, &opts, &errs);
+    rc = ph__svc_parse_run_options(argc, argv, 0, &cfg, &opts, &errs);
     FUZZ_CHECK(rc == 0 || rc == PH_EINVAL);
     FUZZ_CHECK(errs.count == 0 && cfg.set_mask == 0);
-    rc = svc_parse_run_options(argc, argv, 1, &cfg, &opts, &errs);
+    rc = ph__svc_parse_run_options(argc, argv, 1, &cfg, &opts, &errs);
     FUZZ_CHECK(rc == 0 || rc == PH_EINVAL);
     FUZZ_CHECK((rc == 0) == (errs.count == 0));
     for (i = 0; i < (int)errs.count && i < SVC_CFG_MAX_ERRORS; i++)
         FUZZ_CHECK(memchr(errs.text[i], '\0', SVC_CFG_ERROR_TEXT) != NULL);
     FUZZ_CHECK(cfg.framing == PH_FRAMING_MESSAGE || cfg.framing == PH_FRAMING_LENGTH);
-    if (rc == 0 && svc_config_check(&cfg, &errs) == 0) {
+    if (rc == 0 && ph__svc_config_check(&cfg, &errs) == 0) {
         ph_limits limits;
-        svc_config_limits(&cfg, &limits);
+        ph__svc_config_limits(&cfg, &limits);
         FUZZ_CHECK(ph_limits_validate(&limits) == 0);
     }
-    svc_config_free(&cfg);
+    ph__svc_config_free(&cfg);
 
     /* The client commands, with a roomy and a one-byte explanation buffer. */
-    rc = svc_parse_cli(argc, argv, &cli, why, sizeof(why));
+    rc = ph__svc_parse_cli(argc, argv, &cli, why, sizeof(why));
     FUZZ_CHECK(rc == 0 || rc == PH_EINVAL || rc == PH_ENOMEM);
     FUZZ_CHECK(memchr(why, '\0', sizeof(why)) != NULL);
     if (rc == 0) {
@@ -69,10 +69,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(cli.request == NULL);
         FUZZ_CHECK(rc == PH_ENOMEM || why[0] != '\0');
     }
-    svc_cli_options_free(&cli);
-    rc = svc_parse_cli(argc, argv, &cli, why, 1);
+    ph__svc_cli_options_free(&cli);
+    rc = ph__svc_parse_cli(argc, argv, &cli, why, 1);
     FUZZ_CHECK(why[0] == '\0');
-    svc_cli_options_free(&cli);
+    ph__svc_cli_options_free(&cli);
 
 out:
     for (i = 0; i < argc; i++)

@@ -490,7 +490,7 @@ START_TEST(failure_policy)
     SERVICE_FAILURE_ACTIONSW fa;
     SERVICE_FAILURE_ACTIONS_FLAG flag;
 
-    svc_admin_failure_actions(0, actions, &fa, &flag);
+    ph__svc_admin_failure_actions(0, actions, &fa, &flag);
     ck_assert_uint_eq(fa.cActions, 4);
     ck_assert_ptr_eq(fa.lpsaActions, actions);
     ck_assert_uint_eq(actions[0].Type, SC_ACTION_RESTART);
@@ -503,7 +503,7 @@ START_TEST(failure_policy)
     ck_assert_uint_eq(actions[fa.cActions - 1].Type, SC_ACTION_NONE);
     ck_assert_uint_eq(fa.dwResetPeriod, 3600);
     ck_assert(flag.fFailureActionsOnNonCrashFailures);
-    svc_admin_failure_actions(1, actions, &fa, &flag);
+    ph__svc_admin_failure_actions(1, actions, &fa, &flag);
     ck_assert_uint_eq(fa.cActions, 0);
     ck_assert_uint_eq(fa.dwResetPeriod, 0);
     ck_assert(!flag.fFailureActionsOnNonCrashFailures);
@@ -603,8 +603,8 @@ START_TEST(event_ids)
     }
     FreeLibrary(exe);
     for (i = 0; i < sizeof(exits) / sizeof(exits[0]); i++)
-        ck_assert_msg((svc_eventlog_exit_event(exits[i].exit_code) & 0xFFFF) == exits[i].id, "exit %d: event %lu",
-                      exits[i].exit_code, (unsigned long)(svc_eventlog_exit_event(exits[i].exit_code) & 0xFFFF));
+        ck_assert_msg((ph__svc_eventlog_exit_event(exits[i].exit_code) & 0xFFFF) == exits[i].id, "exit %d: event %lu",
+                      exits[i].exit_code, (unsigned long)(ph__svc_eventlog_exit_event(exits[i].exit_code) & 0xFFFF));
 }
 END_TEST
 
@@ -637,18 +637,18 @@ START_TEST(event_plumbing)
     seen s;
 
     memset(&s, 0, sizeof(s));
-    svc_log_init(&log, PH_LOG_ERROR);
+    ph__svc_log_init(&log, PH_LOG_ERROR);
     log.events = (HANDLE)(intptr_t)1; /* any non-NULL source: the hook takes every report */
-    svc_eventlog_set_hook(record, &s);
-    svc_log_core(&log, PH_LOG_ERROR, "pipe name x is already in use by another server");
-    svc_log_core(&log, PH_LOG_WARN, "a slow reader"); /* per-client: file only */
-    svc_log_event(&log, PH_LOG_ERROR, svc_eventlog_exit_event(2), "could not start (exit code %d)", 2);
-    svc_log_msg(&log, PH_LOG_ERROR, "something else");
-    svc_log_msg(&log, PH_LOG_WARN, "a warning");
-    svc_log_msg(&log, PH_LOG_INFO, "chatter");
-    svc_log_event_win32(&log, PH_LOG_ERROR, svc_eventlog_exit_event(5), ERROR_ACCESS_DENIED, "CreateFileW",
+    ph__svc_eventlog_set_hook(record, &s);
+    ph__svc_log_core(&log, PH_LOG_ERROR, "pipe name x is already in use by another server");
+    ph__svc_log_core(&log, PH_LOG_WARN, "a slow reader"); /* per-client: file only */
+    ph__svc_log_event(&log, PH_LOG_ERROR, ph__svc_eventlog_exit_event(2), "could not start (exit code %d)", 2);
+    ph__svc_log_msg(&log, PH_LOG_ERROR, "something else");
+    ph__svc_log_msg(&log, PH_LOG_WARN, "a warning");
+    ph__svc_log_msg(&log, PH_LOG_INFO, "chatter");
+    ph__svc_log_event_win32(&log, PH_LOG_ERROR, ph__svc_eventlog_exit_event(5), ERROR_ACCESS_DENIED, "CreateFileW",
                         "cannot log to %s", "x");
-    svc_eventlog_set_hook(NULL, NULL);
+    ph__svc_eventlog_set_hook(NULL, NULL);
     log.events = NULL;
     ck_assert_int_eq(s.n, 5);
     ck_assert_uint_eq(s.ev[0].id, 12);

@@ -642,7 +642,7 @@ START_TEST(cli_log_folder)
     ck_assert_int_eq(ph(&out, "install --allow-unsafe-location "
                               "--name %s --account LocalService --start demand", name), 0);
     free(out);
-    ck_assert_int_eq(svc_admin_service_sid(wname, sid, 100), 0);
+    ck_assert_int_eq(ph__svc_admin_service_sid(wname, sid, 100), 0);
     ck_assert_int_eq(GetNamedSecurityInfoW(dir, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION,
                                            &owner, NULL, &dacl, NULL, &sd), 0);
     ck_assert(ConvertSidToStringSidW(owner, &owner_text));
@@ -704,7 +704,7 @@ START_TEST(cli_log_folder_foreign_moved_aside)
     f = CreateFileW(planted, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, 0, NULL);
     ck_assert(f != INVALID_HANDLE_VALUE);
     CloseHandle(f);
-    if (svc_filelog_check_dir(dir, why, sizeof(why)) == 0) {
+    if (ph__svc_filelog_check_dir(dir, why, sizeof(why)) == 0) {
         DeleteFileW(planted);
         ph_test_skip("the folder does not read back as writable by others here; shown on Windows only");
     }
@@ -716,7 +716,7 @@ START_TEST(cli_log_folder_foreign_moved_aside)
     free(out);
     /* The planted file went with the old folder; the new one passes the service's own check. */
     ck_assert_msg(GetFileAttributesW(planted) == INVALID_FILE_ATTRIBUTES, "the planted file is still in the log folder");
-    ck_assert_msg(svc_filelog_check_dir(dir, why, sizeof(why)) == 0, "the new folder: %s", why);
+    ck_assert_msg(ph__svc_filelog_check_dir(dir, why, sizeof(why)) == 0, "the new folder: %s", why);
     swprintf(pattern, MAX_PATH, L"%ls\\pipehost.foreign-*", base_dir);
     f = FindFirstFileW(pattern, &fd);
     while (f != INVALID_HANDLE_VALUE) {
@@ -752,7 +752,7 @@ START_TEST(log_dir_sddl)
     ck_assert(ConvertStringSecurityDescriptorToSecurityDescriptorW(
         L"D:(A;OICI;FA;;;WD)(A;OICI;FA;;;BU)(A;OICI;0x1301bf;;;S-1-5-80-1-2-3-4-5)", SDDL_REVISION_1, &old_sd, NULL));
     ck_assert(GetSecurityDescriptorDacl(old_sd, &present, &old_dacl, &defaulted) && present);
-    ck_assert_int_eq(svc_admin_log_dir_sddl(L"S-1-5-80-9-9-9-9-9", old_dacl, sddl, 4096), 0);
+    ck_assert_int_eq(ph__svc_admin_log_dir_sddl(L"S-1-5-80-9-9-9-9-9", old_dacl, sddl, 4096), 0);
     /* Each service SID: list and add files on the folder itself, modify on its files only (inherit-only): no
      * DELETE, FILE_DELETE_CHILD, FILE_ADD_SUBDIRECTORY or WRITE_DAC on the folder, so no service can replace
      * it. An old-style grant (modify on the folder too) comes back in the new form. */
@@ -764,7 +764,7 @@ START_TEST(log_dir_sddl)
                   GetLastError());
     LocalFree(sd);
     /* LocalSystem needs no extra ACE; nothing from the old DACL but service SIDs survives. */
-    ck_assert_int_eq(svc_admin_log_dir_sddl(NULL, NULL, sddl, 4096), 0);
+    ck_assert_int_eq(ph__svc_admin_log_dir_sddl(NULL, NULL, sddl, 4096), 0);
     ck_assert_msg(wcscmp(sddl, L"O:SYG:SYD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FR;;;BU)") == 0, "%ls", sddl);
     LocalFree(old_sd);
 }
@@ -776,9 +776,9 @@ START_TEST(service_sid)
 {
     wchar_t sid[100];
 
-    ck_assert_int_eq(svc_admin_service_sid(L"TrustedInstaller", sid, 100), 0);
+    ck_assert_int_eq(ph__svc_admin_service_sid(L"TrustedInstaller", sid, 100), 0);
     ck_assert_msg(wcscmp(sid, L"S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464") == 0, "%ls", sid);
-    ck_assert_int_eq(svc_admin_service_sid(L"trustedinstaller", sid, 100), 0);
+    ck_assert_int_eq(ph__svc_admin_service_sid(L"trustedinstaller", sid, 100), 0);
     ck_assert_msg(wcscmp(sid, L"S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464") == 0, "%ls", sid);
 }
 END_TEST

@@ -23,7 +23,7 @@ static const char *child_exe(void)
     wchar_t *w, full[MAX_PATH];
 
     if (path[0] == '\0') {
-        w = svc_to_wide(PH_TEST_CMDCHILD_EXE, NULL);
+        w = ph__svc_to_wide(PH_TEST_CMDCHILD_EXE, NULL);
         ck_assert_ptr_nonnull(w);
         ck_assert(GetFullPathNameW(w, MAX_PATH, full, NULL) > 0);
         free(w);
@@ -46,10 +46,10 @@ static svc_command *add_cmd(const char *verb, const char *const *args, size_t n)
     svc_command *c;
 
     memset(&errs, 0, sizeof(errs));
-    c = svc_commands_add(&g_cmds, verb, &errs);
+    c = ph__svc_commands_add(&g_cmds, verb, &errs);
     ck_assert_msg(c != NULL, "%s", errs.text[0]);
-    ck_assert_int_eq(svc_command_set_string(c, "Program", child_exe(), &errs), 0);
-    ck_assert_int_eq(svc_command_set_list(c, "Arguments", args, n, &errs), 0);
+    ck_assert_int_eq(ph__svc_command_set_string(c, "Program", child_exe(), &errs), 0);
+    ck_assert_int_eq(ph__svc_command_set_list(c, "Arguments", args, n, &errs), 0);
     return c;
 }
 
@@ -59,12 +59,12 @@ static void start_server(void)
     char why[800];
     int rc;
 
-    svc_log_init(&g_log, PH_LOG_DEBUG);
+    ph__svc_log_init(&g_log, PH_LOG_DEBUG);
     g_log.console = 1; /* the runner's messages in the test's output */
-    rc = svc_cmdrun_new(&g_cmds, &g_log, &g_runner, why, sizeof(why));
+    rc = ph__svc_cmdrun_new(&g_cmds, &g_log, &g_runner, why, sizeof(why));
     ck_assert_msg(rc == 0, "runner refused: %s", why);
     ck_assert_int_eq(ph_router_new(&g_router), 0);
-    ck_assert_int_eq(svc_cmdrun_register(g_runner, g_router), 0);
+    ck_assert_int_eq(ph__svc_cmdrun_register(g_runner, g_router), 0);
     ph_test_pipe_name(g_pipe, sizeof(g_pipe), "cmdrun");
     ph_server_config_init(&cfg);
     cfg.pipe_name = g_pipe;
@@ -77,11 +77,11 @@ static void start_server(void)
 
 static void stop_server(void)
 {
-    svc_cmdrun_shutdown(g_runner, 10000);
+    ph__svc_cmdrun_shutdown(g_runner, 10000);
     ph_server_free(g_server);
     ph_router_free(g_router);
-    svc_cmdrun_free(g_runner);
-    svc_commands_free(&g_cmds);
+    ph__svc_cmdrun_free(g_runner);
+    ph__svc_commands_free(&g_cmds);
     g_server = NULL;
     g_router = NULL;
     g_runner = NULL;
@@ -220,7 +220,7 @@ START_TEST(environment_is_only_what_is_named)
     memset(&errs, 0, sizeof(errs));
     SetEnvironmentVariableW(L"PH_SECRET_OF_THE_SERVICE", L"leak");
     c = add_cmd("ENV", env_args, 1);
-    ck_assert_int_eq(svc_command_set_list(c, "Environment", env, 2, &errs), 0);
+    ck_assert_int_eq(ph__svc_command_set_list(c, "Environment", env, 2, &errs), 0);
     start_server();
     resp = call("ENV", NULL, 0, &len);
     ck_assert(starts_with(resp, len, "OK "));
@@ -312,7 +312,7 @@ START_TEST(timeout_kills_the_grandchild)
     args[0] = "grandchild";
     args[1] = path;
     c = add_cmd("SPAWN", args, 2);
-    ck_assert_int_eq(svc_command_set_dword(c, "TimeoutMs", 1500, &errs), 0);
+    ck_assert_int_eq(ph__svc_command_set_dword(c, "TimeoutMs", 1500, &errs), 0);
     start_server();
     t0 = ph_test_now_ms();
     resp = call("SPAWN", NULL, 0, &len);
@@ -335,8 +335,8 @@ START_TEST(output_cap_ends_the_program)
     unsigned long long t0;
 
     memset(&errs, 0, sizeof(errs));
-    ck_assert_int_eq(svc_command_set_dword(add_cmd("FLOOD", flood, 2), "MaxOutputBytes", 1000, &errs), 0);
-    ck_assert_int_eq(svc_command_set_dword(add_cmd("FITS", fits, 2), "MaxOutputBytes", 1000, &errs), 0);
+    ck_assert_int_eq(ph__svc_command_set_dword(add_cmd("FLOOD", flood, 2), "MaxOutputBytes", 1000, &errs), 0);
+    ck_assert_int_eq(ph__svc_command_set_dword(add_cmd("FITS", fits, 2), "MaxOutputBytes", 1000, &errs), 0);
     start_server();
     t0 = ph_test_now_ms();
     resp = call("FLOOD", NULL, 0, &len);
@@ -373,7 +373,7 @@ START_TEST(concurrency_limit_refuses_at_once)
     int i;
 
     memset(&errs, 0, sizeof(errs));
-    ck_assert_int_eq(svc_command_set_dword(add_cmd("SLOW", slow, 2), "MaxConcurrent", 2, &errs), 0);
+    ck_assert_int_eq(ph__svc_command_set_dword(add_cmd("SLOW", slow, 2), "MaxConcurrent", 2, &errs), 0);
     start_server();
     held[0] = send_only("SLOW");
     held[1] = send_only("SLOW");
@@ -381,7 +381,7 @@ START_TEST(concurrency_limit_refuses_at_once)
     t0 = ph_test_now_ms();
     do {
         ph_test_sleep_ms(20);
-        svc_cmdrun_counts(g_runner, &running, &started);
+        ph__svc_cmdrun_counts(g_runner, &running, &started);
     } while (started < 2 && ph_test_now_ms() - t0 < 10000);
     ck_assert_uint_eq(started, 2);
     t0 = ph_test_now_ms();
@@ -427,7 +427,7 @@ START_TEST(client_leaving_ends_the_program)
     t0 = ph_test_now_ms();
     do {
         ph_test_sleep_ms(20);
-        svc_cmdrun_counts(g_runner, &running, &started);
+        ph__svc_cmdrun_counts(g_runner, &running, &started);
     } while (running != 0 && ph_test_now_ms() - t0 < 5000);
     ck_assert_uint_eq(running, 0);
     stop_server();
@@ -455,7 +455,7 @@ START_TEST(stop_leaves_nothing_behind)
         pid_file(path[i], sizeof(path[i]), wpath[i]);
         args[1] = path[i];
         /* Even with KillOnClientExit 0 the stop ends them. */
-        ck_assert_int_eq(svc_command_set_dword(add_cmd(verb, args, 2), "KillOnClientExit", 0, &errs), 0);
+        ck_assert_int_eq(ph__svc_command_set_dword(add_cmd(verb, args, 2), "KillOnClientExit", 0, &errs), 0);
     }
     start_server();
     for (i = 0; i < 4; i++) {
@@ -472,7 +472,7 @@ START_TEST(stop_leaves_nothing_behind)
     }
     /* The host's order: the runner first (held requests answered "ERR stopping"), then the server. */
     t0 = ph_test_now_ms();
-    svc_cmdrun_shutdown(g_runner, 10000);
+    ph__svc_cmdrun_shutdown(g_runner, 10000);
     for (i = 0; i < 4; i++) {
         ck_assert_int_eq(ph_client_recv(c[i], &resp, &len, 10000, 0), 0);
         ck_assert_msg(starts_with(resp, len, "ERR stopping "), "%.*s", (int)len, resp);
@@ -499,7 +499,7 @@ START_TEST(run_as_client_needs_impersonation)
     size_t len = 0;
 
     memset(&errs, 0, sizeof(errs));
-    ck_assert_int_eq(svc_command_set_dword(add_cmd("ASME", cat, 1), "RunAsClient", 1, &errs), 0);
+    ck_assert_int_eq(ph__svc_command_set_dword(add_cmd("ASME", cat, 1), "RunAsClient", 1, &errs), 0);
     start_server();
     /* pipehost's client connects at identification level unless asked: the verb is refused. */
     ck_assert_int_eq(ph_client_new(&c), 0);
@@ -527,7 +527,7 @@ START_TEST(run_as_client_with_impersonation)
     size_t len = 0;
 
     memset(&errs, 0, sizeof(errs));
-    ck_assert_int_eq(svc_command_set_dword(add_cmd("ASME", cat, 1), "RunAsClient", 1, &errs), 0);
+    ck_assert_int_eq(ph__svc_command_set_dword(add_cmd("ASME", cat, 1), "RunAsClient", 1, &errs), 0);
     start_server();
     ck_assert_int_eq(ph_client_new(&c), 0);
     ck_assert_int_eq(ph_client_connect(c, g_pipe, 10000, PH_CLIENT_IMPERSONATION), 0);
@@ -551,21 +551,21 @@ START_TEST(program_paths_refused)
     wchar_t *self, other[MAX_PATH];
 
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        ck_assert_msg(svc_cmdprog_path_ok(bad[i], why, sizeof(why)) != 0, "%ls was accepted", bad[i]);
-    ck_assert_int_eq(svc_cmdprog_path_ok(L"C:\\Program Files\\x\\x.exe", why, sizeof(why)), 0);
+        ck_assert_msg(ph__svc_cmdprog_path_ok(bad[i], why, sizeof(why)) != 0, "%ls was accepted", bad[i]);
+    ck_assert_int_eq(ph__svc_cmdprog_path_ok(L"C:\\Program Files\\x\\x.exe", why, sizeof(why)), 0);
     /* A file that is no executable; a folder. */
-    self = svc_to_wide(child_exe(), NULL);
+    self = ph__svc_to_wide(child_exe(), NULL);
     ck_assert_ptr_nonnull(self);
     wcscpy(other, self);
     free(self);
     wcscpy(wcsrchr(other, L'\\') + 1, L"CTestTestfile.cmake");
     ck_assert(GetFileAttributesW(other) != INVALID_FILE_ATTRIBUTES);
-    ck_assert_uint_eq(svc_cmdprog_open(other, &h, why, sizeof(why)), ERROR_BAD_EXE_FORMAT);
+    ck_assert_uint_eq(ph__svc_cmdprog_open(other, &h, why, sizeof(why)), ERROR_BAD_EXE_FORMAT);
     *wcsrchr(other, L'\\') = L'\0';
-    ck_assert_uint_ne(svc_cmdprog_open(other, &h, why, sizeof(why)), 0);
+    ck_assert_uint_ne(ph__svc_cmdprog_open(other, &h, why, sizeof(why)), 0);
     /* The program is held: nobody may write or delete it while the runner runs. */
-    self = svc_to_wide(child_exe(), NULL);
-    ck_assert_uint_eq(svc_cmdprog_open(self, &h, why, sizeof(why)), 0);
+    self = ph__svc_to_wide(child_exe(), NULL);
+    ck_assert_uint_eq(ph__svc_cmdprog_open(self, &h, why, sizeof(why)), 0);
     ck_assert(CreateFileW(self, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
                           OPEN_EXISTING, 0, NULL) == INVALID_HANDLE_VALUE);
     ck_assert(!DeleteFileW(self));
@@ -607,19 +607,19 @@ START_TEST(unsafe_program_refused)
     swprintf(exe, MAX_PATH, L"%ls\\cmdchild.exe", dir);
     ck_assert(CreateDirectoryW(outer, NULL));
     ck_assert(CreateDirectoryW(dir, NULL));
-    src = svc_to_wide(child_exe(), NULL);
+    src = ph__svc_to_wide(child_exe(), NULL);
     ck_assert(CopyFileW(src, exe, FALSE));
     free(src);
     secure(outer, SAFE_DIR);
     secure(dir, SAFE_DIR);
     secure(exe, SAFE_FILE);
-    err = svc_cmdprog_open(exe, &h, why, sizeof(why));
+    err = ph__svc_cmdprog_open(exe, &h, why, sizeof(why));
     ck_assert_msg(err == 0, "a safe program was refused: %s", why);
     CloseHandle(h);
 
     /* Its own folder writable by Everyone. */
     secure(dir, "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;OW)(A;OICI;FA;;;WD)");
-    err = svc_cmdprog_open(exe, &h, why, sizeof(why));
+    err = ph__svc_cmdprog_open(exe, &h, why, sizeof(why));
     if (err == 0) {
         CloseHandle(h);
         if (ph_test_on_wine()) {
@@ -634,12 +634,12 @@ START_TEST(unsafe_program_refused)
     ck_assert_msg(strstr(why, "S-1-1-0") != NULL && strstr(why, "bin") != NULL, "%s", why);
     /* Everyone may only add files to it: still refused (a DLL planted next to the program is loaded by it). */
     secure(dir, "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;OW)(A;;0x2;;;WD)");
-    ck_assert_uint_eq(svc_cmdprog_open(exe, &h, why, sizeof(why)), ERROR_INVALID_ACL);
+    ck_assert_uint_eq(ph__svc_cmdprog_open(exe, &h, why, sizeof(why)), ERROR_INVALID_ACL);
     secure(dir, SAFE_DIR);
 
     /* The file itself writable by Everyone. */
     secure(exe, "D:P(A;;FA;;;SY)(A;;FA;;;BA)(A;;FA;;;OW)(A;;FW;;;WD)");
-    ck_assert_uint_eq(svc_cmdprog_open(exe, &h, why, sizeof(why)), ERROR_INVALID_ACL);
+    ck_assert_uint_eq(ph__svc_cmdprog_open(exe, &h, why, sizeof(why)), ERROR_INVALID_ACL);
     ck_assert_msg(strstr(why, "the file is not safe") != NULL, "%s", why);
     secure(exe, SAFE_FILE);
 
@@ -663,14 +663,14 @@ START_TEST(ancestor_may_let_others_add)
     swprintf(exe, MAX_PATH, L"%ls\\cmdchild.exe", dir);
     ck_assert(CreateDirectoryW(outer, NULL));
     ck_assert(CreateDirectoryW(dir, NULL));
-    src = svc_to_wide(child_exe(), NULL);
+    src = ph__svc_to_wide(child_exe(), NULL);
     ck_assert(CopyFileW(src, exe, FALSE));
     free(src);
     secure(dir, SAFE_DIR);
     secure(exe, SAFE_FILE);
     /* Deleting entries: refused. */
     secure(outer, "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;OW)(A;;0x40;;;WD)");
-    err = svc_cmdprog_open(exe, &h, why, sizeof(why));
+    err = ph__svc_cmdprog_open(exe, &h, why, sizeof(why));
     if (err == 0) {
         CloseHandle(h);
         if (ph_test_on_wine()) {
@@ -686,7 +686,7 @@ START_TEST(ancestor_may_let_others_add)
     ck_assert_msg(strstr(why, "S-1-1-0") != NULL, "%s", why);
     /* Adding entries (and rights given only to what is created inside): accepted. */
     secure(outer, "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;OW)(A;;0x6;;;WD)(A;OICIIO;FA;;;WD)");
-    err = svc_cmdprog_open(exe, &h, why, sizeof(why));
+    err = ph__svc_cmdprog_open(exe, &h, why, sizeof(why));
     if (err == 0)
         CloseHandle(h);
     secure(outer, SAFE_DIR);
@@ -712,7 +712,7 @@ START_TEST(registry_configuration)
     svc_cfg_errors errs;
     svc_config cfg;
     const char *prog = child_exe();
-    wchar_t *wprog = svc_to_wide(prog, NULL);
+    wchar_t *wprog = ph__svc_to_wide(prog, NULL);
     unsigned i;
     int found = 0;
 
@@ -726,7 +726,7 @@ START_TEST(registry_configuration)
     RegCloseKey(k);
     memset(&cmds, 0, sizeof(cmds));
     memset(&errs, 0, sizeof(errs));
-    ck_assert_int_eq(svc_commands_load_key(key, &cmds, &errs), 0);
+    ck_assert_int_eq(ph__svc_commands_load_key(key, &cmds, &errs), 0);
     ck_assert_uint_eq(cmds.count, 1);
     ck_assert_str_eq(cmds.items[0].verb, "RESTART");
     ck_assert_str_eq(cmds.items[0].program, prog);
@@ -734,14 +734,14 @@ START_TEST(registry_configuration)
     ck_assert_str_eq(cmds.items[0].args[1], "3");
     ck_assert_uint_eq(cmds.items[0].timeout_ms, 5000);
     /* Without Verbs\RESTART the start is refused; with it, accepted. */
-    svc_config_init(&cfg, "x");
-    ck_assert_int_eq(svc_commands_check(&cmds, &cfg, &errs), PH_EINVAL);
+    ph__svc_config_init(&cfg, "x");
+    ck_assert_int_eq(ph__svc_commands_check(&cmds, &cfg, &errs), PH_EINVAL);
     ck_assert_msg(strstr(errs.text[0], "Parameters\\Verbs\\RESTART") != NULL, "%s", errs.text[0]);
     memset(&errs, 0, sizeof(errs));
-    ck_assert_int_eq(svc_config_set_verb_sddl(&cfg, "restart", "D:P(A;;GA;;;BA)", "test", &errs), 0);
-    ck_assert_int_eq(svc_commands_check(&cmds, &cfg, &errs), 0);
-    svc_config_free(&cfg);
-    svc_commands_free(&cmds);
+    ck_assert_int_eq(ph__svc_config_set_verb_sddl(&cfg, "restart", "D:P(A;;GA;;;BA)", "test", &errs), 0);
+    ck_assert_int_eq(ph__svc_commands_check(&cmds, &cfg, &errs), 0);
+    ph__svc_config_free(&cfg);
+    ph__svc_commands_free(&cmds);
 
     /* Refusals. */
     swprintf(sub, 260, L"%ls\\Commands\\PING", key);
@@ -759,7 +759,7 @@ START_TEST(registry_configuration)
     RegCloseKey(k);
     memset(&cmds, 0, sizeof(cmds));
     memset(&errs, 0, sizeof(errs));
-    ck_assert_int_eq(svc_commands_load_key(key, &cmds, &errs), PH_EINVAL);
+    ck_assert_int_eq(ph__svc_commands_load_key(key, &cmds, &errs), PH_EINVAL);
     {
         int builtin = 0, unknown = 0, type = 0, range = 0, env = 0;
         for (i = 0; i < errs.count && i < SVC_CFG_MAX_ERRORS; i++) {
@@ -771,7 +771,7 @@ START_TEST(registry_configuration)
         }
         ck_assert_msg(builtin && unknown && type && range && env, "%u errors; first: %s", errs.count, errs.text[0]);
     }
-    svc_commands_free(&cmds);
+    ph__svc_commands_free(&cmds);
     (void)found;
     free(wprog);
     RegDeleteTreeW(HKEY_LOCAL_MACHINE, key);

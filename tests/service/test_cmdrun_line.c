@@ -73,7 +73,7 @@ static size_t parse(const char *line, char **argv, size_t max)
 static void round_trip(const char *const *args, size_t n)
 {
     char *argv[64];
-    char *line = svc_cmdline_build("C:\\Program Files\\x\\prog.exe", args, n);
+    char *line = ph__svc_cmdline_build("C:\\Program Files\\x\\prog.exe", args, n);
     size_t argc, i;
 
     ck_assert_ptr_nonnull(line);
@@ -92,7 +92,7 @@ static void round_trip(const char *const *args, size_t n)
 START_TEST(quote_simple)
 {
     static const char *const args[] = {"restart", "--name=Spooler", "a\\b\\c", "x\\\\"};
-    char *line = svc_cmdline_build("C:\\p.exe", args, 4);
+    char *line = ph__svc_cmdline_build("C:\\p.exe", args, 4);
 
     /* Arguments without blanks or quotes stay as they are. */
     ck_assert_str_eq(line, "\"C:\\p.exe\" restart --name=Spooler a\\b\\c x\\\\");
@@ -138,13 +138,13 @@ END_TEST
 
 START_TEST(quote_measure)
 {
-    size_t used = 0, need = svc_cmdline_quote("a \"b\"\\", NULL, 0, &used);
+    size_t used = 0, need = ph__svc_cmdline_quote("a \"b\"\\", NULL, 0, &used);
     char small[4];
 
     ck_assert_uint_eq(need, strlen("\"a \\\"b\\\"\\\\\""));
     /* A buffer too small gets no more than fits, and stays terminated. */
     used = 0;
-    ck_assert_uint_eq(svc_cmdline_quote("a \"b\"\\", small, sizeof(small), &used), need);
+    ck_assert_uint_eq(ph__svc_cmdline_quote("a \"b\"\\", small, sizeof(small), &used), need);
     ck_assert_uint_eq(strlen(small), 3);
 }
 END_TEST
@@ -153,18 +153,18 @@ START_TEST(env_check)
 {
     char why[200];
 
-    ck_assert_int_eq(svc_cmdenv_check("MODE=fast", why, sizeof(why)), 0);
-    ck_assert_int_eq(svc_cmdenv_check("EMPTY=", why, sizeof(why)), 0);
-    ck_assert_int_eq(svc_cmdenv_check("NOEQUALS", why, sizeof(why)), -1);
+    ck_assert_int_eq(ph__svc_cmdenv_check("MODE=fast", why, sizeof(why)), 0);
+    ck_assert_int_eq(ph__svc_cmdenv_check("EMPTY=", why, sizeof(why)), 0);
+    ck_assert_int_eq(ph__svc_cmdenv_check("NOEQUALS", why, sizeof(why)), -1);
     ck_assert_ptr_nonnull(strstr(why, "NAME=VALUE"));
-    ck_assert_int_eq(svc_cmdenv_check("=x", why, sizeof(why)), -1);
-    ck_assert_int_eq(svc_cmdenv_check("A=b\nC=d", why, sizeof(why)), -1);
+    ck_assert_int_eq(ph__svc_cmdenv_check("=x", why, sizeof(why)), -1);
+    ck_assert_int_eq(ph__svc_cmdenv_check("A=b\nC=d", why, sizeof(why)), -1);
     ck_assert_ptr_nonnull(strstr(why, "control"));
-    ck_assert_int_eq(svc_cmdenv_check("systemroot=C:\\evil", why, sizeof(why)), -1);
+    ck_assert_int_eq(ph__svc_cmdenv_check("systemroot=C:\\evil", why, sizeof(why)), -1);
     ck_assert_ptr_nonnull(strstr(why, "set by the service"));
-    ck_assert_int_eq(svc_cmdenv_check("PIPEHOST_USER_SID=S-1-5-18", why, sizeof(why)), -1);
-    ck_assert_int_eq(svc_cmdenv_check("pipehost_anything=1", why, sizeof(why)), -1);
-    ck_assert_int_eq(svc_cmdenv_check("PIPEHOSTX=1", why, sizeof(why)), 0);
+    ck_assert_int_eq(ph__svc_cmdenv_check("PIPEHOST_USER_SID=S-1-5-18", why, sizeof(why)), -1);
+    ck_assert_int_eq(ph__svc_cmdenv_check("pipehost_anything=1", why, sizeof(why)), -1);
+    ck_assert_int_eq(ph__svc_cmdenv_check("PIPEHOSTX=1", why, sizeof(why)), 0);
 }
 END_TEST
 
@@ -174,7 +174,7 @@ START_TEST(env_block)
     svc_cmd_identity id = {"S-1-5-21-1-2-3-1001", 4242, 3, "RESTART", 77};
     size_t len = 0, count = 0;
     const char *p;
-    char *block = svc_cmdenv_build(conf, 3, "C:\\Windows", &id, &len);
+    char *block = ph__svc_cmdenv_build(conf, 3, "C:\\Windows", &id, &len);
     static const char *const want[] = {"Alpha=two words", "MODE=a=b",          "PIPEHOST_CLIENT_PID=4242",
                                        "PIPEHOST_CONN_ID=77", "PIPEHOST_SESSION=3", "PIPEHOST_USER_SID=S-1-5-21-1-2-3-1001",
                                        "PIPEHOST_VERB=RESTART", "SystemRoot=C:\\Windows", "zeta=1"};
@@ -190,12 +190,12 @@ START_TEST(env_block)
     ck_assert_uint_eq(len, (size_t)(p - block) + 1);
     free(block);
     /* No SystemRoot when none is given; an entry without '=' is refused. */
-    block = svc_cmdenv_build(NULL, 0, NULL, &id, &len);
+    block = ph__svc_cmdenv_build(NULL, 0, NULL, &id, &len);
     ck_assert_ptr_nonnull(block);
     for (p = block; *p; p += strlen(p) + 1)
         ck_assert_msg(strncmp(p, "SystemRoot=", 11) != 0, "SystemRoot present");
     free(block);
-    ck_assert_ptr_null(svc_cmdenv_build((const char *const[]){"BAD"}, 1, NULL, &id, &len));
+    ck_assert_ptr_null(ph__svc_cmdenv_build((const char *const[]){"BAD"}, 1, NULL, &id, &len));
 }
 END_TEST
 

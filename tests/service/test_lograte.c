@@ -31,25 +31,25 @@ START_TEST(burst_then_one_per_interval)
     uint64_t t = 1000;
 
     memset(&s, 0, sizeof(s));
-    svc_lograte_init(&rl);
+    ph__svc_lograte_init(&rl);
     for (i = 0; i < 1000; i++)
-        written += (unsigned)svc_lograte_admit(&rl, "S-1-5-21-1-2-3-1001", "PING forbidden", 1, t, collect, &s);
+        written += (unsigned)ph__svc_lograte_admit(&rl, "S-1-5-21-1-2-3-1001", "PING forbidden", 1, t, collect, &s);
     ck_assert_uint_eq(written, SVC_LOGRATE_BURST);
     ck_assert_uint_eq(s.calls, 0);
     /* Just before an interval: still nothing. */
     t += SVC_LOGRATE_INTERVAL_MS - 1;
-    ck_assert_int_eq(svc_lograte_admit(&rl, "S-1-5-21-1-2-3-1001", "PING forbidden", 1, t, collect, &s), 0);
+    ck_assert_int_eq(ph__svc_lograte_admit(&rl, "S-1-5-21-1-2-3-1001", "PING forbidden", 1, t, collect, &s), 0);
     /* One interval on: one line, after the summary of the 991 held back. */
     t += 1;
-    ck_assert_int_eq(svc_lograte_admit(&rl, "S-1-5-21-1-2-3-1001", "PING forbidden", 1, t, collect, &s), 1);
+    ck_assert_int_eq(ph__svc_lograte_admit(&rl, "S-1-5-21-1-2-3-1001", "PING forbidden", 1, t, collect, &s), 1);
     ck_assert_uint_eq(s.calls, 1);
     ck_assert_str_eq(s.last, "1|S-1-5-21-1-2-3-1001|PING forbidden|991");
-    ck_assert_int_eq(svc_lograte_admit(&rl, "S-1-5-21-1-2-3-1001", "PING forbidden", 1, t, collect, &s), 0);
+    ck_assert_int_eq(ph__svc_lograte_admit(&rl, "S-1-5-21-1-2-3-1001", "PING forbidden", 1, t, collect, &s), 0);
     /* A long quiet time refills the burst, not more. */
     t += 3600u * 1000u;
     written = 0;
     for (i = 0; i < 100; i++)
-        written += (unsigned)svc_lograte_admit(&rl, "S-1-5-21-1-2-3-1001", "PING forbidden", 1, t, collect, &s);
+        written += (unsigned)ph__svc_lograte_admit(&rl, "S-1-5-21-1-2-3-1001", "PING forbidden", 1, t, collect, &s);
     ck_assert_uint_eq(written, SVC_LOGRATE_BURST);
 }
 END_TEST
@@ -62,12 +62,12 @@ START_TEST(keys_are_separate)
     unsigned i;
 
     memset(&s, 0, sizeof(s));
-    svc_lograte_init(&rl);
+    ph__svc_lograte_init(&rl);
     for (i = 0; i < 500; i++)
-        svc_lograte_admit(&rl, "S-1-5-21-9-9-9-666", "PING forbidden", 1, 10, collect, &s);
-    ck_assert_int_eq(svc_lograte_admit(&rl, "S-1-5-21-1-2-3-1001", "PING forbidden", 1, 10, collect, &s), 1);
-    ck_assert_int_eq(svc_lograte_admit(&rl, "S-1-5-21-9-9-9-666", "request too large", 1, 10, collect, &s), 1);
-    ck_assert_int_eq(svc_lograte_admit(&rl, "", "client did not read its response in time", 1, 10, collect, &s), 1);
+        ph__svc_lograte_admit(&rl, "S-1-5-21-9-9-9-666", "PING forbidden", 1, 10, collect, &s);
+    ck_assert_int_eq(ph__svc_lograte_admit(&rl, "S-1-5-21-1-2-3-1001", "PING forbidden", 1, 10, collect, &s), 1);
+    ck_assert_int_eq(ph__svc_lograte_admit(&rl, "S-1-5-21-9-9-9-666", "request too large", 1, 10, collect, &s), 1);
+    ck_assert_int_eq(ph__svc_lograte_admit(&rl, "", "client did not read its response in time", 1, 10, collect, &s), 1);
 }
 END_TEST
 
@@ -81,22 +81,22 @@ START_TEST(per_user_bound)
     uint64_t t = 5;
 
     memset(&s, 0, sizeof(s));
-    svc_lograte_init(&rl);
+    ph__svc_lograte_init(&rl);
     for (i = 0; i < 10000; i++) {
         snprintf(kind, sizeof(kind), "VERB%u forbidden", i);
-        written += (unsigned)svc_lograte_admit(&rl, "S-1-5-21-9-9-9-666", kind, 1, t, collect, &s);
+        written += (unsigned)ph__svc_lograte_admit(&rl, "S-1-5-21-9-9-9-666", kind, 1, t, collect, &s);
     }
     ck_assert_uint_eq(written, SVC_LOGRATE_USER_BURST);
     /* Ten seconds of it at 1000 lines a second: about one line a second gets through. */
     written = 0;
     for (i = 0; i < 10000; i++) {
         snprintf(kind, sizeof(kind), "VERB%u forbidden", i);
-        written += (unsigned)svc_lograte_admit(&rl, "S-1-5-21-9-9-9-666", kind, 1, t + i, collect, &s);
+        written += (unsigned)ph__svc_lograte_admit(&rl, "S-1-5-21-9-9-9-666", kind, 1, t + i, collect, &s);
     }
     ck_assert_uint_le(written, 10 + 1);
     ck_assert_uint_ge(written, 9);
     /* Reused kind slots had their held-back lines summarised, none lost: every line is written or counted. */
-    svc_lograte_flush(&rl, t + 20000, 1, collect, &s);
+    ph__svc_lograte_flush(&rl, t + 20000, 1, collect, &s);
     ck_assert_uint_eq(s.total + SVC_LOGRATE_USER_BURST + written, 20000);
 }
 END_TEST
@@ -108,20 +108,20 @@ START_TEST(flush_summaries)
     unsigned i;
 
     memset(&s, 0, sizeof(s));
-    svc_lograte_init(&rl);
+    ph__svc_lograte_init(&rl);
     for (i = 0; i < 25; i++)
-        svc_lograte_admit(&rl, "S-1-5-21-1-2-3-1001", "idle timeout", 2, 100, collect, &s);
-    svc_lograte_flush(&rl, 100 + SVC_LOGRATE_INTERVAL_MS - 1, 0, collect, &s);
+        ph__svc_lograte_admit(&rl, "S-1-5-21-1-2-3-1001", "idle timeout", 2, 100, collect, &s);
+    ph__svc_lograte_flush(&rl, 100 + SVC_LOGRATE_INTERVAL_MS - 1, 0, collect, &s);
     ck_assert_uint_eq(s.calls, 0);
-    svc_lograte_flush(&rl, 100 + SVC_LOGRATE_INTERVAL_MS, 0, collect, &s);
+    ph__svc_lograte_flush(&rl, 100 + SVC_LOGRATE_INTERVAL_MS, 0, collect, &s);
     ck_assert_uint_eq(s.calls, 1);
     ck_assert_str_eq(s.last, "2|S-1-5-21-1-2-3-1001|idle timeout|15");
     /* Nothing more to say. */
-    svc_lograte_flush(&rl, 100 + 3 * SVC_LOGRATE_INTERVAL_MS, 1, collect, &s);
+    ph__svc_lograte_flush(&rl, 100 + 3 * SVC_LOGRATE_INTERVAL_MS, 1, collect, &s);
     ck_assert_uint_eq(s.calls, 1);
-    svc_lograte_admit(&rl, "S-1-5-21-1-2-3-1001", "idle timeout", 2, 100 + SVC_LOGRATE_INTERVAL_MS, collect, &s);
-    svc_lograte_admit(&rl, "S-1-5-21-1-2-3-1001", "idle timeout", 2, 100 + SVC_LOGRATE_INTERVAL_MS, collect, &s);
-    svc_lograte_flush(&rl, 100 + SVC_LOGRATE_INTERVAL_MS, 1, collect, &s);
+    ph__svc_lograte_admit(&rl, "S-1-5-21-1-2-3-1001", "idle timeout", 2, 100 + SVC_LOGRATE_INTERVAL_MS, collect, &s);
+    ph__svc_lograte_admit(&rl, "S-1-5-21-1-2-3-1001", "idle timeout", 2, 100 + SVC_LOGRATE_INTERVAL_MS, collect, &s);
+    ph__svc_lograte_flush(&rl, 100 + SVC_LOGRATE_INTERVAL_MS, 1, collect, &s);
     ck_assert_uint_eq(s.calls, 2);
     ck_assert_str_eq(s.last, "2|S-1-5-21-1-2-3-1001|idle timeout|1");
 }
@@ -132,19 +132,19 @@ START_TEST(classify_lines)
 {
     char user[SVC_LOGRATE_USER_MAX], kind[SVC_LOGRATE_KIND_MAX], kind2[SVC_LOGRATE_KIND_MAX];
 
-    svc_lograte_classify("connection 17: PING forbidden for user S-1-5-21-1-2-3-1001 (pid 4242): not granted", user,
+    ph__svc_lograte_classify("connection 17: PING forbidden for user S-1-5-21-1-2-3-1001 (pid 4242): not granted", user,
                          sizeof(user), kind, sizeof(kind));
     ck_assert_str_eq(user, "S-1-5-21-1-2-3-1001");
     ck_assert_str_eq(kind, "PING forbidden for user  (pid #): not granted");
-    svc_lograte_classify("connection 99999: PING forbidden for user S-1-5-21-1-2-3-1001 (pid 7): not granted", user,
+    ph__svc_lograte_classify("connection 99999: PING forbidden for user S-1-5-21-1-2-3-1001 (pid 7): not granted", user,
                          sizeof(user), kind2, sizeof(kind2));
     ck_assert_str_eq(kind, kind2);
-    svc_lograte_classify("connection 5: client did not read its response in time", user, sizeof(user), kind,
+    ph__svc_lograte_classify("connection 5: client did not read its response in time", user, sizeof(user), kind,
                          sizeof(kind));
     ck_assert_str_eq(user, "");
     ck_assert_str_eq(kind, "client did not read its response in time");
     /* Cut to the buffer. */
-    svc_lograte_classify("connection 5: a very long line that goes on and on and on and on and on and on and on", user,
+    ph__svc_lograte_classify("connection 5: a very long line that goes on and on and on and on and on and on and on", user,
                          sizeof(user), kind, 10);
     ck_assert_str_eq(kind, "a very lo");
 }

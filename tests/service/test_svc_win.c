@@ -37,14 +37,14 @@ START_TEST(filelog_rotation)
     swprintf(dir, MAX_PATH, L"%lsphsvc-filelog-%lu", tmp, (unsigned long)GetCurrentProcessId());
     swprintf(path, MAX_PATH, L"%ls\\sub\\t.log", dir);
     swprintf(rotated, MAX_PATH, L"%ls.1", path);
-    ck_assert_uint_eq(svc_filelog_open(path, 16384, NULL, &log, NULL, 0), 0);
+    ck_assert_uint_eq(ph__svc_filelog_open(path, 16384, NULL, &log, NULL, 0), 0);
     for (i = 0; i < 1000; i++) {
         int n = snprintf(line, sizeof(line), "line %04d of the rotation test, padded to a useful length....", i);
-        svc_filelog_write(log, line, (size_t)n);
+        ph__svc_filelog_write(log, line, (size_t)n);
         /* Never more than the bound in the current file. */
         ck_assert_int_le(file_size(path), 16384);
     }
-    svc_filelog_close(log);
+    ph__svc_filelog_close(log);
     ck_assert_int_gt(file_size(rotated), 16384 - 200);
     ck_assert_int_le(file_size(rotated), 16384);
     /* The newest line is in the current file, whole, with CRLF. */
@@ -80,7 +80,7 @@ START_TEST(filelog_bad_path)
     ck_assert(h != INVALID_HANDLE_VALUE);
     CloseHandle(h);
     swprintf(path, MAX_PATH, L"%ls\\x.log", file);
-    ck_assert_uint_ne(svc_filelog_open(path, 16384, NULL, &log, NULL, 0), 0);
+    ck_assert_uint_ne(ph__svc_filelog_open(path, 16384, NULL, &log, NULL, 0), 0);
     ck_assert_ptr_null(log);
     DeleteFileW(file);
 }
@@ -122,11 +122,11 @@ START_TEST(registry_missing_key)
     int found = 1;
 
     memset(&errs, 0, sizeof(errs));
-    svc_config_init(&cfg, "pipehost");
-    ck_assert_int_eq(svc_config_load_registry(g_service, &cfg, &errs, &found), 0);
+    ph__svc_config_init(&cfg, "pipehost");
+    ck_assert_int_eq(ph__svc_config_load_registry(g_service, &cfg, &errs, &found), 0);
     ck_assert_int_eq(found, 0);
     ck_assert_uint_eq(errs.count, 0);
-    svc_config_free(&cfg);
+    ph__svc_config_free(&cfg);
 }
 END_TEST
 
@@ -150,8 +150,8 @@ START_TEST(registry_values)
     reg_set(L"LogLevel", REG_BINARY, unterminated, sizeof(unterminated));
     reg_set(L"PendingInstances", REG_DWORD, &q, 2);
     memset(&errs, 0, sizeof(errs));
-    svc_config_init(&cfg, "pipehost");
-    ck_assert_int_eq(svc_config_load_registry(g_service, &cfg, &errs, &found), PH_EINVAL);
+    ph__svc_config_init(&cfg, "pipehost");
+    ck_assert_int_eq(ph__svc_config_load_registry(g_service, &cfg, &errs, &found), PH_EINVAL);
     ck_assert_int_eq(found, 1);
     ck_assert_uint_eq(cfg.max_message_bytes, 4096);
     ck_assert_str_eq(cfg.pipe_name, "\\\\.\\pipe\\regpipe");
@@ -160,19 +160,19 @@ START_TEST(registry_values)
     ck_assert_uint_eq(errs.count, 4);
     ck_assert_uint_eq(errs.kinds, (1u << SVC_V_SDDL) | (1u << SVC_V_IDLE_TIMEOUT) | (1u << SVC_V_LOG_LEVEL) |
                                       (1u << SVC_V_PENDING));
-    svc_config_free(&cfg);
+    ph__svc_config_free(&cfg);
 
     /* Unterminated REG_SZ data is read whole; an embedded NUL is refused. */
     reg_teardown();
     reg_set(L"LogLevel", REG_SZ, unterminated, sizeof(unterminated));
     reg_set(L"PipeName", REG_SZ, nul_inside, sizeof(nul_inside));
     memset(&errs, 0, sizeof(errs));
-    svc_config_init(&cfg, "pipehost");
-    ck_assert_int_eq(svc_config_load_registry(g_service, &cfg, &errs, &found), PH_EINVAL);
+    ph__svc_config_init(&cfg, "pipehost");
+    ck_assert_int_eq(ph__svc_config_load_registry(g_service, &cfg, &errs, &found), PH_EINVAL);
     ck_assert_uint_eq(errs.count, 1);
     ck_assert_msg(strstr(errs.text[0], "PipeName") && strstr(errs.text[0], "NUL"), "%s", errs.text[0]);
     ck_assert_int_eq(cfg.log_level, PH_LOG_DEBUG);
-    svc_config_free(&cfg);
+    ph__svc_config_free(&cfg);
 }
 END_TEST
 
@@ -185,17 +185,17 @@ START_TEST(registry_empty_default)
 
     reg_set(L"", REG_SZ, L"", sizeof(L""));
     memset(&errs, 0, sizeof(errs));
-    svc_config_init(&cfg, "pipehost");
-    ck_assert_int_eq(svc_config_load_registry(g_service, &cfg, &errs, &found), 0);
+    ph__svc_config_init(&cfg, "pipehost");
+    ck_assert_int_eq(ph__svc_config_load_registry(g_service, &cfg, &errs, &found), 0);
     ck_assert_uint_eq(errs.count, 0);
-    svc_config_free(&cfg);
+    ph__svc_config_free(&cfg);
 
     reg_set(L"", REG_SZ, L"x", sizeof(L"x"));
     memset(&errs, 0, sizeof(errs));
-    svc_config_init(&cfg, "pipehost");
-    ck_assert_int_eq(svc_config_load_registry(g_service, &cfg, &errs, &found), PH_EINVAL);
+    ph__svc_config_init(&cfg, "pipehost");
+    ck_assert_int_eq(ph__svc_config_load_registry(g_service, &cfg, &errs, &found), PH_EINVAL);
     ck_assert_msg(errs.count == 1 && strstr(errs.text[0], "(Default)") != NULL, "%s", errs.text[0]);
-    svc_config_free(&cfg);
+    ph__svc_config_free(&cfg);
 }
 END_TEST
 
@@ -205,40 +205,40 @@ START_TEST(sddl_checks)
     svc_cfg_errors errs;
 
     memset(&errs, 0, sizeof(errs));
-    svc_config_init(&cfg, "pipehost");
-    ck_assert_int_eq(svc_config_set_dword(&cfg, SVC_V_MAX_INSTANCES, 255, "t", &errs), 0); /* unlimited: PH_SDDL_PIPE */
-    ck_assert_int_eq(svc_config_check_sddl(&cfg, &errs), 0); /* the default */
-    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_SDDL, PH_DEFAULT_SDDL, "t", &errs), 0);
-    ck_assert_int_eq(svc_config_check_sddl(&cfg, &errs), 0);
-    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_SDDL, "D:(Z;;GA;;;SY)", "t", &errs), 0);
-    ck_assert_int_eq(svc_config_check_sddl(&cfg, &errs), PH_EINVAL);
-    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_SDDL, "D:(A;;GA;;;NOSUCHSID)", "t", &errs), 0);
-    ck_assert_int_eq(svc_config_check_sddl(&cfg, &errs), PH_EINVAL);
+    ph__svc_config_init(&cfg, "pipehost");
+    ck_assert_int_eq(ph__svc_config_set_dword(&cfg, SVC_V_MAX_INSTANCES, 255, "t", &errs), 0); /* unlimited: PH_SDDL_PIPE */
+    ck_assert_int_eq(ph__svc_config_check_sddl(&cfg, &errs), 0); /* the default */
+    ck_assert_int_eq(ph__svc_config_set_string(&cfg, SVC_V_SDDL, PH_DEFAULT_SDDL, "t", &errs), 0);
+    ck_assert_int_eq(ph__svc_config_check_sddl(&cfg, &errs), 0);
+    ck_assert_int_eq(ph__svc_config_set_string(&cfg, SVC_V_SDDL, "D:(Z;;GA;;;SY)", "t", &errs), 0);
+    ck_assert_int_eq(ph__svc_config_check_sddl(&cfg, &errs), PH_EINVAL);
+    ck_assert_int_eq(ph__svc_config_set_string(&cfg, SVC_V_SDDL, "D:(A;;GA;;;NOSUCHSID)", "t", &errs), 0);
+    ck_assert_int_eq(ph__svc_config_check_sddl(&cfg, &errs), PH_EINVAL);
     /* The core's checker: NULL DACL (in any case), empty DACL, rights to squat or take over the pipe. */
-    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_SDDL, "D:no_access_control", "t", &errs), 0);
-    ck_assert_int_eq(svc_config_check_sddl(&cfg, &errs), PH_EINVAL);
+    ck_assert_int_eq(ph__svc_config_set_string(&cfg, SVC_V_SDDL, "D:no_access_control", "t", &errs), 0);
+    ck_assert_int_eq(ph__svc_config_check_sddl(&cfg, &errs), PH_EINVAL);
     ck_assert_msg(strstr(errs.text[2], "NULL DACL") != NULL, "%s", errs.text[2]);
-    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_SDDL, "D:", "t", &errs), 0);
-    ck_assert_int_eq(svc_config_check_sddl(&cfg, &errs), PH_EINVAL);
+    ck_assert_int_eq(ph__svc_config_set_string(&cfg, SVC_V_SDDL, "D:", "t", &errs), 0);
+    ck_assert_int_eq(ph__svc_config_check_sddl(&cfg, &errs), PH_EINVAL);
     ck_assert_msg(strstr(errs.text[3], "Sddl (check): given \"D:\", refused: the DACL is empty") != NULL, "%s", errs.text[3]);
-    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_SDDL, "D:P(A;;GA;;;SY)(A;;GRGW;;;AU)", "t", &errs), 0);
-    ck_assert_int_eq(svc_config_check_sddl(&cfg, &errs), PH_EINVAL);
+    ck_assert_int_eq(ph__svc_config_set_string(&cfg, SVC_V_SDDL, "D:P(A;;GA;;;SY)(A;;GRGW;;;AU)", "t", &errs), 0);
+    ck_assert_int_eq(ph__svc_config_check_sddl(&cfg, &errs), PH_EINVAL);
     ck_assert_msg(strstr(errs.text[4], "FILE_CREATE_PIPE_INSTANCE") && strstr(errs.text[4], "S-1-5-11"), "%s",
                   errs.text[4]);
     ck_assert_uint_eq(errs.count, 5);
     ck_assert_uint_eq(errs.kinds, 1u << SVC_V_SDDL);
-    ck_assert_int_eq(svc_cfg_errors_exit_code(&errs), PH_EXIT_SECURITY);
+    ck_assert_int_eq(ph__svc_cfg_errors_exit_code(&errs), PH_EXIT_SECURITY);
 
     /* Per-verb descriptors: only the AccessCheck rules (Everyone may be granted a verb). */
     memset(&errs, 0, sizeof(errs));
-    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_SDDL, PH_DEFAULT_SDDL, "t", &errs), 0);
-    ck_assert_int_eq(svc_config_set_verb_sddl(&cfg, "STATUS", "D:(A;;GA;;;WD)", "t", &errs), 0);
-    ck_assert_int_eq(svc_config_check_sddl(&cfg, &errs), 0);
-    ck_assert_int_eq(svc_config_set_verb_sddl(&cfg, "ECHO", "D:", "t", &errs), 0);
-    ck_assert_int_eq(svc_config_check_sddl(&cfg, &errs), PH_EINVAL);
+    ck_assert_int_eq(ph__svc_config_set_string(&cfg, SVC_V_SDDL, PH_DEFAULT_SDDL, "t", &errs), 0);
+    ck_assert_int_eq(ph__svc_config_set_verb_sddl(&cfg, "STATUS", "D:(A;;GA;;;WD)", "t", &errs), 0);
+    ck_assert_int_eq(ph__svc_config_check_sddl(&cfg, &errs), 0);
+    ck_assert_int_eq(ph__svc_config_set_verb_sddl(&cfg, "ECHO", "D:", "t", &errs), 0);
+    ck_assert_int_eq(ph__svc_config_check_sddl(&cfg, &errs), PH_EINVAL);
     ck_assert_msg(strstr(errs.text[0], "Verbs\\ECHO (check): given \"D:\", refused: the DACL is empty"), "%s", errs.text[0]);
-    ck_assert_int_eq(svc_cfg_errors_exit_code(&errs), PH_EXIT_SECURITY);
-    svc_config_free(&cfg);
+    ck_assert_int_eq(ph__svc_cfg_errors_exit_code(&errs), PH_EXIT_SECURITY);
+    ph__svc_config_free(&cfg);
 }
 END_TEST
 
@@ -252,10 +252,10 @@ START_TEST(sddl_checks_follow_the_pool)
     svc_cfg_errors errs;
 
     memset(&errs, 0, sizeof(errs));
-    svc_config_init(&cfg, "pipehost");
-    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_SDDL, gw_to_users, "t", &errs), 0);
-    ck_assert_int_eq(svc_config_set_dword(&cfg, SVC_V_MAX_INSTANCES, 255, "registry", &errs), 0);
-    ck_assert_int_eq(svc_config_check_sddl(&cfg, &errs), PH_EINVAL);
+    ph__svc_config_init(&cfg, "pipehost");
+    ck_assert_int_eq(ph__svc_config_set_string(&cfg, SVC_V_SDDL, gw_to_users, "t", &errs), 0);
+    ck_assert_int_eq(ph__svc_config_set_dword(&cfg, SVC_V_MAX_INSTANCES, 255, "registry", &errs), 0);
+    ck_assert_int_eq(ph__svc_config_check_sddl(&cfg, &errs), PH_EINVAL);
     ck_assert_uint_eq(errs.count, 1);
     ck_assert_msg(strstr(errs.text[0], "invalid configuration value Sddl (with MaxInstances): given \"D:P(") != NULL &&
                       strstr(errs.text[0], "refused with MaxInstances 255 (an unlimited pool; a fixed pool is "
@@ -264,31 +264,31 @@ START_TEST(sddl_checks_follow_the_pool)
                       strstr(errs.text[0], "S-1-5-11") != NULL &&
                       strstr(errs.text[0], "accepted only for a fixed pool") != NULL,
                   "%s", errs.text[0]);
-    ck_assert_int_eq(svc_cfg_errors_exit_code(&errs), PH_EXIT_SECURITY);
+    ck_assert_int_eq(ph__svc_cfg_errors_exit_code(&errs), PH_EXIT_SECURITY);
 
     /* A fixed pool: accepted, at both ends of the range, the widened default's entry too. */
     memset(&errs, 0, sizeof(errs));
-    ck_assert_int_eq(svc_config_set_dword(&cfg, SVC_V_MAX_INSTANCES, 254, "registry", &errs), 0);
-    ck_assert_int_eq(svc_config_check_sddl(&cfg, &errs), 0);
-    ck_assert_int_eq(svc_config_set_dword(&cfg, SVC_V_MAX_INSTANCES, 1, "registry", &errs), 0);
-    ck_assert_int_eq(svc_config_check_sddl(&cfg, &errs), 0);
-    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_SDDL,
+    ck_assert_int_eq(ph__svc_config_set_dword(&cfg, SVC_V_MAX_INSTANCES, 254, "registry", &errs), 0);
+    ck_assert_int_eq(ph__svc_config_check_sddl(&cfg, &errs), 0);
+    ck_assert_int_eq(ph__svc_config_set_dword(&cfg, SVC_V_MAX_INSTANCES, 1, "registry", &errs), 0);
+    ck_assert_int_eq(ph__svc_config_check_sddl(&cfg, &errs), 0);
+    ck_assert_int_eq(ph__svc_config_set_string(&cfg, SVC_V_SDDL,
                                            "D:P(D;;GA;;;NU)(A;;GA;;;SY)(A;;GA;;;BA)(A;;GA;;;OW)(A;;0x12019f;;;AU)", "t",
                                            &errs), 0);
-    ck_assert_int_eq(svc_config_check_sddl(&cfg, &errs), 0);
+    ck_assert_int_eq(ph__svc_config_check_sddl(&cfg, &errs), 0);
     ck_assert_uint_eq(errs.count, 0);
 
     /* Changing the descriptor stays refused in a fixed pool, with the checker's own sentence. */
-    ck_assert_int_eq(svc_config_set_string(&cfg, SVC_V_SDDL, "D:P(A;;GA;;;SY)(A;;GRGWWD;;;AU)", "t", &errs), 0);
-    ck_assert_int_eq(svc_config_check_sddl(&cfg, &errs), PH_EINVAL);
+    ck_assert_int_eq(ph__svc_config_set_string(&cfg, SVC_V_SDDL, "D:P(A;;GA;;;SY)(A;;GRGWWD;;;AU)", "t", &errs), 0);
+    ck_assert_int_eq(ph__svc_config_check_sddl(&cfg, &errs), PH_EINVAL);
     ck_assert_msg(strstr(errs.text[0], "Sddl (check)") != NULL && strstr(errs.text[0], "WRITE_DAC") != NULL &&
                       strstr(errs.text[0], "fixed pool") == NULL, "%s", errs.text[0]);
     /* An unlimited pool with a descriptor refused for other reasons too: the checker's sentence, not the pool's. */
     memset(&errs, 0, sizeof(errs));
-    ck_assert_int_eq(svc_config_set_dword(&cfg, SVC_V_MAX_INSTANCES, 255, "registry", &errs), 0);
-    ck_assert_int_eq(svc_config_check_sddl(&cfg, &errs), PH_EINVAL);
+    ck_assert_int_eq(ph__svc_config_set_dword(&cfg, SVC_V_MAX_INSTANCES, 255, "registry", &errs), 0);
+    ck_assert_int_eq(ph__svc_config_check_sddl(&cfg, &errs), PH_EINVAL);
     ck_assert_msg(strstr(errs.text[0], "Sddl (check)") != NULL, "%s", errs.text[0]);
-    svc_config_free(&cfg);
+    ph__svc_config_free(&cfg);
 }
 END_TEST
 
@@ -304,18 +304,18 @@ START_TEST(registry_new_limits)
     reg_set(L"FirstRequestTimeoutMs", REG_DWORD, &first, sizeof(first));
     reg_set(L"MaxConnectionsPerUser", REG_DWORD, &per_user, sizeof(per_user));
     memset(&errs, 0, sizeof(errs));
-    svc_config_init(&cfg, "pipehost");
-    ck_assert_int_eq(svc_config_load_registry(g_service, &cfg, &errs, &found), 0);
+    ph__svc_config_init(&cfg, "pipehost");
+    ck_assert_int_eq(ph__svc_config_load_registry(g_service, &cfg, &errs, &found), 0);
     ck_assert_uint_eq(cfg.first_request_timeout_ms, 2500);
     ck_assert_uint_eq(cfg.max_connections_per_user, 0);
-    svc_config_free(&cfg);
+    ph__svc_config_free(&cfg);
 
     reg_set(L"FirstRequestTimeoutMs", REG_DWORD, &never, sizeof(never));
     reg_set(L"MaxConnectionsPerUser", REG_DWORD, &too_many, sizeof(too_many));
     reg_set(L"MaxConnectionPerUser", REG_DWORD, &per_user, sizeof(per_user)); /* a typo */
     memset(&errs, 0, sizeof(errs));
-    svc_config_init(&cfg, "pipehost");
-    ck_assert_int_eq(svc_config_load_registry(g_service, &cfg, &errs, &found), PH_EINVAL);
+    ph__svc_config_init(&cfg, "pipehost");
+    ck_assert_int_eq(ph__svc_config_load_registry(g_service, &cfg, &errs, &found), PH_EINVAL);
     ck_assert_uint_eq(cfg.first_request_timeout_ms, 0xFFFFFFFFu);
     ck_assert_uint_eq(cfg.max_connections_per_user, 64);
     ck_assert_uint_eq(errs.count, 2);
@@ -329,7 +329,7 @@ START_TEST(registry_new_limits)
     ck_assert_msg(strstr(errs.text[0], "MaxConnectionsPerUser (registry): accepted range 0..255, given 256") ||
                       strstr(errs.text[1], "MaxConnectionsPerUser (registry): accepted range 0..255, given 256"),
                   "%s | %s", errs.text[0], errs.text[1]);
-    svc_config_free(&cfg);
+    ph__svc_config_free(&cfg);
 }
 END_TEST
 
@@ -356,22 +356,22 @@ START_TEST(registry_verbs)
     verb_set(L"ECHO", REG_SZ, L"D:(A;;GA;;;BA)");
     verb_set(L"Status", REG_SZ, L"D:(A;;GX;;;WD)");
     memset(&errs, 0, sizeof(errs));
-    svc_config_init(&cfg, "pipehost");
-    ck_assert_int_eq(svc_config_load_registry(g_service, &cfg, &errs, &found), 0);
+    ph__svc_config_init(&cfg, "pipehost");
+    ck_assert_int_eq(ph__svc_config_load_registry(g_service, &cfg, &errs, &found), 0);
     ck_assert_uint_eq(errs.count, 0);
     ck_assert_uint_eq(cfg.verb_sddl_count, 2);
-    ck_assert_int_eq(svc_config_check_sddl(&cfg, &errs), 0);
-    svc_config_free(&cfg);
+    ck_assert_int_eq(ph__svc_config_check_sddl(&cfg, &errs), 0);
+    ph__svc_config_free(&cfg);
 
     verb_set(L"PING", REG_EXPAND_SZ, L"D:(A;;GA;;;BA)");
     memset(&errs, 0, sizeof(errs));
-    svc_config_init(&cfg, "pipehost");
-    ck_assert_int_eq(svc_config_load_registry(g_service, &cfg, &errs, &found), PH_EINVAL);
+    ph__svc_config_init(&cfg, "pipehost");
+    ck_assert_int_eq(ph__svc_config_load_registry(g_service, &cfg, &errs, &found), PH_EINVAL);
     ck_assert_uint_eq(errs.count, 1);
     ck_assert_msg(strstr(errs.text[0], "Verbs\\PING (registry): accepted type REG_SZ, given REG_EXPAND_SZ"), "%s",
                   errs.text[0]);
-    ck_assert_int_eq(svc_cfg_errors_exit_code(&errs), PH_EXIT_SECURITY);
-    svc_config_free(&cfg);
+    ck_assert_int_eq(ph__svc_cfg_errors_exit_code(&errs), PH_EXIT_SECURITY);
+    ph__svc_config_free(&cfg);
 }
 END_TEST
 
@@ -473,10 +473,10 @@ static DWORD open_in(const wchar_t *dir, char *why, size_t why_size)
     DWORD err;
 
     swprintf(path, MAX_PATH, L"%ls\\x.log", dir);
-    err = svc_filelog_open(path, 16384, SVC_LOG_DIR_SDDL, &log, why, why_size);
+    err = ph__svc_filelog_open(path, 16384, SVC_LOG_DIR_SDDL, &log, why, why_size);
     if (err == 0) {
-        svc_filelog_write(log, "hello", 5);
-        svc_filelog_close(log);
+        ph__svc_filelog_write(log, "hello", 5);
+        ph__svc_filelog_close(log);
         ck_assert(GetFileAttributesW(path) != INVALID_FILE_ATTRIBUTES);
     } else {
         ck_assert_ptr_null(log);
@@ -578,15 +578,15 @@ START_TEST(log_folder_chain_held)
     swprintf(path, MAX_PATH, L"%ls\\x.log", dir);
     swprintf(moved, MAX_PATH, L"%ls\\held-moved", g_logdir);
     swprintf(logdir_moved, MAX_PATH, L"%ls-moved", g_logdir);
-    ck_assert_msg(svc_filelog_open(path, 16384, NULL, &log, why, sizeof(why)) == 0, "%s", why);
-    svc_filelog_write(log, "hello", 5);
+    ck_assert_msg(ph__svc_filelog_open(path, 16384, NULL, &log, why, sizeof(why)) == 0, "%s", why);
+    ph__svc_filelog_write(log, "hello", 5);
     ok = MoveFileW(dir, moved);
     err = GetLastError();
     ck_assert_msg(!ok, "the log's folder was renamed while the log was open");
     ck_assert_msg(err == ERROR_SHARING_VIOLATION || err == ERROR_ACCESS_DENIED, "MoveFileW: %lu", err);
     ck_assert_msg(!MoveFileW(g_logdir, logdir_moved), "a folder above the log's was renamed while the log was open");
     ck_assert_msg(!RemoveDirectoryW(dir), "the log's folder was removed while the log was open");
-    svc_filelog_close(log);
+    ph__svc_filelog_close(log);
     /* Released at close. */
     ck_assert_msg(MoveFileW(dir, moved), "MoveFileW after close: %lu", GetLastError());
     MoveFileW(moved, dir);
@@ -637,9 +637,9 @@ START_TEST(log_rotation_on_the_open_file)
     swprintf(path, MAX_PATH, L"%ls\\x.log", dir);
     swprintf(aside, MAX_PATH, L"%ls\\aside.log", dir);
     swprintf(rotated, MAX_PATH, L"%ls.1", path);
-    ck_assert_msg(svc_filelog_open(path, 16384, NULL, &log, why, sizeof(why)) == 0, "%s", why);
+    ck_assert_msg(ph__svc_filelog_open(path, 16384, NULL, &log, why, sizeof(why)) == 0, "%s", why);
     n = snprintf(line, sizeof(line), "first line, written before the swap");
-    svc_filelog_write(log, line, (size_t)n);
+    ph__svc_filelog_write(log, line, (size_t)n);
     /* Someone with the right to (an administrator here) renames the file and puts another in its place. */
     ck_assert_msg(MoveFileW(path, aside), "MoveFileW: %lu", GetLastError());
     h = CreateFileW(path, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, CREATE_NEW, 0,
@@ -649,9 +649,9 @@ START_TEST(log_rotation_on_the_open_file)
     CloseHandle(h);
     for (i = 0; i < 400; i++) {
         n = snprintf(line, sizeof(line), "line %04d of the rotation test, padded to a useful length....", i);
-        svc_filelog_write(log, line, (size_t)n);
+        ph__svc_filelog_write(log, line, (size_t)n);
     }
-    svc_filelog_close(log);
+    ph__svc_filelog_close(log);
     got = 0;
     h = CreateFileW(rotated, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_EXISTING,
                     0, NULL);
@@ -689,11 +689,11 @@ START_TEST(log_created_folders_protected)
     int i;
 
     swprintf(path, MAX_PATH, L"%ls\\a\\b\\x.log", g_logdir);
-    ck_assert_msg(svc_filelog_open(path, 16384, NULL, &log, why, sizeof(why)) == 0, "%s", why);
-    svc_filelog_close(log);
+    ck_assert_msg(ph__svc_filelog_open(path, 16384, NULL, &log, why, sizeof(why)) == 0, "%s", why);
+    ph__svc_filelog_close(log);
     for (i = 0; i < 2; i++) {
         swprintf(dir, MAX_PATH, i == 0 ? L"%ls\\a" : L"%ls\\a\\b", g_logdir);
-        ck_assert_uint_eq(svc_filelog_check_dir(dir, why, sizeof(why)), 0);
+        ck_assert_uint_eq(ph__svc_filelog_check_dir(dir, why, sizeof(why)), 0);
         ck_assert_uint_eq(GetNamedSecurityInfoW(dir, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, &dacl, NULL,
                                                 &sd), 0);
         ck_assert(GetSecurityDescriptorControl(sd, &control, &rev));
@@ -734,7 +734,7 @@ START_TEST(log_file_hard_link_refused)
         DeleteFileW(other);
         ph_test_skip("hard links cannot be created here");
     }
-    ck_assert_uint_eq(svc_filelog_open(path, 16384, NULL, &log, why, sizeof(why)), ERROR_CANT_ACCESS_FILE);
+    ck_assert_uint_eq(ph__svc_filelog_open(path, 16384, NULL, &log, why, sizeof(why)), ERROR_CANT_ACCESS_FILE);
     ck_assert_ptr_null(log);
     ck_assert_msg(strstr(why, "hard links") != NULL, "%s", why);
     DeleteFileW(path);
@@ -752,7 +752,7 @@ START_TEST(log_path_forms_refused)
     size_t i;
 
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        ck_assert_msg(svc_filelog_open(bad[i], 16384, NULL, &log, why, sizeof(why)) == ERROR_BAD_PATHNAME, "%ls",
+        ck_assert_msg(ph__svc_filelog_open(bad[i], 16384, NULL, &log, why, sizeof(why)) == ERROR_BAD_PATHNAME, "%ls",
                       bad[i]);
         ck_assert_ptr_null(log);
         ck_assert_msg(strstr(why, "local drive") != NULL, "%s", why);
@@ -776,7 +776,7 @@ START_TEST(log_link_on_the_way_refused)
     if (attrs == INVALID_FILE_ATTRIBUTES || !(attrs & FILE_ATTRIBUTE_REPARSE_POINT))
         ph_test_skip("this system does not report the directory link as a reparse point; shown on Windows only");
     swprintf(path, MAX_PATH, L"%ls\\sub\\x.log", link);
-    ck_assert_uint_eq(svc_filelog_open(path, 16384, NULL, &log, why, sizeof(why)), ERROR_CANT_ACCESS_FILE);
+    ck_assert_uint_eq(ph__svc_filelog_open(path, 16384, NULL, &log, why, sizeof(why)), ERROR_CANT_ACCESS_FILE);
     ck_assert_msg(strstr(why, "junction, symbolic link or mount point") != NULL, "%s", why);
 }
 END_TEST
@@ -808,17 +808,17 @@ START_TEST(core_lines_rate_limited)
     int i;
 
     swprintf(path, MAX_PATH, L"%ls\\flood\\x.log", g_logdir);
-    svc_log_init(&log, PH_LOG_INFO);
-    ck_assert_msg(svc_filelog_open(path, 1u << 20, NULL, &log.file, why, sizeof(why)) == 0, "%s", why);
+    ph__svc_log_init(&log, PH_LOG_INFO);
+    ck_assert_msg(ph__svc_filelog_open(path, 1u << 20, NULL, &log.file, why, sizeof(why)) == 0, "%s", why);
     for (i = 0; i < 2000; i++) {
         snprintf(line, sizeof(line), "connection %d: PING forbidden for user S-1-5-21-9-9-9-666 (pid 77): not granted "
                  "by the verb's security descriptor", i + 1);
-        svc_log_core(&log, PH_LOG_WARN, line);
+        ph__svc_log_core(&log, PH_LOG_WARN, line);
     }
-    svc_log_core(&log, PH_LOG_WARN, "connection 9999: PING forbidden for user S-1-5-21-1-2-3-1001 (pid 78): not "
+    ph__svc_log_core(&log, PH_LOG_WARN, "connection 9999: PING forbidden for user S-1-5-21-1-2-3-1001 (pid 78): not "
                  "granted by the verb's security descriptor");
-    svc_log_msg(&log, PH_LOG_INFO, "the service's own line");
-    svc_log_close(&log);
+    ph__svc_log_msg(&log, PH_LOG_INFO, "the service's own line");
+    ph__svc_log_close(&log);
     h = CreateFileW(path, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_EXISTING, 0,
                     NULL);
     ck_assert(h != INVALID_HANDLE_VALUE);
@@ -845,27 +845,27 @@ START_TEST(worker_end_without_stop_is_a_fault)
     HANDLE waits[2];
 
     ph_test_pipe_name(name, sizeof(name), "worker-end");
-    svc_config_init(&cfg, name);
-    svc_log_init(&log, PH_LOG_INFO);
+    ph__svc_config_init(&cfg, name);
+    ph__svc_log_init(&log, PH_LOG_INFO);
     log.console = 1;
-    ck_assert_uint_eq(svc_host_init(&h, &cfg, &log, &app), 0);
+    ck_assert_uint_eq(ph__svc_host_init(&h, &cfg, &log, &app), 0);
     /* The only way the worker ends by itself: its wait fails. An invalid handle makes it fail at once. */
     CloseHandle(h.reload);
     h.reload = (HANDLE)(ULONG_PTR)0x7ff0;
-    ck_assert_uint_eq(svc_host_launch(&h), 0);
+    ck_assert_uint_eq(ph__svc_host_launch(&h), 0);
     waits[0] = h.ready;
     waits[1] = h.thread;
     ck_assert_uint_ne(WaitForMultipleObjects(2, waits, FALSE, 30000), WAIT_TIMEOUT);
     ck_assert_int_eq(h.exit_code, PH_EXIT_OK); /* the server had started */
-    ck_assert_int_eq(svc_host_wait_stop(&h), 0);
+    ck_assert_int_eq(ph__svc_host_wait_stop(&h), 0);
     ck_assert_uint_eq(WaitForSingleObject(h.thread, 30000), WAIT_OBJECT_0);
-    ck_assert_int_eq(svc_host_exit_code(&h, 0), PH_EXIT_WORKER_ENDED);
+    ck_assert_int_eq(ph__svc_host_exit_code(&h, 0), PH_EXIT_WORKER_ENDED);
     /* The same host, had the stop been requested, would have exited 0; a failed start keeps its code. */
-    ck_assert_int_eq(svc_host_exit_code(&h, 1), PH_EXIT_OK);
+    ck_assert_int_eq(ph__svc_host_exit_code(&h, 1), PH_EXIT_OK);
     h.exit_code = PH_EXIT_PIPE_IN_USE;
-    ck_assert_int_eq(svc_host_exit_code(&h, 0), PH_EXIT_PIPE_IN_USE);
+    ck_assert_int_eq(ph__svc_host_exit_code(&h, 0), PH_EXIT_PIPE_IN_USE);
     h.reload = NULL;
-    svc_host_close(&h);
+    ph__svc_host_close(&h);
 }
 END_TEST
 

@@ -22,16 +22,16 @@ START_TEST(service_sid_derivation)
 {
     char sid[SVC_SID_TEXT_MAX], again[SVC_SID_TEXT_MAX];
 
-    ck_assert_uint_eq(svc_service_sid(L"TrustedInstaller", sid, sizeof(sid)), 0);
+    ck_assert_uint_eq(ph__svc_service_sid(L"TrustedInstaller", sid, sizeof(sid)), 0);
     ck_assert_str_eq(sid, "S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464");
     /* Service names are compared without case: the hash is of the name in upper case. */
-    ck_assert_uint_eq(svc_service_sid(L"trustedinstaller", again, sizeof(again)), 0);
+    ck_assert_uint_eq(ph__svc_service_sid(L"trustedinstaller", again, sizeof(again)), 0);
     ck_assert_str_eq(again, sid);
-    ck_assert_uint_eq(svc_service_sid(L"pipehost", sid, sizeof(sid)), 0);
+    ck_assert_uint_eq(ph__svc_service_sid(L"pipehost", sid, sizeof(sid)), 0);
     ck_assert_msg(strncmp(sid, "S-1-5-80-", 9) == 0 && strcmp(sid, again) != 0, "%s", sid);
-    ck_assert_uint_eq(svc_service_sid(L"", sid, sizeof(sid)), ERROR_INVALID_PARAMETER);
-    ck_assert_uint_eq(svc_service_sid(NULL, sid, sizeof(sid)), ERROR_INVALID_PARAMETER);
-    ck_assert_uint_eq(svc_service_sid(L"x", sid, 10), ERROR_INVALID_PARAMETER);
+    ck_assert_uint_eq(ph__svc_service_sid(L"", sid, sizeof(sid)), ERROR_INVALID_PARAMETER);
+    ck_assert_uint_eq(ph__svc_service_sid(NULL, sid, sizeof(sid)), ERROR_INVALID_PARAMETER);
+    ck_assert_uint_eq(ph__svc_service_sid(L"x", sid, 10), ERROR_INVALID_PARAMETER);
 }
 END_TEST
 
@@ -43,7 +43,7 @@ static void expect_default(const char *user, const char *svc, int owner, const c
     f.user_sid = user;
     f.service_sid = svc;
     f.service_sid_owner = owner;
-    ck_assert_msg(svc_default_sddl(&f, out, sizeof(out), why, sizeof(why)) == 0, "%s: %s", user, why);
+    ck_assert_msg(ph__svc_default_sddl(&f, out, sizeof(out), why, sizeof(why)) == 0, "%s: %s", user, why);
     ck_assert_str_eq(out, want);
     /* What it gives passes the checker for both pools. */
     if (out[0] != '\0') {
@@ -60,7 +60,7 @@ static void expect_refused(const char *user, const char *fragment)
     f.user_sid = user;
     f.service_sid = NULL;
     f.service_sid_owner = 0;
-    ck_assert_int_eq(svc_default_sddl(&f, out, sizeof(out), why, sizeof(why)), -1);
+    ck_assert_int_eq(ph__svc_default_sddl(&f, out, sizeof(out), why, sizeof(why)), -1);
     ck_assert_str_eq(out, "");
     ck_assert_msg(strstr(why, fragment) != NULL && strstr(why, "service SID") != NULL, "%s", why);
 }
@@ -105,9 +105,9 @@ START_TEST(default_here)
     LocalFree(user);
     if (special)
         ph_test_skip("this test runs as a service account; it expects an ordinary account");
-    ck_assert_msg(svc_default_sddl_here(NULL, out, sizeof(out), why, sizeof(why)) == 0, "%s", why);
+    ck_assert_msg(ph__svc_default_sddl_here(NULL, out, sizeof(out), why, sizeof(why)) == 0, "%s", why);
     ck_assert_str_eq(out, "");
-    ck_assert_msg(svc_default_sddl_here(L"ph-test-no-such-service", out, sizeof(out), why, sizeof(why)) == 0, "%s",
+    ck_assert_msg(ph__svc_default_sddl_here(L"ph-test-no-such-service", out, sizeof(out), why, sizeof(why)) == 0, "%s",
                   why);
     ck_assert_str_eq(out, "");
 }
@@ -131,11 +131,11 @@ START_TEST(service_form_on_a_pipe)
     DWORD err, i, mask;
     int svc_full = 0;
 
-    ck_assert_uint_eq(svc_service_sid(L"ph-test-svcsid", svc, sizeof(svc)), 0);
+    ck_assert_uint_eq(ph__svc_service_sid(L"ph-test-svcsid", svc, sizeof(svc)), 0);
     f.user_sid = "S-1-5-19";
     f.service_sid = svc;
     f.service_sid_owner = 1;
-    ck_assert_int_eq(svc_default_sddl(&f, sddl, sizeof(sddl), why, sizeof(why)), 0);
+    ck_assert_int_eq(ph__svc_default_sddl(&f, sddl, sizeof(sddl), why, sizeof(why)), 0);
     ph_test_pipe_name(name, sizeof(name), "svcsid");
     wcscpy(wname, L"\\\\.\\pipe\\");
     MultiByteToWideChar(CP_UTF8, 0, name, -1, wname + wcslen(wname), 120);
