@@ -125,13 +125,13 @@ static const char *const package_values[] = {"PipeName", "Sddl", "Framing", "Log
  * written. Returns 0 or PH_EXIT_USAGE (printed). */
 static int check_package_args(int argc, char **argv)
 {
-    int i, seen[sizeof(package_values) / sizeof(package_values[0])] = {0}, configure = 0, unsafe = 0;
+    int i, seen[sizeof(package_values) / sizeof(package_values[0])] = {0}, configure_seen = 0, unsafe = 0;
 
     for (i = 1; i < argc; i++) {
         const char *arg = argv[i], *value, *eq, *p;
         size_t k, n;
 
-        if (is(arg, "--configure-only") && configure++ == 0)
+        if (is(arg, "--configure-only") && configure_seen++ == 0)
             continue;
         if (is(arg, "--allow-unsafe-location") && unsafe++ == 0)
             continue;
@@ -843,7 +843,7 @@ int ph__svc_admin_install(int argc, char **argv, const ph_service_app *app)
         code = PH_EXIT_USAGE;
         if (!account_given) {
             o.account = ex.account_kw;
-            local_system = strcmp(ex.account_kw, "LocalSystem") == 0;
+            local_system = ex.account_kw != NULL && strcmp(ex.account_kw, "LocalSystem") == 0;
             swprintf(account, sizeof(account) / sizeof(account[0]), L"%ls", ex.account);
         }
     }

@@ -320,9 +320,9 @@ int ph__svc_admin_status(int argc, char **argv, const ph_service_app *app)
             while (i < resp_len) {
                 const unsigned char *end = memchr(resp + i, '\n', resp_len - i);
                 size_t n = end ? (size_t)(end - (resp + i)) : resp_len - i;
-                fputs("  ", stdout);
+                (void)fputs("  ", stdout);
                 ph__svc_escape_write(stdout, resp + i, n);
-                putchar('\n');
+                (void)putchar('\n');
                 i += n + 1;
             }
         }
@@ -330,7 +330,7 @@ int ph__svc_admin_status(int argc, char **argv, const ph_service_app *app)
     } else {
         ph__svc_err(": STATUS on %s answered: ", cfg.pipe_name);
         ph__svc_escape_write(stderr, resp, resp_len > 500 ? 500 : resp_len);
-        fputc('\n', stderr);
+        (void)fputc('\n', stderr);
         code = PH_CLI_ERR_ANSWER;
     }
 out:
@@ -435,12 +435,12 @@ int ph__svc_admin_reload(int argc, char **argv, const ph_service_app *app)
     if (strncmp(result, "ok", 2) == 0) {
         ph__svc_out(": %s reloaded its configuration: ", o.name);
         ph__svc_escape_write(stdout, (const unsigned char *)result, strlen(result));
-        putchar('\n');
+        (void)putchar('\n');
         code = 0;
     } else {
         ph__svc_err(": %s kept its configuration: ", o.name);
         ph__svc_escape_write(stderr, (const unsigned char *)result, strlen(result));
-        fputc('\n', stderr);
+        (void)fputc('\n', stderr);
         code = PH_ADMIN_REFUSED;
     }
 out:

@@ -332,7 +332,7 @@ int ph__svc_admin_config(int argc, char **argv, const ph_service_app *app)
     if (scm == NULL)
         goto out;
     svc = OpenServiceW(scm, wname,
-                       SERVICE_QUERY_CONFIG | SERVICE_QUERY_STATUS | (o.nsets + o.nunsets ? SERVICE_CHANGE_CONFIG : 0));
+                       SERVICE_QUERY_CONFIG | SERVICE_QUERY_STATUS | ((o.nsets + o.nunsets) != 0 ? SERVICE_CHANGE_CONFIG : 0));
     if (svc == NULL) {
         err = GetLastError();
         code = err == ERROR_SERVICE_DOES_NOT_EXIST
@@ -346,8 +346,8 @@ int ph__svc_admin_config(int argc, char **argv, const ph_service_app *app)
         goto out;
     }
 
-    changed = calloc((size_t)(o.nsets + o.nunsets + 1), sizeof(*changed));
-    names = calloc((size_t)(o.nsets + o.nunsets + 1), sizeof(*names));
+    changed = calloc((size_t)o.nsets + (size_t)o.nunsets + 1, sizeof(*changed));
+    names = calloc((size_t)o.nsets + (size_t)o.nunsets + 1, sizeof(*names));
     if (changed == NULL || names == NULL) {
         ph__svc_err(": out of memory\n");
         code = PH_ADMIN_FAILED;

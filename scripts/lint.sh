@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# lint.sh — static analysis of core/ and service/: clang-tidy (.clang-tidy) and cppcheck (.cppcheck-suppressions).
+# lint.sh — static analysis of core/, service/, installer/ and program/: clang-tidy (.clang-tidy) and cppcheck (.cppcheck-suppressions).
 #
 #   scripts/lint.sh            # analyse; exit 1 on any finding
 #
@@ -7,7 +7,7 @@
 # only the generated Event Log header) exports compile_commands.json; clang-tidy reads it with
 # --target=x86_64-w64-mingw32, which makes clang use the MinGW-w64 headers; cppcheck reads it with its Windows
 # API library. The platform-neutral files are analysed as part of that build (they are compiled into it).
-# cppcheck runs twice: the checks over core/ and service/, and unusedFunction over the whole build (tests and
+# cppcheck runs twice: the checks over core/, service/, installer/ and program/, and unusedFunction over the whole build (tests and
 # examples included, since the library's public functions are used there) reporting dead code in core/ and
 # service/ only.
 # Env: PH_LINT_JOBS (default 2).
@@ -31,8 +31,8 @@ cmake -S . -B "$out" -DCMAKE_TOOLCHAIN_FILE=cmake/toolchain-mingw64.cmake -DCMAK
 cmake --build "$out" --target pipehost_messages >"$out.build.log" 2>&1 \
   || { tail -n 30 "$out.build.log" >&2; die "generating the message table failed"; }
 
-# Every C file of core/ and service/ (all of them are part of the Windows build).
-mapfile -t files < <(find core service -name '*.c' | LC_ALL=C sort)
+# Every C file of core/, service/, installer/ and program/ (all of them are part of the Windows build).
+mapfile -t files < <(find core service installer program -name '*.c' | LC_ALL=C sort)
 [ ${#files[@]} -gt 0 ] || die "no sources found"
 
 # PENDING exceptions, per file: checks switched off for a file that is being rewritten and may not be edited
@@ -64,21 +64,21 @@ common=(--project="$out/compile_commands.json" --library=windows --platform=win6
         --suppressions-list=.cppcheck-suppressions --error-exitcode=1 --quiet
         --template='{file}:{line}:{column}: {severity}: {message} [{id}]')
 if cppcheck "${common[@]}" --enable=warning,style,performance,portability -j "$jobs" \
-     --file-filter='core/*' --file-filter='service/*' 2>"$out.cppcheck.log"; then
+     --file-filter='core/*' --file-filter='service/*' --file-filter='installer/*' --file-filter='program/*' 2>"$out.cppcheck.log"; then
   echo "cppcheck: no findings"
 else
   cat "$out.cppcheck.log" >&2
   echo "lint: cppcheck reported findings" >&2
   status=1
 fi
-# Dead code: a function in core/ or service/ that nothing in the build calls.
+# Dead code: a function in core/, service/, installer/ or program/ that nothing in the build calls.
 cppcheck "${common[@]}" --enable=unusedFunction 2>"$out.unused.log" || true
-if grep -E '^(core|service)/.*\[unusedFunction\]' "$out.unused.log" >"$out.unused.found"; then
+if grep -E '^(core|service|installer|program)/.*\[unusedFunction\]' "$out.unused.log" >"$out.unused.found"; then
   cat "$out.unused.found" >&2
   echo "lint: cppcheck found functions nothing calls (remove or use them)" >&2
   status=1
 else
-  echo "cppcheck unusedFunction: no dead functions in core/ or service/"
+  echo "cppcheck unusedFunction: no dead functions in core/, service/, installer/ or program/"
 fi
 
 for f in "${!pending[@]}"; do

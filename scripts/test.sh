@@ -18,7 +18,7 @@ ctest --preset native || status=1
 echo "== fuzz: libFuzzer targets for the platform-neutral parsers, ${PH_FUZZ_SECONDS:-120}s in total"
 bash scripts/fuzz.sh || status=1
 
-echo "== lint: clang-tidy and cppcheck over core/ and service/"
+echo "== lint: clang-tidy and cppcheck over core/, service/, installer/ and program/"
 bash scripts/lint.sh || status=1
 
 echo "== mingw: Windows build, tests under Wine"

@@ -1,5 +1,5 @@
 /* console.c — `pipehost run`: the same worker in the foreground, stopped by Ctrl+C/Break/close or a named event. */
-#include "app.h"
+#include "console.h"
 
 #include "appstate.h"
 #include "config_win.h"

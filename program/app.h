@@ -1,11 +1,10 @@
-/* app.h — the command-line modes besides the service: console mode and the client. */
+/* app.h — the client commands, called by the dispatcher (app.c). */
 #ifndef PH_SVC_APP_H
 #define PH_SVC_APP_H
 
 #include <pipehost/service.h>
 
 /* `pipehost run [options]`: argv[0] is "run". Returns a PH_EXIT_… code. */
-int ph__svc_console_main(int argc, char **argv, const ph_service_app *app);
 /* `pipehost ping|status|whoami|send …`: argv[0] is the command. Returns a PH_CLI_… code. */
 int ph__svc_cli_main(int argc, char **argv, const ph_service_app *app);
 

@@ -3,6 +3,7 @@
 
 #include "admin.h"
 #include "app.h"
+#include "console.h"
 #include "appstate.h"
 #include "config.h"
 #include "exitcodes.h"
