@@ -130,10 +130,13 @@ static void cmd_server_stop(cmd_server *s)
 
 static wchar_t g_ref_pipe[128];
 static volatile LONG g_ref_stop;
+static CRITICAL_SECTION g_spawn_lock;
 
 /* Runs the program with the payload on its input; "OK " + its output in out when it exits 0. The child's
- * pipe ends are the only handles it inherits (the handle list), so a sibling started by another thread at the
- * same moment cannot keep this one's output open. */
+ * pipe ends are the only handles it inherits (the handle list), and they exist as inheritable handles only
+ * under g_spawn_lock, until the start: a sibling started by another thread cannot inherit them and keep this
+ * one's output open, even where the handle list is not honoured (not checked under Wine). The lock serializes
+ * the starts as the runner's one thread does. */
 static DWORD run_child(const void *payload, DWORD len, char *out, DWORD size)
 {
     SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, TRUE};
@@ -146,10 +149,11 @@ static DWORD run_child(const void *payload, DWORD len, char *out, DWORD size)
     BOOL ok = FALSE;
 
     memcpy(out, "OK ", 3);
+    memset(&si, 0, sizeof(si));
+    EnterCriticalSection(&g_spawn_lock);
     if (!CreatePipe(&in_r, &in_w, &sa, 0) || !CreatePipe(&out_r, &out_w, &sa, 0)
         || !SetHandleInformation(in_w, HANDLE_FLAG_INHERIT, 0) || !SetHandleInformation(out_r, HANDLE_FLAG_INHERIT, 0))
         goto done;
-    memset(&si, 0, sizeof(si));
     si.StartupInfo.cb = sizeof(si);
     si.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
     si.StartupInfo.hStdInput = in_r;
@@ -173,6 +177,7 @@ static DWORD run_child(const void *payload, DWORD len, char *out, DWORD size)
     CloseHandle(in_r);
     CloseHandle(out_w);
     in_r = out_w = NULL;
+    LeaveCriticalSection(&g_spawn_lock);
     if (len > 0)
         WriteFile(in_w, payload, len, &done, NULL);
     CloseHandle(in_w);
@@ -193,6 +198,8 @@ done:
         CloseHandle(out_r);
     if (out_w != NULL)
         CloseHandle(out_w);
+    if (!ok) /* else left right after the start */
+        LeaveCriticalSection(&g_spawn_lock);
     if (code != 0)
         return (DWORD)(sprintf(out, "ERR exit %lu", (unsigned long)code));
     return n;
@@ -421,6 +428,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "pipehost-cmdbench: pipehost-cmdtiny.exe is not next to this program\n");
         return 2;
     }
+    InitializeCriticalSection(&g_spawn_lock);
     g_go = CreateEventW(NULL, TRUE, FALSE, NULL);
     ready = CreateEventW(NULL, FALSE, FALSE, NULL);
     snprintf(pipe, sizeof(pipe), "pipehost-cmdbench-%lu", (unsigned long)GetCurrentProcessId());
