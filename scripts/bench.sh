@@ -22,6 +22,9 @@
 #     clients, 64 B and 64 KiB), churn (8, 32), a 256-client burst (p99 and max connect wait, failures),
 #     2,000 idle connections, slow handlers, and stop with 64 clients (time to exit; whether each client
 #     still reads its unread answer and then sees the pipe closed).
+#     Then the command-verb cell, once: pipehost-cmdbench (bench/cmd.c), a command verb running a tiny
+#     program against a thread-per-request server calling CreateProcess (8 clients; req/s, p99, ratios), and
+#     PING p99 beside 32 commands of 1 s against the idle server's; printed under the table.
 #  3. Counts wineserver requests per round trip: a second prefix (build/bench/trace-prefix) whose
 #     wineserver is started here as `wineserver -f -p -d1`; one client does N1 and then N2 round trips
 #     against each server, everything pinned to one CPU so that the count does not depend on scheduling,
@@ -126,7 +129,7 @@ if [ "${PH_BENCH_SKIP_BUILD:-0}" != 1 ]; then
 fi
 for f in "$bin/pipehost-bench.exe" "$bin/pipehost-bench-raw.exe" "$bin/pipehost-bench-single.exe" \
          "$bin/pipehost-bench-tpc.exe" "$bin/pipehost-bench-iocp.exe" "$bin/pipehost-bench-host.exe" \
-         build/mingw/service/pipehost.exe; do
+         "$bin/pipehost-cmdbench.exe" "$bin/pipehost-cmdtiny.exe" build/mingw/service/pipehost.exe; do
   [ -f "$f" ] || die "$f is missing (build the bench target of the mingw preset)"
 done
 if ! command -v gnuplot >/dev/null; then
@@ -189,6 +192,16 @@ for ((r = 1; r <= rounds; r++)); do
   fi
   say "round $r of $rounds done ($(since "$t"))"
 done
+# The command-verb cell: pipehost-cmdbench (bench/cmd.c) runs its servers and clients in one process; one run,
+# each throughput window twice the matrix's, its lines printed under the table.
+t=$(now)
+cmd_args=(--duration "$((window * 2))"); [ "$quick" = 1 ] && cmd_args=(--quick)
+fg_wait timeout -k 5 180 wine "$bin/pipehost-cmdbench.exe" "${cmd_args[@]}" </dev/null >"$work/cmdbench.out" \
+  2>"$work/logs/cmdbench.err"
+rc=$?
+tr -d '\r' <"$work/cmdbench.out" >"$work/cmdbench.txt"
+[ "$rc" = 0 ] || { say "command-verb cell: exit $rc (see $work/logs/cmdbench.err)"; failed=1; }
+say "command-verb cell done ($(since "$t"))"
 stop_prefix "$pfx"
 
 # ------------------------------------------------------------------------------------------ 3. wineserver trace
@@ -264,6 +277,7 @@ if command -v gnuplot >/dev/null && [ -s "$work/plot.dat" ]; then
   gnuplot -e "datafile='$work/plot.dat'; outfile='$out/latest.png'; subtitle='$when, $(nproc) cores, $(wine --version 2>/dev/null), medians of $rounds round(s)'" \
     bench/chart.gp 2>"$work/logs/gnuplot.log" || say "gnuplot failed (see $work/logs/gnuplot.log)"
 fi
+{ printf '\n#### Command verbs (pipehost-cmdbench, one run)\n\n```\n'; cat "$work/cmdbench.txt"; printf '```\n'; } >>"$out/latest.md"
 cat "$out/latest.md"
 if [ "${PH_BENCH_README:-0}" = 1 ]; then
   # Replace the results block of the README's Benchmark section with this run's table and chart.
