@@ -135,19 +135,31 @@ up)
   fi
 
   if [ "$fresh" = 1 ]; then
-    t=$(now)
-    if ! timeout -k 10 "${PH_WINE_BOOT_TIMEOUT:-300}" wineboot -i </dev/null >"$pfx.boot.log" 2>&1 9>&-; then
+    # On a heavily loaded machine a first `wineboot -i` has been seen to return with the prefix half made
+    # (no C:\windows\system32 yet, so winecfg cannot start). The prefix is then made again from nothing, once.
+    attempt=1
+    while :; do
+      t=$(now)
+      why=""
+      if ! timeout -k 10 "${PH_WINE_BOOT_TIMEOUT:-300}" wineboot -i </dev/null >"$pfx.boot.log" 2>&1 9>&-; then
+        why="wineboot -i failed or timed out"
+      else
+        say "up: wineboot -i done ($(since "$t"))"
+        t=$(now)
+        if ! timeout -k 10 120 wine winecfg -v win10 </dev/null >>"$pfx.boot.log" 2>&1 9>&-; then
+          why="wine winecfg -v win10 failed or timed out"
+        fi
+      fi
+      [ -n "$why" ] || break
       tail -n 20 "$pfx.boot.log" >&2
       stop_server
-      die "wineboot -i failed or timed out for $pfx (log: $pfx.boot.log)"
-    fi
-    say "up: wineboot -i done ($(since "$t"))"
-    t=$(now)
-    if ! timeout -k 10 120 wine winecfg -v win10 </dev/null >>"$pfx.boot.log" 2>&1 9>&-; then
-      tail -n 20 "$pfx.boot.log" >&2
-      stop_server
-      die "wine winecfg -v win10 failed or timed out for $pfx (log: $pfx.boot.log)"
-    fi
+      [ "$attempt" -lt 2 ] || die "$why for $pfx (log: $pfx.boot.log), twice"
+      say "up: $why for $pfx; making the prefix again"
+      attempt=$((attempt + 1))
+      remove_prefix
+      mkdir -p -- "$pfx" || die "cannot create $pfx"
+      timeout 30 wineserver -p </dev/null >"$pfx.server.log" 2>&1 9>&-
+    done
     say "up: winecfg -v win10 done ($(since "$t"))"
     # A first `wineboot -i` can leave two services.exe running, each answering \pipe\svcctl, so SCM calls
     # land on either at random. One restart of this prefix's server brings up a single SCM.
