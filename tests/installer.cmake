@@ -51,6 +51,14 @@ if(TARGET pipehost_msi)
            COMMAND bash "${CMAKE_CURRENT_SOURCE_DIR}/installer/msi_tables.sh" "${CMAKE_BINARY_DIR}/msi" "${PROJECT_VERSION}")
   set_tests_properties(installer.msi_tables PROPERTIES TIMEOUT 60 SKIP_RETURN_CODE 77)
 endif()
+# examples/myservice's MSI, from ph_add_service_msi's template: its own identity, pipehost's hardening. The
+# UpgradeCode is the one examples/myservice/CMakeLists.txt commits to.
+if(TARGET myservice_msi)
+  add_test(NAME installer.msi_template_tables
+           COMMAND bash "${CMAKE_CURRENT_SOURCE_DIR}/installer/msi_template_tables.sh"
+                   "${CMAKE_BINARY_DIR}/msi/myservice-1.2.3-x64.msi" "{A22B33C5-0034-4D8A-AC7A-8AF81EF95524}")
+  set_tests_properties(installer.msi_template_tables PROPERTIES TIMEOUT 60 SKIP_RETURN_CODE 77)
+endif()
 
 # An administrator's commands that never surprise (install over a service, config, --help, Event Log ids, the
 # recovery policy): tests/installer/test_admin.c. Cases that install a service run in a private prefix each.
