@@ -75,6 +75,10 @@ step "a custom service (examples/myservice) built from the installed package"
   -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" >"$dir/myservice-configure.log" \
   || { cat "$dir/myservice-configure.log"; exit 1; }
 "$cmake" --build "$dir/myservice"
+# Its MSI, from the template installed with the package (ph_add_service_msi), when wixl and msibuild are here.
+if command -v wixl >/dev/null && command -v msibuild >/dev/null; then
+  test -f "$dir/myservice/msi/myservice-1.2.3-x64.msi"
+fi
 [ "$mode" = static ] || test -f "$dir/myservice/pipehost.dll"
 out=$("${wine_run[@]}" "$dir/myservice/myservice.exe" version | tr -d '\r')
 echo "$out"
