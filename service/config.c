@@ -930,6 +930,19 @@ void ph__svc_config_pool_text(uint32_t max_instances, char *out, size_t size)
         snprintf(out, size, "fixed %lu", (unsigned long)max_instances);
 }
 
+void ph__svc_config_summary(const svc_config *c, char *out, size_t size)
+{
+    char pool[32], users[32];
+
+    ph__svc_config_pool_text(c->max_instances, pool, sizeof(pool));
+    if (c->max_connections_per_user == 0)
+        snprintf(users, sizeof(users), "no per-user limit");
+    else
+        snprintf(users, sizeof(users), "%lu per user", (unsigned long)c->max_connections_per_user);
+    snprintf(out, size, "pool %s, %s framing, messages up to %lu bytes, %s", pool, ph__svc_framing_name(c->framing),
+             (unsigned long)c->max_message_bytes, users);
+}
+
 void ph__svc_config_diff(const svc_config *a, const svc_config *b, svc_config_diff_fn fn, void *ctx)
 {
     char ta[4200], tb[4200]; /* the longest value (Sddl, 4096) whole: a change at its end is a change */

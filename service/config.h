@@ -168,6 +168,9 @@ const char *ph__svc_pipe_protected_prefix(const char *pipe_name);
 #define SVC_UNLIMITED_INSTANCES 255u
 /* "fixed N" or "unlimited", as STATUS and `pipehost status` show the pool. */
 void ph__svc_config_pool_text(uint32_t max_instances, char *out, size_t size);
+/* The settings an administrator checks first, for the start message: pool mode, framing, message limit,
+ * per-user limit. */
+void ph__svc_config_summary(const svc_config *c, char *out, size_t size);
 
 /* The exit code for a refused configuration: PH_EXIT_USAGE when the command line itself is wrong,
  * PH_EXIT_SECURITY when only security descriptors (Sddl, the per-verb ones) were refused, else PH_EXIT_CONFIG. */

@@ -164,7 +164,10 @@ int ph__svc_console_main(int argc, char **argv, const ph_service_app *app)
     waits[1] = host.thread;
     WaitForMultipleObjects(2, waits, FALSE, INFINITE);
     if (host.exit_code == PH_EXIT_OK) {
-        ph__svc_log_msg(&log, PH_LOG_INFO, "serving %s in the foreground; press Ctrl+C to stop", host.cfg.pipe_name);
+        char summary[160];
+        ph__svc_config_summary(&host.cfg, summary, sizeof(summary));
+        ph__svc_log_msg(&log, PH_LOG_INFO, "serving %s in the foreground (%s); press Ctrl+C to stop", host.cfg.pipe_name,
+                        summary);
         waits[0] = host.stop;
         n = 2;
         if (user_stop != NULL)

@@ -252,8 +252,10 @@ static int run_service(svc_state *s, const wchar_t *name, svc_log *log)
     }
     if (host.exit_code == PH_EXIT_OK) {
         report_status(s, SERVICE_RUNNING, 0, 0);
-        ph__svc_log_event(log, PH_LOG_INFO, PH_MSG_STARTED, "service %s is serving %s", host.service_utf8,
-                      host.cfg.pipe_name);
+        char summary[160];
+        ph__svc_config_summary(&host.cfg, summary, sizeof(summary));
+        ph__svc_log_event(log, PH_LOG_INFO, PH_MSG_STARTED, "service %s is serving %s (%s)", host.service_utf8,
+                          host.cfg.pipe_name, summary);
         requested = ph__svc_host_wait_stop(&host);
         if (requested)
             ph__svc_log_msg(log, PH_LOG_INFO, "service %s: stop requested%s", host.service_utf8,

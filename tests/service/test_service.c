@@ -140,7 +140,8 @@ START_TEST(lifecycle)
     ck_assert_uint_eq(st.dwWin32ExitCode, 0);
     ck_assert_uint_eq(st.dwServiceSpecificExitCode, 0);
     ck_assert_msg(ph_test_now_ms() - t0 < 10000, "stop took %llu ms", ph_test_now_ms() - t0);
-    ck_assert_msg(svct_log_has(t, 5000, "is serving", "stopped (exit code 0)", (const char *)NULL),
+    ck_assert_msg(svct_log_has(t, 5000, "is serving", "(pool fixed ", " framing, messages up to ", "stopped (exit code 0)",
+                              (const char *)NULL),
                   "log:\n%s", svct_read_file(t->log_path));
 }
 END_TEST
