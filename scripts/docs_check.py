@@ -123,6 +123,8 @@ class Code:
         self.options = {}       # "--x" -> where (every program and script of ours)
         self.exit_codes = {g: {} for g in GROUPS}  # group -> {number: macro}
         self.macros = {}        # PH_... -> number
+        self.macro_line = {}    # PH_... -> its line in service/exitcodes.h
+        self.group_line = {}    # group -> the line of its first #define
         self._config()
         self._options()
         self._exit_codes()
@@ -205,8 +207,10 @@ class Code:
         for m in re.finditer(r'^#define\s+(PH_(EXIT|CLI|ADMIN)_\w+)\s+(\d+)', text, re.M):
             macro, kind, num = m.group(1), m.group(2), int(m.group(3))
             self.macros[macro] = num
+            self.macro_line[macro] = line_of(text, m.start())
             group = {"EXIT": "service", "CLI": "client", "ADMIN": "admin"}[kind]
             self.exit_codes[group][num] = macro
+            self.group_line.setdefault(group, self.macro_line[macro])
         usage = self.macros.get("PH_EXIT_USAGE")
         if usage is None or not self.exit_codes["client"] or not self.exit_codes["admin"]:
             raise CodeUnreadable("service/exitcodes.h: PH_EXIT_USAGE, PH_CLI_* or PH_ADMIN_* #defines not found")
@@ -253,6 +257,7 @@ class Doc:
         self._headings()
         self.spans = []      # (line index where it starts, text) of each code span; a span may cross lines
         self.masked = list(self.lines)  # each line with its code spans blanked out (fenced lines: empty)
+        self.paragraphs = []  # (index of its first line, its masked text)
         self._code_spans()
 
     def _fences(self):
@@ -324,7 +329,14 @@ class Doc:
                         masked[k] = " "
             for k, line in enumerate("".join(masked).split("\n")):
                 self.masked[i + k] = line
+            self.paragraphs.append((i, "\n".join(self.masked[i:j])))
             i = j
+
+    def paragraph_matches(self, pattern):
+        """(line index, match) of each match of pattern in the paragraphs' text outside code."""
+        for start, text in self.paragraphs:
+            for m in pattern.finditer(text):
+                yield start + text.count("\n", 0, m.start()), m
 
     def prose_lines(self):
         """(index, line without its code spans) for each line outside code blocks."""
@@ -442,19 +454,16 @@ def check_links(doc, docs_by_path, root, problems):
         m = LINK_DEF.match(doc.lines[i])
         if m:
             defs[m.group(1).strip().lower()] = (i, m.group(2).strip("<>"))
-    targets = []
-    for i, line in doc.prose_lines():
-        if LINK_DEF.match(doc.lines[i]):
-            targets.append((i, LINK_DEF.match(doc.lines[i]).group(2).strip("<>")))
-            continue
-        for m in LINK_INLINE.finditer(line):
-            targets.append((i, m.group(3).strip("<>")))
-        for m in LINK_REF.finditer(line):
-            ref = (m.group(3) or m.group(2)).strip().lower()
-            if ref not in defs:
-                problems.add(doc.path, i + 1, "reference link [%s][%s] has no definition" % (m.group(2), m.group(3)))
-        for m in LINK_HREF.finditer(line):
-            targets.append((i, m.group(1)))
+    targets = [(i, target) for i, target in defs.values()]
+    for i, m in doc.paragraph_matches(LINK_INLINE):
+        targets.append((i, m.group(3).strip("<>")))
+    for i, m in doc.paragraph_matches(LINK_REF):
+        ref = re.sub(r"\s+", " ", m.group(3) or m.group(2)).strip().lower()
+        if ref not in defs:
+            problems.add(doc.path, i + 1, "reference link [%s][%s] has no definition"
+                         % (re.sub(r"\s+", " ", m.group(2)), m.group(3)))
+    for i, m in doc.paragraph_matches(LINK_HREF):
+        targets.append((i, m.group(1)))
     for i, target in targets:
         check_target(doc, i, target, docs_by_path, root, problems)
 
@@ -707,13 +716,14 @@ def check_exit_codes(docs, code, allow, problems):
                                      % (macro, code.macros[macro], num))
     for g in GROUPS:
         if tables[g] == 0:
-            problems.add("service/exitcodes.h", 1, "no exit-code table in the docs for %s: add a table "
+            problems.add("service/exitcodes.h", code.group_line.get(g, 1), "no exit-code table in the docs for %s: add a table "
                          "| code | meaning | (mark it <!-- exit-codes: %s --> if its section does not say whose "
                          "codes they are)" % (GROUP_DESC[g], g))
             continue
         for num, macro in sorted(code.exit_codes[g].items()):
             if num not in seen[g] and ("exit-code", "%s:%d" % (g, num)) not in allow:
-                problems.add("service/exitcodes.h", 1, "exit code %d (%s) is missing from the docs' table of %s"
+                problems.add("service/exitcodes.h", code.macro_line.get(macro, code.group_line.get(g, 1)),
+                             "exit code %d (%s) is missing from the docs' table of %s"
                              % (num, macro, GROUP_DESC[g]))
 
 
