@@ -31,12 +31,14 @@ longer match it). Python 3 standard library only; the ctest tests docs.check and
 4. Exit codes, both ways. The code's codes are the #defines of service/exitcodes.h: PH_EXIT_* (the service
    and `pipehost run`), PH_CLI_* (the client commands; they also end with PH_EXIT_USAGE) and PH_ADMIN_* (the
    administrator's commands; 0 for success and PH_EXIT_USAGE too). An exit-code table in the docs is a
-   Markdown table whose first header cell is "code" or "exit code" and whose rows start with a number. Each is
-   assigned to one group: by an HTML comment `<!-- exit-codes: service|client|admin -->` in the five lines
-   above it, else by PH_ names in it, else by the words of its section (its heading and the paragraph just
-   above: "client" -> client, "install"/"admin"/"uninstall"/"reload" -> admin, else service). Each table's
-   numbers must be codes of its group, and each group's codes must all appear in its tables (every group
-   needs at least one table).
+   Markdown table whose first header cell is "code" or "exit code" and whose rows start with a number. A table
+   with a column per group (`| code | the service | the client | install, uninstall, ... |`, a row's "—" or
+   empty cell meaning "not this group's") covers each group of its columns. Any other is assigned to one
+   group: by an HTML comment `<!-- exit-codes: service|client|admin -->` in the five lines above it, else by
+   PH_ names in it, else by the words of its section (its heading and the paragraph just above: "client" ->
+   client, "install"/"admin"/"uninstall"/"reload" -> admin, else service). Each table's numbers must be codes
+   of its group, a PH_ name in a row must have the row's number, and each group's codes must all appear in its
+   tables (every group needs at least one table).
 
 The allow-list (scripts/docs_check.allow) names what is deliberately not matched, each with its reason; it
 is for names that are not user-facing (options of other tools, internal options), never for real drift.
@@ -686,6 +688,21 @@ def exit_table_group(doc, hi, header, rows, code):
     return "service", "section words"
 
 
+def column_groups(header):
+    """For a table with one column per group (| code | the service | the client | install, uninstall, ... |): the
+    group of each such column, when at least two groups have one; else {}."""
+    cols = {}
+    for k, cell in enumerate(header[1:], 1):
+        t = plain(cell).lower()
+        if re.search(r"\bclient", t):
+            cols[k] = "client"
+        elif re.search(r"\b(install|uninstall|administ|admin\b|reload|config)", t):
+            cols[k] = "admin"
+        elif re.search(r"\b(service|run)\b", t):
+            cols[k] = "service"
+    return cols if len(set(cols.values())) >= 2 else {}
+
+
 def check_exit_codes(docs, code, allow, problems):
     seen = {g: set() for g in GROUPS}
     tables = {g: 0 for g in GROUPS}
@@ -697,17 +714,28 @@ def check_exit_codes(docs, code, allow, problems):
                         for ri, cells in rows if cells]
             if not numbered or sum(1 for _, _, m in numbered if m) * 2 < len(numbered):
                 continue  # e.g. the protocol's ERR codes: words, not numbers
-            group, how = exit_table_group(doc, hi, header, rows, code)
-            tables[group] += 1
-            codes = code.exit_codes[group]
+            cols = column_groups(header)
+            if cols:
+                how = "column headings"
+                for g in set(cols.values()):
+                    tables[g] += 1
+            else:
+                group, how = exit_table_group(doc, hi, header, rows, code)
+                tables[group] += 1
             for ri, cells, m in numbered:
                 if not m:
                     continue
                 num = int(m.group(1))
-                seen[group].add(num)
-                if num not in codes and ("exit-code", "%s:%d" % (group, num)) not in allow:
-                    problems.add(doc.path, ri + 1, "exit code %d is not one of %s (table taken as %s by its %s)"
-                                 % (num, GROUP_DESC[group], group, how))
+                if cols:
+                    groups = sorted({g for k, g in cols.items()
+                                     if k < len(cells) and plain(cells[k]).lower() not in ("", "-", "–", "—", "n/a")})
+                else:
+                    groups = [group]
+                for g in groups:
+                    seen[g].add(num)
+                    if num not in code.exit_codes[g] and ("exit-code", "%s:%d" % (g, num)) not in allow:
+                        problems.add(doc.path, ri + 1, "exit code %d is not one of %s (table taken as %s by its %s)"
+                                     % (num, GROUP_DESC[g], g, how))
                 for macro in re.findall(r"\b(PH_(?:EXIT|CLI|ADMIN)_\w+)", " ".join(cells)):
                     if macro not in code.macros:
                         problems.add(doc.path, ri + 1, "%s is not defined in service/exitcodes.h" % macro)
@@ -716,9 +744,10 @@ def check_exit_codes(docs, code, allow, problems):
                                      % (macro, code.macros[macro], num))
     for g in GROUPS:
         if tables[g] == 0:
-            problems.add("service/exitcodes.h", code.group_line.get(g, 1), "no exit-code table in the docs for %s: add a table "
-                         "| code | meaning | (mark it <!-- exit-codes: %s --> if its section does not say whose "
-                         "codes they are)" % (GROUP_DESC[g], g))
+            problems.add("service/exitcodes.h", code.group_line.get(g, 1),
+                         "no exit-code table in the docs for %s: add a table | code | meaning | (mark it "
+                         "<!-- exit-codes: %s --> if its section does not say whose codes they are), or a column "
+                         "for them in a | code | service | client | administration | table" % (GROUP_DESC[g], g))
             continue
         for num, macro in sorted(code.exit_codes[g].items()):
             if num not in seen[g] and ("exit-code", "%s:%d" % (g, num)) not in allow:
