@@ -82,6 +82,7 @@ class Problems:
     def __init__(self, root):
         self.root = root
         self.items = []
+        self.stats = {"links": 0, "anchors": 0, "config rows": 0, "options": 0, "exit-code tables": 0}
 
     def add(self, path, line, text):
         rel = os.path.relpath(path, self.root) if os.path.isabs(path) else path
@@ -284,7 +285,7 @@ class Doc:
         for i, line in enumerate(self.lines):
             if self.fence[i]:
                 continue
-            for m in re.finditer(r'<a\s+[^>]*?(?:id|name)\s*=\s*["\']([^"\']+)["\']', line, re.I):
+            for m in re.finditer(r'<(?:a\s+[^>]*?(?:id|name)|\w+\s+[^>]*?id)\s*=\s*["\']([^"\']+)["\']', line, re.I):
                 self.anchors.add(m.group(1))
             text = None
             level = 0
@@ -417,13 +418,16 @@ def plain(cell):
 
 def github_slug(text):
     """GitHub's anchor for a heading: the rendered text, lowercased, punctuation but - and _ removed, spaces to -."""
-    t = re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    t = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", t)
-    t = re.sub(r"\[([^\]]*)\]\[[^\]]*\]", r"\1", t)
-    t = re.sub(r"<[^>]+>", "", t)
-    t = re.sub(r"(`+)(.+?)\1", lambda m: m.group(2), t)
-    t = re.sub(r"(\*{1,3}|_{1,3})(\S(?:.*?\S)?)\1", r"\2", t)
-    t = t.strip().lower()
+    parts = re.split(r"((?<!`)`+(?!`).+?(?<!`)`+(?!`))", text)  # code spans at odd indexes: kept as written
+    for k in range(0, len(parts), 2):
+        t = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", parts[k])
+        t = re.sub(r"\[([^\]]*)\]\[[^\]]*\]", r"\1", t)
+        t = re.sub(r"<[^>]+>", "", t)
+        t = re.sub(r"(\*{1,3})(\S(?:.*?\S)?)\1", r"\2", t)
+        parts[k] = re.sub(r"(?<!\w)(_{1,3})(\S(?:.*?\S)?)\1(?!\w)", r"\2", t)
+    for k in range(1, len(parts), 2):
+        parts[k] = parts[k].strip("`").strip()
+    t = "".join(parts).strip().lower()
     t = re.sub(r"[^\w\- ]", "", t)
     return t.replace(" ", "-")
 
@@ -473,6 +477,7 @@ def check_links(doc, docs_by_path, root, problems):
 def check_target(doc, i, target, docs_by_path, root, problems):
     if not target or re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*:", target):
         return  # http:, https:, mailto:, ...
+    problems.stats["links"] += 1
     path_part, _, anchor = target.partition("#")
     path_part = urllib.parse.unquote(path_part)
     anchor = urllib.parse.unquote(anchor)
@@ -487,6 +492,7 @@ def check_target(doc, i, target, docs_by_path, root, problems):
         return
     if not anchor or not dest.endswith(".md") or os.path.isdir(dest):
         return
+    problems.stats["anchors"] += 1
     tdoc = docs_by_path.get(dest)
     if tdoc is None:
         tdoc = Doc(root, dest)
@@ -529,7 +535,8 @@ def check_config(docs, code, allow, problems):
             if not is_config_table(header):
                 continue
             for ri, cells in rows:
-                m = re.match(r"\s*`?([A-Za-z][A-Za-z0-9]*)`?", cells[0]) if cells else None
+                # The row's name: a lone identifier (a key path such as `Parameters\Verbs\<VERB>` is no value).
+                m = re.match(r"\s*`?([A-Za-z][A-Za-z0-9]*)(?![\\\w<])`?", cells[0]) if cells else None
                 if not m:
                     continue
                 name = m.group(1)
@@ -539,6 +546,7 @@ def check_config(docs, code, allow, problems):
                                  "(service/config.c, service/cmdconf.c)" % name)
                     continue
                 documented.setdefault(name, (doc, ri))
+                problems.stats["config rows"] += 1
                 row = " | ".join(cells[1:])
                 opts = set(re.findall(r"(?<![\w-])--[a-z0-9][a-z0-9-]*", row))
                 if opts and info["option"] and info["option"] not in opts:
@@ -649,6 +657,7 @@ def check_options(docs, code, allow, problems):
     for doc in docs:
         for i, opt, cmd in doc_options(doc):
             mentioned.add(opt)
+            problems.stats["options"] += 1
             if cmd in EXTERNAL_COMMANDS:
                 continue
             if ("option-external", opt) in allow:
@@ -714,6 +723,7 @@ def check_exit_codes(docs, code, allow, problems):
                         for ri, cells in rows if cells]
             if not numbered or sum(1 for _, _, m in numbered if m) * 2 < len(numbered):
                 continue  # e.g. the protocol's ERR codes: words, not numbers
+            problems.stats["exit-code tables"] += 1
             cols = column_groups(header)
             if cols:
                 how = "column headings"
@@ -799,6 +809,8 @@ def main(argv):
         print("docs_check: %d configuration values, %d pipehost.exe options, %d options in all, exit codes %s"
               % (len(code.config), len(code.pipehost_options), len(code.options),
                  {g: sorted(c) for g, c in code.exit_codes.items()}))
+    if args.verbose:
+        print("docs_check: checked %s" % ", ".join("%d %s" % (v, k) for k, v in problems.stats.items()))
     n = problems.report()
     if n:
         print("docs_check: %d mismatch(es) between the docs and the code (scripts/docs_check.py explains each "
