@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""docs_check.py — the documentation against itself and the code: links, anchors, configuration values, options, exit codes.
+"""docs_check.py — the docs against themselves and the code: links, anchors, values, options, exit and error codes.
 
     python3 scripts/docs_check.py [--root DIR] [--allow FILE] [-v]
 
@@ -39,6 +39,10 @@ longer match it). Python 3 standard library only; the ctest tests docs.check and
    client, "install"/"admin"/"uninstall"/"reload" -> admin, else service). Each table's numbers must be codes
    of its group, a PH_ name in a row must have the row's number, and each group's codes must all appear in its
    tables (every group needs at least one table).
+5. Protocol error codes, both ways. The codes the server answers are the literals of
+   `ph_response_err(resp, "code", ...)` in core/, service/, installer/, program/ (examples/ and bench/ add known
+   ones). A code the docs name (`ERR code ...` anywhere, or the first cell of a table headed "code" whose rows
+   are `code-words`) must be one of them, and each of pipehost's must be named somewhere.
 
 The allow-list (scripts/docs_check.allow) names what is deliberately not matched, each with its reason; it
 is for names that are not user-facing (options of other tools, internal options), never for real drift.
@@ -128,9 +132,12 @@ class Code:
         self.macros = {}        # PH_... -> number
         self.macro_line = {}    # PH_... -> its line in service/exitcodes.h
         self.group_line = {}    # group -> the line of its first #define
+        self.err_codes = {}     # protocol error code ("ERR <code> ...") -> where, for pipehost's own
+        self.example_err_codes = {}  # the same in examples/ and bench/ (known, not required in the docs)
         self._config()
         self._options()
         self._exit_codes()
+        self._err_codes()
 
     def _need(self, path):
         full = os.path.join(self.root, path)
@@ -222,6 +229,21 @@ class Code:
         self.exit_codes["client"].setdefault(usage, "PH_EXIT_USAGE")
         self.exit_codes["admin"].setdefault(usage, "PH_EXIT_USAGE")
         self.exit_codes["admin"].setdefault(0, "0 (success)")
+
+
+    def _err_codes(self):
+        call = re.compile(r'ph_response_errf?\(\s*[^,;]+,\s*"([a-z][a-z0-9-]*)"')
+        for subs, into in ((("core", "service", "installer", "program"), self.err_codes),
+                           (("examples", "bench"), self.example_err_codes)):
+            for sub in subs:
+                for path in walk(self.root, sub, (".c",)):
+                    t = read(path)
+                    for m in call.finditer(t):
+                        into.setdefault(m.group(1), "%s:%d" % (os.path.relpath(path, self.root),
+                                                               line_of(t, m.start())))
+        if len(self.err_codes) < 3:
+            raise CodeUnreadable("core/, service/: fewer than 3 protocol error codes (ph_response_err(resp, "
+                                 "\"code\", ...)) found")
 
 
 def c_number(s):
@@ -766,6 +788,40 @@ def check_exit_codes(docs, code, allow, problems):
                              % (num, macro, GROUP_DESC[g]))
 
 
+# ------------------------------------------------------------------------------------------------ 5. ERR codes
+
+ERR_WORD = re.compile(r"\bERR\s+([a-z][a-z0-9-]*)\b(?![.(])")
+ERR_PLACEHOLDERS = {"code", "text"}
+
+
+def check_err_codes(docs, code, allow, problems):
+    mentioned = set()
+    for doc in docs:
+        found = []
+        for i, line in enumerate(doc.lines):
+            for m in ERR_WORD.finditer(line):
+                found.append((i, m.group(1)))
+        for hi, header, rows in doc.tables():
+            if not header or plain(header[0]).lower() not in EXIT_HEADERS:
+                continue
+            words = [(ri, re.fullmatch(r"`([a-z][a-z0-9-]*)`", cells[0].strip())) for ri, cells in rows if cells]
+            if words and sum(1 for _, m in words if m) * 2 >= len(words):
+                found.extend((ri, m.group(1)) for ri, m in words if m)
+        for i, word in found:
+            if word in ERR_PLACEHOLDERS:
+                continue
+            mentioned.add(word)
+            problems.stats["error codes"] = problems.stats.get("error codes", 0) + 1
+            if word not in code.err_codes and word not in code.example_err_codes and ("err-code", word) not in allow:
+                problems.add(doc.path, i + 1, "error code %s is answered nowhere in the code (no ph_response_err(…, "
+                             "\"%s\", …) in core/, service/, installer/, program/, examples/, bench/)" % (word, word))
+    for word, where in sorted(code.err_codes.items()):
+        if word not in mentioned and ("err-code", word) not in allow:
+            f, _, ln = where.rpartition(":")
+            problems.add(f, int(ln), "the server answers ERR %s, which the docs never mention (as `ERR %s …` or in "
+                         "an error-code table)" % (word, word))
+
+
 # ------------------------------------------------------------------------------------------------ main
 
 def load_allow(path):
@@ -804,6 +860,7 @@ def main(argv):
     check_config(docs, code, allow, problems)
     check_options(docs, code, allow, problems)
     check_exit_codes(docs, code, allow, problems)
+    check_err_codes(docs, code, allow, problems)
     if args.verbose:
         print("docs_check: %d files: %s" % (len(docs), ", ".join(d.rel for d in docs)))
         print("docs_check: %d configuration values, %d pipehost.exe options, %d options in all, exit codes %s"
@@ -816,8 +873,8 @@ def main(argv):
         print("docs_check: %d mismatch(es) between the docs and the code (scripts/docs_check.py explains each "
               "check)" % n, file=sys.stderr)
         return 1
-    print("docs_check: %d files: links, anchors, configuration values, options and exit codes agree with the code"
-          % len(docs))
+    print("docs_check: %d files: links, anchors, configuration values, options, exit codes and error codes agree "
+          "with the code" % len(docs))
     return 0
 
 
