@@ -43,6 +43,10 @@ longer match it). Python 3 standard library only; the ctest tests docs.check and
    `ph_response_err(resp, "code", ...)` in core/, service/, installer/, program/ (examples/ and bench/ add known
    ones). A code the docs name (`ERR code ...` anywhere, or the first cell of a table headed "code" whose rows
    are `code-words`) must be one of them, and each of pipehost's must be named somewhere.
+6. MSI properties, both ways. The public properties of installer/pipehost.wxs and cmake/service.wxs.in
+   (`<Property Id="NAME"/>`, no value) and the value each sets (`--set-unless-empty "Name=[NAME]"`). A row of a
+   table headed "property" must name one, and the configuration value in its second column must be the one it
+   sets; each public property must be mentioned somewhere in the docs.
 
 The allow-list (scripts/docs_check.allow) names what is deliberately not matched, each with its reason; it
 is for names that are not user-facing (options of other tools, internal options), never for real drift.
@@ -138,6 +142,9 @@ class Code:
         self._options()
         self._exit_codes()
         self._err_codes()
+        self.msi_properties = {}  # public MSI property -> where (installer/pipehost.wxs, cmake/service.wxs.in)
+        self.msi_sets = {}        # public MSI property -> the configuration value it sets (--set-unless-empty)
+        self._msi()
 
     def _need(self, path):
         full = os.path.join(self.root, path)
@@ -244,6 +251,19 @@ class Code:
         if len(self.err_codes) < 3:
             raise CodeUnreadable("core/, service/: fewer than 3 protocol error codes (ph_response_err(resp, "
                                  "\"code\", ...)) found")
+
+
+    def _msi(self):
+        for rel in ("installer/pipehost.wxs", "cmake/service.wxs.in"):
+            path = os.path.join(self.root, rel)
+            if not os.path.isfile(path):
+                continue
+            t = read(path)
+            # Public properties an administrator passes: upper-case, declared without a value.
+            for m in re.finditer(r'<Property\s+Id="([A-Z][A-Z0-9_]*)"\s*/>', t):
+                self.msi_properties.setdefault(m.group(1), "%s:%d" % (rel, line_of(t, m.start())))
+            for m in re.finditer(r'--set-unless-empty\s+(?:&quot;|")?(\w+)=\[([A-Z][A-Z0-9_]*)\]', t):
+                self.msi_sets[m.group(2)] = m.group(1)
 
 
 def c_number(s):
@@ -822,6 +842,38 @@ def check_err_codes(docs, code, allow, problems):
                          "an error-code table)" % (word, word))
 
 
+# ------------------------------------------------------------------------------------------------ 6. MSI properties
+
+def check_msi(docs, code, allow, problems):
+    if not code.msi_properties:
+        return
+    text = "\n".join("\n".join(d.lines) for d in docs)
+    for doc in docs:
+        for hi, header, rows in doc.tables():
+            if not header or plain(header[0]).lower() not in ("property", "msi property", "public property"):
+                continue
+            for ri, cells in rows:
+                m = re.fullmatch(r"`?([A-Z][A-Z0-9_]*)`?", cells[0].strip()) if cells else None
+                if not m:
+                    continue
+                prop = m.group(1)
+                problems.stats["MSI properties"] = problems.stats.get("MSI properties", 0) + 1
+                if prop not in code.msi_properties:
+                    problems.add(doc.path, ri + 1, "MSI property %s is not a public property of installer/pipehost.wxs"
+                                 " or cmake/service.wxs.in" % prop)
+                    continue
+                named = [n for n in re.findall(r"`([A-Za-z][A-Za-z0-9]*)`", " ".join(cells[1:2]))
+                         if n in code.config]
+                want = code.msi_sets.get(prop)
+                if named and want and want not in named:
+                    problems.add(doc.path, ri + 1, "MSI property %s sets %s (its --set-unless-empty in the .wxs), "
+                                 "not %s" % (prop, want, ", ".join(named)))
+    for prop, where in sorted(code.msi_properties.items()):
+        if not re.search(r"\b%s\b" % prop, text) and ("msi-property", prop) not in allow:
+            f, _, ln = where.rpartition(":")
+            problems.add(f, int(ln), "public MSI property %s is never mentioned in the docs" % prop)
+
+
 # ------------------------------------------------------------------------------------------------ main
 
 def load_allow(path):
@@ -861,6 +913,7 @@ def main(argv):
     check_options(docs, code, allow, problems)
     check_exit_codes(docs, code, allow, problems)
     check_err_codes(docs, code, allow, problems)
+    check_msi(docs, code, allow, problems)
     if args.verbose:
         print("docs_check: %d files: %s" % (len(docs), ", ".join(d.rel for d in docs)))
         print("docs_check: %d configuration values, %d pipehost.exe options, %d options in all, exit codes %s"
@@ -873,8 +926,8 @@ def main(argv):
         print("docs_check: %d mismatch(es) between the docs and the code (scripts/docs_check.py explains each "
               "check)" % n, file=sys.stderr)
         return 1
-    print("docs_check: %d files: links, anchors, configuration values, options, exit codes and error codes agree "
-          "with the code" % len(docs))
+    print("docs_check: %d files: links, anchors, configuration values, options, exit and error codes, MSI properties "
+          "agree with the code" % len(docs))
     return 0
 
 
