@@ -47,6 +47,9 @@ longer match it). Python 3 standard library only; the ctest tests docs.check and
    (`<Property Id="NAME"/>`, no value) and the value each sets (`--set-unless-empty "Name=[NAME]"`). A row of a
    table headed "property" must name one, and the configuration value in its second column must be the one it
    sets; each public property must be mentioned somewhere in the docs.
+7. Event Log ids, both ways. service/messages.mc's MessageId=N with its Severity; a table headed "id" (or
+   "event id") with numbered rows lists them: each row's id must be a MessageId, its "type"/"level" column
+   the message's severity, and every MessageId must be a row.
 
 The allow-list (scripts/docs_check.allow) names what is deliberately not matched, each with its reason; it
 is for names that are not user-facing (options of other tools, internal options), never for real drift.
@@ -145,6 +148,8 @@ class Code:
         self.msi_properties = {}  # public MSI property -> where (installer/pipehost.wxs, cmake/service.wxs.in)
         self.msi_sets = {}        # public MSI property -> the configuration value it sets (--set-unless-empty)
         self._msi()
+        self.events = {}          # Event Log id -> (severity word, where) from service/messages.mc
+        self._events()
 
     def _need(self, path):
         full = os.path.join(self.root, path)
@@ -266,6 +271,18 @@ class Code:
                 self.msi_properties.setdefault(m.group(1), "%s:%d" % (rel, line_of(t, m.start())))
             for m in re.finditer(r'--set-unless-empty\s+(?:&quot;|")?(\w+)=\[([A-Z][A-Z0-9_]*)\]', t):
                 self.msi_sets[m.group(2)] = m.group(1)
+
+
+    def _events(self):
+        path = os.path.join(self.root, "service", "messages.mc")
+        if not os.path.isfile(path):
+            return
+        t = read(path)
+        for m in re.finditer(r"^MessageId=(\d+)\s*\nSeverity=(\w+)", t, re.M):
+            word = {"informational": "information", "success": "success"}.get(m.group(2).lower(), m.group(2).lower())
+            self.events[int(m.group(1))] = (word, "service/messages.mc:%d" % line_of(t, m.start()))
+        if not self.events:
+            raise CodeUnreadable("service/messages.mc: no MessageId=N / Severity=... pairs found")
 
 
 def c_number(s):
@@ -880,6 +897,44 @@ def check_msi(docs, code, allow, problems):
             problems.add(f, int(ln), "public MSI property %s is never mentioned in the docs" % prop)
 
 
+# ------------------------------------------------------------------------------------------------ 7. Event Log ids
+
+def check_events(docs, code, allow, problems):
+    if not code.events:
+        return
+    seen = set()
+    tables = 0
+    for doc in docs:
+        for hi, header, rows in doc.tables():
+            if not header or plain(header[0]).lower() not in ("id", "event id", "event", "event log id"):
+                continue
+            tables += 1
+            level_col = next((k for k, h in enumerate(header) if plain(h).lower() in ("type", "level", "severity")),
+                             None)
+            for ri, cells in rows:
+                m = re.fullmatch(r"`?(\d+)`?", plain(cells[0])) if cells else None
+                if not m:
+                    continue
+                num = int(m.group(1))
+                seen.add(num)
+                problems.stats["event ids"] = problems.stats.get("event ids", 0) + 1
+                if num not in code.events:
+                    problems.add(doc.path, ri + 1, "Event Log id %d is not a MessageId of service/messages.mc" % num)
+                    continue
+                if level_col is not None and level_col < len(cells):
+                    level = plain(cells[level_col]).lower()
+                    if level and not level.startswith(code.events[num][0][:4]):
+                        problems.add(doc.path, ri + 1, "Event Log id %d is %s in service/messages.mc (%s), not %s"
+                                     % (num, code.events[num][0], code.events[num][1], level))
+    if tables == 0:
+        problems.add("service/messages.mc", 1, "no Event Log id table in the docs (a table headed | id | type | ... |)")
+        return
+    for num, (word, where) in sorted(code.events.items()):
+        if num not in seen and ("event-id", str(num)) not in allow:
+            f, _, ln = where.rpartition(":")
+            problems.add(f, int(ln), "Event Log id %d (%s) is in no Event Log id table of the docs" % (num, word))
+
+
 # ------------------------------------------------------------------------------------------------ main
 
 def load_allow(path):
@@ -920,6 +975,7 @@ def main(argv):
     check_exit_codes(docs, code, allow, problems)
     check_err_codes(docs, code, allow, problems)
     check_msi(docs, code, allow, problems)
+    check_events(docs, code, allow, problems)
     if args.verbose:
         print("docs_check: %d files: %s" % (len(docs), ", ".join(d.rel for d in docs)))
         print("docs_check: %d configuration values, %d pipehost.exe options, %d options in all, exit codes %s"
@@ -933,7 +989,7 @@ def main(argv):
               "check)" % n, file=sys.stderr)
         return 1
     print("docs_check: %d files: links, anchors, configuration values, options, exit and error codes, MSI properties "
-          "agree with the code" % len(docs))
+          "and Event Log ids agree with the code" % len(docs))
     return 0
 
 
