@@ -50,6 +50,9 @@ longer match it). Python 3 standard library only; the ctest tests docs.check and
 7. Event Log ids, both ways. service/messages.mc's MessageId=N with its Severity; a table headed "id" (or
    "event id") with numbered rows lists them: each row's id must be a MessageId, its "type"/"level" column
    the message's severity, and every MessageId must be a row.
+8. Answer keys, code to docs. Each key of the built-in verbs' key=value answers (STATUS, WHOAMI: "key=%..."
+   in service/verbs.c's format strings) must be named in the docs' code (`key`, or `key=...` in a code span
+   or block).
 
 The allow-list (scripts/docs_check.allow) names what is deliberately not matched, each with its reason; it
 is for names that are not user-facing (options of other tools, internal options), never for real drift.
@@ -150,6 +153,8 @@ class Code:
         self._msi()
         self.events = {}          # Event Log id -> (severity word, where) from service/messages.mc
         self._events()
+        self.answer_keys = {}     # key of a built-in verb's key=value answer (service/verbs.c) -> where
+        self._answer_keys()
 
     def _need(self, path):
         full = os.path.join(self.root, path)
@@ -283,6 +288,18 @@ class Code:
             self.events[int(m.group(1))] = (word, "service/messages.mc:%d" % line_of(t, m.start()))
         if not self.events:
             raise CodeUnreadable("service/messages.mc: no MessageId=N / Severity=... pairs found")
+
+
+    def _answer_keys(self):
+        path = os.path.join(self.root, "service", "verbs.c")
+        if not os.path.isfile(path):
+            return
+        t = read(path)
+        # In the answers' format strings: "key=%..." at the start of a literal or after \n.
+        for m in re.finditer(r'(?:"|\\n)([a-z][a-z0-9_]*)=%', t):
+            self.answer_keys.setdefault(m.group(1), "service/verbs.c:%d" % line_of(t, m.start()))
+        if not self.answer_keys:
+            raise CodeUnreadable("service/verbs.c: no \"key=%...\" in the built-in verbs' answers found")
 
 
 def c_number(s):
@@ -935,6 +952,25 @@ def check_events(docs, code, allow, problems):
             problems.add(f, int(ln), "Event Log id %d (%s) is in no Event Log id table of the docs" % (num, word))
 
 
+# ------------------------------------------------------------------------------------------------ 8. answer keys
+
+def check_answer_keys(docs, code, allow, problems):
+    spans = []
+    for doc in docs:
+        spans.extend(span for _, span in doc.spans)
+        for i, line in enumerate(doc.lines):
+            if doc.fence[i]:
+                spans.append(line)
+    text = "\n".join(spans)
+    for key, where in sorted(code.answer_keys.items()):
+        problems.stats["answer keys"] = problems.stats.get("answer keys", 0) + 1
+        if re.search(r"(?:^|\\n|[^A-Za-z0-9_])%s(?:=|$|[^A-Za-z0-9_])" % re.escape(key), text, re.M) is None \
+                and ("answer-key", key) not in allow:
+            f, _, ln = where.rpartition(":")
+            problems.add(f, int(ln), "the built-in verbs answer %s=..., which the docs never name (as `%s` or "
+                         "`%s=...`)" % (key, key, key))
+
+
 # ------------------------------------------------------------------------------------------------ main
 
 def load_allow(path):
@@ -976,6 +1012,7 @@ def main(argv):
     check_err_codes(docs, code, allow, problems)
     check_msi(docs, code, allow, problems)
     check_events(docs, code, allow, problems)
+    check_answer_keys(docs, code, allow, problems)
     if args.verbose:
         print("docs_check: %d files: %s" % (len(docs), ", ".join(d.rel for d in docs)))
         print("docs_check: %d configuration values, %d pipehost.exe options, %d options in all, exit codes %s"
@@ -988,8 +1025,8 @@ def main(argv):
         print("docs_check: %d mismatch(es) between the docs and the code (scripts/docs_check.py explains each "
               "check)" % n, file=sys.stderr)
         return 1
-    print("docs_check: %d files: links, anchors, configuration values, options, exit and error codes, MSI properties "
-          "and Event Log ids agree with the code" % len(docs))
+    print("docs_check: %d files: links, anchors, configuration values, options, exit and error codes, MSI properties, "
+          "Event Log ids and answer keys agree with the code" % len(docs))
     return 0
 
 

@@ -8,7 +8,7 @@ service/config.c's value table, service/cmdconf.c, service/exitcodes.h, option l
 patterns) with tests/docs/good, which must pass (exit 0), and with tests/docs/bad, which must fail (exit 1)
 printing exactly the lines that tests/docs/bad/expected.txt begins (a broken link, missing anchors, an
 undefined reference, a wrong option and range in the configuration table, an unknown value, unknown options,
-wrong and missing exit codes, unknown and missing protocol error codes and MSI properties, wrong and missing Event Log ids, undocumented values and options).
+wrong and missing exit codes, unknown and missing protocol error codes and MSI properties, wrong and missing Event Log ids, an unnamed answer key, undocumented values and options).
 """
 import os
 import shutil
