@@ -12,7 +12,7 @@ longer match it). Python 3 standard library only; the ctest tests docs.check and
    `[ref]: path`, and `<a href="path">` resolves: the file or folder exists (relative to the linking file; a
    leading / is the repository root) and, for a Markdown target, the anchor is one of its headings' GitHub
    anchors (lowercased, punctuation but - and _ removed, spaces to -, repeats get -1, -2, ...) or an explicit
-   `<a id=...>`/`<a name=...>`. http(s), mailto and other schemes are skipped, and so is text in code.
+   `<a id=...>`/`<a name=...>` (or id= on another tag). http(s), mailto and other schemes are skipped, and so is text in code.
 2. Configuration values, both ways. The code's values are the rows of service/config.c's value table
    (`{SVC_V_..., "Name", "--option", ...}`, the service's Parameters values) and the CamelCase names in
    service/cmdconf.c (Parameters\\Commands\\<VERB> values); settings of the example programs
@@ -36,7 +36,7 @@ longer match it). Python 3 standard library only; the ctest tests docs.check and
    empty cell meaning "not this group's") covers each group of its columns. Any other is assigned to one
    group: by an HTML comment `<!-- exit-codes: service|client|admin -->` in the five lines above it, else by
    PH_ names in it, else by the words of its section (its heading and the paragraph just above: "client" ->
-   client, "install"/"admin"/"uninstall"/"reload" -> admin, else service). Each table's numbers must be codes
+   client, the whole words install, uninstall, admin(istrator/ation), reload, config -> admin, else service). Each table's numbers must be codes
    of its group, a PH_ name in a row must have the row's number, and each group's codes must all appear in its
    tables (every group needs at least one table).
 5. Protocol error codes, both ways. The codes the server answers are the literals of
