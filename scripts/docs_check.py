@@ -53,6 +53,8 @@ longer match it). Python 3 standard library only; the ctest tests docs.check and
 8. Answer keys, code to docs. Each key of the built-in verbs' key=value answers (STATUS, WHOAMI: "key=%..."
    in service/verbs.c's format strings) must be named in the docs' code (`key`, or `key=...` in a code span
    or block).
+9. service/config.h's comments on the value ids (`SVC_V_X, /* Name --option DWORD min..max */`) give the
+   name, option, type and DWORD range of config.c's row for that id.
 
 The allow-list (scripts/docs_check.allow) names what is deliberately not matched, each with its reason; it
 is for names that are not user-facing (options of other tools, internal options), never for real drift.
@@ -164,12 +166,13 @@ class Code:
 
     def _config(self):
         text = self._need("service/config.c")
-        row = re.compile(r'\{\s*SVC_V_\w+\s*,\s*"(\w+)"\s*,\s*"(--[a-z0-9-]+)"\s*,\s*SVC_T_(DWORD|STRING)\s*,'
+        row = re.compile(r'\{\s*(SVC_V_\w+)\s*,\s*"(\w+)"\s*,\s*"(--[a-z0-9-]+)"\s*,\s*SVC_T_(DWORD|STRING)\s*,'
                          r'\s*([^,]+?)\s*,\s*([^,]+?)\s*,')
         for m in row.finditer(text):
-            name, option, typ, lo, hi = m.groups()
+            vid, name, option, typ, lo, hi = m.groups()
             self.config[name] = {"option": option, "type": typ, "min": c_number(lo), "max": c_number(hi),
-                                 "family": "service", "where": "service/config.c:%d" % line_of(text, m.start())}
+                                 "family": "service", "id": vid,
+                                 "where": "service/config.c:%d" % line_of(text, m.start())}
         if len(self.config) < 5:
             raise CodeUnreadable("service/config.c: the value table ({SVC_V_..., \"Name\", \"--option\", SVC_T_...,"
                                  " min, max, ...}) was not found")
@@ -971,6 +974,39 @@ def check_answer_keys(docs, code, allow, problems):
                          "`%s=...`)" % (key, key, key))
 
 
+# ------------------------------------------------------------------------------------------------ 9. config.h
+
+def check_config_header(root, code, problems):
+    """service/config.h's enum comments (`SVC_V_X, /* Name --option DWORD min..max ... */`) against config.c."""
+    path = os.path.join(root, "service", "config.h")
+    if not os.path.isfile(path):
+        return
+    by_id = {info["id"]: (name, info) for name, info in code.config.items() if info.get("id")}
+    text = read(path)
+    pat = re.compile(r"^\s*(SVC_V_\w+)\b[^/\n]*/\*\s*(\w+)\s+(--[a-z0-9-]+)\s+(DWORD|string)\b(?:\s+(\d+)\.\.(\d+))?",
+                     re.M)
+    for m in pat.finditer(text):
+        vid, name, option, typ, lo, hi = m.groups()
+        ln = line_of(text, m.start())
+        if vid not in by_id:
+            problems.add(path, ln, "%s is no row of service/config.c's value table" % vid)
+            continue
+        cname, info = by_id[vid]
+        problems.stats["config.h comments"] = problems.stats.get("config.h comments", 0) + 1
+        said = []
+        if name != cname:
+            said.append("the name %s, not %s" % (cname, name))
+        if option != info["option"]:
+            said.append("the option %s, not %s" % (info["option"], option))
+        if typ.upper() != info["type"]:
+            said.append("the type %s, not %s" % (info["type"], typ))
+        if lo is not None and info["type"] == "DWORD" and (int(lo), int(hi)) != (info["min"], info["max"]):
+            said.append("the range %s..%s, not %s..%s" % (info["min"], info["max"], lo, hi))
+        if said:
+            problems.add(path, ln, "the comment of %s disagrees with service/config.c (%s), which has %s"
+                         % (vid, info["where"], "; ".join(said)))
+
+
 # ------------------------------------------------------------------------------------------------ main
 
 def load_allow(path):
@@ -1013,6 +1049,7 @@ def main(argv):
     check_msi(docs, code, allow, problems)
     check_events(docs, code, allow, problems)
     check_answer_keys(docs, code, allow, problems)
+    check_config_header(root, code, problems)
     if args.verbose:
         print("docs_check: %d files: %s" % (len(docs), ", ".join(d.rel for d in docs)))
         print("docs_check: %d configuration values, %d pipehost.exe options, %d options in all, exit codes %s"

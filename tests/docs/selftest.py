@@ -5,10 +5,11 @@
 
 Builds two small trees in a temporary folder: tests/docs/code (the shapes of the code the checker reads:
 service/config.c's value table, service/cmdconf.c, service/exitcodes.h, option literals, a script's case
-patterns) with tests/docs/good, which must pass (exit 0), and with tests/docs/bad, which must fail (exit 1)
+patterns, ...) with tests/docs/good, which must pass (exit 0), and with tests/docs/bad (docs, and a
+service/config.h with wrong comments over the code's), which must fail (exit 1)
 printing exactly the lines that tests/docs/bad/expected.txt begins (a broken link, missing anchors, an
 undefined reference, a wrong option and range in the configuration table, an unknown value, unknown options,
-wrong and missing exit codes, unknown and missing protocol error codes and MSI properties, wrong and missing Event Log ids, an unnamed answer key, undocumented values and options).
+wrong and missing exit codes, unknown and missing protocol error codes and MSI properties, wrong and missing Event Log ids, an unnamed answer key, a wrong config.h comment, undocumented values and options).
 """
 import os
 import shutil
