@@ -6,10 +6,11 @@
 Builds two small trees in a temporary folder: tests/docs/code (the shapes of the code the checker reads:
 service/config.c's value table, service/cmdconf.c, service/exitcodes.h, option literals, a script's case
 patterns, ...) with tests/docs/good, which must pass (exit 0), and with tests/docs/bad (docs, and a
-service/config.h with wrong comments over the code's), which must fail (exit 1)
-printing exactly the lines that tests/docs/bad/expected.txt begins (a broken link, missing anchors, an
-undefined reference, a wrong option and range in the configuration table, an unknown value, unknown options,
-wrong and missing exit codes, unknown and missing protocol error codes and MSI properties, wrong and missing Event Log ids, an unnamed answer key, a wrong config.h comment, undocumented values and options).
+service/config.h with wrong comments over the code's), which must fail (exit 1) printing exactly the lines of
+tests/docs/bad/expected.txt: a broken link, missing anchors, an undefined reference, a wrong option and range
+in the configuration table, an unknown value, unknown options, wrong and missing exit codes, unknown and
+missing protocol error codes and MSI properties, wrong and missing Event Log ids, an unnamed answer key, a
+wrong config.h comment, undocumented values and options.
 """
 import os
 import shutil
@@ -47,12 +48,12 @@ def main():
             expected = [l.rstrip("\n") for l in f if l.strip() and not l.startswith("#")]
         lines = [l for l in out.split("\n") if l.strip()]
         for e in expected:
-            hits = [l for l in lines if l.startswith(e)]
+            hits = [l for l in lines if l == e]
             if len(hits) != 1:
-                print("FAIL: expected exactly one line starting %r, got %d" % (e, len(hits)))
+                print("FAIL: expected exactly one line %r, got %d" % (e, len(hits)))
                 failed += 1
         for l in lines:
-            if not any(l.startswith(e) for e in expected):
+            if l not in expected:
                 print("FAIL: unexpected line: %s" % l)
                 failed += 1
         if failed == 0:
