@@ -11,7 +11,7 @@
 #  1. Debian packages (checked with dpkg first; apt-get update only if something is missing): native
 #     toolchain (+ ASan/UBSan runtimes via gcc), MinGW-w64, Wine, native Check, dpkg-dev for apt-get source,
 #     wixl and msitools (the MSI and its checks); clang with its runtimes (libFuzzer, for scripts/fuzz.sh),
-#     clang-tidy and cppcheck (scripts/lint.sh).
+#     clang-tidy and cppcheck (scripts/lint.sh); python3 (scripts/docs_check.py, the docs against the code).
 #  2. A deb-src entry (only if `apt-get source --print-uris check` fails): written to
 #     /etc/apt/sources.list.d/pipehost-deb-src.sources, mirroring debian.sources with Types: deb-src.
 #  3. Debian's Check source, cross-built with MinGW (cmake/toolchain-mingw64.cmake) as a static library and
@@ -90,7 +90,7 @@ apt_update() {
 # ---------------------------------------------------------------------------------------------- 1. packages
 pkgs=(cmake make gcc libc6-dev pkg-config gcc-mingw-w64-x86-64 wine wine64 check dpkg-dev xz-utils wixl msitools
       procps util-linux coreutils patch ca-certificates
-      clang libclang-rt-dev clang-tidy cppcheck)
+      clang libclang-rt-dev clang-tidy cppcheck python3)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
