@@ -4,7 +4,7 @@
  * pipehost-held.exe [ROUNDS]: one process runs the core server (default configuration: a fixed pool of 254
  * instances; the per-user limit lifted, since every client here is this process's user) and its clients,
  * each a thread with a ph_client. Printed, no pass/fail on figures (timings under Wine are noisy; the
- * README's benchmark section says what the targets are):
+ * bench/README.md, Held requests, says what the targets are):
  *   1. latency: one quick client's PING round trips (ROUNDS, default 2000) on the idle server, then again while
  *      200 other clients each keep a request held for 1 s by the timer reply (ph_deferred_complete_after),
  *      sending the next as soon as the last is answered; p50/p99/max of both and the p99 ratio (target <= 2).

@@ -4,7 +4,7 @@
  * instances on a fresh name, and prints the time ph_server_start took, the process's committed memory
  * growth (PagefileUsage: PrivateUsage reads 0 under Wine; most of it is the pool's threads, the same for
  * every N), what each instance beyond the first N measured adds, and the time ph_server_stop took. Each N is
- * measured 5 times; the medians are printed. The README's choice of the default pool size cites
+ * measured 5 times; the medians are printed. bench/README.md's choice of the default pool size cites
  * this program's output. */
 #include <pipehost/pipehost.h>
 

@@ -2,7 +2,7 @@
 rem install.cmd — installs pipehost.exe as a Windows service with sc/reg/net, and starts it. Run elevated.
 rem   install.cmd [SERVICE_NAME] [PATH\TO\pipehost.exe] [PIPE_NAME] [--allow-unsafe-location]
 rem Defaults: pipehost, the pipehost.exe next to this script, and no PipeName (the service then serves
-rem \\.\pipe\pipehost). More settings: reg add HKLM\SYSTEM\CurrentControlSet\Services\NAME\Parameters (README).
+rem \\.\pipe\pipehost). More settings: reg add HKLM\SYSTEM\CurrentControlSet\Services\NAME\Parameters (docs/admin.md).
 rem The same as `pipehost install --start-now`, with the tools administrators know. Every step checks its
 rem error level with "if errorlevel 1" (never "||", which some cmd implementations run after success).
 rem The executable must sit where only administrators can change it, the DLLs beside it and the folders above

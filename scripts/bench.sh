@@ -37,7 +37,7 @@
 # Env: PH_BENCH_ROUNDS (default 3, quick 1), PH_BENCH_WINDOW_MS (each cell's measured window, default 1000,
 #      quick 200), PH_BENCH_TRACE_N (N2 of the trace runs, default 500, quick 200; N1 is a tenth),
 #      PH_BENCH_OUT (default bench/results), PH_BENCH_QUICK=1 (smoke mode), PH_BENCH_SKIP_BUILD=1,
-#      PH_BENCH_README=1 (also put the table and chart into README.md's results block),
+#      PH_BENCH_README=1 (also put the table and chart into bench/README.md's results block),
 #      PH_BENCH_SERVERS (default "raw single tpc pipehost"; add iocp, bench/server_iocp.c, the minimal
 #      completion-port server, to see what the platform allows that design; it adds about a fifth to the run).
 # Exit status: 0 when every cell ran and every answer was correct (a server that cannot hold a cell's
@@ -280,15 +280,15 @@ fi
 { printf '\n#### Command verbs (pipehost-cmdbench, one run)\n\n```\n'; cat "$work/cmdbench.txt"; printf '```\n'; } >>"$out/latest.md"
 cat "$out/latest.md"
 if [ "${PH_BENCH_README:-0}" = 1 ]; then
-  # Replace the results block of the README's Benchmark section with this run's table and chart.
-  rel=$(realpath --relative-to="$repo" "$out")
+  # Replace the results block of bench/README.md (its "Latest results") with this run's table and chart.
+  rel=$(realpath --relative-to="$repo/bench" "$out")
   { sed '1,2d' "$out/latest.md"; [ -f "$out/latest.png" ] && printf '\n![requests/s against clients](%s/latest.png)\n' "$rel"; } \
     >"$work/readme-block.md"
   awk -v block="$work/readme-block.md" '
     /^<!-- bench-results:begin -->$/ { print; while ((getline l < block) > 0) print l; skip = 1; next }
     /^<!-- bench-results:end -->$/ { skip = 0 }
-    !skip { print }' README.md >"$work/README.md.new" && mv "$work/README.md.new" README.md \
-    && say "README.md: results block updated"
+    !skip { print }' bench/README.md >"$work/README.md.new" && mv "$work/README.md.new" bench/README.md \
+    && say "bench/README.md: results block updated"
 fi
 grep -q 'status=\(timeout\|skipped\)' "$raw" && failed=1
 grep -q 'mismatch=[1-9]' "$raw" && failed=1

@@ -11,15 +11,15 @@
  * <service>\Parameters) and on the `pipehost run` command line. The table in config.c gives each its
  * type, range and default. */
 typedef enum svc_value_id {
-    SVC_V_PIPE_NAME = 0,    /* PipeName          --pipe               string */
-    SVC_V_MAX_INSTANCES,    /* MaxInstances      --max-instances      DWORD 1..255 */
-    SVC_V_PENDING,          /* PendingInstances  --pending-instances  DWORD 1..64, <= MaxInstances */
+    SVC_V_PIPE_NAME = 0,    /* PipeName          --pipe               string: NAME 1..256 chars, or \\.\pipe\NAME */
+    SVC_V_MAX_INSTANCES,    /* MaxInstances      --max-instances      DWORD 1..255 (255 = unlimited pool) */
+    SVC_V_PENDING,          /* PendingInstances  --pending-instances  DWORD 1..255 (the unlimited pool's floor) */
     SVC_V_THREADS,          /* Threads           --threads            DWORD 0..64 (0 = by CPU count) */
     SVC_V_MAX_MESSAGE,      /* MaxMessageBytes   --max-message        DWORD 1..67108864 */
     SVC_V_IDLE_TIMEOUT,     /* IdleTimeoutMs     --idle-timeout       DWORD 100..4294967295 (= never) */
     SVC_V_WRITE_TIMEOUT,    /* WriteTimeoutMs    --write-timeout      DWORD 100..3600000 */
     SVC_V_DRAIN_TIMEOUT,    /* DrainTimeoutMs    --drain-timeout      DWORD 0..300000 */
-    SVC_V_PRESHUTDOWN,      /* PreshutdownTimeoutMs --preshutdown-timeout DWORD 1000..3600000, > DrainTimeoutMs */
+    SVC_V_PRESHUTDOWN,      /* PreshutdownTimeoutMs --preshutdown-timeout DWORD 1000..3600000, >= Drain + 1000 */
     SVC_V_SDDL,             /* Sddl              --sddl               string */
     SVC_V_LOG_LEVEL,        /* LogLevel          --log-level          string: error|warn|info|debug */
     SVC_V_LOG_FILE,         /* LogFile           --log-file           string (REG_EXPAND_SZ too), local drive path */
