@@ -89,20 +89,22 @@ END_TEST
 /* The registry loader on a Parameters key of a service that does not exist (only the key is used). */
 static wchar_t g_service[80];
 
-static void reg_setup(void)
-{
-    swprintf(g_service, 80, L"phsvc-regtest-%lu", (unsigned long)GetCurrentProcessId());
-}
-
 static void reg_teardown(void)
 {
     wchar_t path[200];
-    swprintf(path, 200, L"SYSTEM\\CurrentControlSet\\Services\\%ls\\Parameters\\Verbs", g_service);
-    RegDeleteKeyW(HKEY_LOCAL_MACHINE, path);
-    swprintf(path, 200, L"SYSTEM\\CurrentControlSet\\Services\\%ls\\Parameters", g_service);
-    RegDeleteKeyW(HKEY_LOCAL_MACHINE, path);
     swprintf(path, 200, L"SYSTEM\\CurrentControlSet\\Services\\%ls", g_service);
+    RegDeleteTreeW(HKEY_LOCAL_MACHINE, path);
     RegDeleteKeyW(HKEY_LOCAL_MACHINE, path);
+}
+
+/* A key of this process's own: Wine reuses process ids at once, so the id alone may name the key of an
+ * earlier process (left behind if it was killed); the tick count tells them apart, and any leftover is
+ * removed first. */
+static void reg_setup(void)
+{
+    swprintf(g_service, 80, L"phsvc-regtest-%lu-%llu", (unsigned long)GetCurrentProcessId(),
+             (unsigned long long)GetTickCount64());
+    reg_teardown();
 }
 
 static void reg_set(const wchar_t *name, DWORD type, const void *data, DWORD size)
