@@ -12,22 +12,8 @@ set -uo pipefail
 [ $# -eq 2 ] || { echo "usage: msi_tables.sh MSI_DIR VERSION" >&2; exit 1; }
 dir=$1 version=$2
 msi="$dir/pipehost-$version-x64.msi" old="$dir/pipehost-0.0.1-x64.msi" rebuild="$dir/pipehost-$version-x64-rebuild.msi"
-command -v msiinfo >/dev/null || { echo "SKIPPED: msiinfo not installed (Debian: msitools)"; exit 77; }
-[ -f "$msi" ] || { echo "SKIPPED: $msi was not built (wixl or msibuild missing at configure time)"; exit 77; }
-
-fail=0
-# expect TABLE PATTERN WHAT: a row of TABLE (tab-separated, as msiinfo exports it) matches the extended regex.
-expect() {
-  if msiinfo export "$msi" "$1" | tr -d '\r' | grep -Eq -- "$2"; then
-    echo "ok: $3"
-  else
-    echo "FAILED: $3 (table $1, pattern $2):" >&2
-    msiinfo export "$msi" "$1" >&2
-    fail=1
-  fi
-}
-seq_of() { msiinfo export "$msi" InstallExecuteSequence | tr -d '\r' | awk -F'\t' -v a="$1" '$1 == a { print $3 }'; }
-T=$'\t'
+# shellcheck source=msi_check.sh
+. "$(dirname "${BASH_SOURCE[0]}")/msi_check.sh"
 
 expect ServiceInstall "^ServiceInstall${T}pipehost${T}pipehost${T}16${T}2${T}1${T}${T}${T}LocalSystem${T}" \
   "service pipehost: own process (16), auto start (2), normal errors (1), LocalSystem"

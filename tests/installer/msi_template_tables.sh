@@ -10,30 +10,8 @@
 set -uo pipefail
 [ $# -eq 2 ] || { echo "usage: msi_template_tables.sh MSI UPGRADE_CODE" >&2; exit 1; }
 msi=$1 upgrade=$2
-command -v msiinfo >/dev/null || { echo "SKIPPED: msiinfo not installed (Debian: msitools)"; exit 77; }
-[ -f "$msi" ] || { echo "SKIPPED: $msi was not built (wixl or msibuild missing at configure time)"; exit 77; }
-
-fail=0
-# expect TABLE PATTERN WHAT: a row of TABLE (tab-separated, as msiinfo exports it) matches the extended regex.
-expect() {
-  if msiinfo export "$msi" "$1" | tr -d '\r' | grep -Eq -- "$2"; then
-    echo "ok: $3"
-  else
-    echo "FAILED: $3 (table $1, pattern $2):" >&2
-    msiinfo export "$msi" "$1" >&2
-    fail=1
-  fi
-}
-# refuse TABLE PATTERN WHAT: no row of TABLE matches.
-refuse() {
-  if msiinfo export "$msi" "$1" | tr -d '\r' | grep -Eq -- "$2"; then
-    echo "FAILED: $3 (table $1 has a row matching $2)" >&2; fail=1
-  else
-    echo "ok: $3"
-  fi
-}
-seq_of() { msiinfo export "$msi" InstallExecuteSequence | tr -d '\r' | awk -F'\t' -v a="$1" '$1 == a { print $3 }'; }
-T=$'\t'
+# shellcheck source=msi_check.sh
+. "$(dirname "${BASH_SOURCE[0]}")/msi_check.sh"
 up=$(printf '%s' "$upgrade" | sed 's/[{}]/\\&/g')
 
 expect Property "^UpgradeCode${T}${up}$" "its own UpgradeCode $upgrade"
