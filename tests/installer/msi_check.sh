@@ -26,4 +26,21 @@ refuse() {
 }
 # seq_of ACTION: the action's sequence number in InstallExecuteSequence.
 seq_of() { msiinfo export "$msi" InstallExecuteSequence | tr -d '\r' | awk -F'\t' -v a="$1" '$1 == a { print $3 }'; }
+# expect_sequence: the configure step runs between InstallServices and StartServices (the service exists, is
+# configured, then starts), and an older product is removed only after InstallFinalize.
+expect_sequence() {
+  local i c s f r
+  i=$(seq_of InstallServices) c=$(seq_of ConfigureService) s=$(seq_of StartServices)
+  f=$(seq_of InstallFinalize) r=$(seq_of RemoveExistingProducts)
+  if [ -n "$i" ] && [ -n "$c" ] && [ -n "$s" ] && [ "$i" -lt "$c" ] && [ "$c" -lt "$s" ]; then
+    echo "ok: the configure action runs between InstallServices ($i) and StartServices ($s): $c"
+  else
+    echo "FAILED: ConfigureService ($c) not between InstallServices ($i) and StartServices ($s)" >&2; fail=1
+  fi
+  if [ -n "$r" ] && [ -n "$f" ] && [ "$r" -gt "$f" ]; then
+    echo "ok: the old product is removed after InstallFinalize ($f): $r"
+  else
+    echo "FAILED: RemoveExistingProducts ($r) not after InstallFinalize ($f)" >&2; fail=1
+  fi
+}
 T=$'\t'

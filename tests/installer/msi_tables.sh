@@ -63,18 +63,7 @@ expect Upgrade "^\{94850276-49B4-4718-926E-60740663863B\}${T}${T}$version${T}${T
 expect Upgrade "^\{94850276-49B4-4718-926E-60740663863B\}${T}$version${T}${T}${T}2${T}${T}WIX_DOWNGRADE_DETECTED$" \
   "a newer version installed: only detected (the downgrade is refused)"
 
-i=$(seq_of InstallServices) c=$(seq_of ConfigureService) s=$(seq_of StartServices)
-f=$(seq_of InstallFinalize) r=$(seq_of RemoveExistingProducts)
-if [ -n "$i" ] && [ -n "$c" ] && [ -n "$s" ] && [ "$i" -lt "$c" ] && [ "$c" -lt "$s" ]; then
-  echo "ok: the configure action runs between InstallServices ($i) and StartServices ($s): $c"
-else
-  echo "FAILED: ConfigureService ($c) not between InstallServices ($i) and StartServices ($s)" >&2; fail=1
-fi
-if [ -n "$r" ] && [ -n "$f" ] && [ "$r" -gt "$f" ]; then
-  echo "ok: the old product is removed after InstallFinalize ($f): $r"
-else
-  echo "FAILED: RemoveExistingProducts ($r) not after InstallFinalize ($f)" >&2; fail=1
-fi
+expect_sequence
 
 # Product Id="*": every build has its own ProductCode, the UpgradeCode stays.
 if [ -f "$old" ]; then

@@ -44,16 +44,5 @@ expect Upgrade "^${up}${T}${T}1\.2\.3${T}${T}513${T}${T}WIX_UPGRADE_DETECTED$" \
   "major upgrade of older versions and of the same version"
 expect Upgrade "^${up}${T}1\.2\.3${T}${T}${T}2${T}${T}WIX_DOWNGRADE_DETECTED$" "a newer version is detected (downgrade refused)"
 
-i=$(seq_of InstallServices) c=$(seq_of ConfigureService) s=$(seq_of StartServices)
-f=$(seq_of InstallFinalize) r=$(seq_of RemoveExistingProducts)
-if [ -n "$i" ] && [ -n "$c" ] && [ -n "$s" ] && [ "$i" -lt "$c" ] && [ "$c" -lt "$s" ]; then
-  echo "ok: the configure action runs between InstallServices ($i) and StartServices ($s): $c"
-else
-  echo "FAILED: ConfigureService ($c) not between InstallServices ($i) and StartServices ($s)" >&2; fail=1
-fi
-if [ -n "$r" ] && [ -n "$f" ] && [ "$r" -gt "$f" ]; then
-  echo "ok: the old product is removed after InstallFinalize ($f): $r"
-else
-  echo "FAILED: RemoveExistingProducts ($r) not after InstallFinalize ($f)" >&2; fail=1
-fi
+expect_sequence
 exit $fail
