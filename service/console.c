@@ -103,10 +103,10 @@ int ph__svc_console_main(int argc, char **argv, const ph_service_app *app)
     ph__svc_parse_run_options(argc, argv, 1, &cfg, &opts, &errs);
     ph__svc_config_check(&cfg, &errs);
     ph__svc_config_check_sddl(&cfg, &errs);
-    free(wservice);
     if (errs.count > 0) {
         code = print_errors(&errs, ph__svc_message_prefix());
         ph__svc_config_free(&cfg);
+        free(wservice);
         return code;
     }
     ph__svc_log_set_level(&log, cfg.log_level);
@@ -120,11 +120,13 @@ int ph__svc_console_main(int argc, char **argv, const ph_service_app *app)
         if (err != 0 && why[0] != '\0') {
             ph__svc_log_msg(&log, PH_LOG_ERROR, "refusing to log to %s (--log-file): %s", cfg.log_file, why);
             ph__svc_config_free(&cfg);
+            free(wservice);
             return PH_EXIT_LOG;
         }
         if (err != 0) {
             ph__svc_log_win32(&log, PH_LOG_ERROR, err, "opening the log file", "cannot log to %s (--log-file)", cfg.log_file);
             ph__svc_config_free(&cfg);
+            free(wservice);
             return PH_EXIT_LOG;
         }
     }
@@ -137,12 +139,14 @@ int ph__svc_console_main(int argc, char **argv, const ph_service_app *app)
             free(wevent);
             ph__svc_config_free(&cfg);
             ph__svc_log_close(&log);
+            free(wservice);
             return PH_EXIT_USAGE;
         }
         free(wevent);
     }
 
     err = ph__svc_host_init(&host, &cfg, &log, app);
+    host.commands_from = wservice; /* `run --service NAME` serves that service's command verbs too */
     g_console.done = err == 0 ? CreateEventW(NULL, TRUE, FALSE, NULL) : NULL;
     if (err == 0 && g_console.done == NULL)
         err = GetLastError();
@@ -201,6 +205,7 @@ out:
         SetEvent(g_console.done);
     SetConsoleCtrlHandler(console_ctrl, FALSE);
     ph__svc_host_close(&host);
+    free(wservice);
     if (user_stop != NULL)
         CloseHandle(user_stop);
     ph__svc_log_close(&log);

@@ -104,10 +104,10 @@ static int start_commands(svc_host *h)
     unsigned i;
     int rc;
 
-    if (h->service == NULL)
-        return 0; /* console mode: no service key to read them from */
+    if (h->commands_from == NULL)
+        return 0; /* console mode without --service: no service key to read them from */
     memset(&errs, 0, sizeof(errs));
-    ph__svc_commands_load(h->service, &h->cmds, &errs);
+    ph__svc_commands_load(h->commands_from, &h->cmds, &errs);
     ph__svc_commands_check(&h->cmds, &h->cfg, &errs);
     if (errs.count > 0) {
         for (i = 0; i < errs.count && i < SVC_CFG_MAX_ERRORS; i++)

@@ -22,6 +22,8 @@ typedef struct svc_host {
     svc_log *log;
     const wchar_t *service;       /* where PARAMCHANGE re-reads the configuration; NULL in console mode */
     const char *service_utf8;     /* for STATUS; "" in console mode */
+    const wchar_t *commands_from; /* whose Parameters\Commands to serve: the service, or `run --service NAME`'s;
+                                   * NULL: no command verbs (console mode without --service) */
     const ph_service_app *app;
 
     /* Signals. */
@@ -39,7 +41,7 @@ typedef struct svc_host {
     ph_router *router;
     svc_verbs verbs;
     char default_sddl[SVC_DEFAULT_SDDL_MAX]; /* without Sddl: the default for this account (svcsid.h), or "" */
-    svc_commands cmds;            /* Parameters\Commands (service mode only) */
+    svc_commands cmds;            /* Parameters\Commands of commands_from */
     svc_cmdrun *cmdrun;           /* their runner; NULL without command verbs */
 } svc_host;
 

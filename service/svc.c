@@ -228,6 +228,7 @@ static int run_service(svc_state *s, const wchar_t *name, svc_log *log)
     err = ph__svc_host_init(&host, &cfg, log, s->app);
     host.service = name;
     host.service_utf8 = uname ? uname : "";
+    host.commands_from = name;
     if (err == 0)
         err = ph__svc_host_launch(&host);
     if (err != 0) {

@@ -129,6 +129,59 @@ START_TEST(command_bad_entries_refused)
 }
 END_TEST
 
+/* `pipehost run --service NAME` (console mode) serves that service's command verbs too, as the docs promise
+ * ("the same configuration, the same checks"). */
+START_TEST(command_verb_console_mode)
+{
+    static const wchar_t cat[] = L"cat\0";
+    wchar_t line[1024], ev_name[100], log[MAX_PATH];
+    unsigned char *resp = NULL;
+    unsigned long long end;
+    size_t len = 0;
+    HANDLE ev, proc;
+    DWORD code = 0, waited;
+    int rc = -1, answered = 0;
+    svct *t;
+
+    svct_require_single_scm();
+    t = svct_new("cmdrun", NULL);
+    add_command(t, L"UPPER", cat, sizeof(cat));
+    restrict_verb(t, L"UPPER", L"D:(A;;GX;;;BA)(A;;GX;;;AU)");
+    swprintf(ev_name, 100, L"phcmd-run-%lu", (unsigned long)GetCurrentProcessId());
+    ev = CreateEventW(NULL, TRUE, FALSE, ev_name);
+    ck_assert(ev != NULL);
+    swprintf(line, 1024, L"\"%ls\" run --service %hs --stop-event %ls", svct_pipehost_exe(), t->name_a, ev_name);
+    ck_assert(GetTempPathW(MAX_PATH, log) > 0);
+    wcscat(log, L"phcmd-run.log");
+    proc = svct_spawn(line, log);
+    /* Until the console's server answers (PING), then the command verb once. */
+    end = ph_test_now_ms() + 30000;
+    while (!answered && ph_test_now_ms() < end && WaitForSingleObject(proc, 0) == WAIT_TIMEOUT) {
+        answered = svct_transact(t->pipe, "PING", 4, &resp, &len) == 0;
+        ph_free(resp);
+        resp = NULL;
+        if (!answered)
+            ph_test_sleep_ms(100);
+    }
+    if (answered)
+        rc = svct_transact(t->pipe, "UPPER a\0b", 9, &resp, &len);
+    SetEvent(ev);
+    waited = WaitForSingleObject(proc, 30000);
+    if (waited != WAIT_OBJECT_0)
+        TerminateProcess(proc, 255);
+    GetExitCodeProcess(proc, &code);
+    CloseHandle(proc);
+    CloseHandle(ev);
+    ck_assert_msg(answered, "run --service did not serve %s (exit %lu)", t->pipe, (unsigned long)code);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_msg(len == 6 && memcmp(resp, "OK a\0b", 6) == 0, "%.*s", (int)len, resp);
+    ph_free(resp);
+    ck_assert_uint_eq(waited, WAIT_OBJECT_0);
+    ck_assert_uint_eq(code, 0);
+    DeleteFileW(log);
+}
+END_TEST
+
 /* pipehost command add|list|remove: checked first (nothing written when refused), then served after a start. */
 START_TEST(command_cli)
 {
@@ -196,5 +249,6 @@ Suite *ph_test_suite(void)
     add(s, tcase_create("command_without_descriptor_refused"), command_without_descriptor_refused);
     add(s, tcase_create("command_bad_entries_refused"), command_bad_entries_refused);
     add(s, tcase_create("command_cli"), command_cli);
+    add(s, tcase_create("command_verb_console_mode"), command_verb_console_mode);
     return s;
 }
