@@ -999,20 +999,22 @@ static int start_server(bench *b, const char *log_path, const char *own_args)
     }
     if (strncmp(b->kind, "pipehost", 8) == 0) {
         /* A labelled pipehost (KIND:LABEL) takes extra options from PH_BENCH_ARGS_LABEL, e.g. a configuration
-         * to compare with the defaults. */
-        const char *colon = strchr(b->kind, ':'), *extra = NULL;
+         * to compare with the defaults; PH_BENCH_OLD_LABEL=1 marks an older build (scripts/bench_ab.sh) that
+         * predates the per-user limit and its option. */
+        const char *colon = strchr(b->kind, ':'), *extra = NULL, *old = NULL;
         char var[40];
 
         if (colon != NULL) {
             snprintf(var, sizeof(var), "PH_BENCH_ARGS_%s", colon + 1);
             extra = getenv(var);
+            snprintf(var, sizeof(var), "PH_BENCH_OLD_%s", colon + 1);
+            old = getenv(var);
         }
         /* Every client of the matrix is the same user: the per-user limit (64 by default) is lifted, or the
          * 200-client cells would be refused past 64. Everything else is pipehost's default configuration. */
-        n = snprintf(cmd, sizeof(cmd),
-                     "\"%s\" run --pipe %s --stop-event %s --max-message 131072 --max-connections-per-user 0%s%s%s%s", exe,
-                     b->name, b->event, extra ? " " : "", extra ? extra : "", own_args ? " " : "",
-                     own_args ? own_args : "");
+        n = snprintf(cmd, sizeof(cmd), "\"%s\" run --pipe %s --stop-event %s --max-message 131072%s%s%s%s%s", exe,
+                     b->name, b->event, old != NULL && strcmp(old, "1") == 0 ? "" : " --max-connections-per-user 0",
+                     extra ? " " : "", extra ? extra : "", own_args ? " " : "", own_args ? own_args : "");
     } else {
         n = snprintf(cmd, sizeof(cmd), "\"%s\" \\\\.\\pipe\\%s %s", exe, b->name, b->event);
     }
