@@ -371,9 +371,6 @@ START_TEST(event_source_kept)
     SC_HANDLE scm, svc;
     scm_view v;
     HANDLE ev, proc;
-    unsigned char *resp = NULL;
-    size_t len = 0;
-    unsigned long long end;
     DWORD code = 0;
     int served = 0;
 
@@ -421,14 +418,7 @@ START_TEST(event_source_kept)
         wcscat(log, L"pha-evsrc-run.log");
         proc = svct_spawn(cmdline, log);
     }
-    end = ph_test_now_ms() + 30000;
-    while (!served && ph_test_now_ms() < end) {
-        served = svct_transact(pipe, "PING", 4, &resp, &len) == 0;
-        ph_free(resp);
-        resp = NULL;
-        if (!served)
-            ph_test_sleep_ms(100);
-    }
+    served = svct_wait_ping(pipe, 30000, proc);
     SetEvent(ev);
     ck_assert_uint_eq(WaitForSingleObject(proc, 30000), WAIT_OBJECT_0);
     GetExitCodeProcess(proc, &code);

@@ -370,6 +370,11 @@ BOOL svct_create_process(const wchar_t *cmdline, DWORD flags, STARTUPINFOW *si, 
 
 HANDLE svct_spawn(const wchar_t *cmdline, const wchar_t *out_file)
 {
+    return svct_spawn_flags(cmdline, 0, out_file);
+}
+
+HANDLE svct_spawn_flags(const wchar_t *cmdline, DWORD flags, const wchar_t *out_file)
+{
     SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, TRUE};
     STARTUPINFOW si;
     PROCESS_INFORMATION pi;
@@ -383,7 +388,7 @@ HANDLE svct_spawn(const wchar_t *cmdline, const wchar_t *out_file)
     si.hStdInput = GetStdHandle(STD_INPUT_HANDLE);
     si.hStdOutput = h;
     si.hStdError = h;
-    if (!svct_create_process(cmdline, 0, &si, &pi)) {
+    if (!svct_create_process(cmdline, flags, &si, &pi)) {
         DWORD err = GetLastError();
         CloseHandle(h);
         ck_abort_msg("CreateProcessW(%ls) failed: %lu", cmdline, err);
@@ -391,6 +396,22 @@ HANDLE svct_spawn(const wchar_t *cmdline, const wchar_t *out_file)
     CloseHandle(h);
     CloseHandle(pi.hThread);
     return pi.hProcess;
+}
+
+int svct_wait_ping(const char *pipe, unsigned timeout_ms, HANDLE proc)
+{
+    unsigned long long end = ph_test_now_ms() + timeout_ms;
+    unsigned char *resp = NULL;
+    size_t len = 0;
+
+    while (ph_test_now_ms() < end && (proc == NULL || WaitForSingleObject(proc, 0) == WAIT_TIMEOUT)) {
+        if (svct_transact(pipe, "PING", 4, &resp, &len) == 0) {
+            ph_free(resp);
+            return 1;
+        }
+        ph_test_sleep_ms(50);
+    }
+    return 0;
 }
 
 int svct_run(const wchar_t *cmdline, unsigned timeout_ms, char **out)

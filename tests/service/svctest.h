@@ -66,6 +66,12 @@ BOOL svct_create_process(const wchar_t *cmdline, DWORD flags, STARTUPINFOW *si, 
  * pipe, so a child that writes much cannot block (and node.exe under Wine needs a file). Returns its process
  * handle; the test fails if it cannot start. */
 HANDLE svct_spawn(const wchar_t *cmdline, const wchar_t *out_file);
+/* The same with CreateProcessW's creation flags (CREATE_NEW_PROCESS_GROUP, say). */
+HANDLE svct_spawn_flags(const wchar_t *cmdline, DWORD flags, const wchar_t *out_file);
+
+/* Polls pipe with PING every 50 ms until it answers (1), timeout_ms pass or proc (if not NULL) ends (0):
+ * for a server a test has just started. */
+int svct_wait_ping(const char *pipe, unsigned timeout_ms, HANDLE proc);
 
 /* Runs a program (command line), capturing stdout+stderr into *out (malloc'd), waiting at most
  * timeout_ms. Returns the exit code, or -1 if it had to be killed. */

@@ -1193,38 +1193,10 @@ END_TEST
  * Ctrl+C); and the Ctrl+Break route where the platform can deliver it. */
 static HANDLE spawn_console(const char *args, DWORD flags, const wchar_t *out_file, PROCESS_INFORMATION *pi)
 {
-    SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, TRUE};
-    STARTUPINFOW si;
-    HANDLE h = CreateFileW(out_file, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, &sa,
-                           CREATE_ALWAYS, FILE_ATTRIBUTE_TEMPORARY, NULL);
-    ck_assert(h != INVALID_HANDLE_VALUE);
-    memset(&si, 0, sizeof(si));
-    si.cb = sizeof(si);
-    si.dwFlags = STARTF_USESTDHANDLES;
-    si.hStdInput = GetStdHandle(STD_INPUT_HANDLE);
-    si.hStdOutput = h;
-    si.hStdError = h;
-    ck_assert_msg(svct_create_process(cmdline(svct_pipehost_exe(), args), flags, &si, pi), "CreateProcessW: %lu",
-                  GetLastError());
-    CloseHandle(h);
-    CloseHandle(pi->hThread);
+    memset(pi, 0, sizeof(*pi));
+    pi->hProcess = svct_spawn_flags(cmdline(svct_pipehost_exe(), args), flags, out_file);
+    pi->dwProcessId = GetProcessId(pi->hProcess);
     return pi->hProcess;
-}
-
-static int wait_ping(const char *pipe, unsigned timeout_ms)
-{
-    unsigned long long end = ph_test_now_ms() + timeout_ms;
-    unsigned char *resp = NULL;
-    size_t len = 0;
-
-    while (ph_test_now_ms() < end) {
-        if (svct_transact(pipe, "PING", 4, &resp, &len) == 0) {
-            ph_free(resp);
-            return 1;
-        }
-        ph_test_sleep_ms(50);
-    }
-    return 0;
 }
 
 /* Starts `pipehost run <opts><pipe>` in console mode with a stop event of its own and a 1 s drain; its output goes
@@ -1276,7 +1248,7 @@ START_TEST(console_stop_event)
 
     ph_test_pipe_name(pipe, sizeof(pipe), "console");
     ev = start_console_stoppable("console", "--pipe \\\\.\\pipe\\", pipe, file, &pi);
-    ck_assert_msg(wait_ping(pipe, 15000), "console mode never answered PING");
+    ck_assert_msg(svct_wait_ping(pipe, 15000, pi.hProcess), "console mode never answered PING");
     stop_console_clean(ev, &pi, file);
 }
 END_TEST
@@ -1298,7 +1270,7 @@ START_TEST(console_ctrl_break)
     swprintf(file, MAX_PATH, L"%lsphsvc-ctrl-%lu.txt", tmp, (unsigned long)GetCurrentProcessId());
     snprintf(args, sizeof(args), "run --pipe %s --drain-timeout 1000", pipe);
     spawn_console(args, CREATE_NEW_PROCESS_GROUP, file, &pi);
-    ck_assert_msg(wait_ping(pipe, 15000), "console mode never answered PING");
+    ck_assert_msg(svct_wait_ping(pipe, 15000, pi.hProcess), "console mode never answered PING");
     sent = GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, pi.dwProcessId);
     w = WaitForSingleObject(pi.hProcess, 10000);
     if (w != WAIT_OBJECT_0) {

@@ -136,7 +136,6 @@ START_TEST(command_verb_console_mode)
     static const wchar_t cat[] = L"cat\0";
     wchar_t line[1024], ev_name[100], log[MAX_PATH];
     unsigned char *resp = NULL;
-    unsigned long long end;
     size_t len = 0;
     HANDLE ev, proc;
     DWORD code = 0, waited;
@@ -154,15 +153,7 @@ START_TEST(command_verb_console_mode)
     ck_assert(GetTempPathW(MAX_PATH, log) > 0);
     wcscat(log, L"phcmd-run.log");
     proc = svct_spawn(line, log);
-    /* Until the console's server answers (PING), then the command verb once. */
-    end = ph_test_now_ms() + 30000;
-    while (!answered && ph_test_now_ms() < end && WaitForSingleObject(proc, 0) == WAIT_TIMEOUT) {
-        answered = svct_transact(t->pipe, "PING", 4, &resp, &len) == 0;
-        ph_free(resp);
-        resp = NULL;
-        if (!answered)
-            ph_test_sleep_ms(100);
-    }
+    answered = svct_wait_ping(t->pipe, 30000, proc);
     if (answered)
         rc = svct_transact(t->pipe, "UPPER a\0b", 9, &resp, &len);
     SetEvent(ev);
