@@ -1,5 +1,6 @@
 /* filelog.c — a size-bounded plain-text log file with one rotation, safe to share between threads. */
 #include "filelog.h"
+#include "winutil.h"
 
 #include <aclapi.h>
 #include <sddl.h>
@@ -47,18 +48,6 @@ struct svc_filelog {
 #define SVC_DIR_WRITE_RIGHTS                                                                                      \
     (FILE_ADD_FILE | FILE_ADD_SUBDIRECTORY | FILE_WRITE_EA | FILE_DELETE_CHILD | FILE_WRITE_ATTRIBUTES | DELETE | \
      WRITE_DAC | WRITE_OWNER)
-
-static void say(char *why, size_t why_size, const char *fmt, ...) PH_PRINTF(3, 4);
-static void say(char *why, size_t why_size, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (why == NULL || why_size == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(why, why_size, fmt, ap);
-    va_end(ap);
-}
 
 /* SYSTEM, Administrators, per-service SIDs (TrustedInstaller is one), OWNER RIGHTS, and the account this
  * process runs as (a service configured to run as LocalService writes its own folder). */
@@ -119,13 +108,13 @@ static DWORD check_writers_handle(HANDLE h, DWORD rights, unsigned flags, char *
         self[0] = '\0';
     if (!GetFileInformationByHandle(h, &info)) {
         err = GetLastError();
-        say(why, why_size, "its attributes cannot be read (error %lu)", (unsigned long)err);
+        ph__svc_say(why, why_size, "its attributes cannot be read (error %lu)", (unsigned long)err);
         goto cleanup;
     }
     if (!(flags & SVC_WRITERS_FILE) != !!(info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) ||
         (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)) {
         err = ERROR_CANT_ACCESS_FILE;
-        say(why, why_size, "it is %s, not a plain %s",
+        ph__svc_say(why, why_size, "it is %s, not a plain %s",
             (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) ? "a junction or symbolic link"
             : (flags & SVC_WRITERS_FILE)                           ? "a folder"
                                                                    : "a file",
@@ -135,12 +124,12 @@ static DWORD check_writers_handle(HANDLE h, DWORD rights, unsigned flags, char *
     err = GetSecurityInfo(h, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION, &owner, NULL,
                           &dacl, NULL, &sd);
     if (err != 0) {
-        say(why, why_size, "its security cannot be read (GetSecurityInfo failed: error %lu)", (unsigned long)err);
+        ph__svc_say(why, why_size, "its security cannot be read (GetSecurityInfo failed: error %lu)", (unsigned long)err);
         goto cleanup;
     }
     if (owner == NULL || !ConvertSidToStringSidA(owner, &text) || !trusted_sid(text, self)) {
         err = ERROR_INVALID_OWNER;
-        say(why, why_size, "it is owned by %s, not by SYSTEM or Administrators: its owner can change its "
+        ph__svc_say(why, why_size, "it is owned by %s, not by SYSTEM or Administrators: its owner can change its "
             "permissions", text ? text : "nobody");
         goto cleanup;
     }
@@ -148,7 +137,7 @@ static DWORD check_writers_handle(HANDLE h, DWORD rights, unsigned flags, char *
     text = NULL;
     if (dacl == NULL) {
         err = ERROR_INVALID_ACL;
-        say(why, why_size, "it has a NULL DACL: everyone may write to it");
+        ph__svc_say(why, why_size, "it has a NULL DACL: everyone may write to it");
         goto cleanup;
     }
     for (i = 0; i < dacl->AceCount; i++) {
@@ -158,7 +147,7 @@ static DWORD check_writers_handle(HANDLE h, DWORD rights, unsigned flags, char *
 
         if (!GetAce(dacl, i, (void **)&hdr)) {
             err = GetLastError();
-            say(why, why_size, "its ACE %u cannot be read", (unsigned)i + 1);
+            ph__svc_say(why, why_size, "its ACE %u cannot be read", (unsigned)i + 1);
             goto cleanup;
         }
         if (hdr->AceType == ACCESS_DENIED_ACE_TYPE || hdr->AceType == SYSTEM_AUDIT_ACE_TYPE ||
@@ -166,7 +155,7 @@ static DWORD check_writers_handle(HANDLE h, DWORD rights, unsigned flags, char *
             continue;
         if (hdr->AceType != ACCESS_ALLOWED_ACE_TYPE) {
             err = ERROR_INVALID_ACL;
-            say(why, why_size, "its ACE %u is of type %u, which this check does not understand", (unsigned)i + 1,
+            ph__svc_say(why, why_size, "its ACE %u is of type %u, which this check does not understand", (unsigned)i + 1,
                 (unsigned)hdr->AceType);
             goto cleanup;
         }
@@ -186,7 +175,7 @@ static DWORD check_writers_handle(HANDLE h, DWORD rights, unsigned flags, char *
             continue;
         }
         err = ERROR_INVALID_ACL;
-        say(why, why_size, "its ACE %u lets %s write to it (access mask 0x%lx): only SYSTEM, Administrators and "
+        ph__svc_say(why, why_size, "its ACE %u lets %s write to it (access mask 0x%lx): only SYSTEM, Administrators and "
             "the service's own account may", (unsigned)i + 1, text, (unsigned long)mask);
         goto cleanup;
     }
@@ -215,7 +204,7 @@ DWORD ph__svc_filelog_check_writers(const wchar_t *path, DWORD rights, unsigned 
         why[0] = '\0';
     if (h == INVALID_HANDLE_VALUE) {
         err = GetLastError();
-        say(why, why_size, "its security cannot be read (CreateFileW failed: error %lu)", (unsigned long)err);
+        ph__svc_say(why, why_size, "its security cannot be read (CreateFileW failed: error %lu)", (unsigned long)err);
         return err;
     }
     err = check_writers_handle(h, rights, flags, why, why_size);
@@ -339,14 +328,14 @@ static HANDLE open_log(const wchar_t *path, uint64_t *size, DWORD *err, char *wh
     }
     if (tag.FileAttributes & (FILE_ATTRIBUTE_REPARSE_POINT | FILE_ATTRIBUTE_DIRECTORY)) {
         *err = ERROR_CANT_ACCESS_FILE;
-        say(why, why_size, "the log file is a %s, not a plain file",
+        ph__svc_say(why, why_size, "the log file is a %s, not a plain file",
             (tag.FileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) ? "symbolic link or other reparse point" : "folder");
         goto refused;
     }
     if (!final_path_is(h, path, got, sizeof(got) / sizeof(got[0]), err)) {
         if (*err == 0)
             *err = ERROR_BAD_PATHNAME;
-        say(why, why_size, "the log file resolves to %ls, not to the path given", got[0] ? got : L"(unknown)");
+        ph__svc_say(why, why_size, "the log file resolves to %ls, not to the path given", got[0] ? got : L"(unknown)");
         goto refused;
     }
     /* A second name would be a hard link planted by whoever may add files to the folder (a service sharing it):
@@ -357,7 +346,7 @@ static HANDLE open_log(const wchar_t *path, uint64_t *size, DWORD *err, char *wh
     }
     if (info.nNumberOfLinks > 1) {
         *err = ERROR_CANT_ACCESS_FILE;
-        say(why, why_size, "the log file has %lu names (hard links): another name may be a file it must not write",
+        ph__svc_say(why, why_size, "the log file has %lu names (hard links): another name may be a file it must not write",
             (unsigned long)info.nNumberOfLinks);
         goto refused;
     }
@@ -425,22 +414,22 @@ static DWORD open_chain(svc_filelog *log, const wchar_t *dir_sddl, char *why, si
             }
         }
         if (h == INVALID_HANDLE_VALUE) {
-            say(why, why_size, "folder %ls cannot be opened or created (error %lu)", buf, (unsigned long)err);
+            ph__svc_say(why, why_size, "folder %ls cannot be opened or created (error %lu)", buf, (unsigned long)err);
         } else if (!GetFileInformationByHandle(h, &info)) {
             err = GetLastError();
-            say(why, why_size, "folder %ls: its attributes cannot be read (error %lu)", buf, (unsigned long)err);
+            ph__svc_say(why, why_size, "folder %ls: its attributes cannot be read (error %lu)", buf, (unsigned long)err);
         } else if (!(info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) ||
                    (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)) {
             /* A junction, symbolic link or mount point anywhere on the way would send our files elsewhere. */
             err = (info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) ? ERROR_CANT_ACCESS_FILE : ERROR_DIRECTORY;
-            say(why, why_size, "%ls is %s, not a plain folder", buf,
+            ph__svc_say(why, why_size, "%ls is %s, not a plain folder", buf,
                 (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) ? "a junction, symbolic link or mount point"
                                                                        : "a file");
         } else if (created || i == last) {
             char inner[300];
             err = ph__svc_filelog_check_dir_handle(h, inner, sizeof(inner));
             if (err != 0)
-                say(why, why_size, "folder %ls: %s", buf, inner);
+                ph__svc_say(why, why_size, "folder %ls: %s", buf, inner);
         }
         if (h != INVALID_HANDLE_VALUE)
             log->chain[log->chain_len++] = h;
@@ -454,7 +443,7 @@ static DWORD open_chain(svc_filelog *log, const wchar_t *dir_sddl, char *why, si
         if (!final_path_is(log->chain[log->chain_len - 1], buf, got, sizeof(got) / sizeof(got[0]), &err)) {
             if (err == 0)
                 err = ERROR_BAD_PATHNAME;
-            say(why, why_size, "folder %ls resolves to %ls (a drive letter mapped elsewhere, SUBST or network): "
+            ph__svc_say(why, why_size, "folder %ls resolves to %ls (a drive letter mapped elsewhere, SUBST or network): "
                 "give the full path of a folder on a local drive", buf, got[0] ? got : L"(unknown)");
         }
     }
@@ -495,7 +484,7 @@ DWORD ph__svc_filelog_open(const wchar_t *path, uint32_t max_bytes, const wchar_
     /* The configuration accepts nothing else (ph__svc_config_set_string); this is the same rule, kept here. */
     if (n < 4 || !((path[0] >= L'A' && path[0] <= L'Z') || (path[0] >= L'a' && path[0] <= L'z')) || path[1] != L':' ||
         (path[2] != L'\\' && path[2] != L'/')) {
-        say(why, why_size, "the log file must be given by a full path on a local drive (C:\\...)");
+        ph__svc_say(why, why_size, "the log file must be given by a full path on a local drive (C:\\...)");
         return ERROR_BAD_PATHNAME;
     }
     log = calloc(1, sizeof(*log));

@@ -2,6 +2,7 @@
  * place of OWNER RIGHTS, so that no other process of a shared account (LocalService, NetworkService) may add
  * instances of the pipe or rewrite its descriptor. */
 #include "svcsid.h"
+#include "winutil.h"
 
 #include <windows.h>
 
@@ -16,22 +17,6 @@
 #define SID_SYSTEM "S-1-5-18"
 #define SID_LOCAL_SERVICE "S-1-5-19"
 #define SID_NETWORK_SERVICE "S-1-5-20"
-
-static void say(char *why, size_t why_size, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(gnu_printf, 3, 4)))
-#endif
-    ;
-static void say(char *why, size_t why_size, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (why == NULL || why_size == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(why, why_size, fmt, ap);
-    va_end(ap);
-}
 
 /* SHA-1 of data through CNG (BCrypt): 20 bytes into digest. Returns 0 or a Win32 error. */
 static unsigned long sha1(unsigned char *data, ULONG len, unsigned char digest[20])
@@ -109,13 +94,13 @@ int ph__svc_default_sddl(const svc_token_facts *facts, char *out, size_t out_siz
                          "D:P(D;;GA;;;NU)(A;;GA;;;SY)(A;;GA;;;BA)(A;;GA;;;%s)(A;;0x12019b;;;OW)(A;;0x12019b;;;AU)", sid);
         if (n < 0 || (size_t)n >= out_size) {
             out[0] = '\0';
-            say(why, why_size, "the default descriptor for %s does not fit", sid);
+            ph__svc_say(why, why_size, "the default descriptor for %s does not fit", sid);
             return -1;
         }
         return 0;
     }
     if (strcmp(user, SID_LOCAL_SERVICE) == 0 || strcmp(user, SID_NETWORK_SERVICE) == 0) {
-        say(why, why_size,
+        ph__svc_say(why, why_size,
             "the service runs as %s without its own service SID in its token: with the default descriptor every "
             "process running as %s (dozens of services) could add instances of the pipe. Set the service SID type "
             "(pipehost install does; sc sidtype <name> unrestricted) or give an Sddl that names the service's SID",
@@ -165,13 +150,13 @@ int ph__svc_default_sddl_here(const wchar_t *service, char *out, size_t out_size
     out[0] = '\0';
     if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token)) {
         err = GetLastError();
-        say(why, why_size, "cannot read the service's token (OpenProcessToken: error %lu)", (unsigned long)err);
+        ph__svc_say(why, why_size, "cannot read the service's token (OpenProcessToken: error %lu)", (unsigned long)err);
         return -1;
     }
     user = token_info(token, TokenUser, &err);
     if (user == NULL || !ConvertSidToStringSidA(user->User.Sid, &user_text)) {
         err = err ? err : GetLastError();
-        say(why, why_size, "cannot read the service's account (error %lu)", (unsigned long)err);
+        ph__svc_say(why, why_size, "cannot read the service's account (error %lu)", (unsigned long)err);
         goto cleanup;
     }
     facts.user_sid = user_text;
@@ -179,7 +164,7 @@ int ph__svc_default_sddl_here(const wchar_t *service, char *out, size_t out_size
         err = ph__svc_service_sid(service, svc_sid, sizeof(svc_sid));
         groups = err == 0 ? token_info(token, TokenGroups, &err) : NULL;
         if (groups == NULL) {
-            say(why, why_size, "cannot read the service's SID or token groups (error %lu)", (unsigned long)err);
+            ph__svc_say(why, why_size, "cannot read the service's SID or token groups (error %lu)", (unsigned long)err);
             goto cleanup;
         }
         for (i = 0; i < groups->GroupCount; i++) {

@@ -4,6 +4,8 @@
 #include "appstate.h"
 
 #include <knownfolders.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <shlobj.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,4 +104,15 @@ DWORD ph__svc_default_log_path(const wchar_t *service, wchar_t **out)
         *out = full;
     }
     return *out ? 0 : ERROR_NOT_ENOUGH_MEMORY;
+}
+
+void ph__svc_say(char *why, size_t why_size, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (why == NULL || why_size == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(why, why_size, fmt, ap);
+    va_end(ap);
 }

@@ -4,6 +4,12 @@
 
 #include <windows.h>
 
+#include <pipehost/pipehost.h> /* PH_PRINTF */
+#include <stddef.h>
+
+/* Formats why (size why_size) when the caller asked for a reason: why may be NULL or why_size 0. */
+void ph__svc_say(char *why, size_t why_size, const char *fmt, ...) PH_PRINTF(3, 4);
+
 /* malloc'd conversions; NULL on failure (invalid text or out of memory) with *err set when err is given. */
 wchar_t *ph__svc_to_wide(const char *s, DWORD *err);
 char *ph__svc_to_utf8(const wchar_t *w, DWORD *err);

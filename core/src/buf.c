@@ -102,3 +102,14 @@ void ph__printable(char *out, size_t out_size, const unsigned char *data, size_t
         out[n++] = (char)((data[i] >= 0x20 && data[i] < 0x7f) ? data[i] : '?');
     out[n] = '\0';
 }
+
+void ph__say(char *why, size_t why_size, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (why == NULL || why_size == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(why, why_size, fmt, ap);
+    va_end(ap);
+}

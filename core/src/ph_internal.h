@@ -43,6 +43,8 @@ int ph__counters_check(const ph_counters *counters);
 
 /* Sanitised copy of untrusted bytes for messages: printable ASCII kept, others as '?', cut at max chars. */
 void ph__printable(char *out, size_t out_size, const unsigned char *data, size_t len);
+/* Formats why (size why_size) when the caller asked for a reason: why may be NULL or why_size 0. */
+void ph__say(char *why, size_t why_size, const char *fmt, ...) PH_PRINTF(3, 4);
 
 /* Per-verb authorization (ph_router_restrict): a security descriptor and the check of a request's client
  * against it. Win32 in win/access.c; elsewhere (core/src/access_none.c) creation fails with PH_ENOTSUP. */

@@ -39,18 +39,6 @@
 #define SID_ANONYMOUS "S-1-5-7"
 #define TRUSTED_HOLDERS "SYSTEM, Administrators, OWNER RIGHTS or a per-service SID"
 
-static void say(char *why, size_t why_size, const char *fmt, ...) PH_PRINTF(3, 4);
-static void say(char *why, size_t why_size, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (why == NULL || why_size == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(why, why_size, fmt, ap);
-    va_end(ap);
-}
-
 static int lower(int c)
 {
     return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
@@ -191,12 +179,12 @@ static int check_owner(const char *owner, char *why, size_t why_size)
     if (owner == NULL || trusted_owner(owner))
         return 0;
     if (strcmp(owner, SID_LOCAL_SERVICE) == 0 || strcmp(owner, SID_NETWORK_SERVICE) == 0)
-        say(why, why_size,
+        ph__say(why, why_size,
             "the owner is %s (%s), which dozens of services share: an owner may always rewrite the DACL "
             "(WRITE_DAC), so every one of them could; name the service's own SID (S-1-5-80-…) or no owner",
             owner, strcmp(owner, SID_LOCAL_SERVICE) == 0 ? "LocalService" : "NetworkService");
     else
-        say(why, why_size,
+        ph__say(why, why_size,
             "the owner is %s, which is not SYSTEM, Administrators or a per-service SID (S-1-5-80-x-x-x-x-x): an owner "
             "may always rewrite the DACL (WRITE_DAC); leave the owner out (the server's account becomes it) or name "
             "one of those",
@@ -233,32 +221,32 @@ static int check_sacl(const ph__sd *sd, unsigned use, char *why, size_t why_size
         if (ace->type == PH__ACE_AUDIT || ace->type == PH__ACE_AUDIT_CALLBACK)
             continue; /* auditing grants nothing */
         if (ace->type != PH__ACE_LABEL) {
-            say(why, why_size, "SACL entry %u is of type %u; only mandatory labels (ML) and audit entries (AU) are "
+            ph__say(why, why_size, "SACL entry %u is of type %u; only mandatory labels (ML) and audit entries (AU) are "
                 "accepted", (unsigned)(i + 1), ace->type);
             return PH_EBADSDDL;
         }
         if (ace->flags & PH__ACE_INHERIT_ONLY)
             continue; /* labels children, and a pipe has none */
         if (++labels > 1) {
-            say(why, why_size, "the SACL holds more than one mandatory label (entry %u): name one", (unsigned)(i + 1));
+            ph__say(why, why_size, "the SACL holds more than one mandatory label (entry %u): name one", (unsigned)(i + 1));
             return PH_EBADSDDL;
         }
         if (integrity_level(ace->sid, &level) != 0) {
-            say(why, why_size, "SACL entry %u is a mandatory label for %s, which is no integrity level (S-1-16-…)",
+            ph__say(why, why_size, "SACL entry %u is a mandatory label for %s, which is no integrity level (S-1-16-…)",
                 (unsigned)(i + 1), ace->sid);
             return PH_EBADSDDL;
         }
         if (use & PH_SDDL_ALLOW_SANDBOXED)
             continue;
         if (level < INTEGRITY_MEDIUM) {
-            say(why, why_size,
+            ph__say(why, why_size,
                 "the mandatory label %s is below Medium integrity: Low-integrity and AppContainer processes could "
                 "use the pipe; allowed only with PH_SDDL_ALLOW_SANDBOXED",
                 ace->sid);
             return PH_EBADSDDL;
         }
         if (!(ace->mask & LABEL_NO_WRITE_UP)) {
-            say(why, why_size,
+            ph__say(why, why_size,
                 "the mandatory label %s lacks NO_WRITE_UP (NW): processes of lower integrity could write to the "
                 "pipe; allowed only with PH_SDDL_ALLOW_SANDBOXED",
                 ace->sid);
@@ -295,14 +283,14 @@ static int check_allow(const ph__sd_ace *ace, size_t i, uint32_t mask, uint32_t 
     char rights[80], less[64] = "";
 
     if (strcmp(ace->sid, SID_ANONYMOUS) == 0 && !(use & PH_SDDL_ALLOW_ANONYMOUS)) {
-        say(why, why_size,
+        ph__say(why, why_size,
             "ACE %u grants 0x%lx to Anonymous (S-1-5-7): a client with no identity at all could use it; allowed only "
             "with PH_SDDL_ALLOW_ANONYMOUS",
             (unsigned)(i + 1), (unsigned long)granted);
         return PH_EBADSDDL;
     }
     if (sandbox_sid(ace->sid) && !(use & PH_SDDL_ALLOW_SANDBOXED)) {
-        say(why, why_size,
+        ph__say(why, why_size,
             "ACE %u grants 0x%lx to %s, a sandbox's SID (AppContainer package or capability, or a restricted "
             "token's): sandboxed code could use it; allowed only with PH_SDDL_ALLOW_SANDBOXED",
             (unsigned)(i + 1), (unsigned long)granted, ace->sid);
@@ -315,13 +303,13 @@ static int check_allow(const ph__sd_ace *ace, size_t i, uint32_t mask, uint32_t 
                  (unsigned long)(mask & ~granted));
     rights_text(granted & dangerous, rights, sizeof(rights));
     if ((granted & dangerous) == R_CREATE_PIPE_INSTANCE) /* only PH_SDDL_PIPE refuses it alone */
-        say(why, why_size,
+        ph__say(why, why_size,
             "ACE %u grants FILE_CREATE_PIPE_INSTANCE (mask 0x%lx%s; GENERIC_WRITE includes it) to %s, which is not "
             TRUSTED_HOLDERS ": it could add its own instances to an unlimited pool; accepted only for a fixed pool "
             "(max_instances below 255)",
             (unsigned)(i + 1), (unsigned long)mask, less, ace->sid);
     else
-        say(why, why_size,
+        ph__say(why, why_size,
             "ACE %u grants %s (mask 0x%lx%s) to %s, which is not " TRUSTED_HOLDERS ": that principal could %s",
             (unsigned)(i + 1), rights, (unsigned long)mask, less, ace->sid,
             (granted & dangerous & R_CREATE_PIPE_INSTANCE) ? "add its own instances of the pipe or change its security"
@@ -336,7 +324,7 @@ static int check_dacl(const ph__sd *sd, unsigned use, char *why, size_t why_size
     int allows = 0, rc;
 
     if (sd->dacl_count == 0) {
-        say(why, why_size, "the DACL is empty, so nobody (not even the server's own account) could use it");
+        ph__say(why, why_size, "the DACL is empty, so nobody (not even the server's own account) could use it");
         return PH_EBADSDDL;
     }
     for (i = 0; i < sd->dacl_count; i++) {
@@ -345,7 +333,7 @@ static int check_dacl(const ph__sd *sd, unsigned use, char *why, size_t why_size
 
         if (!is_allow(ace->type) && !is_deny(ace->type)) {
             /* Object, compound and audit entry types have no meaning in a pipe's DACL: refuse rather than guess. */
-            say(why, why_size, "ACE %u is of type %u; only allow (A) and deny (D) entries are accepted",
+            ph__say(why, why_size, "ACE %u is of type %u; only allow (A) and deny (D) entries are accepted",
                 (unsigned)(i + 1), ace->type);
             return PH_EBADSDDL;
         }
@@ -355,7 +343,7 @@ static int check_dacl(const ph__sd *sd, unsigned use, char *why, size_t why_size
         if (is_deny(ace->type)) {
             /* AccessCheck stops at the entries that granted each right: a deny after them takes nothing back. */
             if (allows > 0 && mask != 0) {
-                say(why, why_size,
+                ph__say(why, why_size,
                     "ACE %u denies %s after ACE %u allowed rights: entries are read in order and a right an earlier "
                     "entry granted is never taken back, so this deny may have no effect; put deny entries first",
                     (unsigned)(i + 1), ace->sid, (unsigned)(first_allow + 1));
@@ -373,7 +361,7 @@ static int check_dacl(const ph__sd *sd, unsigned use, char *why, size_t why_size
             return rc;
     }
     if (allows == 0) {
-        say(why, why_size, "the DACL allows nothing to anyone, so nobody (not even the server's own account) could "
+        ph__say(why, why_size, "the DACL allows nothing to anyone, so nobody (not even the server's own account) could "
             "use it");
         return PH_EBADSDDL;
     }
@@ -387,15 +375,15 @@ int ph__sddl_rules_check(const ph__sd *sd, unsigned use, char *why, size_t why_s
     if (why != NULL && why_size > 0)
         why[0] = '\0';
     if (!ph__sddl_use_valid(use)) {
-        say(why, why_size, "unknown use 0x%x", use);
+        ph__say(why, why_size, "unknown use 0x%x", use);
         return PH_EINVAL;
     }
     if (sd->dacl_state == PH__ACL_ABSENT) {
-        say(why, why_size, "there is no DACL (\"D:...\"), which grants everyone full access");
+        ph__say(why, why_size, "there is no DACL (\"D:...\"), which grants everyone full access");
         return PH_EBADSDDL;
     }
     if (sd->dacl_state == PH__ACL_NULL) {
-        say(why, why_size, "NO_ACCESS_CONTROL makes a NULL DACL, which grants everyone full access");
+        ph__say(why, why_size, "NO_ACCESS_CONTROL makes a NULL DACL, which grants everyone full access");
         return PH_EBADSDDL;
     }
     rc = check_owner(sd->owner, why, why_size);

@@ -13,18 +13,6 @@
 static const GENERIC_MAPPING file_mapping = {FILE_GENERIC_READ, FILE_GENERIC_WRITE, FILE_GENERIC_EXECUTE,
                                              FILE_ALL_ACCESS};
 
-static void say(char *why, size_t why_size, const char *fmt, ...) PH_PRINTF(3, 4);
-static void say(char *why, size_t why_size, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (why == NULL || why_size == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(why, why_size, fmt, ap);
-    va_end(ap);
-}
-
 int ph__sid_is_service_account(const char *sid)
 {
     return strcmp(sid, "S-1-5-18") == 0 || strcmp(sid, "S-1-5-19") == 0 || strcmp(sid, "S-1-5-20") == 0 ||
@@ -161,21 +149,21 @@ static int parse_checked(const char *sddl, unsigned use, PSECURITY_DESCRIPTOR *o
     *syserr = ERROR_INVALID_SECURITY_DESCR;
     if (!ph__sddl_use_valid(use)) {
         *syserr = ERROR_INVALID_PARAMETER;
-        say(why, why_size, "unknown use 0x%x", use);
+        ph__say(why, why_size, "unknown use 0x%x", use);
         return PH_EINVAL;
     }
     if (sddl == NULL || sddl[0] == '\0') {
-        say(why, why_size, "the SDDL string is empty");
+        ph__say(why, why_size, "the SDDL string is empty");
         goto cleanup;
     }
     if (ph__sddl_text_disables_access_control(sddl)) {
-        say(why, why_size, "NO_ACCESS_CONTROL makes a NULL DACL, which grants everyone full access");
+        ph__say(why, why_size, "NO_ACCESS_CONTROL makes a NULL DACL, which grants everyone full access");
         goto cleanup;
     }
     wsddl = ph__utf8_to_wide(sddl, &err);
     if (wsddl == NULL) {
         *syserr = err;
-        say(why, why_size, "the SDDL string is not valid UTF-8");
+        ph__say(why, why_size, "the SDDL string is not valid UTF-8");
         rc = err == ERROR_NOT_ENOUGH_MEMORY ? PH_ENOMEM : PH_EBADSDDL;
         goto cleanup;
     }
@@ -183,17 +171,17 @@ static int parse_checked(const char *sddl, unsigned use, PSECURITY_DESCRIPTOR *o
         char text[200];
         *syserr = GetLastError();
         ph_syserror_text(*syserr, text, sizeof(text));
-        say(why, why_size, "not a valid SDDL string (error %lu: %s)", (unsigned long)*syserr, text);
+        ph__say(why, why_size, "not a valid SDDL string (error %lu: %s)", (unsigned long)*syserr, text);
         goto cleanup;
     }
     if (!IsValidSecurityDescriptor(sd)) {
-        say(why, why_size, "the security descriptor is not valid");
+        ph__say(why, why_size, "the security descriptor is not valid");
         goto cleanup;
     }
     err = view_build(sd, &view);
     if (err != 0) {
         *syserr = err;
-        say(why, why_size, "the security descriptor cannot be read (error %lu)", (unsigned long)err);
+        ph__say(why, why_size, "the security descriptor cannot be read (error %lu)", (unsigned long)err);
         rc = err == ERROR_NOT_ENOUGH_MEMORY ? PH_ENOMEM : PH_EBADSDDL;
         goto cleanup;
     }
