@@ -13,7 +13,8 @@
 # (e.g. killed), one is started the same way before the program runs, so the program's own stdout/stderr
 # never end up held by the wineserver or services.exe (which would make ctest wait for them).
 #
-# Exit status: the program's, or 125 if the prefix is missing / the wrapper itself fails.
+# Exit status: the program's, or 125 if the prefix is missing / the wrapper itself fails. A Check test that
+# died before its main() ran is run again (see the end of this file).
 # Env: PH_WINE_TIMEOUT (seconds, default 1800) bounds the run; on expiry the exit status is 124
 #      (ctest's own TIMEOUT normally fires first).
 set -uo pipefail
@@ -55,4 +56,23 @@ if ! server_up; then
   exec 9>&-
 fi
 
+# A Check test (ctest sets CK_RUN_CASE) creates the file PH_TEST_STARTED names as its main() begins
+# (tests/support/testsupport.c). Under a loaded Wine a process now and then dies before any of its code runs
+# (svct_create_process retries the same failure inside Wine): a test that failed without that file never ran,
+# so it is run again, at most 3 times in all, each retry noted on stderr. A test that started is never rerun.
+if [ -n "${CK_RUN_CASE:-}" ]; then
+  marker=$(mktemp -u "${TMPDIR:-/tmp}/ph-started.XXXXXXXX") || die "mktemp failed"
+  export PH_TEST_STARTED="Z:${marker//\//\\}"
+  for attempt in 1 2 3; do
+    timeout -k 10 "${PH_WINE_TIMEOUT:-1800}" wine "$@"
+    rc=$?
+    if [ "$rc" = 0 ] || [ "$rc" = 124 ] || [ -e "$marker" ]; then
+      rm -f "$marker"
+      [ "$rc" = 0 ] || [ "$rc" = 77 ] || echo "$me: $1 ($CK_RUN_CASE) exited with $rc" >&2
+      exit "$rc"
+    fi
+    echo "$me: $1 ($CK_RUN_CASE) exited with $rc before its main() ran (attempt $attempt of 3)" >&2
+  done
+  exit "$rc"
+fi
 exec timeout -k 10 "${PH_WINE_TIMEOUT:-1800}" wine "$@"
