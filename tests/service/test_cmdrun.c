@@ -718,8 +718,13 @@ START_TEST(registry_configuration)
     wchar_t *wprog = ph__svc_to_wide(prog, NULL);
     unsigned i;
     int found = 0;
+    char unique[120];
 
-    swprintf(key, 200, L"SOFTWARE\\pipehost-test\\cmdrun-%lu", (unsigned long)GetCurrentProcessId());
+    /* A name of this process's own (ph_test_pipe_name: id, counter and clock; Wine reuses process ids at
+     * once), any leftover removed first. */
+    ph_test_pipe_name(unique, sizeof(unique), "cmdrun");
+    swprintf(key, 200, L"SOFTWARE\\pipehost-test\\%hs", unique);
+    RegDeleteTreeW(HKEY_LOCAL_MACHINE, key);
     swprintf(sub, 260, L"%ls\\Commands\\RESTART", key);
     ck_assert_int_eq(RegCreateKeyExW(HKEY_LOCAL_MACHINE, sub, 0, NULL, 0, KEY_ALL_ACCESS, NULL, &k, NULL), 0);
     ck_assert_int_eq(RegSetValueExW(k, L"Program", 0, REG_SZ, (const BYTE *)wprog,

@@ -98,12 +98,13 @@ static void reg_teardown(void)
 }
 
 /* A key of this process's own: Wine reuses process ids at once, so the id alone may name the key of an
- * earlier process (left behind if it was killed); the tick count tells them apart, and any leftover is
- * removed first. */
+ * earlier process (left behind if it was killed); ph_test_pipe_name adds a counter and the clock, and any
+ * leftover is removed first. */
 static void reg_setup(void)
 {
-    swprintf(g_service, 80, L"phsvc-regtest-%lu-%llu", (unsigned long)GetCurrentProcessId(),
-             (unsigned long long)GetTickCount64());
+    char unique[80];
+    ph_test_pipe_name(unique, sizeof(unique), "reg");
+    swprintf(g_service, 80, L"%hs", unique);
     reg_teardown();
 }
 
